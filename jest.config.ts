@@ -1,0 +1,31 @@
+import { join } from 'node:path';
+import type { Config } from 'jest';
+
+// One project per package. ts-jest only transpiles (isolatedModules); `npm test` type-checks
+// everything once with tsc first, which is much faster on 2 cores than per-file checking.
+const tsJest: Config['transform'] = {
+  '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/../../tsconfig.json' }],
+};
+
+const moduleNameMapper = {
+  '^@llmscope/(core|express)$': '<rootDir>/../$1/src/index.ts',
+};
+
+function project(name: string): Config {
+  return {
+    displayName: name,
+    rootDir: join(__dirname, 'packages', name),
+    testMatch: ['<rootDir>/test/**/*.test.ts'],
+    transform: tsJest,
+    moduleNameMapper,
+    testEnvironment: 'node',
+    testEnvironmentOptions: { globalsCleanup: 'off' },
+  };
+}
+
+const config: Config = {
+  projects: [project('core'), project('express')],
+  testTimeout: 30000,
+};
+
+export default config;

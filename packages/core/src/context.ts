@@ -1,0 +1,135 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Context, Span } from '@opentelemetry/api';
+import { clipString } from './clip';
+import type { Recorder } from './recorder';
+
+/** A tag value as accepted by {@link tag}. */
+export type TagValue = string | number | boolean;
+
+/** Bounds applied to values put in a context. */
+export interface ContextLimits {
+  maxValueLength: number;
+  maxTags: number;
+}
+
+const DEFAULT_LIMITS: ContextLimits = { maxValueLength: 256, maxTags: 32 };
+
+/**
+ * The state of one request (or one unit of work started with `runWithContext`). It follows
+ * every `await`, timer and callback through AsyncLocalStorage. Read it with {@link getContext};
+ * change it with {@link setUser}, {@link setSession}, {@link setFeature}, {@link tag}.
+ */
+export class RequestContext {
+  userId: string | undefined = undefined;
+  sessionId: string | undefined = undefined;
+  feature: string | undefined = undefined;
+  /** Free-form tags; created on first use so that untagged requests allocate nothing. */
+  tags: Record<string, TagValue> | undefined = undefined;
+  tagCount = 0;
+  promptName: string | undefined = undefined;
+  promptVersion: string | undefined = undefined;
+  /** Route template, once the framework knows it. */
+  route: string | undefined = undefined;
+  /** The error that ended the request, if any reached the framework. */
+  error: unknown = undefined;
+  /** The request's server span, when tracing is on. */
+  span: Span | undefined = undefined;
+  /** OpenTelemetry context holding `span`, what work inside the request runs in. */
+  otelContext: Context | undefined = undefined;
+  /** Method label (normalised), set by the lifecycle. */
+  method = '';
+  finished = false;
+
+  constructor(
+    /** `performance.now()` at the start. */
+    readonly startTime: number,
+    readonly limits: ContextLimits,
+    /** The llmscope instance that owns this request (its metrics receive the LLM calls made inside). */
+    readonly owner: Recorder | undefined,
+  ) {}
+
+  /** Trace id of the request, when it is traced. */
+  get traceId(): string | undefined {
+    return this.span?.spanContext().traceId;
+  }
+
+  /** What a log line or `res.json(getContext())` shows: the tags, not the internals. */
+  toJSON(): Record<string, unknown> {
+    return {
+      userId: this.userId, sessionId: this.sessionId, feature: this.feature, tags: this.tags,
+      promptName: this.promptName, promptVersion: this.promptVersion, route: this.route, traceId: this.traceId,
+    };
+  }
+}
+
+/** The one AsyncLocalStorage llmscope uses; exported for adapters and tests in this repo only. */
+export const storage = new AsyncLocalStorage<RequestContext>();
+
+/** The context of the current request, or `undefined` outside of one. */
+export function getContext(): RequestContext | undefined {
+  return storage.getStore();
+}
+
+/**
+ * Runs `fn` in a fresh context (for work outside an HTTP request: a queue consumer, a cron job),
+ * so that tags, user and session work there too.
+ */
+export function runWithContext<T>(fn: () => T, limits: ContextLimits = DEFAULT_LIMITS): T {
+  return storage.run(new RequestContext(performance.now(), limits, undefined), fn);
+}
+
+/** Sets the user of the current request. Non-strings and empty strings are ignored; long ids are clipped. */
+export function setUser(userId: unknown): void {
+  const ctx = storage.getStore();
+  const value = ctx && clipString(userId, ctx.limits.maxValueLength);
+  if (value !== undefined && ctx) ctx.userId = value;
+}
+
+/** Sets the session (conversation) of the current request. Same rules as {@link setUser}. */
+export function setSession(sessionId: unknown): void {
+  const ctx = storage.getStore();
+  const value = ctx && clipString(sessionId, ctx.limits.maxValueLength);
+  if (value !== undefined && ctx) ctx.sessionId = value;
+}
+
+/** Names the product feature the current request serves (a bounded set: it becomes a metric label later). */
+export function setFeature(name: unknown): void {
+  const ctx = storage.getStore();
+  const value = ctx && clipString(name, ctx.limits.maxValueLength);
+  if (value !== undefined && ctx) ctx.feature = value;
+}
+
+/**
+ * Sets the prompt name and version used by the current request; every LLM span inside carries them.
+ */
+export function setPromptVersion(name: unknown, version: unknown): void {
+  const ctx = storage.getStore();
+  if (!ctx) return;
+  const n = clipString(name, ctx.limits.maxValueLength);
+  const v = typeof version === 'number' ? String(version) : clipString(version, ctx.limits.maxValueLength);
+  if (n === undefined || v === undefined) return;
+  ctx.promptName = n;
+  ctx.promptVersion = v;
+}
+
+/**
+ * Adds a tag to the current request; it lands on the request span as `llmscope.tag.<key>`.
+ * Keys and string values are clipped; other value types than string, number and boolean are
+ * ignored, as are tags past the `maxTags` limit.
+ */
+export function tag(key: unknown, value: unknown): void {
+  const ctx = storage.getStore();
+  if (!ctx) return;
+  const k = clipString(key, 64);
+  if (k === undefined) return;
+  let v: TagValue | undefined;
+  if (typeof value === 'string') v = clipString(value, ctx.limits.maxValueLength);
+  else if ((typeof value === 'number' && Number.isFinite(value)) || typeof value === 'boolean') v = value;
+  if (v === undefined) return;
+  if (ctx.tags === undefined) ctx.tags = Object.create(null) as Record<string, TagValue>;
+  if (!(k in ctx.tags)) {
+    if (ctx.tagCount >= ctx.limits.maxTags) return;
+    ctx.tagCount++;
+  }
+  ctx.tags[k] = v;
+}

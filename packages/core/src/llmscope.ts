@@ -1,0 +1,233 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { context, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type Tracer } from '@opentelemetry/api';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { clipString, headerValue } from './clip';
+import { RequestContext, storage, type ContextLimits } from './context';
+import { HttpMetrics, normaliseMethod } from './http-metrics';
+import { traceLLM, type LlmCall, type LlmCallOptions } from './llm';
+import { LlmMetrics, type LlmCallRecord } from './llm-metrics';
+import { createMetricsHandler, type HandlerResponse } from './metrics-endpoint';
+import { resolveOptions, type LlmscopeOptions, type ResolvedOptions } from './options';
+import { isFallbackRecorder, setFallbackRecorder, type Recorder } from './recorder';
+import { RouteTable } from './routes';
+import { errorType } from './span-run';
+import { step } from './step';
+import { ensureTracing, flushTracing, getTracer, llmscopeSpanProcessor } from './tracing';
+import { TreePrinterProcessor } from './tree-printer';
+
+
+let printer: TreePrinterProcessor | undefined;
+let warnedForeignProvider = false;
+
+/**
+ * One llmscope instance: the framework-neutral request lifecycle that every adapter drives,
+ * plus the metrics registry and the `/metrics` handler. Adapters call, per request:
+ * {@link startRequest} → {@link run} (the rest of the framework's chain) → {@link setRoute}
+ * when the route template is known → {@link recordError} if an error reaches the framework →
+ * {@link finishRequest} with the status code. Adapters hold no metric, span or context logic.
+ */
+export class Llmscope implements Recorder {
+  /** The validated options. */
+  readonly options: ResolvedOptions;
+  /** The Prometheus registry the metrics live in (llmscope's own unless one was passed). */
+  readonly registry: Registry | undefined;
+  /** Path of the metrics endpoint, or undefined when none is mounted. */
+  readonly metricsPath: string | undefined;
+  readonly tracingOn: boolean;
+  private readonly tracer: Tracer | undefined;
+  private readonly http: HttpMetrics | undefined;
+  private readonly llm: LlmMetrics | undefined;
+  private readonly routes: RouteTable;
+  private readonly limits: ContextLimits;
+  private readonly metricsHandler: ((authorization: string | undefined) => Promise<HandlerResponse>) | undefined;
+
+  constructor(options?: LlmscopeOptions<never>) {
+    this.options = resolveOptions(options);
+    const o = this.options;
+    this.limits = { maxValueLength: o.maxValueLength, maxTags: o.maxTags };
+    this.routes = new RouteTable(o.unmatchedRoute, o.maxRoutes);
+    if (o.metrics) {
+      this.registry = o.metrics.registry ?? new Registry();
+      // Default metrics are registered once per registry (an app registry may have them already).
+      if (o.metrics.defaultMetrics && this.registry.getSingleMetric('process_cpu_user_seconds_total') === undefined) {
+        collectDefaultMetrics({ register: this.registry });
+      }
+      this.http = new HttpMetrics(this.registry, o.metrics.httpDurationBuckets);
+      this.llm = new LlmMetrics(this.registry);
+      this.metricsPath = o.metrics.path;
+      this.metricsHandler = createMetricsHandler(this.registry, o.metrics.bearerToken);
+    }
+    this.tracingOn = o.tracing !== undefined;
+    if (o.tracing) {
+      const state = ensureTracing(o.serviceName);
+      if (!state.ownsProvider && (o.tracing.spanProcessors.length > 0) && !warnedForeignProvider) {
+        warnedForeignProvider = true;
+        process.emitWarning('llmscope: an OpenTelemetry tracer provider was already registered, so `tracing.spanProcessors` are attached to llmscopeSpanProcessor only; add `llmscopeSpanProcessor` to your provider\'s spanProcessors for them to receive spans.', 'LlmscopeWarning');
+      }
+      for (const p of o.tracing.spanProcessors) llmscopeSpanProcessor.add(p);
+      if (o.tracing.printTraces && printer === undefined) {
+        printer = new TreePrinterProcessor();
+        llmscopeSpanProcessor.add(printer);
+      }
+      this.tracer = getTracer();
+    }
+    setFallbackRecorder(this);
+  }
+
+  /**
+   * Starts a request: creates its context (identity from `identify` or the headers), its server
+   * span (continuing an incoming `traceparent`) and counts it in flight.
+   *
+   * @param method - the request method as received
+   * @param url - the request target (path and query); the query is not recorded
+   * @param headers - Node's lower-cased request headers
+   * @param request - the framework's request object, passed to `identify`
+   */
+  startRequest(method: string, url: string | undefined, headers: IncomingHttpHeaders, request: unknown): RequestContext {
+    const ctx = new RequestContext(performance.now(), this.limits, this);
+    ctx.method = normaliseMethod(method);
+    const max = this.limits.maxValueLength;
+    const identify = this.options.identify;
+    if (identify !== undefined) {
+      try {
+        const who = identify(request);
+        if (who) {
+          ctx.userId = clipString(who.userId, max);
+          ctx.sessionId = clipString(who.sessionId, max);
+        }
+      } catch {
+        // A throwing identify() must not fail the request; it is simply anonymous.
+      }
+    } else {
+      ctx.userId = clipString(headerValue(headers[this.options.userHeader]), max);
+      ctx.sessionId = clipString(headerValue(headers[this.options.sessionHeader]), max);
+    }
+    if (this.http) this.http.active.inc();
+    if (this.tracer) {
+      const active = context.active();
+      // Extracting costs ~2 µs; skip it when there is nothing to continue.
+      const parent = headers.traceparent === undefined ? active : propagation.extract(active, headers);
+      let path = url ?? '/';
+      const q = path.indexOf('?');
+      if (q !== -1) path = path.slice(0, q);
+      const attributes: Attributes = {
+        'http.request.method': ctx.method,
+        'url.path': path.length > 2048 ? path.slice(0, 2048) : path,
+        'url.scheme': 'http',
+      };
+      const span = this.tracer.startSpan(ctx.method, { kind: SpanKind.SERVER, attributes }, parent);
+      ctx.span = span;
+      ctx.otelContext = trace.setSpan(parent, span);
+    }
+    return ctx;
+  }
+
+  /** Runs `fn` (the rest of the framework's handling) inside the request's context and span. */
+  run<T>(ctx: RequestContext, fn: () => T): T {
+    if (ctx.otelContext !== undefined) return context.with(ctx.otelContext, storage.run, storage, ctx, fn) as T;
+    return storage.run(ctx, fn);
+  }
+
+  /** Records the route template (`/users/:id`) once the framework has matched it. */
+  setRoute(ctx: RequestContext, route: string): void {
+    ctx.route = route;
+  }
+
+  /** Records an error that reached the framework's error handling (the first one is kept). */
+  recordError(ctx: RequestContext, error: unknown): void {
+    if (ctx.error === undefined && error !== undefined && error !== null) ctx.error = error;
+  }
+
+  /**
+   * Ends a request with the status code sent: records the HTTP metrics and ends the server span
+   * (ERROR for 5xx; the exception event for a recorded error). Idempotent.
+   */
+  finishRequest(ctx: RequestContext, statusCode: number): void {
+    if (ctx.finished) return;
+    ctx.finished = true;
+    const entry = this.routes.get(ctx.route);
+    if (this.http) {
+      this.http.active.dec();
+      this.http.observe(entry, ctx.method, statusCode, (performance.now() - ctx.startTime) / 1000);
+    }
+    const span = ctx.span;
+    if (span === undefined) return;
+    span.updateName(entry.spanName(ctx.method));
+    if (entry.matched) span.setAttribute('http.route', entry.route);
+    span.setAttribute('http.response.status_code', statusCode);
+    if (ctx.userId !== undefined) span.setAttribute('user.id', ctx.userId);
+    if (ctx.sessionId !== undefined) span.setAttribute('session.id', ctx.sessionId);
+    if (ctx.feature !== undefined) span.setAttribute('llmscope.feature', ctx.feature);
+    if (ctx.promptName !== undefined) span.setAttribute('llmscope.prompt.name', ctx.promptName);
+    if (ctx.promptVersion !== undefined) span.setAttribute('llmscope.prompt.version', ctx.promptVersion);
+    if (ctx.tags !== undefined) {
+      const attrs: Attributes = {};
+      for (const key in ctx.tags) attrs[`llmscope.tag.${key}`] = ctx.tags[key];
+      span.setAttributes(attrs);
+    }
+    if (ctx.error !== undefined) {
+      const error = ctx.error;
+      span.recordException(error instanceof Error ? error : String(error));
+      if (statusCode >= 500) span.setAttribute('error.type', errorType(error));
+    }
+    if (statusCode >= 500) {
+      span.setStatus({ code: SpanStatusCode.ERROR, message: ctx.error instanceof Error ? ctx.error.message : undefined });
+      if (ctx.error === undefined) span.setAttribute('error.type', String(statusCode));
+    }
+    span.end();
+  }
+
+  /**
+   * Answers a request to the metrics endpoint (adapters call it for `GET metricsPath`).
+   * @param authorization - the request's `Authorization` header
+   */
+  handleMetrics(authorization: string | undefined): Promise<HandlerResponse> {
+    if (this.metricsHandler === undefined) return Promise.resolve({ status: 404, headers: {}, body: '' });
+    return this.metricsHandler(authorization);
+  }
+
+  /** Records one finished LLM call in the metrics (called by `traceLLM`). */
+  recordLlmCall(record: LlmCallRecord): void {
+    this.llm?.record(record);
+  }
+
+  /** {@link step}, recorded by this instance. */
+  step<T>(name: string, fn: () => T, attributes?: Attributes): T {
+    return this.run(this.detachedContext(), () => step(name, fn, attributes));
+  }
+
+  /** {@link traceLLM}, recorded by this instance. */
+  traceLLM<T>(options: LlmCallOptions, fn: (call: LlmCall) => T): T {
+    return this.run(this.detachedContext(), () => traceLLM(options, fn));
+  }
+
+  /** The current request's context if it belongs to this instance, else a fresh one. */
+  private detachedContext(): RequestContext {
+    const current = storage.getStore();
+    if (current !== undefined && current.owner === this) return current;
+    const ctx = new RequestContext(performance.now(), this.limits, this);
+    ctx.otelContext = context.active();
+    ctx.finished = true;
+    return ctx;
+  }
+
+  /** Flushes every span processor within `timeoutMs`; call it before the process exits. */
+  async shutdown(timeoutMs = 5000): Promise<void> {
+    if (isFallbackRecorder(this)) setFallbackRecorder(undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+      timer.unref();
+    });
+    try {
+      await Promise.race([flushTracing().catch(() => undefined), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** Creates an llmscope instance (adapters do this for you). Throws {@link LlmscopeConfigError} on bad options. */
+export function createLlmscope(options?: LlmscopeOptions<never>): Llmscope {
+  return new Llmscope(options);
+}

@@ -1,0 +1,23 @@
+import type { Attributes } from '@opentelemetry/api';
+import { SpanKind } from '@opentelemetry/api';
+import { failSpan, runInSpan } from './span-run';
+import { getTracer } from './tracing';
+import { tracingEnabled } from './recorder';
+
+/**
+ * Runs one RAG step (`embed_query`, `vector_search`, `prompt_construction`, `rerank`, ...) as a
+ * child span of the current span, named `name`. Works with sync and async functions; the
+ * result or error of `fn` is passed through unchanged.
+ *
+ * @example
+ * const docs = await step('vector_search', () => store.search(vector, 5), { 'gen_ai.data_source.id': 'kb' });
+ */
+export function step<T>(name: string, fn: () => T, attributes?: Attributes): T {
+  if (!tracingEnabled()) return fn();
+  const span = getTracer().startSpan(name, { kind: SpanKind.INTERNAL, attributes });
+  span.setAttribute('llmscope.step', name);
+  return runInSpan(span, fn, (error, _value, failed) => {
+    if (failed) failSpan(span, error);
+    span.end();
+  });
+}

@@ -1,0 +1,93 @@
+import type { Context } from '@opentelemetry/api';
+import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+
+const MAX_TRACES = 1000;
+const MAX_SPANS_PER_TRACE = 500;
+
+function ms(span: ReadableSpan): string {
+  const [s, ns] = span.duration;
+  return `${Math.round(s * 1000 + ns / 1e6)}ms`;
+}
+
+function describe(span: ReadableSpan): string {
+  const a = span.attributes;
+  let text = `${span.name} ${ms(span)}`;
+  const input = a['gen_ai.usage.input_tokens'];
+  const output = a['gen_ai.usage.output_tokens'];
+  if (input !== undefined || output !== undefined) text += ` (in ${input ?? '?'} / out ${output ?? '?'} tok)`;
+  const status = a['http.response.status_code'];
+  if (status !== undefined) text += ` → ${status}`;
+  if (span.status.code === 2) text += ' ✗ ' + (span.status.message ?? 'error');
+  return text;
+}
+
+/**
+ * Prints each finished trace as a compact tree, one line per span, when its local root span
+ * ends. For development: what a request did, with durations, without any backend.
+ *
+ * ```
+ * POST /chat 412ms → 200  trace 4bf92f3577b34da6a3ce929d0e0e4736
+ * ├ embed_query 8ms
+ * ├ chat sim-gpt 390ms (in 120 / out 85 tok)
+ * └ response_formatting 0ms
+ * ```
+ */
+export class TreePrinterProcessor implements SpanProcessor {
+  // Spans wait here, by trace id, until their local root ends. Bounded: oldest trace dropped.
+  private readonly pending = new Map<string, ReadableSpan[]>();
+
+  constructor(private readonly write: (text: string) => void = (t) => process.stdout.write(t)) {}
+
+  onStart(_span: Span, _parent: Context): void {}
+
+  onEnd(span: ReadableSpan): void {
+    const traceId = span.spanContext().traceId;
+    const parent = span.parentSpanContext;
+    const isLocalRoot = parent === undefined || parent.isRemote === true;
+    let spans = this.pending.get(traceId);
+    if (!isLocalRoot) {
+      if (spans === undefined) {
+        if (this.pending.size >= MAX_TRACES) {
+          const oldest = this.pending.keys().next().value;
+          if (oldest !== undefined) this.pending.delete(oldest);
+        }
+        spans = [];
+        this.pending.set(traceId, spans);
+      }
+      if (spans.length < MAX_SPANS_PER_TRACE) spans.push(span);
+      return;
+    }
+    this.pending.delete(traceId);
+    this.write(this.render(span, spans ?? []));
+  }
+
+  /** Renders `root` and its descendants among `spans` (children in start order). */
+  render(root: ReadableSpan, spans: ReadableSpan[]): string {
+    const children = new Map<string, ReadableSpan[]>();
+    for (const s of spans) {
+      const pid = s.parentSpanContext?.spanId;
+      if (pid === undefined) continue;
+      const list = children.get(pid);
+      if (list) list.push(s);
+      else children.set(pid, [s]);
+    }
+    for (const list of children.values()) list.sort((a, b) => a.startTime[0] - b.startTime[0] || a.startTime[1] - b.startTime[1]);
+    const lines = [`${describe(root)}  trace ${root.spanContext().traceId}`];
+    const walk = (id: string, indent: string): void => {
+      const list = children.get(id) ?? [];
+      list.forEach((child, i) => {
+        const last = i === list.length - 1;
+        lines.push(`${indent}${last ? '└' : '├'} ${describe(child)}`);
+        walk(child.spanContext().spanId, indent + (last ? '  ' : '│ '));
+      });
+    };
+    walk(root.spanContext().spanId, '');
+    return lines.join('\n') + '\n';
+  }
+
+  async forceFlush(): Promise<void> {}
+
+  async shutdown(): Promise<void> {
+    this.pending.clear();
+  }
+}

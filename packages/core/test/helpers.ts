@@ -1,0 +1,20 @@
+import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { llmscopeSpanProcessor } from '../src';
+
+/** An in-memory exporter attached to llmscope's processor for the whole test file. */
+export function memoryExporter(): InMemorySpanExporter {
+  const exporter = new InMemorySpanExporter();
+  llmscopeSpanProcessor.add(new SimpleSpanProcessor(exporter));
+  return exporter;
+}
+
+/** Waits until `predicate` holds on the finished spans (spans end on 'close', after the response). */
+export async function waitForSpans(exporter: InMemorySpanExporter, predicate: (spans: ReadableSpan[]) => boolean, timeoutMs = 3000): Promise<ReadableSpan[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const spans = exporter.getFinishedSpans();
+    if (predicate(spans)) return spans;
+    if (Date.now() > deadline) throw new Error(`spans never matched; got: ${spans.map((s) => s.name).join(', ')}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

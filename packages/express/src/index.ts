@@ -1,0 +1,64 @@
+/**
+ * @llmscope/express: `app.use(llmscope(options))`.
+ * @packageDocumentation
+ */
+import type { Request, RequestHandler, Response, NextFunction } from 'express';
+import { Llmscope, type LlmscopeOptions } from '@llmscope/core';
+import { patchLayer, STATE, type RequestState } from './route-tracking';
+
+export * from '@llmscope/core';
+
+/** The middleware, with the llmscope instance behind it (for `shutdown()` or its registry). */
+export type LlmscopeMiddleware = RequestHandler & { readonly llmscope: Llmscope };
+
+type TrackedResponse = Response & { [STATE]?: RequestState };
+
+// Shared listener: no closure allocated per request.
+function onClose(this: TrackedResponse): void {
+  const state = this[STATE];
+  if (state !== undefined) state.scope.finishRequest(state.ctx, this.statusCode);
+}
+
+/**
+ * Creates the llmscope middleware for Express 5. Put it first: `app.use(llmscope())`.
+ * It gives every request a context, user/session tags, a server span and HTTP metrics, and
+ * serves `/metrics`. Invalid options throw here, at start-up.
+ */
+export function llmscope(options?: LlmscopeOptions<Request>): LlmscopeMiddleware {
+  const scope = new Llmscope(options as LlmscopeOptions<never>);
+  const metricsPath = scope.metricsPath;
+  const metricsPathQuery = metricsPath === undefined ? undefined : metricsPath + '?';
+  const traceHeader = scope.options.traceIdHeader;
+  let patched = false;
+
+  const middleware = function llmscopeMiddleware(req: Request, res: Response, next: NextFunction): void {
+    const url = req.url;
+    if (metricsPath !== undefined && (url === metricsPath || url.startsWith(metricsPathQuery as string)) && (req.method === 'GET' || req.method === 'HEAD')) {
+      scope.handleMetrics(req.headers.authorization).then((r) => {
+        res.status(r.status).set(r.headers).send(req.method === 'HEAD' ? undefined : r.body);
+      }, next);
+      return;
+    }
+    if (!patched) {
+      patched = true;
+      const layer = (req.app as unknown as { router?: { stack?: object[] } }).router?.stack?.[0];
+      if (layer === undefined || !patchLayer(Object.getPrototypeOf(layer))) {
+        process.emitWarning('llmscope: this Express router is not Express 5\'s; route templates and errors are not recorded (requests are labelled unmatched).', 'LlmscopeWarning');
+      }
+    }
+    const ctx = scope.startRequest(req.method, url, req.headers, req);
+    const state: RequestState = { scope, ctx };
+    (req as Request & { [STATE]?: RequestState })[STATE] = state;
+    (res as TrackedResponse)[STATE] = state;
+    if (traceHeader !== undefined) {
+      const traceId = ctx.traceId;
+      if (traceId !== undefined) res.setHeader(traceHeader, traceId);
+    }
+    res.on('close', onClose);
+    scope.run(ctx, next);
+  } as LlmscopeMiddleware;
+  Object.defineProperty(middleware, 'llmscope', { value: scope, enumerable: true });
+  return middleware;
+}
+
+export default llmscope;

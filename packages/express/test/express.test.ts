@@ -1,0 +1,410 @@
+import express, { type Request } from 'express';
+import request from 'supertest';
+import { Counter, Registry } from 'prom-client';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { llmscope, getContext, setUser, setSession, tag, step, traceLLM, LlmscopeConfigError, type LlmscopeMiddleware } from '../src';
+import { memoryExporter, waitForSpans } from '../../core/test/helpers';
+import { find, listen, parseMetrics, type Listening } from '../../core/test/http';
+
+const exporter = memoryExporter();
+const open: Listening[] = [];
+
+async function serve(app: express.Express): Promise<string> {
+  const l = await listen(app);
+  open.push(l);
+  return l.url;
+}
+
+afterEach(() => exporter.reset());
+afterAll(async () => {
+  await Promise.all(open.map((l) => l.close()));
+});
+
+function serverSpan(spans: ReadableSpan[], name: string): ReadableSpan {
+  const span = spans.find((s) => s.kind === SpanKind.SERVER && s.name === name);
+  if (!span) throw new Error(`no server span ${name} among ${spans.map((s) => s.name).join(', ')}`);
+  return span;
+}
+
+async function metrics(url: string) {
+  const res = await request(url).get('/metrics').expect(200);
+  expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
+  return parseMetrics(res.text);
+}
+
+function usersApp(): { app: express.Express; mw: LlmscopeMiddleware } {
+  const app = express();
+  const mw = llmscope();
+  app.use(mw);
+  app.get('/users/:id', (req, res) => {
+    res.json({ id: req.params.id });
+  });
+  const api = express.Router();
+  api.get('/users/:id', (req, res) => {
+    res.json({ id: req.params.id });
+  });
+  const v1 = express.Router();
+  const users = express.Router();
+  users.get('/:id', (req, res) => {
+    res.json({ id: req.params.id });
+  });
+  users.get('/', (_req, res) => {
+    res.json([]);
+  });
+  v1.use('/users', users);
+  api.use('/v1', v1);
+  app.use('/api', api);
+  const orgs = express.Router({ mergeParams: true });
+  orgs.get('/members/:memberId', (_req, res) => {
+    res.send('ok');
+  });
+  app.use('/orgs/:orgId', orgs);
+  const admin = express();
+  admin.get('/stats/:day', (_req, res) => {
+    res.send('stats');
+  });
+  app.use('/admin', admin);
+  return { app, mw };
+}
+
+describe('metrics', () => {
+  test('/metrics returns Prometheus text with one series per route template', async () => {
+    const url = await serve(usersApp().app);
+    await request(url).get('/users/1').expect(200);
+    await request(url).get('/users/2').expect(200);
+    const samples = await metrics(url);
+    const series = find(samples, 'http_server_requests_total', { route: '/users/:id' });
+    expect(series).toHaveLength(1);
+    expect(series[0]).toMatchObject({ labels: { method: 'GET', route: '/users/:id', status_code: '200' }, value: 2 });
+    expect(find(samples, 'http_server_request_duration_seconds_count', { route: '/users/:id' })[0]?.value).toBe(2);
+    expect(find(samples, 'http_server_active_requests')).toHaveLength(1);
+    // Node default metrics are on by default.
+    expect(find(samples, 'process_cpu_user_seconds_total')).toHaveLength(1);
+    // Raw URLs never become labels.
+    expect(samples.some((s) => s.labels.route === '/users/1')).toBe(false);
+  });
+
+  test('route templates include router mount paths, nested routers, params in mounts and sub-apps', async () => {
+    const url = await serve(usersApp().app);
+    await request(url).get('/api/users/7').expect(200);
+    await request(url).get('/api/v1/users/8').expect(200);
+    await request(url).get('/api/v1/users/9').expect(200);
+    await request(url).get('/api/v1/users').expect(200);
+    await request(url).get('/orgs/42/members/7').expect(200);
+    await request(url).get('/orgs/43/members/8').expect(200);
+    await request(url).get('/admin/stats/monday').expect(200);
+    const routes = new Set(find(await metrics(url), 'http_server_requests_total').map((s) => s.labels.route));
+    expect([...routes].sort()).toEqual(['/admin/stats/:day', '/api/users/:id', '/api/v1/users', '/api/v1/users/:id', '/orgs/:orgId/members/:memberId']);
+  });
+
+  test('1000 random unknown paths add at most one route value', async () => {
+    const url = await serve(usersApp().app);
+    await request(url).get('/users/1').expect(200);
+    const agent = request(url);
+    for (let i = 0; i < 1000; i += 50) {
+      await Promise.all(Array.from({ length: 50 }, (_, j) => agent.get(`/nope/${i + j}/${Math.random().toString(36).slice(2)}`).expect(404)));
+    }
+    const samples = find(await metrics(url), 'http_server_requests_total');
+    const routes = new Set(samples.map((s) => s.labels.route));
+    expect([...routes].sort()).toEqual(['/users/:id', 'unmatched']);
+    expect(find(samples, 'http_server_requests_total', { route: 'unmatched', status_code: '404' })[0]?.value).toBe(1000);
+  });
+
+  test('two apps in one process have their own registries and do not collide', async () => {
+    const a = usersApp();
+    const b = usersApp();
+    const urlA = await serve(a.app);
+    const urlB = await serve(b.app);
+    await request(urlA).get('/users/1').expect(200);
+    await request(urlA).get('/users/1').expect(200);
+    await request(urlB).get('/users/1').expect(200);
+    expect(find(await metrics(urlA), 'http_server_requests_total', { route: '/users/:id' })[0]?.value).toBe(2);
+    expect(find(await metrics(urlB), 'http_server_requests_total', { route: '/users/:id' })[0]?.value).toBe(1);
+    expect(a.mw.llmscope.registry).not.toBe(b.mw.llmscope.registry);
+  });
+
+  test('metrics path, bearer token and turning the endpoint off', async () => {
+    const app = express();
+    app.use(llmscope({ metrics: { path: '/internal/prom', bearerToken: 's3cret', defaultMetrics: false } }));
+    app.get('/x', (_req, res) => {
+      res.send('x');
+    });
+    const url = await serve(app);
+    await request(url).get('/internal/prom').expect(401);
+    await request(url).get('/internal/prom').set('authorization', 'Bearer wrong').expect(401);
+    const ok = await request(url).get('/internal/prom').set('authorization', 'Bearer s3cret').expect(200);
+    expect(find(parseMetrics(ok.text), 'process_cpu_user_seconds_total')).toHaveLength(0);
+    await request(url).get('/metrics').expect(404);
+
+    const off = express();
+    const mw = llmscope({ metrics: { path: false } });
+    off.use(mw);
+    const offUrl = await serve(off);
+    await request(offUrl).get('/metrics').expect(404);
+    // Still recorded, for an app that serves the registry itself.
+    expect(await mw.llmscope.registry?.metrics()).toContain('route="unmatched",status_code="404"');
+  });
+
+  test('an app registry is used when given, with the app\'s own metrics next to ours', async () => {
+    const registry = new Registry();
+    new Counter({ name: 'app_jobs_total', help: 'jobs', registers: [registry] }).inc(3);
+    const app = express();
+    app.use(llmscope({ metrics: { registry, defaultMetrics: false } }));
+    app.use(llmscope({ metrics: { registry, path: '/m2', defaultMetrics: false } })); // same names reused, no clash
+    const url = await serve(app);
+    const samples = await metrics(url);
+    expect(find(samples, 'app_jobs_total')[0]?.value).toBe(3);
+  });
+});
+
+describe('context and identity', () => {
+  test('user and session from headers and from setUser() appear on the server span', async () => {
+    const app = express();
+    app.use(llmscope());
+    app.get('/headers', (_req, res) => {
+      res.json(JSON.parse(JSON.stringify(getContext())));
+    });
+    app.get('/code', (_req, res) => {
+      setUser('user-from-code');
+      setSession('session-from-code');
+      tag('tier', 'paid');
+      tag('attempt', 2);
+      tag('bad', { nested: true });
+      res.send('ok');
+    });
+    const url = await serve(app);
+    await request(url).get('/headers').set('x-user-id', 'u-1').set('x-session-id', 's-1').expect(200);
+    await request(url).get('/code').set('x-user-id', 'u-2').expect(200);
+    const spans = await waitForSpans(exporter, (s) => s.filter((x) => x.kind === SpanKind.SERVER).length === 2);
+    expect(serverSpan(spans, 'GET /headers').attributes).toMatchObject({ 'user.id': 'u-1', 'session.id': 's-1', 'http.route': '/headers', 'http.response.status_code': 200 });
+    const code = serverSpan(spans, 'GET /code').attributes;
+    expect(code).toMatchObject({ 'user.id': 'user-from-code', 'session.id': 'session-from-code', 'llmscope.tag.tier': 'paid', 'llmscope.tag.attempt': 2 });
+    expect(code['llmscope.tag.bad']).toBeUndefined();
+  });
+
+  test('context survives awaits, timers and body parsers placed before or after the middleware', async () => {
+    const handler = async (req: Request, res: express.Response): Promise<void> => {
+      const seen: (string | undefined)[] = [getContext()?.userId];
+      await new Promise((r) => setTimeout(r, 5));
+      seen.push(getContext()?.userId);
+      await new Promise((r) => setImmediate(r));
+      seen.push(getContext()?.userId);
+      await Promise.all([1, 2].map(async () => {
+        await null;
+        seen.push(getContext()?.userId);
+      }));
+      res.json({ seen, body: req.body });
+    };
+    const after = express();
+    after.use(llmscope());
+    after.use(express.json());
+    after.post('/chat', handler);
+    const before = express();
+    before.use(express.json());
+    before.use(express.text());
+    before.use(llmscope());
+    before.post('/chat', handler);
+    for (const app of [after, before]) {
+      const url = await serve(app);
+      // Two concurrent requests must not see each other's context.
+      const [a, b] = await Promise.all([
+        request(url).post('/chat').set('x-user-id', 'alice').send({ question: 'q' }).expect(200),
+        request(url).post('/chat').set('x-user-id', 'bob').send({ question: 'r' }).expect(200),
+      ]);
+      expect(a.body).toEqual({ seen: ['alice', 'alice', 'alice', 'alice', 'alice'], body: { question: 'q' } });
+      expect(b.body.seen).toEqual(['bob', 'bob', 'bob', 'bob', 'bob']);
+    }
+  });
+
+  test('identify() option, clipping, and bad identity values are harmless', async () => {
+    const app = express();
+    app.use(llmscope({
+      identify: (req) => {
+        if (req.headers['x-explode']) throw new Error('identify failed');
+        return { userId: req.headers['x-api-user'] as string, sessionId: 42 as unknown as string };
+      },
+      maxValueLength: 16,
+    }));
+    app.get('/me', (_req, res) => {
+      setUser({ not: 'a string' });
+      setUser(12345);
+      res.json({ user: getContext()?.userId ?? null, session: getContext()?.sessionId ?? null });
+    });
+    const url = await serve(app);
+    const long = 'x'.repeat(5000);
+    const r1 = await request(url).get('/me').set('x-api-user', long).expect(200);
+    expect(r1.body).toEqual({ user: 'x'.repeat(16), session: null });
+    const r2 = await request(url).get('/me').set('x-explode', '1').expect(200);
+    expect(r2.body).toEqual({ user: null, session: null });
+  });
+
+  test('invalid options fail fast with a message that says what to change', () => {
+    expect(() => llmscope({ metrics: { path: 'metrics' } })).toThrow(/metrics\.path.*must be a path starting with "\/"/);
+    expect(() => llmscope({ tracing: { printtraces: true } as never })).toThrow(/unknown option `tracing\.printtraces`\. Did you mean `tracing\.printTraces`\?/);
+    expect(() => llmscope({ traceIdHeader: 'bad header' })).toThrow(LlmscopeConfigError);
+    expect(() => llmscope({ maxValueLength: 0 })).toThrow(/maxValueLength.*positive integer/);
+    expect(() => llmscope({ metrics: { bearerToken: '' } })).toThrow(/bearerToken/);
+  });
+});
+
+describe('tracing', () => {
+  test('one SERVER span per request with HTTP semconv attributes and the trace id in the response', async () => {
+    const url = await serve(usersApp().app);
+    const res = await request(url).get('/api/v1/users/5?secret=1').expect(200);
+    const spans = await waitForSpans(exporter, (s) => s.some((x) => x.kind === SpanKind.SERVER));
+    const span = serverSpan(spans, 'GET /api/v1/users/:id');
+    expect(res.headers['x-trace-id']).toBe(span.spanContext().traceId);
+    expect(span.attributes).toMatchObject({
+      'http.request.method': 'GET', 'http.route': '/api/v1/users/:id', 'url.path': '/api/v1/users/5', 'url.scheme': 'http', 'http.response.status_code': 200,
+    });
+    expect(span.status.code).toBe(SpanStatusCode.UNSET);
+    expect(span.instrumentationScope.name).toBe('@llmscope/core');
+  });
+
+  test('a valid traceparent is continued; a malformed one starts a new trace and does not fail', async () => {
+    const app = express();
+    app.use(llmscope());
+    app.get('/t', async (_req, res) => {
+      await step('inner', async () => undefined);
+      res.send('ok');
+    });
+    const url = await serve(app);
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const parentId = '00f067aa0ba902b7';
+    await request(url).get('/t').set('traceparent', `00-${traceId}-${parentId}-01`).expect(200);
+    let spans = await waitForSpans(exporter, (s) => s.length === 2);
+    const server = serverSpan(spans, 'GET /t');
+    expect(server.spanContext().traceId).toBe(traceId);
+    expect(server.parentSpanContext?.spanId).toBe(parentId);
+    expect(server.parentSpanContext?.isRemote).toBe(true);
+    expect(spans.find((s) => s.name === 'inner')?.spanContext().traceId).toBe(traceId);
+    exporter.reset();
+
+    for (const bad of ['garbage', `00-${'0'.repeat(32)}-${parentId}-01`, `00-${traceId}-xyz-01`, 'x'.repeat(10000)]) {
+      const res = await request(url).get('/t').set('traceparent', bad).expect(200);
+      spans = await waitForSpans(exporter, (s) => s.length === 2);
+      const s = serverSpan(spans, 'GET /t');
+      expect(s.spanContext().traceId).not.toBe(traceId);
+      expect(s.parentSpanContext).toBeUndefined();
+      expect(res.headers['x-trace-id']).toBe(s.spanContext().traceId);
+      exporter.reset();
+    }
+  });
+
+  test('step() and traceLLM() spans nest under the request span, in order', async () => {
+    const app = express();
+    app.use(llmscope());
+    app.use(express.json());
+    app.post('/chat', async (req, res) => {
+      setSession('conv-1');
+      const vector = await step('embed_query', async () => [0.1, 0.2], { 'gen_ai.embeddings.dimension.count': 2 });
+      const docs = step('vector_search', () => ['doc'], { 'gen_ai.data_source.id': 'kb' });
+      const answer = await traceLLM({ model: 'sim-gpt', provider: 'simulated', temperature: 0.2 }, async () => {
+        await step('tool_lookup', async () => undefined);
+        return { id: 'cmpl-1', model: 'sim-gpt-0613', choices: [{ message: { content: 'hi' } }], usage: { prompt_tokens: 120, completion_tokens: 85 } };
+      });
+      res.json({ vector, docs, text: answer.choices[0]?.message.content, q: req.body.question });
+    });
+    const url = await serve(app);
+    await request(url).post('/chat').send({ question: 'why' }).expect(200);
+    const spans = await waitForSpans(exporter, (s) => s.some((x) => x.kind === SpanKind.SERVER));
+    const server = serverSpan(spans, 'POST /chat');
+    const children = spans.filter((s) => s.parentSpanContext?.spanId === server.spanContext().spanId)
+      .sort((a, b) => a.startTime[0] - b.startTime[0] || a.startTime[1] - b.startTime[1]);
+    expect(children.map((s) => s.name)).toEqual(['embed_query', 'vector_search', 'chat sim-gpt']);
+    const llm = children[2] as ReadableSpan;
+    expect(llm.kind).toBe(SpanKind.CLIENT);
+    expect(llm.attributes).toMatchObject({
+      'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'simulated', 'gen_ai.request.model': 'sim-gpt', 'gen_ai.request.temperature': 0.2,
+      'gen_ai.response.model': 'sim-gpt-0613', 'gen_ai.response.id': 'cmpl-1', 'gen_ai.usage.input_tokens': 120, 'gen_ai.usage.output_tokens': 85,
+      'gen_ai.conversation.id': 'conv-1',
+    });
+    const tool = spans.find((s) => s.name === 'tool_lookup');
+    expect(tool?.parentSpanContext?.spanId).toBe(llm.spanContext().spanId);
+    expect(children[0]?.attributes['gen_ai.embeddings.dimension.count']).toBe(2);
+    for (const s of spans) expect(s.spanContext().traceId).toBe(server.spanContext().traceId);
+
+    const samples = await metrics(url);
+    expect(find(samples, 'gen_ai_client_operation_duration_seconds_count', { model: 'sim-gpt', provider: 'simulated', operation: 'chat', outcome: 'ok' })[0]?.value).toBe(1);
+    expect(find(samples, 'llmscope_llm_tokens_total', { model: 'sim-gpt', token_type: 'input' })[0]?.value).toBe(120);
+    expect(find(samples, 'llmscope_llm_tokens_total', { model: 'sim-gpt', token_type: 'output' })[0]?.value).toBe(85);
+  });
+
+  test('thrown errors (sync, async, next(err)) give 500, an ERROR span with an exception event and 500 in the metrics', async () => {
+    const app = express();
+    app.use(llmscope());
+    app.get('/sync', () => {
+      throw new TypeError('sync boom');
+    });
+    app.get('/async', async () => {
+      await new Promise((r) => setTimeout(r, 1));
+      throw new RangeError('async boom');
+    });
+    app.get('/next', (_req, _res, next) => {
+      next(new Error('next boom'));
+    });
+    const router = express.Router();
+    router.get('/deep', () => {
+      throw new Error('deep boom');
+    });
+    app.use('/r', router);
+    app.get('/handled', () => {
+      throw Object.assign(new Error('bad input'), { status: 400 });
+    });
+    const url = await serve(app);
+    for (const path of ['/sync', '/async', '/next', '/r/deep']) await request(url).get(path).expect(500);
+    await request(url).get('/handled').expect(400);
+    const spans = await waitForSpans(exporter, (s) => s.filter((x) => x.kind === SpanKind.SERVER).length === 5);
+    for (const [name, message, type] of [['GET /sync', 'sync boom', 'TypeError'], ['GET /async', 'async boom', 'RangeError'], ['GET /next', 'next boom', 'Error'], ['GET /r/deep', 'deep boom', 'Error']] as const) {
+      const span = serverSpan(spans, name);
+      expect(span.status).toEqual({ code: SpanStatusCode.ERROR, message });
+      expect(span.attributes['error.type']).toBe(type);
+      const event = span.events.find((e) => e.name === 'exception');
+      expect(event?.attributes?.['exception.message']).toBe(message);
+    }
+    const handled = serverSpan(spans, 'GET /handled');
+    expect(handled.status.code).toBe(SpanStatusCode.UNSET);
+    const samples = await metrics(url);
+    for (const route of ['/sync', '/async', '/next', '/r/deep']) {
+      expect(find(samples, 'http_server_requests_total', { route, status_code: '500' })[0]?.value).toBe(1);
+    }
+    expect(find(samples, 'http_server_requests_total', { route: '/handled', status_code: '400' })[0]?.value).toBe(1);
+  });
+
+  test('user error handlers see the same error and keep their status', async () => {
+    const app = express();
+    app.use(llmscope());
+    app.get('/fail', () => {
+      throw new Error('db down');
+    });
+    app.use((err: Error, _req: Request, res: express.Response, _next: express.NextFunction) => {
+      res.status(503).json({ error: err.message });
+    });
+    const url = await serve(app);
+    const res = await request(url).get('/fail').expect(503);
+    expect(res.body).toEqual({ error: 'db down' });
+    const spans = await waitForSpans(exporter, (s) => s.length === 1);
+    expect(spans[0]?.status).toEqual({ code: SpanStatusCode.ERROR, message: 'db down' });
+  });
+
+  test('tracing off: no spans, no trace header, metrics and context still work', async () => {
+    const app = express();
+    const mw = llmscope({ tracing: false });
+    app.use(mw);
+    app.get('/plain', async (_req, res) => {
+      await step('s', async () => undefined);
+      await traceLLM({ model: 'm', provider: 'p' }, async () => ({ usage: { input_tokens: 3, output_tokens: 4 } }));
+      res.send(getContext()?.userId ?? 'none');
+    });
+    const url = await serve(app);
+    const res = await request(url).get('/plain').set('x-user-id', 'carol').expect(200);
+    expect(res.text).toBe('carol');
+    expect(res.headers['x-trace-id']).toBeUndefined();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(exporter.getFinishedSpans()).toHaveLength(0);
+    const samples = await metrics(url);
+    expect(find(samples, 'http_server_requests_total', { route: '/plain' })[0]?.value).toBe(1);
+    expect(find(samples, 'llmscope_llm_tokens_total', { model: 'm', token_type: 'output' })[0]?.value).toBe(4);
+  });
+});
