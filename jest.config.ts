@@ -8,7 +8,7 @@ const tsJest: Config['transform'] = {
 };
 
 const moduleNameMapper = {
-  '^@llmscope/(core|express)$': '<rootDir>/../$1/src/index.ts',
+  '^@llmscope/(core|express|fastify|nestjs|testkit)$': '<rootDir>/../$1/src/index.ts',
 };
 
 function project(name: string): Config {
@@ -23,8 +23,18 @@ function project(name: string): Config {
   };
 }
 
+const contract: Config = {
+  displayName: 'contract',
+  rootDir: join(__dirname, 'test', 'contract'),
+  testMatch: ['<rootDir>/**/*.test.ts'],
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: join(__dirname, 'tsconfig.json') }] },
+  moduleNameMapper: { '^@llmscope/(core|express|fastify|nestjs|testkit)$': join(__dirname, 'packages/$1/src/index.ts') },
+  testEnvironment: 'node',
+  testEnvironmentOptions: { globalsCleanup: 'off' },
+};
+
 const config: Config = {
-  projects: [project('core'), project('express')],
+  projects: [project('core'), project('express'), contract],
   testTimeout: 30000,
 };
 

@@ -1,0 +1,32 @@
+import express from 'express';
+import { llmscope } from '@llmscope/express';
+import { listen } from '../../../packages/core/test/http';
+import { boomHandler, chatHandler, taggedHandler, userHandler } from '../scenario';
+import type { ContractTarget } from '../target';
+
+export const expressTarget: ContractTarget = {
+  name: 'express',
+  async start(options) {
+    const app = express();
+    app.use(llmscope(options));
+    app.use(express.json());
+    app.get('/users/:id', (req, res) => {
+      res.json(userHandler(req.params.id as string));
+    });
+    const v1 = express.Router();
+    v1.get('/items/:id', (req, res) => {
+      res.json(userHandler(req.params.id as string));
+    });
+    const api = express.Router();
+    api.use('/v1', v1);
+    app.use('/api', api);
+    app.get('/boom', () => boomHandler());
+    app.get('/tagged', async (_req, res) => {
+      res.json(await taggedHandler());
+    });
+    app.post('/chat', async (req, res) => {
+      res.json(await chatHandler(String(req.body?.question)));
+    });
+    return listen(app);
+  },
+};

@@ -1,0 +1,5 @@
+import type { ContractTarget } from '../target';
+import { expressTarget } from './express';
+
+/** Every adapter under contract. Add a target here and the whole suite runs against it. */
+export const targets: ContractTarget[] = [expressTarget];
