@@ -23,6 +23,16 @@ function project(name: string): Config {
   };
 }
 
+const examples: Config = {
+  displayName: 'examples',
+  rootDir: join(__dirname, 'examples'),
+  testMatch: ['<rootDir>/*/test/**/*.test.ts'],
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: join(__dirname, 'tsconfig.json') }] },
+  moduleNameMapper: { '^@llmscope/(core|express|fastify|nestjs|testkit)$': join(__dirname, 'packages/$1/src/index.ts') },
+  testEnvironment: 'node',
+  testEnvironmentOptions: { globalsCleanup: 'off' },
+};
+
 const contract: Config = {
   displayName: 'contract',
   rootDir: join(__dirname, 'test', 'contract'),
@@ -34,7 +44,7 @@ const contract: Config = {
 };
 
 const config: Config = {
-  projects: [project('core'), project('express'), contract],
+  projects: [project('core'), project('express'), project('fastify'), project('nestjs'), project('testkit'), examples, contract],
   testTimeout: 30000,
 };
 
