@@ -1,0 +1,61 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { OrchestratorMessage, ServerMessage } from './harness';
+
+const TASKSET = existsSync('/usr/bin/taskset') ? '/usr/bin/taskset' : undefined;
+
+/** A benchmark server in a process of its own, pinned to `core` when taskset exists. */
+export class ServerProcess {
+  private waiting: ((m: ServerMessage) => void)[] = [];
+
+  private constructor(readonly child: ChildProcess, readonly port: number) {
+    child.on('message', (m: ServerMessage) => {
+      if (m.type === 'sample') this.waiting.shift()?.(m);
+    });
+  }
+
+  static async start(script: string, variant: string, env: Record<string, string>, core: number, nodeFlags: string[] = []): Promise<ServerProcess> {
+    const node = [...nodeFlags, '--import', 'tsx', join(__dirname, script)];
+    const [cmd, args] = TASKSET ? [TASKSET, ['-c', String(core), process.execPath, ...node]] : [process.execPath, node];
+    const child = spawn(cmd, args, {
+      cwd: join(__dirname, '..'),
+      env: { ...process.env, ...env, BENCH_VARIANT: variant, NODE_ENV: 'production' },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${script} ${variant} did not start in 30 s`)), 30000);
+      child.once('exit', (code) => reject(new Error(`${script} ${variant} exited with ${code}`)));
+      child.on('message', (m: ServerMessage) => {
+        if (m.type === 'ready' && m.port !== undefined) {
+          clearTimeout(timer);
+          resolve(m.port);
+        }
+      });
+    });
+    return new ServerProcess(child, port);
+  }
+
+  sample(gc = false): Promise<ServerMessage> {
+    return new Promise((resolve) => {
+      this.waiting.push(resolve);
+      this.child.send({ type: 'sample', gc } satisfies OrchestratorMessage);
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    const exited = new Promise((r) => this.child.once('exit', r));
+    this.child.send({ type: 'exit' } satisfies OrchestratorMessage);
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 3000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+/** Pins the current process (the load generator) to `core`. */
+export function pinSelf(core: number): boolean {
+  if (!TASKSET) return false;
+  const r = spawn(TASKSET, ['-pc', String(core), String(process.pid)], { stdio: 'ignore' });
+  return r.pid !== undefined;
+}

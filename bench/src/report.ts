@@ -1,0 +1,59 @@
+/** One configuration's medians over the rounds. */
+export interface Row {
+  name: string;
+  framework: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  cpuMicros: number;
+  errors: number;
+  /** instrumented req/s ÷ bare req/s */
+  rpsRatio?: number;
+  /** bare CPU per request ÷ instrumented CPU per request */
+  cpuRatio?: number;
+  target?: { met: boolean; checks: string[] };
+}
+
+export interface Results {
+  date: string;
+  node: string;
+  cpus: number;
+  cpuModel: string;
+  quick: boolean;
+  rounds: number;
+  durationSeconds: number;
+  connections: number;
+  rows: Row[];
+  micro?: { llmRecordMicros: number; llmRecordTarget: number; metricsSeries: number; metricsRenderMs: number; metricsRenderTarget: number };
+  memory?: { requests: number; rssMbAfterWarmup: number; rssMbAtEnd: number; heapMbAfterWarmup: number; heapMbAtEnd: number; flat: boolean };
+  otlpExportsReceived: number;
+}
+
+const mark = (ok: boolean): string => (ok ? '✅ met' : '❌ missed');
+
+export function renderMarkdown(r: Results): string {
+  const lines = [
+    `# llmscope benchmark${r.quick ? ' (quick)' : ''}`,
+    '',
+    `${r.date} · Node ${r.node} · ${r.cpus} CPUs (${r.cpuModel}) · ${r.rounds} round(s) × ${r.durationSeconds} s · ${r.connections} connections · server pinned to core 1, load generator to core 0 · medians over rounds`,
+    '',
+    '| configuration | req/s | p50 ms | p99 ms | CPU µs/req | req/s ratio | CPU ratio | target |',
+    '|---|---:|---:|---:|---:|---:|---:|---|',
+  ];
+  for (const row of r.rows) {
+    lines.push(`| ${row.name} | ${row.rps} | ${row.p50} | ${row.p99} | ${row.cpuMicros} | ${row.rpsRatio ?? ''} | ${row.cpuRatio ?? ''} | ${row.target ? mark(row.target.met) : ''} |`);
+  }
+  const checks = r.rows.filter((row) => row.target).flatMap((row) => row.target!.checks.map((c) => `- ${row.name}: ${c}`));
+  if (checks.length) lines.push('', '## Targets', '', ...checks);
+  if (r.micro) {
+    lines.push('', '## Micro', '',
+      `- one LLM call recorded (span + metrics, batch-exported): ${r.micro.llmRecordMicros} µs (target ≤ ${r.micro.llmRecordTarget} µs: ${mark(r.micro.llmRecordMicros <= r.micro.llmRecordTarget)})`,
+      `- /metrics render with ${r.micro.metricsSeries} series: ${r.micro.metricsRenderMs} ms (target ≤ ${r.micro.metricsRenderTarget} ms: ${mark(r.micro.metricsRenderMs <= r.micro.metricsRenderTarget)})`);
+  }
+  if (r.memory) {
+    lines.push('', '## Memory (Fastify + llmscope full, exporters pointed at a dead port)', '',
+      `- ${r.memory.requests} requests: heap ${r.memory.heapMbAfterWarmup} MB after warm-up → ${r.memory.heapMbAtEnd} MB at the end (after GC); RSS ${r.memory.rssMbAfterWarmup} → ${r.memory.rssMbAtEnd} MB: ${mark(r.memory.flat)} (flat = heap growth < 8 MB)`);
+  }
+  lines.push('', `CPU ratio = bare CPU per request ÷ instrumented CPU per request (steadier than req/s on a noisy machine). OTLP export requests received by the local sink: ${r.otlpExportsReceived}.`, '');
+  return lines.join('\n');
+}

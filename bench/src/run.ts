@@ -1,0 +1,148 @@
+/**
+ * `npm run bench [-- --quick] [-- --only <text>]`: every configuration in a process of its own
+ * (pinned to core 1), driven by autocannon from this process (pinned to core 0), alternating
+ * configurations in rounds so that machine drift hits them alike. Reports req/s, p50/p99,
+ * server CPU µs per request and ratios to the bare framework; writes bench/results/.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { baselineOf, CONFIGS, type BenchConfig } from './configs';
+import { pinSelf, ServerProcess } from './process';
+import { renderMarkdown, type Results, type Row } from './report';
+import { startSink } from './sink';
+import { median, round } from './stats';
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const onlyIndex = args.indexOf('--only');
+const only = onlyIndex >= 0 ? args[onlyIndex + 1] : undefined;
+const ROUNDS = quick ? 1 : 3;
+const WARMUP_S = quick ? 1 : 2;
+const DURATION_S = quick ? 3 : 8;
+const CONNECTIONS = 10;
+const SOAK_REQUESTS = quick ? 50000 : 500000;
+
+interface Measurement { rps: number; p50: number; p99: number; cpuMicros: number; errors: number }
+
+async function load(port: number, seconds: number): Promise<autocannon.Result> {
+  return autocannon({ url: `http://127.0.0.1:${port}/users/42`, connections: CONNECTIONS, duration: seconds, headers: { 'x-user-id': 'bench-user' } });
+}
+
+async function measure(config: BenchConfig, otlp: string): Promise<Measurement> {
+  const server = await ServerProcess.start(config.script, config.variant, { BENCH_OTLP_URL: otlp }, 1);
+  try {
+    await load(server.port, WARMUP_S);
+    const before = await server.sample();
+    const result = await load(server.port, DURATION_S);
+    const after = await server.sample();
+    const cpu = (after.cpu!.user - before.cpu!.user) + (after.cpu!.system - before.cpu!.system);
+    return {
+      rps: result.requests.average,
+      p50: result.latency.p50,
+      p99: result.latency.p99,
+      cpuMicros: cpu / Math.max(1, result.requests.total),
+      errors: result.errors + result.non2xx,
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
+async function soak(): Promise<Results['memory']> {
+  // Every exporter pointed at a dead port: spans must be dropped, not hoarded.
+  const server = await ServerProcess.start('servers/fastify.ts', 'llmscope-full', { BENCH_OTLP_URL: 'http://127.0.0.1:1/v1/traces' }, 1, ['--expose-gc']);
+  try {
+    const warm = Math.round(SOAK_REQUESTS * 0.1);
+    await autocannon({ url: `http://127.0.0.1:${server.port}/users/42`, connections: CONNECTIONS, amount: warm });
+    const early = await server.sample(true);
+    await autocannon({ url: `http://127.0.0.1:${server.port}/users/42`, connections: CONNECTIONS, amount: SOAK_REQUESTS - warm });
+    const late = await server.sample(true);
+    const mb = (n: number) => round(n / 1048576, 1);
+    return {
+      requests: SOAK_REQUESTS,
+      rssMbAfterWarmup: mb(early.memory!.rss), rssMbAtEnd: mb(late.memory!.rss),
+      heapMbAfterWarmup: mb(early.memory!.heapUsed), heapMbAtEnd: mb(late.memory!.heapUsed),
+      flat: late.memory!.heapUsed - early.memory!.heapUsed < 8 * 1048576,
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
+function micro(): Results['micro'] {
+  const cmd = process.platform === 'linux' ? '/usr/bin/taskset' : process.execPath;
+  const argv = ['--import', 'tsx', join(__dirname, 'micro.ts')];
+  const out = execFileSync(cmd, cmd === process.execPath ? argv : ['-c', '1', process.execPath, ...argv], {
+    cwd: join(__dirname, '..'), env: { ...process.env, NODE_ENV: 'production', BENCH_MICRO_ITERATIONS: quick ? '20000' : '100000' }, encoding: 'utf8',
+  });
+  const r = JSON.parse(out.trim().split('\n').pop() as string) as { llmRecordMicros: number; metricsSeries: number; metricsRenderMs: number };
+  return { llmRecordMicros: round(r.llmRecordMicros), llmRecordTarget: 20, metricsSeries: r.metricsSeries, metricsRenderMs: round(r.metricsRenderMs), metricsRenderTarget: 50 };
+}
+
+async function main(): Promise<void> {
+  pinSelf(0);
+  const sink = await startSink();
+  const configs = CONFIGS.filter((c) => only === undefined || c.name.includes(only) || (c.bare && CONFIGS.some((x) => x.name.includes(only) && baselineOf(x) === c)));
+  const samples = new Map<string, Measurement[]>();
+  for (let round_ = 0; round_ < ROUNDS; round_++) {
+    // Rotate the order each round so that drift does not always hit the same configuration.
+    const order = configs.map((_, i) => configs[(i + round_) % configs.length] as BenchConfig);
+    for (const config of order) {
+      const m = await measure(config, sink.url);
+      samples.set(config.name, [...(samples.get(config.name) ?? []), m]);
+      process.stdout.write(`round ${round_ + 1}/${ROUNDS}  ${config.name.padEnd(40)} ${Math.round(m.rps)} req/s  ${round(m.cpuMicros, 1)} µs CPU/req  p99 ${m.p99} ms\n`);
+    }
+  }
+  const med = (name: string, key: keyof Measurement) => median((samples.get(name) ?? []).map((m) => m[key]));
+  const rows: Row[] = configs.map((c) => {
+    const base = baselineOf(c);
+    const rps = med(c.name, 'rps');
+    const cpu = med(c.name, 'cpuMicros');
+    const row: Row = { name: c.name, framework: c.framework, rps: Math.round(rps), p50: med(c.name, 'p50'), p99: med(c.name, 'p99'), cpuMicros: round(cpu, 1), errors: med(c.name, 'errors') };
+    if (base && base !== c && samples.has(base.name)) {
+      row.rpsRatio = round(rps / med(base.name, 'rps'), 3);
+      row.cpuRatio = round(med(base.name, 'cpuMicros') / cpu, 3);
+    }
+    if (c.target) {
+      const checks: string[] = [];
+      let met = true;
+      if (c.target.ratio > 0) {
+        const ok = (row.cpuRatio ?? 0) >= c.target.ratio && (row.rpsRatio ?? 0) >= c.target.ratio;
+        met &&= ok;
+        checks.push(`ratio ≥ ${c.target.ratio}: ${ok ? 'met' : 'missed'} (CPU ${row.cpuRatio}, req/s ${row.rpsRatio})`);
+      }
+      for (const peer of c.target.beats ?? []) {
+        if (!samples.has(peer)) continue;
+        const ok = cpu < med(peer, 'cpuMicros');
+        met &&= ok;
+        checks.push(`ahead of ${peer}: ${ok ? 'met' : 'missed'} (${round(cpu, 1)} vs ${round(med(peer, 'cpuMicros'), 1)} µs CPU/req)`);
+      }
+      row.target = { met, checks };
+    }
+    return row;
+  });
+  const results: Results = {
+    date: new Date().toISOString(), node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', quick,
+    rounds: ROUNDS, durationSeconds: DURATION_S, connections: CONNECTIONS, rows,
+    micro: only ? undefined : micro(),
+    memory: only ? undefined : await soak(),
+    otlpExportsReceived: sink.received(),
+  };
+  sink.server.close();
+  const dir = join(__dirname, '..', 'results');
+  mkdirSync(dir, { recursive: true });
+  const base = quick ? 'latest-quick' : 'latest';
+  writeFileSync(join(dir, `${base}.json`), JSON.stringify(results, null, 2) + '\n');
+  const md = renderMarkdown(results);
+  writeFileSync(join(dir, `${base}.md`), md);
+  process.stdout.write('\n' + md);
+  process.exit(0);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,45 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import express from 'express';
+import promBundle from 'express-prom-bundle';
+import { createNamespace } from 'cls-hooked';
+import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { llmscope } from '@llmscope/express';
+import { otlpUrl, serve, variant } from '../harness';
+
+const app = express();
+switch (variant()) {
+  case 'bare':
+    break;
+  case 'llmscope-metrics':
+    app.use(llmscope({ tracing: false }));
+    break;
+  case 'llmscope-full':
+    app.use(llmscope({ tracing: { spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: otlpUrl() }))] } }));
+    break;
+  case 'express-prom-bundle':
+    app.use(promBundle({ includeMethod: true, includePath: true, includeStatusCode: true, normalizePath: [['^/users/[^/]+$', '/users/#id']] }));
+    break;
+  case 'als': {
+    const als = new AsyncLocalStorage<{ user: string | undefined }>();
+    app.use((req, _res, next) => als.run({ user: req.headers['x-user-id'] as string | undefined }, next));
+    break;
+  }
+  case 'cls-hooked': {
+    const ns = createNamespace('bench');
+    app.use((req, _res, next) => ns.run(() => {
+      ns.set('user', req.headers['x-user-id']);
+      next();
+    }));
+    break;
+  }
+  default:
+    throw new Error(`unknown express variant ${variant()}`);
+}
+app.get('/users/:id', (req, res) => {
+  res.json({ id: req.params.id, name: 'Ada' });
+});
+
+serve(() => new Promise((resolve) => {
+  const server = app.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port));
+}));
