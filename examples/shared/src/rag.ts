@@ -1,0 +1,105 @@
+import { trace } from '@opentelemetry/api';
+import { step, traceLLM } from '@llmscope/core';
+import { DATA_SOURCE_ID, DOCUMENTS, PRODUCT } from './documents';
+import { embed } from './embeddings';
+import { simulatedDelay, speedFromEnv } from './latency';
+import { SimulatedLLM, type ChatMessage } from './simulated-llm';
+import { InMemoryVectorStore, type ScoredDocument } from './vector-store';
+
+/** Model name the simulated LLM answers as. */
+export const SIMULATED_MODEL = 'sim-gpt';
+
+/**
+ * Span attributes of the RAG steps. `gen_ai.*` are OpenTelemetry GenAI semantic-convention
+ * names; the retrieval counts have no semconv name yet, so they live under `llmscope.`.
+ */
+export const RAG_ATTRIBUTES = {
+  dataSourceId: 'gen_ai.data_source.id',
+  embeddingDimensions: 'gen_ai.embeddings.dimension.count',
+  topK: 'llmscope.retrieval.top_k',
+  documentsReturned: 'llmscope.retrieval.documents_returned',
+} as const;
+
+/** A document an answer was built from. */
+export interface AnswerSource {
+  id: string;
+  title: string;
+  /** Cosine similarity to the question, rounded to 3 decimals. */
+  score: number;
+}
+
+/** What {@link answerQuestion} returns. */
+export interface Answer {
+  answer: string;
+  sources: AnswerSource[];
+  model: string;
+  usage: { inputTokens: number; outputTokens: number };
+}
+
+/** Options of {@link answerQuestion}. Everything has a default. */
+export interface AnswerOptions {
+  /** Documents retrieved per question. Default 3. */
+  topK?: number;
+  /** Speed factor of the simulated latencies (see `SIM_LLM_SPEED`). */
+  speed?: number;
+  /** The model to call. Default: a {@link SimulatedLLM} at `speed`. */
+  llm?: SimulatedLLM;
+  /** The knowledge base. Default: the Orbit Notes help centre. */
+  store?: InMemoryVectorStore;
+}
+
+// Built once: embedding the knowledge base is start-up work, not per-request work.
+const defaultStore = new InMemoryVectorStore(DATA_SOURCE_ID).add(DOCUMENTS);
+const defaultLlms = new Map<number, SimulatedLLM>();
+
+function llmFor(speed: number): SimulatedLLM {
+  let llm = defaultLlms.get(speed);
+  if (llm === undefined) defaultLlms.set(speed, (llm = new SimulatedLLM({ speed })));
+  return llm;
+}
+
+function buildPrompt(question: string, found: readonly ScoredDocument[]): ChatMessage[] {
+  const context = found.map((r, i) => `[${i + 1}] ${r.document.title}: ${r.document.text}`).join('\n');
+  return [
+    { role: 'system', content: `You are the ${PRODUCT} help assistant. Answer only from the numbered context and cite it like [1].` },
+    { role: 'user', content: `Context:\n${context}\n\nQuestion: ${question}` },
+  ];
+}
+
+/**
+ * Answers a question about the example product with retrieval-augmented generation, each stage
+ * traced: `embed_query`, `vector_search`, `prompt_construction`, the LLM call (`chat sim-gpt`)
+ * and `response_formatting`, as children of the current request span. Framework-neutral: every
+ * example app calls it from its route handler.
+ */
+export async function answerQuestion(question: string, options: AnswerOptions = {}): Promise<Answer> {
+  const speed = options.speed ?? speedFromEnv();
+  const topK = options.topK ?? 3;
+  const store = options.store ?? defaultStore;
+  const llm = options.llm ?? llmFor(speed);
+
+  const vector = await step('embed_query', async () => {
+    await simulatedDelay(8, speed); // a hosted embedding model's round trip
+    return embed(question, store.dimensions);
+  }, { [RAG_ATTRIBUTES.embeddingDimensions]: store.dimensions });
+
+  const found = await step('vector_search', async () => {
+    await simulatedDelay(3, speed); // a vector database's round trip
+    const results = store.search(vector, topK);
+    // The count is only known now; the step's span is the active one inside its function.
+    trace.getActiveSpan()?.setAttribute(RAG_ATTRIBUTES.documentsReturned, results.length);
+    return results;
+  }, { [RAG_ATTRIBUTES.dataSourceId]: store.id, [RAG_ATTRIBUTES.topK]: topK });
+
+  const messages = step('prompt_construction', () => buildPrompt(question, found));
+
+  const completion = await traceLLM({ model: SIMULATED_MODEL, provider: 'simulated', temperature: 0, maxTokens: 256 }, () =>
+    llm.chat.completions.create({ model: SIMULATED_MODEL, messages, temperature: 0, max_tokens: 256 }));
+
+  return step('response_formatting', () => ({
+    answer: completion.choices[0]?.message.content.trim() ?? '',
+    sources: found.map((r) => ({ id: r.document.id, title: r.document.title, score: Math.round(r.score * 1000) / 1000 })),
+    model: completion.model,
+    usage: { inputTokens: completion.usage.prompt_tokens, outputTokens: completion.usage.completion_tokens },
+  }));
+}
