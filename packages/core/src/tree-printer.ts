@@ -12,6 +12,9 @@ function ms(span: ReadableSpan): string {
 function describe(span: ReadableSpan): string {
   const a = span.attributes;
   let text = `${span.name} ${ms(span)}`;
+  // Unmatched requests are named by the method alone (OTel semconv); the path says which one.
+  const path = a['url.path'];
+  if (a['http.route'] === undefined && typeof path === 'string') text = `${span.name} ${path} ${ms(span)}`;
   const input = a['gen_ai.usage.input_tokens'];
   const output = a['gen_ai.usage.output_tokens'];
   if (input !== undefined || output !== undefined) text += ` (in ${input ?? '?'} / out ${output ?? '?'} tok)`;
@@ -26,7 +29,7 @@ function describe(span: ReadableSpan): string {
  * ends. For development: what a request did, with durations, without any backend.
  *
  * ```
- * POST /chat 412ms → 200  trace 4bf92f3577b34da6a3ce929d0e0e4736
+ * POST /chat 412ms → 200  user alice  session s-1  trace 4bf92f3577b34da6a3ce929d0e0e4736
  * ├ embed_query 8ms
  * ├ chat sim-gpt 390ms (in 120 / out 85 tok)
  * └ response_formatting 0ms
@@ -38,7 +41,14 @@ export class TreePrinterProcessor implements SpanProcessor {
 
   constructor(private readonly write: (text: string) => void = (t) => process.stdout.write(t)) {}
 
-  onStart(_span: Span, _parent: Context): void {}
+  // Start order of the spans seen starting. Span start times come from Date.now() (whole
+  // milliseconds), so quick sibling steps often tie; the order they started in does not.
+  private readonly order = new WeakMap<object, number>();
+  private sequence = 0;
+
+  onStart(span: Span, _parent: Context): void {
+    this.order.set(span, this.sequence++);
+  }
 
   onEnd(span: ReadableSpan): void {
     const traceId = span.spanContext().traceId;
@@ -71,8 +81,20 @@ export class TreePrinterProcessor implements SpanProcessor {
       if (list) list.push(s);
       else children.set(pid, [s]);
     }
-    for (const list of children.values()) list.sort((a, b) => a.startTime[0] - b.startTime[0] || a.startTime[1] - b.startTime[1]);
-    const lines = [`${describe(root)}  trace ${root.spanContext().traceId}`];
+    const order = this.order;
+    const byStart = (a: ReadableSpan, b: ReadableSpan): number => {
+      const oa = order.get(a);
+      const ob = order.get(b);
+      if (oa !== undefined && ob !== undefined) return oa - ob;
+      return a.startTime[0] - b.startTime[0] || a.startTime[1] - b.startTime[1];
+    };
+    for (const list of children.values()) list.sort(byStart);
+    const user = root.attributes['user.id'];
+    const session = root.attributes['session.id'];
+    let head = describe(root);
+    if (user !== undefined) head += `  user ${user}`;
+    if (session !== undefined) head += `  session ${session}`;
+    const lines = [`${head}  trace ${root.spanContext().traceId}`];
     const walk = (id: string, indent: string): void => {
       const list = children.get(id) ?? [];
       list.forEach((child, i) => {
