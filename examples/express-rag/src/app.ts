@@ -1,0 +1,38 @@
+import express, { type Express, type Request } from 'express';
+import { llmscope, getContext, setFeature, type LlmscopeOptions } from '@llmscope/express';
+// Relative import: works with or without the npm workspace link of @llmscope/example-kit.
+import { answerQuestion, describeEndpoints } from '../../shared/src';
+
+/** Options of {@link createApp}; the defaults are what `npm start` runs. */
+export interface AppOptions {
+  /** llmscope options (default: none, so each trace prints as a tree outside production). */
+  llmscope?: LlmscopeOptions<Request>;
+  /** Speed factor of the simulated LLM (default: `SIM_LLM_SPEED`, else real-looking latency). */
+  speed?: number;
+}
+
+/** The example RAG chat API: `POST /chat` answers questions about a fictional product. */
+export function createApp(options: AppOptions = {}): Express {
+  const app = express();
+  // First, so that everything after it (body parser included) runs inside the request's context.
+  // User and session come from the x-user-id / x-session-id headers by default.
+  app.use(llmscope(options.llmscope));
+  app.use(express.json());
+
+  app.get('/', (req, res) => {
+    res.json(describeEndpoints('Express', `${req.protocol}://${req.get('host') ?? 'localhost'}`));
+  });
+
+  app.post('/chat', async (req, res) => {
+    const question: unknown = req.body?.question;
+    if (typeof question !== 'string' || question.trim() === '' || question.length > 2000) {
+      res.status(400).json({ error: 'send {"question": "..."} (a non-empty string of at most 2000 characters)' });
+      return;
+    }
+    setFeature('chat');
+    const { answer, sources } = await answerQuestion(question, { speed: options.speed });
+    res.json({ answer, sources, traceId: getContext()?.traceId });
+  });
+
+  return app;
+}
