@@ -1,0 +1,124 @@
+/**
+ * @llmscope/fastify: `await app.register(llmscope, options)`.
+ * @packageDocumentation
+ */
+import type { ServerResponse } from 'node:http';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import fp from 'fastify-plugin';
+import { Llmscope, type LlmscopeOptions, type RequestContext } from '@llmscope/core';
+
+export * from '@llmscope/core';
+
+/** Options of the Fastify plugin: llmscope's options, with `identify` receiving the Fastify request. */
+export type LlmscopeFastifyOptions = LlmscopeOptions<FastifyRequest>;
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The llmscope instance of this app (its registry, `shutdown()`), set by `@llmscope/fastify`. */
+    readonly llmscope: Llmscope;
+  }
+}
+
+// Per-request state lives on the request (a declared decorator, so Fastify keeps the shape of its
+// Request class stable) and on the raw response (for the shared 'close' listener): no closure per request.
+const CTX = Symbol('llmscope.fastify.ctx');
+
+type TrackedRequest = FastifyRequest & { [CTX]: RequestContext | undefined };
+type TrackedResponse = ServerResponse & { [CTX]?: RequestContext };
+
+// Keys Fastify itself reads from register options; they are not llmscope's and must not fail its validation.
+const REGISTER_KEYS = ['prefix', 'logLevel', 'logSerializers'];
+
+function llmscopeOptions(options: LlmscopeFastifyOptions | undefined): LlmscopeOptions<never> | undefined {
+  if (options === undefined || options === null || typeof options !== 'object') return options as LlmscopeOptions<never> | undefined;
+  if (!REGISTER_KEYS.some((k) => k in options)) return options as LlmscopeOptions<never>;
+  const copy: Record<string, unknown> = { ...options };
+  for (const k of REGISTER_KEYS) delete copy[k];
+  return copy as LlmscopeOptions<never>;
+}
+
+// Async so that anything thrown here (invalid options, a route already at the metrics path)
+// rejects `register()` (and so `ready()`/`listen()`) at start-up with its message.
+const plugin: FastifyPluginAsync<LlmscopeFastifyOptions> = async function llmscopePlugin(fastify, options) {
+  if (fastify.hasRequestDecorator(CTX)) {
+    throw new Error('@llmscope/fastify is registered twice on this Fastify instance (or on one of its parents); register it once, on the root instance.');
+  }
+  const scope = new Llmscope(llmscopeOptions(options));
+  const metricsPath = scope.metricsPath;
+  const traceHeader = scope.options.traceIdHeader;
+
+  fastify.decorate('llmscope', scope);
+  fastify.decorateRequest(CTX, undefined);
+
+  // Ends the request on the raw response's 'close': it fires once for every response, also when
+  // the client went away or the reply was hijacked, where Fastify's onResponse never runs.
+  function onClose(this: TrackedResponse): void {
+    const ctx = this[CTX];
+    if (ctx !== undefined) scope.finishRequest(ctx, this.statusCode);
+  }
+
+  function onRequest(this: FastifyInstance, request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction): void {
+    // The matched route's template, prefixes included; undefined for the 404 handler. Fastify
+    // matched the route before onRequest, so the label is known here, once per request.
+    const route = request.routeOptions.url;
+    const raw = request.raw;
+    if (route === metricsPath && route !== undefined && (raw.method === 'GET' || raw.method === 'HEAD')) {
+      // Scrapes are not app traffic: they are neither counted nor traced.
+      next();
+      return;
+    }
+    const ctx = scope.startRequest(raw.method as string, raw.url, raw.headers, request);
+    if (route !== undefined) scope.setRoute(ctx, route);
+    (request as TrackedRequest)[CTX] = ctx;
+    const res = reply.raw as TrackedResponse;
+    res[CTX] = ctx;
+    if (traceHeader !== undefined) {
+      const traceId = ctx.traceId;
+      // On the raw response so that it survives error handlers and reply.hijack().
+      if (traceId !== undefined) res.setHeader(traceHeader, traceId);
+    }
+    res.on('close', onClose);
+    // Everything after this hook (later hooks, body parsing, validation, the handler) runs inside
+    // the context. Fastify 5 resumes after body parsing through an AsyncResource bound here, so
+    // bodies that arrive in later socket reads do not lose it (the tests check with a slow body).
+    scope.run(ctx, next);
+  }
+
+  // Fastify runs onError hooks before the error handler, so errors that a setErrorHandler turns
+  // into a 4xx are seen too (they keep their status; only 5xx make the span an ERROR).
+  function onError(this: FastifyInstance, request: FastifyRequest, _reply: FastifyReply, error: Error, next: () => void): void {
+    const ctx = (request as TrackedRequest)[CTX];
+    if (ctx !== undefined) scope.recordError(ctx, error);
+    next();
+  }
+
+  fastify.addHook('onRequest', onRequest);
+  fastify.addHook('onError', onError);
+  // Flush spans when the app closes, so that the last requests reach the exporters.
+  fastify.addHook('onClose', (_instance, closed) => {
+    scope.shutdown().then(() => closed(), () => closed());
+  });
+
+  if (metricsPath !== undefined) {
+    // A real route (GET, and HEAD through Fastify's exposeHeadRoutes), so that it shows in
+    // printRoutes(), respects the app's router options and clashes loudly with an app route.
+    fastify.get(metricsPath, async function llmscopeMetrics(request, reply) {
+      const r = await scope.handleMetrics(request.headers.authorization);
+      reply.code(r.status).headers(r.headers);
+      return r.body;
+    });
+  }
+};
+
+/**
+ * The llmscope Fastify plugin. Register it first, on the root instance:
+ * `await app.register(llmscope, options)`. It is wrapped with fastify-plugin, so its hooks apply
+ * to every route of the app, including those of encapsulated child plugins and the 404 handler.
+ * Every request gets a context (user, session, tags) that follows it into hooks and handlers,
+ * a server span and HTTP metrics labelled by route template; `GET /metrics` serves Prometheus text.
+ * Invalid options make `register()` fail with a message that says what to change.
+ * The instance is reachable as `app.llmscope`.
+ */
+export const llmscope = fp(plugin, { fastify: '5.x', name: '@llmscope/fastify' });
+
+export default llmscope;
