@@ -1,5 +1,6 @@
 import type { ContractTarget } from '../target';
 import { expressTarget } from './express';
+import { fastifyTarget } from './fastify';
 
 /** Every adapter under contract. Add a target here and the whole suite runs against it. */
-export const targets: ContractTarget[] = [expressTarget];
+export const targets: ContractTarget[] = [expressTarget, fastifyTarget];

@@ -1,0 +1,29 @@
+import Fastify, { type FastifyPluginAsync } from 'fastify';
+import { llmscope } from '@llmscope/fastify';
+import { boomHandler, chatHandler, taggedHandler, userHandler } from '../scenario';
+import type { ContractTarget } from '../target';
+
+// `/api/v1/items/:id` comes from two nested register prefixes, the Fastify way to mount.
+const items: FastifyPluginAsync = async (v1) => {
+  v1.get<{ Params: { id: string } }>('/items/:id', async (req) => userHandler(req.params.id));
+};
+const api: FastifyPluginAsync = async (instance) => {
+  await instance.register(items, { prefix: '/v1' });
+};
+
+export const fastifyTarget: ContractTarget = {
+  name: 'fastify',
+  async start(options) {
+    const app = Fastify();
+    await app.register(llmscope, options ?? {});
+    app.get<{ Params: { id: string } }>('/users/:id', async (req) => userHandler(req.params.id));
+    await app.register(api, { prefix: '/api' });
+    app.get('/boom', async () => boomHandler());
+    app.get('/tagged', async () => taggedHandler());
+    app.post<{ Body: { question?: unknown } }>('/chat', async (req) => chatHandler(String(req.body?.question)));
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const address = app.server.address();
+    if (address === null || typeof address === 'string') throw new Error('fastify did not listen on a TCP port');
+    return { url: `http://127.0.0.1:${address.port}`, close: () => app.close() };
+  },
+};
