@@ -23,10 +23,26 @@ function project(name: string): Config {
   };
 }
 
+// NestJS 12 is published as ES modules only, and Jest's CommonJS runtime cannot load them
+// (no require(esm) there). Projects that load Nest run in Jest's ESM mode instead: test files
+// are compiled to ES modules (module ESNext, resolution bundler, over the root tsconfig) and
+// the process needs `NODE_OPTIONS=--experimental-vm-modules` (the root `test` script sets it).
+function esm(config: Config): Config {
+  return {
+    ...config,
+    extensionsToTreatAsEsm: ['.ts'],
+    transform: {
+      '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: { module: 'ESNext', moduleResolution: 'bundler', isolatedModules: true } }],
+    },
+  };
+}
+
 const examples: Config = {
   displayName: 'examples',
   rootDir: join(__dirname, 'examples'),
   testMatch: ['<rootDir>/*/test/**/*.test.ts'],
+  // The Nest example runs in the ESM project below.
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/nestjs-rag/'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: join(__dirname, 'tsconfig.json') }] },
   moduleNameMapper: { '^@llmscope/(core|express|fastify|nestjs|testkit)$': join(__dirname, 'packages/$1/src/index.ts') },
   testEnvironment: 'node',
@@ -43,8 +59,10 @@ const contract: Config = {
   testEnvironmentOptions: { globalsCleanup: 'off' },
 };
 
+const examplesNest: Config = esm({ ...examples, displayName: 'examples-nestjs', testMatch: ['<rootDir>/nestjs-rag/test/**/*.test.ts'], testPathIgnorePatterns: ['/node_modules/'] });
+
 const config: Config = {
-  projects: [project('core'), project('express'), project('fastify'), project('nestjs'), project('testkit'), examples, contract],
+  projects: [project('core'), project('express'), project('fastify'), esm(project('nestjs')), project('testkit'), examples, examplesNest, esm(contract)],
   testTimeout: 30000,
 };
 
