@@ -1,0 +1,28 @@
+import { traceLLM, type LlmCallOptions } from '@llmscope/core';
+import { wrapMethod } from './wrap-method';
+
+/** Options of {@link TraceLLM}: those of core's `traceLLM`, the model optional. */
+export type TraceLLMOptions = Partial<LlmCallOptions>;
+
+/**
+ * Traces the method as one LLM call (core's `traceLLM`): a GenAI client span named
+ * `{operation} {model}` and the LLM metrics. Model and provider come from the options; token
+ * usage and response model are read from an OpenAI- or Anthropic-shaped return value. Works on
+ * sync and async methods and on methods returning an async iterable (a streamed answer), whose
+ * span stays open until the iteration ends.
+ *
+ * @example
+ * \@TraceLLM({ model: 'gpt-4o-mini', provider: 'openai' })
+ * complete(messages: Message[]) { return this.openai.chat.completions.create({ model: 'gpt-4o-mini', messages }); }
+ */
+export function TraceLLM(options: TraceLLMOptions = {}): MethodDecorator {
+  // Without a model the span is named after the requested one as `unknown`; the response model
+  // read from the result is still recorded.
+  const callOptions: LlmCallOptions = { ...options, model: options.model ?? 'unknown' };
+  return (_target, _key, descriptor) => {
+    wrapMethod(descriptor, (original) =>
+    function tracedLlmCall(this: unknown, ...args: unknown[]) {
+      return traceLLM(callOptions, () => original.apply(this, args));
+    });
+  };
+}

@@ -1,0 +1,14 @@
+/**
+ * @llmscope/nestjs: `LlmscopeModule.forRoot(options)`, `@TraceLLM()`, `@PromptVersion()`,
+ * `@RagStep()` and an injectable `LlmscopeService`. The core API is re-exported.
+ * @packageDocumentation
+ */
+export * from '@llmscope/core';
+export { LlmscopeModule } from './llmscope.module';
+export { LlmscopeService } from './llmscope.service';
+export { LlmscopeErrorInterceptor } from './error.interceptor';
+export { LLMSCOPE_OPTIONS } from './tokens';
+export type { LlmscopeModuleOptions, LlmscopeModuleAsyncOptions, PlatformRequest } from './options';
+export { TraceLLM, type TraceLLMOptions } from './decorators/trace-llm.decorator';
+export { PromptVersion } from './decorators/prompt-version.decorator';
+export { RagStep } from './decorators/rag-step.decorator';
