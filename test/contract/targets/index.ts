@@ -1,6 +1,8 @@
 import type { ContractTarget } from '../target';
 import { expressTarget } from './express';
 import { fastifyTarget } from './fastify';
+import { nestExpressTarget } from './nest-express';
+import { nestFastifyTarget } from './nest-fastify';
 
 /** Every adapter under contract. Add a target here and the whole suite runs against it. */
-export const targets: ContractTarget[] = [expressTarget, fastifyTarget];
+export const targets: ContractTarget[] = [expressTarget, fastifyTarget, nestExpressTarget, nestFastifyTarget];

@@ -1,0 +1,8 @@
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import type { ContractTarget } from '../target';
+import { startNestApp } from './nest-app';
+
+export const nestFastifyTarget: ContractTarget = {
+  name: 'nest-fastify',
+  start: (options) => startNestApp(new FastifyAdapter(), options),
+};
