@@ -1,0 +1,73 @@
+import { Injectable } from '@nestjs/common';
+import { trace } from '@opentelemetry/api';
+import { PromptVersion, RagStep, TraceLLM } from '@llmscope/nestjs';
+// Relative import: works with or without the npm workspace link of @llmscope/example-kit.
+import {
+  DATA_SOURCE_ID, DOCUMENTS, InMemoryVectorStore, PRODUCT, RAG_ATTRIBUTES, SIMULATED_MODEL, SimulatedLLM, embed, simulatedDelay, speedFromEnv,
+  type Answer, type ChatCompletion, type ChatMessage, type ScoredDocument,
+} from '../../shared/src';
+
+const TOP_K = 3;
+// Built once: embedding the knowledge base is start-up work, not per-request work.
+const store = new InMemoryVectorStore(DATA_SOURCE_ID).add(DOCUMENTS);
+
+/**
+ * The RAG pipeline of the example, one decorated method per stage: each `@RagStep` is a child
+ * span of the request, `@TraceLLM` the LLM span and metrics, and the class-level
+ * `@PromptVersion` tags every LLM call made inside with the prompt's name and version.
+ */
+@Injectable()
+@PromptVersion('help-answer', 'v1')
+export class RagService {
+  private readonly speed = speedFromEnv();
+  private readonly llm = new SimulatedLLM({ speed: this.speed });
+
+  /** Answers a question about the example product. */
+  async answer(question: string): Promise<Answer> {
+    const vector = await this.embedQuery(question);
+    const found = await this.search(vector);
+    const messages = this.buildPrompt(question, found);
+    const completion = await this.complete(messages);
+    return this.format(completion, found);
+  }
+
+  @RagStep('embed_query', { [RAG_ATTRIBUTES.embeddingDimensions]: store.dimensions })
+  async embedQuery(question: string): Promise<number[]> {
+    await simulatedDelay(8, this.speed); // a hosted embedding model's round trip
+    return embed(question, store.dimensions);
+  }
+
+  @RagStep('vector_search', { [RAG_ATTRIBUTES.dataSourceId]: store.id, [RAG_ATTRIBUTES.topK]: TOP_K })
+  async search(vector: number[]): Promise<ScoredDocument[]> {
+    await simulatedDelay(3, this.speed); // a vector database's round trip
+    const results = store.search(vector, TOP_K);
+    // The count is only known now; the step's span is the active one inside the method.
+    trace.getActiveSpan()?.setAttribute(RAG_ATTRIBUTES.documentsReturned, results.length);
+    return results;
+  }
+
+  @RagStep('prompt_construction')
+  buildPrompt(question: string, found: readonly ScoredDocument[]): ChatMessage[] {
+    const context = found.map((r, i) => `[${i + 1}] ${r.document.title}: ${r.document.text}`).join('\n');
+    return [
+      { role: 'system', content: `You are the ${PRODUCT} help assistant. Answer only from the numbered context and cite it like [1].` },
+      { role: 'user', content: `Context:\n${context}\n\nQuestion: ${question}` },
+    ];
+  }
+
+  // Usage and response model are read from the OpenAI-shaped completion the method returns.
+  @TraceLLM({ model: SIMULATED_MODEL, provider: 'simulated', temperature: 0, maxTokens: 256 })
+  complete(messages: ChatMessage[]): Promise<ChatCompletion> {
+    return this.llm.chat.completions.create({ model: SIMULATED_MODEL, messages, temperature: 0, max_tokens: 256 });
+  }
+
+  @RagStep('response_formatting')
+  format(completion: ChatCompletion, found: readonly ScoredDocument[]): Answer {
+    return {
+      answer: completion.choices[0]?.message.content.trim() ?? '',
+      sources: found.map((r) => ({ id: r.document.id, title: r.document.title, score: Math.round(r.score * 1000) / 1000 })),
+      model: completion.model,
+      usage: { inputTokens: completion.usage.prompt_tokens, outputTokens: completion.usage.completion_tokens },
+    };
+  }
+}
