@@ -3,4 +3,9 @@
  * examples. Each backend speaks the real wire format of the service it stands in for.
  * @packageDocumentation
  */
-export {};
+export { Backend, waitFor, type FaultMode, type BackendOptions, type ReceivedRequest, type Reply } from './backend';
+export { OtlpReceiver, type ReceivedSpan, type OtlpValue } from './otlp-receiver';
+export { decodeOtlp, decodeOtlpJson, decodeOtlpProtobuf } from './otlp-decode';
+export { LangfuseServer, type LangfuseServerOptions, type LangfusePrompt, type LangfuseScore } from './langfuse-server';
+export { SentryServer, parseEnvelope, type SentryServerOptions, type Envelope, type EnvelopeItem, type SentryEvent } from './sentry-server';
+export { LlmServer, type LlmScript, type LlmRequest, type ScriptedUsage } from './llm-server';

@@ -1,0 +1,120 @@
+import { randomUUID } from 'node:crypto';
+import { Backend, waitFor, type BackendOptions, type Reply, type ReceivedRequest } from './backend';
+import { acceptOtlp } from './otlp-receiver';
+import type { ReceivedSpan } from './otlp-decode';
+
+/** A prompt as Langfuse's prompts API returns it. */
+export interface LangfusePrompt {
+  name: string;
+  version: number;
+  type: 'text' | 'chat';
+  prompt: string | { role: string; content: string }[];
+  config: Record<string, unknown>;
+  labels: string[];
+  tags: string[];
+}
+
+/** A score as posted to `/api/public/scores`. */
+export interface LangfuseScore {
+  id: string;
+  name: string;
+  value: number | string;
+  traceId?: string;
+  observationId?: string;
+  sessionId?: string;
+  comment?: string;
+  dataType?: string;
+  [key: string]: unknown;
+}
+
+/** Options of {@link LangfuseServer}. */
+export interface LangfuseServerOptions extends BackendOptions {
+  /** Expected public key (Basic auth user). Default `pk-lf-test`. */
+  publicKey?: string;
+  /** Expected secret key (Basic auth password). Default `sk-lf-test`. */
+  secretKey?: string;
+}
+
+/**
+ * A Langfuse API for tests: the OTLP ingestion path (`POST /api/public/otel/v1/traces`, what
+ * `@langfuse/otel` exports to), the prompts API (`GET /api/public/v2/prompts/:name?version|label`)
+ * and scores (`POST /api/public/scores`). Every `/api/public` call must carry Basic auth with the
+ * configured keys, or gets 401 like the real service.
+ */
+export class LangfuseServer extends Backend {
+  readonly publicKey: string;
+  readonly secretKey: string;
+  /** Every span received on the OTLP path. */
+  readonly spans: ReceivedSpan[] = [];
+  readonly exportHeaders: ReceivedRequest['headers'][] = [];
+  readonly scores: LangfuseScore[] = [];
+  /** Requests rejected for missing or wrong credentials. */
+  unauthorized = 0;
+  private readonly prompts: LangfusePrompt[] = [];
+
+  constructor(options: LangfuseServerOptions = {}) {
+    super(options);
+    this.publicKey = options.publicKey ?? 'pk-lf-test';
+    this.secretKey = options.secretKey ?? 'sk-lf-test';
+  }
+
+  /** Environment variables that point `@langfuse/otel` (and llmscope) at this server. */
+  get env(): { LANGFUSE_PUBLIC_KEY: string; LANGFUSE_SECRET_KEY: string; LANGFUSE_BASE_URL: string } {
+    return { LANGFUSE_PUBLIC_KEY: this.publicKey, LANGFUSE_SECRET_KEY: this.secretKey, LANGFUSE_BASE_URL: this.url };
+  }
+
+  /** Adds a prompt version served by the prompts API (labels such as `production` pick it by label). */
+  addPrompt(prompt: Partial<LangfusePrompt> & Pick<LangfusePrompt, 'name' | 'prompt'>): LangfusePrompt {
+    const version = prompt.version ?? this.prompts.filter((p) => p.name === prompt.name).length + 1;
+    const full: LangfusePrompt = {
+      type: typeof prompt.prompt === 'string' ? 'text' : 'chat', config: {}, labels: [], tags: [], ...prompt, version,
+    };
+    this.prompts.push(full);
+    return full;
+  }
+
+  /** Waits until `predicate` holds for the spans received so far. */
+  waitForSpans(predicate: (spans: ReceivedSpan[]) => boolean, timeoutMs = 5000): Promise<ReceivedSpan[]> {
+    return waitFor(() => predicate(this.spans) && this.spans, timeoutMs, 'spans at the Langfuse server');
+  }
+
+  protected handle(request: ReceivedRequest): Reply {
+    if (!request.path.startsWith('/api/public/')) return { status: 404, body: { message: 'not found' } };
+    if (!this.authorized(request.headers.authorization)) {
+      this.unauthorized++;
+      return { status: 401, body: { message: 'Invalid credentials. Confirm that you\'ve configured the correct host.' } };
+    }
+    if (request.method === 'POST' && request.path === '/api/public/otel/v1/traces') return acceptOtlp(request, this.spans, this.exportHeaders);
+    const promptMatch = /^\/api\/public\/v2\/prompts\/([^/]+)$/.exec(request.path);
+    if (request.method === 'GET' && promptMatch) return this.getPrompt(decodeURIComponent(promptMatch[1] as string), request.query);
+    if (request.method === 'POST' && request.path === '/api/public/scores') return this.postScore(request.body);
+    if (request.method === 'GET' && request.path === '/api/public/scores') return { status: 200, body: { data: this.scores, meta: { totalItems: this.scores.length } } };
+    return { status: 404, body: { message: 'not found' } };
+  }
+
+  private authorized(header: string | undefined): boolean {
+    if (header === undefined || !header.startsWith('Basic ')) return false;
+    return Buffer.from(header.slice(6), 'base64').toString('utf8') === `${this.publicKey}:${this.secretKey}`;
+  }
+
+  private getPrompt(name: string, query: URLSearchParams): Reply {
+    const versions = this.prompts.filter((p) => p.name === name);
+    const version = query.get('version');
+    const label = query.get('label') ?? (version === null ? 'production' : null);
+    let found: LangfusePrompt | undefined;
+    if (version !== null) found = versions.find((p) => p.version === Number(version));
+    else found = versions.filter((p) => p.labels.includes(label as string)).sort((a, b) => b.version - a.version)[0];
+    if (found === undefined) return { status: 404, body: { message: `Prompt not found: '${name}'` } };
+    return { status: 200, body: found };
+  }
+
+  private postScore(body: Buffer): Reply {
+    const score = JSON.parse(body.toString('utf8')) as Partial<LangfuseScore>;
+    if (typeof score.name !== 'string' || (typeof score.value !== 'number' && typeof score.value !== 'string')) {
+      return { status: 400, body: { message: 'a score needs a name and a value' } };
+    }
+    const stored = { ...score, id: score.id ?? randomUUID() } as LangfuseScore;
+    this.scores.push(stored);
+    return { status: 200, body: { id: stored.id } };
+  }
+}
