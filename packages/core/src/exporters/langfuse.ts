@@ -1,0 +1,150 @@
+import type { Context } from '@opentelemetry/api';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import type { ReadableSpan, Span, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { Attributes } from '@opentelemetry/api';
+import type { Redactor } from '../redact';
+import { TRACER_NAME } from '../tracing';
+import type { TelemetryHealth } from './health';
+import { loadOptional } from './optional';
+import type { ResolvedExporters } from './options';
+import { BoundedExportProcessor, type QueueLimits } from './queue';
+import { redactSpan, spanView } from './span-view';
+
+type LangfuseOtel = typeof import('@langfuse/otel');
+
+/** Langfuse observation type of a GenAI operation (`gen_ai.operation.name`). */
+const OBSERVATION_TYPES: Record<string, string> = {
+  chat: 'generation', text_completion: 'generation', generate_content: 'generation',
+  embeddings: 'embedding', retrieval: 'retriever', execute_tool: 'tool', invoke_agent: 'agent', create_agent: 'agent',
+};
+
+/** Attribute names a cost in USD may be recorded under (llmscope's own first). */
+const COST_ATTRIBUTES = ['llmscope.cost.usd', 'llmscope.llm.cost_usd', 'gen_ai.usage.cost', 'gen_ai.usage.cost_usd'];
+
+function numberOf(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}
+
+/**
+ * Adds the `langfuse.*` attributes Langfuse reads, derived from llmscope's OpenTelemetry GenAI
+ * attributes: observation type, model, model parameters, usage, cost, the prompt link
+ * (`langfuse.observation.prompt.name/version`) and the session (`session.id`, which llmscope
+ * records on LLM spans as `gen_ai.conversation.id`). The span itself is left untouched.
+ */
+export function langfuseView(span: ReadableSpan): ReadableSpan {
+  const a = span.attributes;
+  const extra: Attributes = {};
+  const operation = a['gen_ai.operation.name'];
+  if (typeof operation === 'string' && OBSERVATION_TYPES[operation] !== undefined && a['langfuse.observation.type'] === undefined) {
+    extra['langfuse.observation.type'] = OBSERVATION_TYPES[operation];
+  }
+  const model = a['gen_ai.response.model'] ?? a['gen_ai.request.model'];
+  if (typeof model === 'string') extra['langfuse.observation.model.name'] = model;
+  const params: Record<string, number> = {};
+  for (const [key, name] of [['gen_ai.request.temperature', 'temperature'], ['gen_ai.request.max_tokens', 'max_tokens'], ['gen_ai.request.top_p', 'top_p']] as const) {
+    const v = numberOf(a[key]);
+    if (v !== undefined) params[name] = v;
+  }
+  if (Object.keys(params).length > 0) extra['langfuse.observation.model.parameters'] = JSON.stringify(params);
+  const input = numberOf(a['gen_ai.usage.input_tokens']);
+  const output = numberOf(a['gen_ai.usage.output_tokens']);
+  if (input !== undefined || output !== undefined) {
+    extra['langfuse.observation.usage_details'] = JSON.stringify({ input: input ?? 0, output: output ?? 0, total: (input ?? 0) + (output ?? 0) });
+  }
+  for (const key of COST_ATTRIBUTES) {
+    const cost = numberOf(a[key]);
+    if (cost !== undefined) {
+      extra['langfuse.observation.cost_details'] = JSON.stringify({ total: cost });
+      break;
+    }
+  }
+  const promptName = a['llmscope.prompt.name'];
+  const promptVersion = a['llmscope.prompt.version'];
+  if (typeof promptName === 'string' && a['langfuse.observation.prompt.name'] === undefined) {
+    extra['langfuse.observation.prompt.name'] = promptName;
+    // Langfuse prompt versions are integers; a label such as "v2-beta" stays in llmscope.prompt.version.
+    const version = typeof promptVersion === 'number' ? promptVersion : Number(promptVersion);
+    if (Number.isInteger(version)) extra['langfuse.observation.prompt.version'] = version;
+  }
+  if (a['session.id'] === undefined && typeof a['gen_ai.conversation.id'] === 'string') extra['session.id'] = a['gen_ai.conversation.id'];
+  if (span.parentSpanContext === undefined || span.parentSpanContext.isRemote === true) {
+    // The request span is the trace's root in Langfuse: give the trace its name and tags.
+    extra['langfuse.trace.name'] = span.name;
+  }
+  if (Object.keys(extra).length === 0) return span;
+  return spanView(span, { attributes: { ...a, ...extra } });
+}
+
+/**
+ * A SpanExporter that hands `@langfuse/otel`'s processed spans to llmscope's bounded queue
+ * instead of sending them itself: Langfuse's processor keeps doing its work (environment,
+ * release, propagated attributes, masking, span filter), and the network side is bounded,
+ * counted and timed out like every other llmscope exporter.
+ */
+class QueueSink implements SpanExporter {
+  constructor(private readonly queue: BoundedExportProcessor) {}
+  export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
+    for (const span of spans) this.queue.enqueue(span);
+    resultCallback({ code: ExportResultCode.SUCCESS });
+  }
+  shutdown(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/**
+ * The Langfuse exporter: `@langfuse/otel`'s `LangfuseSpanProcessor` (loaded only when Langfuse
+ * is configured), whose filter also lets llmscope's request and RAG-step spans through, feeding
+ * a bounded queue that exports OTLP/HTTP to `<baseUrl>/api/public/otel/v1/traces` with Basic auth.
+ */
+export class LangfuseExportProcessor implements SpanProcessor {
+  private readonly inner: SpanProcessor;
+  readonly queue: BoundedExportProcessor;
+
+  constructor(config: NonNullable<ResolvedExporters['langfuse']>, limits: QueueLimits, health: TelemetryHealth, redactor: Redactor) {
+    const { LangfuseSpanProcessor, isDefaultExportSpan } = loadOptional<LangfuseOtel>('@langfuse/otel', 'the Langfuse exporter');
+    const exporter = new OTLPTraceExporter({
+      url: `${config.baseUrl}/api/public/otel/v1/traces`,
+      headers: {
+        Authorization: `Basic ${Buffer.from(`${config.publicKey}:${config.secretKey}`).toString('base64')}`,
+        'x-langfuse-sdk-name': 'javascript',
+        'x-langfuse-public-key': config.publicKey,
+      },
+      timeoutMillis: limits.exportTimeoutMs,
+    });
+    this.queue = new BoundedExportProcessor('langfuse', exporter, health, limits, (span) => redactSpan(langfuseView(span), redactor));
+    const custom = config.shouldExportSpan;
+    this.inner = new LangfuseSpanProcessor({
+      publicKey: config.publicKey,
+      secretKey: config.secretKey,
+      baseUrl: config.baseUrl,
+      environment: config.environment,
+      release: config.release,
+      exporter: new QueueSink(this.queue),
+      // Spans reach the queue at once; batching happens there.
+      exportMode: 'immediate',
+      // Media upload would be network I/O outside the bounded queue.
+      mediaUploadEnabled: false,
+      shouldExportSpan: ({ otelSpan }) => (custom !== undefined ? custom(otelSpan) : otelSpan.instrumentationScope.name === TRACER_NAME || isDefaultExportSpan(otelSpan)),
+    });
+  }
+
+  onStart(span: Span, parentContext: Context): void {
+    this.inner.onStart(span, parentContext);
+  }
+
+  onEnd(span: ReadableSpan): void {
+    this.inner.onEnd(span);
+  }
+
+  async forceFlush(): Promise<void> {
+    await this.inner.forceFlush();
+    await this.queue.forceFlush();
+  }
+
+  async shutdown(): Promise<void> {
+    await this.inner.shutdown().catch(() => undefined);
+    await this.queue.shutdown();
+  }
+}

@@ -1,0 +1,143 @@
+import { TraceFlags, type Context } from '@opentelemetry/api';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import type { ReadableSpan, Span, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { TelemetryHealth } from './health';
+
+/** Bounds of an exporter's queue. */
+export interface QueueLimits {
+  /** Most spans waiting; further spans are dropped (and counted). Default 2048. */
+  maxQueueSize: number;
+  /** Most spans in one export request. Default 512. */
+  maxBatchSize: number;
+  /** How long a span may wait before its batch is sent, ms. Default 1000. */
+  scheduledDelayMs: number;
+  /** An export that has not answered by then counts as failed, ms. Default 10000. */
+  exportTimeoutMs: number;
+}
+
+export const DEFAULT_QUEUE_LIMITS: QueueLimits = { maxQueueSize: 2048, maxBatchSize: 512, scheduledDelayMs: 1000, exportTimeoutMs: 10000 };
+
+/**
+ * A batching span processor that can never hurt the app: `onEnd` only pushes to a bounded array
+ * (O(1), no I/O, no promise); one export at a time runs off the request path, bounded by a
+ * timeout; when the queue is full or an export fails, spans are dropped and counted in
+ * `llmscope_telemetry_dropped_total{exporter}`, and the failure is logged at most once per
+ * interval. `transform` (redaction, attribute mapping) runs at export time, not per request.
+ */
+export class BoundedExportProcessor implements SpanProcessor {
+  private queue: ReadableSpan[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private inFlight: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(
+    /** Exporter label (`otlp`, `langfuse`, ...). */
+    readonly name: string,
+    private readonly exporter: SpanExporter,
+    private readonly health: TelemetryHealth,
+    private readonly limits: QueueLimits = DEFAULT_QUEUE_LIMITS,
+    private readonly transform: (span: ReadableSpan) => ReadableSpan = (s) => s,
+  ) {}
+
+  /** Spans waiting to be exported. */
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  onStart(_span: Span, _parentContext: Context): void {
+    // Nothing to do when a span starts: all the work happens at export time.
+  }
+
+  onEnd(span: ReadableSpan): void {
+    if (this.stopped || (span.spanContext().traceFlags & TraceFlags.SAMPLED) === 0) return;
+    this.enqueue(span);
+  }
+
+  /** Adds an already-ended span (used by processors that feed this one, such as Langfuse's). */
+  enqueue(span: ReadableSpan): void {
+    if (this.queue.length >= this.limits.maxQueueSize) {
+      this.health.dropped(this.name, 1);
+      return;
+    }
+    this.queue.push(span);
+    if (this.inFlight !== undefined) return;
+    if (this.queue.length >= this.limits.maxBatchSize) this.schedule(0);
+    else if (this.timer === undefined) this.schedule(this.limits.scheduledDelayMs);
+  }
+
+  private schedule(delay: number): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.exportNext();
+    }, delay);
+    // A pending export must not keep the process alive: shutdown() is what flushes.
+    this.timer.unref();
+  }
+
+  /** Exports one batch (if none is in flight); resolves when it is done. Never rejects. */
+  private exportNext(): Promise<void> {
+    if (this.inFlight !== undefined) return this.inFlight;
+    if (this.queue.length === 0) return Promise.resolve();
+    const batch = this.queue.splice(0, this.limits.maxBatchSize);
+    const done = this.exportBatch(batch).finally(() => {
+      this.inFlight = undefined;
+      if (this.queue.length > 0 && !this.stopped) this.schedule(this.queue.length >= this.limits.maxBatchSize ? 0 : this.limits.scheduledDelayMs);
+    });
+    this.inFlight = done;
+    return done;
+  }
+
+  private async exportBatch(batch: ReadableSpan[]): Promise<void> {
+    let spans: ReadableSpan[];
+    try {
+      spans = batch.map(this.transform);
+    } catch (error) {
+      this.health.dropped(this.name, batch.length);
+      this.health.failed(this.name, error);
+      return;
+    }
+    const result = await this.callExporter(spans);
+    if (result.code !== ExportResultCode.SUCCESS) {
+      this.health.dropped(this.name, batch.length);
+      this.health.failed(this.name, result.error ?? new Error('export failed'));
+    }
+  }
+
+  private callExporter(spans: ReadableSpan[]): Promise<ExportResult> {
+    return new Promise<ExportResult>((resolve) => {
+      const timer = setTimeout(() => resolve({ code: ExportResultCode.FAILED, error: new Error(`export timed out after ${this.limits.exportTimeoutMs} ms`) }), this.limits.exportTimeoutMs);
+      timer.unref();
+      const finish = (result: ExportResult): void => {
+        clearTimeout(timer);
+        resolve(result);
+      };
+      try {
+        this.exporter.export(spans, finish);
+      } catch (error) {
+        finish({ code: ExportResultCode.FAILED, error: error instanceof Error ? error : new Error(String(error)) });
+      }
+    });
+  }
+
+  /** Exports everything queued now (each batch bounded by the export timeout). */
+  async forceFlush(): Promise<void> {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (this.inFlight !== undefined) await this.inFlight;
+    while (this.queue.length > 0) await this.exportNext();
+  }
+
+  /** Flushes, then shuts the exporter down. Spans ending afterwards are ignored. */
+  async shutdown(): Promise<void> {
+    await this.forceFlush();
+    this.stopped = true;
+    try {
+      await this.exporter.shutdown();
+    } catch {
+      // Nothing left to lose at this point.
+    }
+  }
+}

@@ -1,0 +1,241 @@
+import { SpanStatusCode, type Context } from '@opentelemetry/api';
+import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { Redactor } from '../redact';
+import type { TelemetryHealth } from './health';
+import { loadOptional } from './optional';
+import type { ResolvedExporters } from './options';
+
+type SentryNode = typeof import('@sentry/node');
+type SentryScope = InstanceType<SentryNode['Scope']>;
+// Sentry's types, taken from @sentry/node's own exports (no deep imports).
+type Client = NonNullable<ReturnType<SentryNode['getClient']>>;
+type Event = Parameters<SentryNode['captureEvent']>[0];
+type EventHint = NonNullable<Parameters<SentryNode['captureEvent']>[1]>;
+type NodeTransportOptions = Parameters<SentryNode['makeNodeTransport']>[0];
+type Transport = ReturnType<SentryNode['makeNodeTransport']>;
+type Envelope = Parameters<Transport['send']>[0];
+type TransportMakeRequestResponse = Awaited<ReturnType<Transport['send']>>;
+
+/** What a Sentry event is tagged with: the request's identity and route, and the trace it belongs to. */
+export interface SentryEventContext {
+  userId?: string;
+  sessionId?: string;
+  route?: string;
+  method?: string;
+  statusCode?: number;
+  feature?: string;
+  promptName?: string;
+  promptVersion?: string;
+  traceId?: string;
+  spanId?: string;
+  tags?: Record<string, string>;
+}
+
+const NAME = 'sentry';
+
+/**
+ * Wraps Sentry's Node transport so that Sentry cannot hurt the app either: at most `maxInFlight`
+ * envelopes in flight (more are dropped and counted), each bounded by `timeoutMs`, failures and
+ * non-2xx answers counted in `llmscope_telemetry_dropped_total{exporter="sentry"}` and logged at
+ * most once per interval.
+ */
+function boundedTransport(sentry: SentryNode, health: TelemetryHealth, maxInFlight: number, timeoutMs: number): (options: NodeTransportOptions) => Transport {
+  return (options) => {
+    const base = sentry.makeNodeTransport(options);
+    let inFlight = 0;
+    return {
+      send(envelope: Envelope): PromiseLike<TransportMakeRequestResponse> {
+        if (inFlight >= maxInFlight) {
+          health.dropped(NAME, 1);
+          return Promise.resolve({});
+        }
+        inFlight++;
+        return new Promise<TransportMakeRequestResponse>((resolve) => {
+          let settled = false;
+          const settle = (response: TransportMakeRequestResponse, error?: unknown): void => {
+            if (settled) return;
+            settled = true;
+            inFlight--;
+            clearTimeout(timer);
+            if (error !== undefined) {
+              health.dropped(NAME, 1);
+              health.failed(NAME, error);
+            }
+            resolve(response);
+          };
+          const timer = setTimeout(() => settle({}, new Error(`Sentry did not answer within ${timeoutMs} ms`)), timeoutMs);
+          timer.unref();
+          Promise.resolve(base.send(envelope)).then(
+            (response) => settle(response, response.statusCode !== undefined && response.statusCode >= 400 ? new Error(`Sentry answered HTTP ${response.statusCode}`) : undefined),
+            (error: unknown) => settle({}, error),
+          );
+        });
+      },
+      flush: (timeout?: number) => base.flush(timeout),
+    };
+  };
+}
+
+/**
+ * Reports errors to Sentry through `@sentry/node` (loaded only when Sentry is configured). When
+ * the app initialised Sentry itself and gave llmscope no DSN, its client is used; otherwise
+ * llmscope creates a client of its own that is NOT installed globally: no second OpenTelemetry
+ * provider, no global error handlers, the app's error flow untouched. Events carry user,
+ * session, route, prompt version and the OpenTelemetry trace id (as Sentry's trace context),
+ * so an event links to its trace.
+ */
+export class SentryReporter {
+  private readonly sentry: SentryNode;
+  readonly client: Client;
+  private readonly ownsClient: boolean;
+
+  constructor(
+    config: NonNullable<ResolvedExporters['sentry']>,
+    private readonly health: TelemetryHealth,
+    private readonly redactor: Redactor,
+    maxInFlight: number,
+    timeoutMs: number,
+    /** Longest raw output attached to a validation failure. */
+    readonly maxOutputLength: number = config.maxOutputLength,
+  ) {
+    const sentry = loadOptional<SentryNode>('@sentry/node', 'the Sentry exporter');
+    this.sentry = sentry;
+    const existing = sentry.getClient();
+    if (config.dsn === undefined) {
+      if (existing === undefined) throw new Error('llmscope: `exporters.sentry` is set without a DSN and Sentry.init() was not called; set `exporters.sentry.dsn` or SENTRY_DSN.');
+      this.client = existing;
+      this.ownsClient = false;
+    } else {
+      const client = new sentry.NodeClient({
+        dsn: config.dsn,
+        environment: config.environment,
+        release: config.release,
+        transport: boundedTransport(sentry, health, maxInFlight, timeoutMs),
+        stackParser: sentry.defaultStackParser,
+        integrations: [sentry.linkedErrorsIntegration(), sentry.dedupeIntegration()],
+        sendClientReports: false,
+        // No module-loader hooks: llmscope only reports errors, it instruments nothing through Sentry.
+        enableRuntimeChannelInjection: false,
+      });
+      client.init();
+      this.client = client;
+      this.ownsClient = true;
+    }
+  }
+
+  private scope(context: SentryEventContext): SentryScope {
+    const scope = new this.sentry.Scope();
+    scope.setClient(this.client);
+    if (context.userId !== undefined) scope.setUser({ id: context.userId });
+    const tags: Record<string, string> = { ...context.tags };
+    if (context.route !== undefined) tags.route = context.route;
+    if (context.method !== undefined) tags['http.method'] = context.method;
+    if (context.statusCode !== undefined) tags['http.status_code'] = String(context.statusCode);
+    if (context.sessionId !== undefined) tags['session.id'] = context.sessionId;
+    if (context.feature !== undefined) tags.feature = context.feature;
+    if (context.promptName !== undefined) tags['prompt.name'] = context.promptName;
+    if (context.promptVersion !== undefined) tags['prompt.version'] = context.promptVersion;
+    scope.setTags(tags);
+    if (context.traceId !== undefined) {
+      // Sentry's trace context is the OpenTelemetry trace: same 32-hex trace id, the span that failed.
+      scope.setPropagationContext({ traceId: context.traceId, propagationSpanId: context.spanId, sampleRand: Math.random(), sampled: true });
+      scope.setContext('otel', { trace_id: context.traceId, span_id: context.spanId });
+    }
+    // Secrets and e-mail addresses never leave the process, whatever the error message says.
+    scope.addEventProcessor((event) => this.redactEvent(event));
+    return scope;
+  }
+
+  private redactEvent(event: Event): Event {
+    if (!this.redactor.active) return event;
+    if (event.message !== undefined) event.message = this.redactor.string(event.message);
+    for (const value of event.exception?.values ?? []) if (value.value !== undefined) value.value = this.redactor.string(value.value);
+    if (event.extra !== undefined) event.extra = this.redactor.value(event.extra) as Event['extra'];
+    if (event.user?.id !== undefined) event.user.id = this.redactor.string(String(event.user.id));
+    if (event.tags !== undefined) event.tags = this.redactor.value(event.tags) as Event['tags'];
+    return event;
+  }
+
+  /** Reports an error that ended a request. The error object itself is not modified. */
+  captureError(error: unknown, context: SentryEventContext, hint?: EventHint): void {
+    try {
+      this.client.captureException(error, { ...hint, originalException: error }, this.scope(context));
+    } catch (e) {
+      this.health.failed(NAME, e);
+    }
+  }
+
+  /** Reports an event built by llmscope (a validation failure). */
+  captureEvent(event: Event, context: SentryEventContext, hint?: EventHint): void {
+    try {
+      this.client.captureEvent(event, hint, this.scope(context));
+    } catch (e) {
+      this.health.failed(NAME, e);
+    }
+  }
+
+  /** Sends what is pending, within `timeoutMs`. */
+  async flush(timeoutMs: number): Promise<void> {
+    try {
+      await this.client.flush(timeoutMs);
+    } catch {
+      // Telemetry never throws into shutdown.
+    }
+  }
+
+  /** Flushes and, for llmscope's own client, closes it. */
+  async close(timeoutMs: number): Promise<void> {
+    if (this.ownsClient) await Promise.resolve(this.client.close(timeoutMs)).catch(() => undefined);
+    else await this.flush(timeoutMs);
+  }
+}
+
+function stringAttr(span: ReadableSpan, key: string): string | undefined {
+  const v = span.attributes[key];
+  return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined;
+}
+
+/**
+ * Reports failed LLM calls (GenAI spans ending in error: provider errors, timeouts, rate limits)
+ * to Sentry, rebuilt from the span's exception event, with model, provider, prompt and trace.
+ */
+export class SentryLlmErrorProcessor implements SpanProcessor {
+  constructor(private readonly reporter: SentryReporter) {}
+
+  onStart(_span: Span, _parentContext: Context): void {
+    // Only ended spans matter.
+  }
+
+  onEnd(span: ReadableSpan): void {
+    if (span.status.code !== SpanStatusCode.ERROR || span.attributes['gen_ai.operation.name'] === undefined) return;
+    const exception = span.events.find((e) => e.name === 'exception');
+    const error = new Error(String(exception?.attributes?.['exception.message'] ?? span.status.message ?? 'LLM call failed'));
+    error.name = String(exception?.attributes?.['exception.type'] ?? span.attributes['error.type'] ?? 'LlmError');
+    const stack = exception?.attributes?.['exception.stacktrace'];
+    if (typeof stack === 'string') error.stack = stack;
+    const ctx = span.spanContext();
+    this.reporter.captureError(error, {
+      userId: stringAttr(span, 'user.id'),
+      sessionId: stringAttr(span, 'gen_ai.conversation.id') ?? stringAttr(span, 'session.id'),
+      feature: stringAttr(span, 'llmscope.feature'),
+      promptName: stringAttr(span, 'llmscope.prompt.name'),
+      promptVersion: stringAttr(span, 'llmscope.prompt.version'),
+      traceId: ctx.traceId,
+      spanId: ctx.spanId,
+      tags: {
+        'gen_ai.provider.name': stringAttr(span, 'gen_ai.provider.name') ?? 'unknown',
+        'gen_ai.request.model': stringAttr(span, 'gen_ai.request.model') ?? 'unknown',
+        'gen_ai.operation.name': stringAttr(span, 'gen_ai.operation.name') ?? 'unknown',
+        'llmscope.source': 'llm_call',
+      },
+    });
+  }
+
+  forceFlush(): Promise<void> {
+    return this.reporter.flush(2000);
+  }
+
+  shutdown(): Promise<void> {
+    return Promise.resolve();
+  }
+}
