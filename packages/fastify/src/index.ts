@@ -70,13 +70,14 @@ const plugin: FastifyPluginAsync<LlmscopeFastifyOptions> = async function llmsco
     const ctx = scope.startRequest(raw.method as string, raw.url, raw.headers, request);
     if (route !== undefined) scope.setRoute(ctx, route);
     (request as TrackedRequest)[CTX] = ctx;
-    const res = reply.raw as TrackedResponse;
-    res[CTX] = ctx;
     if (traceHeader !== undefined) {
       const traceId = ctx.traceId;
-      // On the raw response so that it survives error handlers and reply.hijack().
-      if (traceId !== undefined) res.setHeader(traceHeader, traceId);
+      // Fastify's headers, not res.setHeader: a header already on the raw response makes Node merge
+      // Fastify's headers one by one in writeHead (~1 µs a request). Error handlers keep it.
+      if (traceId !== undefined) reply.header(traceHeader, traceId);
     }
+    const res = reply.raw as TrackedResponse;
+    res[CTX] = ctx;
     res.on('close', onClose);
     // Everything after this hook (later hooks, body parsing, validation, the handler) runs inside
     // the context. Fastify 5 resumes after body parsing through an AsyncResource bound here, so
