@@ -1,45 +1,186 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
+import { CONTEXT_UTILIZATION_BUCKETS, GEN_AI_DURATION_BUCKETS, GEN_AI_TOKEN_BUCKETS } from './llm-buckets';
+import { clipLabel, LabelCap } from './llm-labels';
 import { getOrCreate } from './prom';
 
-/** GenAI semconv bucket boundaries for `gen_ai.client.operation.duration` (seconds). */
-export const GEN_AI_DURATION_BUCKETS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
+export { GEN_AI_DURATION_BUCKETS } from './llm-buckets';
 
-type LlmLabels = 'operation' | 'provider' | 'model';
-
-/** One finished LLM call, as the metrics see it. */
+/** One finished LLM call (or GenAI span), as the metrics and the cost attribution see it. */
 export interface LlmCallRecord {
+  /** `gen_ai.operation.name`. */
   operation: string;
+  /** `gen_ai.provider.name`. */
   provider: string;
+  /** `gen_ai.request.model` (else the response model). */
   model: string;
   seconds: number;
+  /** Every input token, cached ones included. */
   inputTokens: number | undefined;
   outputTokens: number | undefined;
   error: boolean;
+  /** `error.type` of a failed call. */
+  errorType?: string;
+  /** `gen_ai.response.model`, used to price the call when it is more specific. */
+  responseModel?: string;
+  cacheReadTokens?: number;
+  cacheCreationTokens?: number;
+  /** Seconds from the request to the first chunk of a streamed answer. */
+  timeToFirstChunk?: number;
+  /** Attempts beyond the first (SDK retries). */
+  retries?: number;
+  /** Cost in USD; `null` when the model has no price; `undefined` when not computed yet. */
+  costUsd?: number | null;
+  feature?: string;
+  promptName?: string;
+  promptVersion?: string;
+  /** For cost attribution only: never a label. */
+  userId?: string;
+  /** For cost attribution only: never a label. */
+  sessionId?: string;
 }
 
-/** LLM metrics: operation duration and token counts, by operation, provider and model. */
-export class LlmMetrics {
-  readonly duration: Histogram<LlmLabels | 'outcome'>;
-  readonly tokens: Counter<LlmLabels | 'token_type'>;
+type Base = 'operation' | 'provider' | 'model';
 
-  constructor(registry: Registry) {
+/** Metric children of one (operation, provider, model): resolved once, then reused by every call. */
+interface Children {
+  durationOk: Histogram.Internal<Base | 'outcome'>;
+  durationError: Histogram.Internal<Base | 'outcome'>;
+  usageInput: Histogram.Internal<Base | 'token_type'>;
+  usageOutput: Histogram.Internal<Base | 'token_type'>;
+  tokensInput: Counter.Internal;
+  tokensOutput: Counter.Internal;
+  ttft: Histogram.Internal<Base> | undefined;
+  retries: Counter.Internal | undefined;
+}
+
+const MAX_CHILD_SETS = 10_000;
+
+/**
+ * The LLM metrics of one registry. Label values are bounded: models through a {@link LabelCap},
+ * every other free-text value clipped, and user and session ids are never labels.
+ */
+export class LlmMetrics {
+  readonly duration: Histogram<Base | 'outcome'>;
+  readonly timeToFirstChunk: Histogram<Base>;
+  readonly tokenUsage: Histogram<Base | 'token_type'>;
+  readonly tokens: Counter<Base | 'token_type'>;
+  readonly cost: Counter<'provider' | 'model' | 'feature' | 'prompt_name' | 'prompt_version'>;
+  readonly unpriced: Counter<'provider' | 'model'>;
+  readonly errors: Counter<Base | 'error_type'>;
+  readonly retries: Counter<Base>;
+  readonly contextUtilization: Histogram<'provider' | 'model'>;
+  private readonly models: LabelCap;
+  private readonly features = new LabelCap(200, 'none');
+  private readonly prompts = new LabelCap(500, 'none');
+  private readonly children = new Map<string, Children>();
+
+  constructor(registry: Registry, options: { maxModels?: number; timeToFirstChunkBuckets?: number[] } = {}) {
+    this.models = new LabelCap(options.maxModels ?? 200, 'unknown');
+    const base = ['operation', 'provider', 'model'] as const;
     this.duration = getOrCreate(Histogram, registry, {
       name: 'gen_ai_client_operation_duration_seconds',
       help: 'Duration of LLM calls (GenAI semconv gen_ai.client.operation.duration), by operation, provider, model and outcome.',
-      labelNames: ['operation', 'provider', 'model', 'outcome'] as const,
+      labelNames: [...base, 'outcome'],
       buckets: GEN_AI_DURATION_BUCKETS,
-    }) as Histogram<LlmLabels | 'outcome'>;
+    }) as Histogram<Base | 'outcome'>;
+    this.timeToFirstChunk = getOrCreate(Histogram, registry, {
+      name: 'gen_ai_client_operation_time_to_first_chunk_seconds',
+      help: 'Time from the request to the first chunk of a streamed LLM answer (GenAI semconv gen_ai.client.operation.time_to_first_chunk).',
+      labelNames: [...base],
+      buckets: options.timeToFirstChunkBuckets ?? GEN_AI_DURATION_BUCKETS,
+    }) as Histogram<Base>;
+    this.tokenUsage = getOrCreate(Histogram, registry, {
+      name: 'gen_ai_client_token_usage',
+      help: 'Tokens per LLM call (GenAI semconv gen_ai.client.token.usage), by operation, provider, model and token type (input, output).',
+      labelNames: [...base, 'token_type'],
+      buckets: GEN_AI_TOKEN_BUCKETS,
+    }) as Histogram<Base | 'token_type'>;
     this.tokens = getOrCreate(Counter, registry, {
       name: 'llmscope_llm_tokens_total',
-      help: 'Tokens used by LLM calls, by operation, provider, model and token type (input, output).',
-      labelNames: ['operation', 'provider', 'model', 'token_type'] as const,
-    }) as Counter<LlmLabels | 'token_type'>;
+      help: 'Tokens used by LLM calls, by operation, provider, model and token type (input, output; cache_read and cache_creation are parts of input).',
+      labelNames: [...base, 'token_type'],
+    }) as Counter<Base | 'token_type'>;
+    this.cost = getOrCreate(Counter, registry, {
+      name: 'llmscope_llm_cost_usd_total',
+      help: 'Cost of priced LLM calls in US dollars, by provider, model, feature, prompt name and prompt version.',
+      labelNames: ['provider', 'model', 'feature', 'prompt_name', 'prompt_version'],
+    }) as Counter<'provider' | 'model' | 'feature' | 'prompt_name' | 'prompt_version'>;
+    this.unpriced = getOrCreate(Counter, registry, {
+      name: 'llmscope_llm_unpriced_calls_total',
+      help: 'LLM calls with token usage whose model has no price (add it to the `llm.prices` option), by provider and model.',
+      labelNames: ['provider', 'model'],
+    }) as Counter<'provider' | 'model'>;
+    this.errors = getOrCreate(Counter, registry, {
+      name: 'llmscope_llm_errors_total',
+      help: 'Failed LLM calls, by operation, provider, model and error.type (e.g. RateLimitError, APIConnectionTimeoutError).',
+      labelNames: [...base, 'error_type'],
+    }) as Counter<Base | 'error_type'>;
+    this.retries = getOrCreate(Counter, registry, {
+      name: 'llmscope_llm_retries_total',
+      help: 'Retried attempts of LLM calls (beyond the first attempt), by operation, provider and model.',
+      labelNames: [...base],
+    }) as Counter<Base>;
+    this.contextUtilization = getOrCreate(Histogram, registry, {
+      name: 'llmscope_llm_context_window_utilization_ratio',
+      help: "Input tokens of an LLM call divided by the model's context window, by provider and model.",
+      labelNames: ['provider', 'model'],
+      buckets: CONTEXT_UTILIZATION_BUCKETS,
+    }) as Histogram<'provider' | 'model'>;
   }
 
-  record(call: LlmCallRecord): void {
-    const { operation, provider, model } = call;
-    this.duration.observe({ operation, provider, model, outcome: call.error ? 'error' : 'ok' }, call.seconds);
-    if (call.inputTokens !== undefined && call.inputTokens > 0) this.tokens.inc({ operation, provider, model, token_type: 'input' }, call.inputTokens);
-    if (call.outputTokens !== undefined && call.outputTokens > 0) this.tokens.inc({ operation, provider, model, token_type: 'output' }, call.outputTokens);
+  private childrenFor(operation: string, provider: string, model: string): Children {
+    const key = `${operation}\u0000${provider}\u0000${model}`;
+    let c = this.children.get(key);
+    if (c === undefined) {
+      if (this.children.size >= MAX_CHILD_SETS) this.children.clear();
+      const labels = { operation, provider, model };
+      c = {
+        durationOk: this.duration.labels({ ...labels, outcome: 'ok' }),
+        durationError: this.duration.labels({ ...labels, outcome: 'error' }),
+        usageInput: this.tokenUsage.labels({ ...labels, token_type: 'input' }),
+        usageOutput: this.tokenUsage.labels({ ...labels, token_type: 'output' }),
+        tokensInput: this.tokens.labels({ ...labels, token_type: 'input' }),
+        tokensOutput: this.tokens.labels({ ...labels, token_type: 'output' }),
+        ttft: undefined,
+        retries: undefined,
+      };
+      this.children.set(key, c);
+    }
+    return c;
+  }
+
+  /**
+   * Records one call. `contextWindow` is the model's, when known. Label values are bounded here,
+   * so records from other instrumentations' spans are as safe as llmscope's own.
+   */
+  record(call: LlmCallRecord, contextWindow: number | undefined): void {
+    const operation = clipLabel(call.operation, 'unknown');
+    const provider = clipLabel(call.provider, 'unknown');
+    const model = this.models.get(call.model);
+    const c = this.childrenFor(operation, provider, model);
+    (call.error ? c.durationError : c.durationOk).observe(call.seconds);
+    const input = call.inputTokens;
+    const output = call.outputTokens;
+    if (input !== undefined) {
+      c.usageInput.observe(input);
+      if (input > 0) c.tokensInput.inc(input);
+      if (contextWindow !== undefined && contextWindow > 0) this.contextUtilization.labels(provider, model).observe(input / contextWindow);
+    }
+    if (output !== undefined) {
+      c.usageOutput.observe(output);
+      if (output > 0) c.tokensOutput.inc(output);
+    }
+    if (call.cacheReadTokens !== undefined && call.cacheReadTokens > 0) this.tokens.inc({ operation, provider, model, token_type: 'cache_read' }, call.cacheReadTokens);
+    if (call.cacheCreationTokens !== undefined && call.cacheCreationTokens > 0) this.tokens.inc({ operation, provider, model, token_type: 'cache_creation' }, call.cacheCreationTokens);
+    if (call.timeToFirstChunk !== undefined) (c.ttft ??= this.timeToFirstChunk.labels(operation, provider, model)).observe(call.timeToFirstChunk);
+    if (call.retries !== undefined && call.retries > 0) (c.retries ??= this.retries.labels(operation, provider, model)).inc(call.retries);
+    if (call.error) this.errors.inc({ operation, provider, model, error_type: clipLabel(call.errorType, '_OTHER') });
+    if (typeof call.costUsd === 'number') {
+      if (call.costUsd > 0) {
+        this.cost.labels(provider, model, this.features.get(call.feature), this.prompts.get(call.promptName), this.prompts.get(call.promptVersion)).inc(call.costUsd);
+      }
+    } else if (call.costUsd === null && (input !== undefined || output !== undefined)) {
+      this.unpriced.labels(provider, model).inc();
+    }
   }
 }

@@ -5,7 +5,8 @@ import { clipString, headerValue } from './clip';
 import { RequestContext, storage, type ContextLimits } from './context';
 import { HttpMetrics, normaliseMethod } from './http-metrics';
 import { traceLLM, type LlmCall, type LlmCallOptions } from './llm';
-import { LlmMetrics, type LlmCallRecord } from './llm-metrics';
+import type { LlmCallRecord } from './llm-metrics';
+import { LlmRuntime } from './llm-runtime';
 import { createMetricsHandler, type HandlerResponse } from './metrics-endpoint';
 import { resolveOptions, type LlmscopeOptions, type ResolvedOptions } from './options';
 import { isFallbackRecorder, setFallbackRecorder, type Recorder } from './recorder';
@@ -36,7 +37,8 @@ export class Llmscope implements Recorder {
   readonly tracingOn: boolean;
   private readonly tracer: Tracer | undefined;
   private readonly http: HttpMetrics | undefined;
-  private readonly llm: LlmMetrics | undefined;
+  /** The LLM side: price book, LLM metrics, cost attribution (`genai.costs`), cache and queue helpers. */
+  readonly genai: LlmRuntime;
   private readonly routes: RouteTable;
   private readonly limits: ContextLimits;
   private readonly metricsHandler: ((authorization: string | undefined) => Promise<HandlerResponse>) | undefined;
@@ -53,10 +55,10 @@ export class Llmscope implements Recorder {
         collectDefaultMetrics({ register: this.registry });
       }
       this.http = new HttpMetrics(this.registry, o.metrics.httpDurationBuckets);
-      this.llm = new LlmMetrics(this.registry);
       this.metricsPath = o.metrics.path;
       this.metricsHandler = createMetricsHandler(this.registry, o.metrics.bearerToken);
     }
+    this.genai = new LlmRuntime(this.registry, o.llm);
     this.tracingOn = o.tracing !== undefined;
     if (o.tracing) {
       const state = ensureTracing(o.serviceName);
@@ -188,7 +190,7 @@ export class Llmscope implements Recorder {
 
   /** Records one finished LLM call in the metrics (called by `traceLLM`). */
   recordLlmCall(record: LlmCallRecord): void {
-    this.llm?.record(record);
+    this.genai.record(record);
   }
 
   /** {@link step}, recorded by this instance. */

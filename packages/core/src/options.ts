@@ -1,6 +1,7 @@
 import type { Registry } from 'prom-client';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { LlmscopeConfigError } from './errors';
+import { resolveLlmOptions, type LlmOptions, type ResolvedLlmOptions } from './llm-options';
 
 /** Who is making a request. Either field may be absent. */
 export interface Identity {
@@ -73,6 +74,8 @@ export interface LlmscopeOptions<TRequest = unknown> {
   metrics?: MetricsOptions | false;
   /** Tracing options, or `false` to create no spans (context and metrics still work). `OTEL_SDK_DISABLED=true` has the same effect. */
   tracing?: TracingOptions | false;
+  /** LLM options: price overrides for custom models, content capture, cost attribution bounds. See docs/llm.md. */
+  llm?: LlmOptions;
 }
 
 /** Options after defaults, environment and validation. */
@@ -94,6 +97,7 @@ export interface ResolvedOptions {
     httpDurationBuckets: number[];
   } | undefined;
   tracing: { spanProcessors: SpanProcessor[]; printTraces: boolean } | undefined;
+  llm: ResolvedLlmOptions;
 }
 
 /** OTel HTTP semconv buckets, extended because LLM answers often take 10-60 s. */
@@ -102,6 +106,7 @@ export const DEFAULT_HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25,
 const TOP_LEVEL_KEYS = [
   'serviceName', 'identify', 'userHeader', 'sessionHeader', 'traceIdHeader', 'unmatchedRoute',
   'maxValueLength', 'maxTags', 'maxRoutes', 'metrics', 'tracing',
+  'llm',
 ];
 const METRICS_KEYS = ['path', 'bearerToken', 'registry', 'defaultMetrics', 'httpDurationBuckets'];
 const TRACING_KEYS = ['spanProcessors', 'printTraces'];
@@ -212,5 +217,6 @@ export function resolveOptions(options: LlmscopeOptions<never> | undefined, env:
     maxRoutes: positiveInt('maxRoutes', o.maxRoutes, 1000),
     metrics: resolveMetrics(o.metrics),
     tracing: resolveTracing(o.tracing, env),
+    llm: resolveLlmOptions(o.llm),
   };
 }

@@ -1,10 +1,13 @@
 import { storage } from './context';
 import type { LlmCallRecord } from './llm-metrics';
+import type { LlmRuntime } from './llm-runtime';
 
 /** What `step()` and `traceLLM()` need from the llmscope instance a request belongs to. */
 export interface Recorder {
   readonly tracingOn: boolean;
   recordLlmCall(record: LlmCallRecord): void;
+  /** The instance's LLM side: price book, options, cost attribution, helpers. */
+  readonly genai?: LlmRuntime;
 }
 
 let fallback: Recorder | undefined;

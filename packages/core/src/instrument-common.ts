@@ -1,0 +1,110 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { context, trace } from '@opentelemetry/api';
+import { startLlmCall, type LlmCallOptions, type LlmCallState } from './llm-call';
+import { isAsyncIterable, observeStream } from './llm-stream';
+import { readResult } from './llm-usage';
+
+/** The LLM call an SDK request belongs to, so that the client's fetch can count its attempts. */
+const attempts = new AsyncLocalStorage<LlmCallState>();
+
+const WRAPPED = Symbol.for('llmscope.instrumented');
+
+type Fn = (...args: unknown[]) => unknown;
+type Obj = Record<string | symbol, unknown>;
+
+function isObject(value: unknown): value is Obj {
+  return value !== null && typeof value === 'object';
+}
+
+/**
+ * Counts HTTP attempts through the client's `fetch` (both SDKs call `this.fetch` once per
+ * attempt, retries included): attempts − 1 are the retries. Patched once per client.
+ */
+export function countAttempts(client: Obj): void {
+  const original = client.fetch;
+  if (typeof original !== 'function' || (original as unknown as Obj)[WRAPPED]) return;
+  const counted = function (this: unknown, ...args: unknown[]): unknown {
+    attempts.getStore()?.attempt();
+    return (original as Fn).apply(this, args);
+  };
+  (counted as unknown as Obj)[WRAPPED] = true;
+  client.fetch = counted;
+}
+
+/**
+ * Hooks an SDK `APIPromise` in place, keeping its identity and its helpers (`withResponse()`,
+ * `asResponse()`): the request's failure ends the call as failed, and the parsed body (or the
+ * stream) ends it, or starts observing the stream. Anything that is not an APIPromise is chained.
+ */
+function hookResult(result: unknown, call: LlmCallState): unknown {
+  const onValue = (value: unknown): unknown => {
+    if (isAsyncIterable(value) && observeStream(value, call, call.recorder?.genai?.options.streamIdleTimeoutMs)) return value;
+    call.applyResult(readResult(value));
+    call.end(undefined, false);
+    return value;
+  };
+  const onError = (error: unknown): never => {
+    call.end(error, true);
+    throw error;
+  };
+  if (isObject(result) && typeof result.parseResponse === 'function' && isObject(result.responsePromise) && typeof (result.responsePromise as Partial<Promise<unknown>>).then === 'function') {
+    const parse = result.parseResponse as Fn;
+    result.parseResponse = async (...args: unknown[]) => {
+      let value: unknown;
+      try {
+        value = await parse(...args);
+      } catch (error) {
+        return onError(error);
+      }
+      return onValue(value);
+    };
+    result.responsePromise = (result.responsePromise as unknown as Promise<unknown>).then(undefined, onError);
+    return result;
+  }
+  if (isObject(result) && typeof (result as Partial<Promise<unknown>>).then === 'function') {
+    return (result as unknown as Promise<unknown>).then(onValue, onError);
+  }
+  return onValue(result);
+}
+
+/**
+ * Replaces `target[method]` (an SDK resource method such as `chat.completions.create`) with one
+ * that traces each call as an LLM call described by `describe(params)`. The SDK's own spans and
+ * HTTP spans become children of the LLM span. Idempotent.
+ */
+export function wrapMethod(target: unknown, method: string, describe: (params: Obj) => LlmCallOptions, prepare?: (params: Obj) => Obj): void {
+  if (!isObject(target)) return;
+  const original = target[method];
+  if (typeof original !== 'function' || (original as unknown as Obj)[WRAPPED]) return;
+  const wrapped = function (this: unknown, ...args: unknown[]): unknown {
+    const params = isObject(args[0]) ? args[0] : {};
+    let call: LlmCallState;
+    try {
+      if (prepare !== undefined && isObject(args[0])) args[0] = prepare(params);
+      call = startLlmCall(describe(params));
+    } catch {
+      return (original as Fn).apply(this, args);
+    }
+    const run = (): unknown => attempts.run(call, () => (original as Fn).apply(this, args));
+    let result: unknown;
+    try {
+      result = call.span === undefined ? run() : context.with(trace.setSpan(context.active(), call.span), run);
+    } catch (error) {
+      call.end(error, true);
+      throw error;
+    }
+    return hookResult(result, call);
+  };
+  (wrapped as unknown as Obj)[WRAPPED] = true;
+  target[method] = wrapped;
+}
+
+/** A finite number or undefined. */
+export function numberParam(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}
+
+/** The model parameter of a request. */
+export function modelParam(params: Obj): string {
+  return typeof params.model === 'string' ? params.model : 'unknown';
+}
