@@ -1,18 +1,18 @@
 import type { AbstractHttpAdapter } from '@nestjs/core';
 import type { Application as ExpressApp } from 'express';
-import type { FastifyInstance } from 'fastify';
 import { getContext, Llmscope, resolveOptions } from '@llmscope/core';
 import { llmscope as expressMiddleware } from '@llmscope/express';
-import { llmscope as fastifyPlugin } from '@llmscope/fastify';
+import { registerOnFastify } from './fastify-platform';
+import { runFirst, runsRequestHooks, type RequestHook } from './request-hook';
 import type { LlmscopeModuleOptions } from './options';
 
 /**
  * Hooks llmscope's request lifecycle into the platform under Nest, through the platform's own
  * llmscope adapter: the Express middleware on `@nestjs/platform-express` (Nest on Express *is* an
- * Express app at that level), the Fastify plugin on `@nestjs/platform-fastify`. This runs while
- * Nest instantiates providers, before `app.init()` adds body parsers, middleware, routes and the
- * not-found handler, so every request is seen, including 404s, guard rejections and the statuses
- * set by exception filters. Without an HTTP adapter (an application context) or on another
+ * Express app at that level), the Fastify plugin on `@nestjs/platform-fastify`. Their request
+ * hook runs first, through the adapter's instrumentation hook ({@link runFirst}), so every
+ * request is seen, including 404s, guard rejections, the statuses set by exception filters and
+ * the responses Nest middleware ends; everything after it runs inside the request's context. Without an HTTP adapter (an application context) or on another
  * platform, the instance records LLM calls and steps only.
  *
  * @returns the llmscope instance behind the adapter. Throws LlmscopeConfigError on bad options.
@@ -24,14 +24,12 @@ export async function attachLlmscope(adapter: AbstractHttpAdapter | undefined, o
   let scope: Llmscope;
   if (adapter !== undefined && type === 'express') {
     const middleware = expressMiddleware(options);
-    adapter.getInstance<ExpressApp>().use(middleware);
+    // The middleware is an Express middleware either way: run first, or first in the app's stack.
+    if (runsRequestHooks(adapter)) runFirst(adapter, middleware as RequestHook);
+    else adapter.getInstance<ExpressApp>().use(middleware);
     scope = middleware.llmscope;
   } else if (adapter !== undefined && type === 'fastify') {
-    const fastify = adapter.getInstance<FastifyInstance>();
-    // Awaiting register() loads the plugin now: its hooks join the root context before Nest adds
-    // routes, and its instance is needed by the providers being created.
-    await fastify.register(fastifyPlugin, options ?? {});
-    scope = fastify.llmscope;
+    scope = await registerOnFastify(adapter, options);
   } else {
     if (adapter !== undefined) {
       process.emitWarning(`llmscope: the Nest HTTP platform "${String(type)}" is not supported (express and fastify are); requests are not recorded, LLM calls and steps are.`, 'LlmscopeWarning');

@@ -20,11 +20,12 @@ export interface RunningNest {
 }
 
 /** Creates the Nest app on the platform (a real adapter, a real server) and listens. */
-export async function startNest(platform: Platform, module: Type | DynamicModule, prefix?: string): Promise<RunningNest> {
+export async function startNest(platform: Platform, module: Type | DynamicModule, prefix?: string, beforeListen?: (app: INestApplication) => void): Promise<RunningNest> {
   const adapter = platform === 'express' ? new ExpressAdapter() : new FastifyAdapter();
   // abortOnError: false, so that a failing bootstrap rejects instead of aborting the process.
   const app = await NestFactory.create(module as Type, adapter, { logger: false, abortOnError: false });
   if (prefix !== undefined) app.setGlobalPrefix(prefix);
+  beforeListen?.(app);
   await app.listen(0, '127.0.0.1');
   const server = app.getHttpServer() as Server;
   server.keepAliveTimeout = 100;

@@ -1,8 +1,9 @@
 import request from 'supertest';
-import { Injectable, Module } from '@nestjs/common';
+import { Controller, Get, Injectable, Module, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { Llmscope, LlmscopeModule, LlmscopeService, LlmscopeConfigError } from '../src';
+import { getContext, Llmscope, LlmscopeModule, LlmscopeService, LlmscopeConfigError, setUser } from '../src';
 import { memoryExporter, waitForSpans } from '../../core/test/helpers';
 import { find, parseMetrics } from '../../core/test/http';
 import { appModule, PLATFORMS, startNest, type Platform, type RunningNest } from './app';
@@ -27,6 +28,35 @@ class SettingsService {
 
 @Module({ providers: [SettingsService], exports: [SettingsService] })
 class SettingsModule {}
+
+@Controller('mw')
+class MiddlewareController {
+  @Get('open')
+  open(): { user: string | null } {
+    return { user: getContext()?.userId ?? null };
+  }
+
+  @Get('closed')
+  closed(): string {
+    return 'never';
+  }
+}
+
+/** Nest middleware (MiddlewareConsumer) that tags the request, and answers some requests itself. */
+@Module({ imports: [LlmscopeModule.forRoot()], controllers: [MiddlewareController] })
+class MiddlewareAppModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply((req: { originalUrl?: string; url: string }, res: { statusCode: number; end(body: string): void }, next: () => void) => {
+      setUser('middleware-user');
+      if ((req.originalUrl ?? req.url).endsWith('/closed')) {
+        res.statusCode = 401;
+        res.end('unauthorised');
+        return;
+      }
+      next();
+    }).forRoutes('*');
+  }
+}
 
 describe.each(PLATFORMS.map((p) => [p] as [Platform]))('Nest on %s', (platform) => {
   afterEach(() => exporter.reset());
@@ -129,6 +159,39 @@ describe.each(PLATFORMS.map((p) => [p] as [Platform]))('Nest on %s', (platform) 
     await expect(started).rejects.toThrow('unknown option `metrics.paht`');
     const fromFactory = startNest(platform, appModule(LlmscopeModule.forRootAsync({ useFactory: () => ({ maxTags: 0 }) })));
     await expect(fromFactory).rejects.toThrow('option `maxTags` must be a positive integer (got 0).');
+  });
+
+  test('Nest middleware runs inside the request context; a response it ends is recorded', async () => {
+    const nest = await startNest(platform, MiddlewareAppModule);
+    try {
+      await request(nest.url).get('/mw/open').expect(200, { user: 'middleware-user' });
+      await request(nest.url).get('/mw/closed').expect(401);
+      const spans = serverSpans(await waitForSpans(exporter, (x) => serverSpans(x).length === 2));
+      expect(spans.map((x) => [x.attributes['http.response.status_code'], x.attributes['user.id']]).sort()).toEqual([[200, 'middleware-user'], [401, 'middleware-user']]);
+      const s = await metrics(nest.url);
+      expect(find(s, 'http_server_requests_total', { route: '/mw/open', status_code: '200' })[0]?.value).toBe(1);
+      expect(find(s, 'http_server_requests_total', { status_code: '401' })[0]?.value).toBe(1);
+    } finally {
+      await nest.close();
+    }
+  });
+
+  test('a request hook the app sets on the Nest adapter still runs, and requests are still recorded', async () => {
+    const seen: string[] = [];
+    const nest = await startNest(platform, appModule(LlmscopeModule.forRoot()), undefined, (app) => {
+      app.get(HttpAdapterHost).httpAdapter.setOnRequestHook((_req: unknown, _res: unknown, done: () => void) => {
+        seen.push(getContext() === undefined ? 'outside' : 'inside');
+        done();
+      });
+    });
+    try {
+      await request(nest.url).get('/v1/items/1').expect(200);
+      expect(seen).toEqual(['inside']);
+      const s = await metrics(nest.url);
+      expect(find(s, 'http_server_requests_total', { route: '/v1/items/:id', status_code: '200' })[0]?.value).toBe(1);
+    } finally {
+      await nest.close();
+    }
   });
 
   test('user comes from identify() with the platform request', async () => {

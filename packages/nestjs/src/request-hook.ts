@@ -1,0 +1,35 @@
+import { AbstractHttpAdapter } from '@nestjs/core';
+
+/** A request hook as Nest's adapters run them: `(request, response, done)`, sync or async. */
+export type RequestHook = (this: unknown, request: unknown, response: unknown, done: (error?: unknown) => void) => unknown;
+
+/** Whether the adapter runs hooks given to `setOnRequestHook()` (the base class ignores them). */
+export function runsRequestHooks(adapter: AbstractHttpAdapter): boolean {
+  return typeof adapter.setOnRequestHook === 'function' && adapter.setOnRequestHook !== AbstractHttpAdapter.prototype.setOnRequestHook;
+}
+
+/**
+ * Makes `hook` the first thing that runs for every request. Nest's Express and Fastify adapters
+ * run the hook given to `setOnRequestHook()` (meant for instrumentation) before anything else:
+ * their own request handling, CORS, body parsers, Nest middleware, guards. The adapter holds one
+ * such hook, so a hook the app sets later is chained after llmscope's instead of replacing it.
+ */
+export function runFirst(adapter: AbstractHttpAdapter, hook: RequestHook): void {
+  let next: RequestHook | undefined;
+  adapter.setOnRequestHook(function llmscopeOnRequest(this: unknown, request: unknown, response: unknown, done: (error?: unknown) => void) {
+    const then = next;
+    if (then === undefined) return hook.call(this, request, response, done);
+    return hook.call(this, request, response, (error?: unknown) => {
+      if (error !== undefined && error !== null) return done(error);
+      try {
+        const result = then.call(this, request, response, done) as PromiseLike<unknown> | undefined;
+        if (result !== undefined && result !== null && typeof result.then === 'function') result.then(() => done(), done);
+      } catch (e) {
+        done(e);
+      }
+    });
+  });
+  adapter.setOnRequestHook = (later: Function) => {
+    next = later as RequestHook;
+  };
+}
