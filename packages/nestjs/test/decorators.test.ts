@@ -53,6 +53,12 @@ class RagService {
     return r.model;
   }
 
+  /** A priced model: its cost metric is labelled with the prompt. */
+  @PromptVersion('priced', 'p1')
+  priced(): Promise<unknown> {
+    return traceLLM({ model: 'gpt-4o-mini', provider: 'openai' }, async () => ({ model: 'gpt-4o-mini', usage: { prompt_tokens: 1000, completion_tokens: 1000 } }));
+  }
+
   @PromptVersion('special', 7)
   async special(): Promise<string> {
     const r = await plainLlmCall('method-model');
@@ -135,6 +141,12 @@ class DecoratedController {
     this.llmscope.setUser('svc-user');
     this.llmscope.tag('path', 'scopes');
     return [inner, sibling.model];
+  }
+
+  @Get('priced')
+  async priced(): Promise<string> {
+    await this.rag.priced();
+    return 'ok';
   }
 
   @Get('steps')
@@ -234,6 +246,13 @@ describe.each(PLATFORMS.map((p) => [p] as [Platform]))('decorators on %s', (plat
     expect(spanNamed(spans, 'chat method-model').attributes).toMatchObject({ 'llmscope.prompt.name': 'special', 'llmscope.prompt.version': '7' });
     expect(spanNamed(spans, 'chat sibling-model').attributes).toMatchObject({ 'llmscope.prompt.name': 'handler', 'llmscope.prompt.version': 'h1' });
     expect(spanNamed(spans, 'GET /d/scopes').attributes).toMatchObject({ 'user.id': 'svc-user', 'llmscope.tag.path': 'scopes' });
+  });
+
+  test('@PromptVersion labels the LLM metrics too (cost by prompt name and version)', async () => {
+    await request(nest.url).get('/d/priced').expect(200);
+    const s = parseMetrics((await request(nest.url).get('/metrics').expect(200)).text);
+    const cost = find(s, 'llmscope_llm_cost_usd_total', { model: 'gpt-4o-mini', prompt_name: 'priced', prompt_version: 'p1' })[0];
+    expect(cost?.value).toBeGreaterThan(0);
   });
 
   test('@RagStep spans nest: steps and LLM calls inside a step are its children', async () => {

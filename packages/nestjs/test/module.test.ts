@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { Controller, Get, Injectable, Module, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
+import { HttpAdapterHost, NestFactory } from '@nestjs/core';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { getContext, Llmscope, LlmscopeModule, LlmscopeService, LlmscopeConfigError, setUser } from '../src';
@@ -205,4 +205,20 @@ describe.each(PLATFORMS.map((p) => [p] as [Platform]))('Nest on %s', (platform) 
       await nest.close();
     }
   });
+});
+
+test('without an HTTP server (an application context), LlmscopeService still records steps and LLM calls', async () => {
+  @Module({ imports: [LlmscopeModule.forRoot()] })
+  class WorkerModule {}
+  const app = await NestFactory.createApplicationContext(WorkerModule, { logger: false, abortOnError: false });
+  try {
+    const service = app.get(LlmscopeService);
+    const answer = await service.step('embed_query', () => service.traceLLM({ model: 'worker-model' }, async () => ({ usage: { input_tokens: 2, output_tokens: 1 } })));
+    expect(answer.usage.input_tokens).toBe(2);
+    const spans = await waitForSpans(exporter, (x) => x.length === 2);
+    expect(spans.map((x) => x.name).sort()).toEqual(['chat worker-model', 'embed_query']);
+  } finally {
+    exporter.reset();
+    await app.close();
+  }
 });
