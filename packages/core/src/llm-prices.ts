@@ -122,9 +122,13 @@ export class PriceBook {
     }
   }
 
+  private override(provider: string, model: string): PriceEntry | undefined {
+    return this.overrides.get(`${provider}:${model}`) ?? this.overrides.get(model);
+  }
+
   private entry(provider: string, model: string): PriceEntry | undefined {
     if (this.overrides.size > 0) {
-      const o = this.overrides.get(`${provider}:${model}`) ?? this.overrides.get(model);
+      const o = this.override(provider, model);
       if (o !== undefined) return o;
     }
     const key = `${provider}\u0000${model}`;
@@ -160,9 +164,14 @@ export class PriceBook {
     if (usage === undefined) return undefined;
     const input = usage.inputTokens ?? 0;
     const output = usage.outputTokens ?? 0;
+    // The app's overrides win over the table whichever model name they match.
+    let e: PriceEntry | undefined;
+    if (this.overrides.size > 0) {
+      for (const model of models) if (e === undefined && model !== undefined) e = this.override(provider, model);
+    }
     for (const model of models) {
       if (model === undefined) continue;
-      const e = this.entry(provider, model);
+      e ??= this.entry(provider, model);
       if (e === undefined) continue;
       if (e.slow !== undefined) return slowCost(e.slow, usage);
       const cacheRead = Math.min(usage.cacheReadTokens ?? 0, input);
