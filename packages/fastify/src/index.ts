@@ -45,6 +45,8 @@ const plugin: FastifyPluginAsync<LlmscopeFastifyOptions> = async function llmsco
   }
   const scope = new Llmscope(llmscopeOptions(options));
   const metricsPath = scope.metricsPath;
+  // The template the metrics route gets: registered inside a prefixed plugin, the prefix applies.
+  const metricsRoute = metricsPath === undefined ? undefined : fastify.prefix + metricsPath;
   const traceHeader = scope.options.traceIdHeader;
 
   fastify.decorate('llmscope', scope);
@@ -62,7 +64,7 @@ const plugin: FastifyPluginAsync<LlmscopeFastifyOptions> = async function llmsco
     // matched the route before onRequest, so the label is known here, once per request.
     const route = request.routeOptions.url;
     const raw = request.raw;
-    if (route === metricsPath && route !== undefined && (raw.method === 'GET' || raw.method === 'HEAD')) {
+    if (route === metricsRoute && route !== undefined && (raw.method === 'GET' || raw.method === 'HEAD')) {
       // Scrapes are not app traffic: they are neither counted nor traced.
       next();
       return;

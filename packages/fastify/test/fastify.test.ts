@@ -102,14 +102,16 @@ describe('metrics', () => {
     await request(url).get('/api/v1/items/8').expect(200, { id: '8' });
     await request(url).get('/api/v1/items/9').expect(200);
     await request(url).get('/api/v1/items').expect(200);
+    await request(url).head('/api/v1/items/10').expect(200);
     const r = await request(url).get('/orgs/42/members/7').set('x-user-id', 'dana').expect(200);
     // The child plugin's own hooks and decorators still work, and its handler sees the context.
     expect(r.body).toEqual({ secret: 'only-here', user: 'dana' });
     await request(url).get('/orgs/43/members/8').expect(200);
     const samples = find(await metrics(url), 'http_server_requests_total');
     expect([...new Set(samples.map((s) => s.labels.route))].sort()).toEqual(['/api/users/:id', '/api/v1/items', '/api/v1/items/:id', '/orgs/:org/members/:member']);
-    expect(find(samples, 'http_server_requests_total', { route: '/api/v1/items/:id' })[0]?.value).toBe(2);
-    const spans = await waitForSpans(exporter, (s) => serverSpans(s).length >= 6);
+    expect(find(samples, 'http_server_requests_total', { route: '/api/v1/items/:id', method: 'GET' })[0]?.value).toBe(2);
+    expect(find(samples, 'http_server_requests_total', { route: '/api/v1/items/:id', method: 'HEAD' })[0]?.value).toBe(1);
+    const spans = await waitForSpans(exporter, (s) => serverSpans(s).length >= 7);
     expect(serverSpan(spans, 'GET /orgs/:org/members/:member').attributes['http.route']).toBe('/orgs/:org/members/:member');
   });
 
@@ -179,6 +181,23 @@ describe('metrics', () => {
     new Counter({ name: 'app_jobs_total', help: 'jobs', registers: [registry] }).inc(3);
     const url = await serve(await build({ metrics: { registry, defaultMetrics: false } }));
     expect(find(await metrics(url), 'app_jobs_total')[0]?.value).toBe(3);
+  });
+
+  test('registered inside an encapsulated plugin, it measures that plugin only, with /metrics under its prefix', async () => {
+    const app = Fastify();
+    open.push(app);
+    app.get('/outside', async () => ({ user: getContext()?.userId ?? null }));
+    await app.register(async (child) => {
+      await child.register(llmscope, { metrics: { defaultMetrics: false } });
+      child.get('/inside/:id', async () => ({ user: getContext()?.userId ?? null }));
+    }, { prefix: '/scoped' });
+    const url = await serve(app);
+    expect((await request(url).get('/outside').set('x-user-id', 'ida').expect(200)).body).toEqual({ user: null });
+    expect((await request(url).get('/scoped/inside/1').set('x-user-id', 'ida').expect(200)).body).toEqual({ user: 'ida' });
+    await request(url).get('/metrics').expect(404);
+    await request(url).get('/scoped/metrics').expect(200);
+    const samples = find(parseMetrics((await request(url).get('/scoped/metrics').expect(200)).text), 'http_server_requests_total');
+    expect(samples.map((s) => `${s.labels.route} ${s.labels.status_code} ${s.value}`)).toEqual(['/scoped/inside/:id 200 1']);
   });
 
   test('a route already at /metrics clashes loudly at start-up', async () => {
