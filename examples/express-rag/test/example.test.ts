@@ -56,9 +56,9 @@ describe('express-rag example', () => {
       .filter((s) => s.parentSpanContext?.spanId === root.spanContext().spanId)
       .sort((a, b) => a.startTime[0] - b.startTime[0] || a.startTime[1] - b.startTime[1]);
     expect(children.map((s) => s.name)).toEqual(STEPS);
-    expect(byName(spans, 'embed_query').attributes['gen_ai.embeddings.dimension.count']).toBe(256);
+    expect(byName(spans, 'embed_query').attributes).toMatchObject({ 'gen_ai.embeddings.dimension.count': 256, 'llmscope.step.kind': 'embedding' });
     expect(byName(spans, 'vector_search').attributes).toMatchObject({
-      'gen_ai.data_source.id': 'orbit-notes-docs', 'llmscope.retrieval.top_k': 3, 'llmscope.retrieval.documents_returned': 3,
+      'gen_ai.data_source.id': 'orbit-notes-docs', 'gen_ai.request.top_k': 3, 'llmscope.retrieval.documents_returned': 3, 'llmscope.step.kind': 'retrieval',
     });
     const llm = byName(spans, 'chat sim-gpt');
     expect(llm.kind).toBe(SpanKind.CLIENT);

@@ -1,5 +1,4 @@
-import { trace } from '@opentelemetry/api';
-import { step, traceLLM } from '@llmscope/core';
+import { embeddingAttributes, retrievalAttributes, step, traceLLM } from '@llmscope/core';
 import { DATA_SOURCE_ID, DOCUMENTS, PRODUCT } from './documents';
 import { embed } from './embeddings';
 import { simulatedDelay, speedFromEnv } from './latency';
@@ -10,13 +9,13 @@ import { InMemoryVectorStore, type ScoredDocument } from './vector-store';
 export const SIMULATED_MODEL = 'sim-gpt';
 
 /**
- * Span attributes of the RAG steps. `gen_ai.*` are OpenTelemetry GenAI semantic-convention
- * names; the retrieval counts have no semconv name yet, so they live under `llmscope.`.
+ * Span attributes of the RAG steps, as core's `retrievalAttributes()` and `embeddingAttributes()`
+ * name them (`gen_ai.*`: OpenTelemetry GenAI semantic conventions), for apps that set them by hand.
  */
 export const RAG_ATTRIBUTES = {
   dataSourceId: 'gen_ai.data_source.id',
   embeddingDimensions: 'gen_ai.embeddings.dimension.count',
-  topK: 'llmscope.retrieval.top_k',
+  topK: 'gen_ai.request.top_k',
   documentsReturned: 'llmscope.retrieval.documents_returned',
 } as const;
 
@@ -78,18 +77,17 @@ export async function answerQuestion(question: string, options: AnswerOptions = 
   const store = options.store ?? defaultStore;
   const llm = options.llm ?? llmFor(speed);
 
+  // The helpers mark the step's kind, so that step() reads the vector length and the number of
+  // documents returned from the result.
   const vector = await step('embed_query', async () => {
     await simulatedDelay(8, speed); // a hosted embedding model's round trip
     return embed(question, store.dimensions);
-  }, { [RAG_ATTRIBUTES.embeddingDimensions]: store.dimensions });
+  }, embeddingAttributes({ model: 'sim-embed' }));
 
   const found = await step('vector_search', async () => {
     await simulatedDelay(3, speed); // a vector database's round trip
-    const results = store.search(vector, topK);
-    // The count is only known now; the step's span is the active one inside its function.
-    trace.getActiveSpan()?.setAttribute(RAG_ATTRIBUTES.documentsReturned, results.length);
-    return results;
-  }, { [RAG_ATTRIBUTES.dataSourceId]: store.id, [RAG_ATTRIBUTES.topK]: topK });
+    return store.search(vector, topK);
+  }, retrievalAttributes({ dataSourceId: store.id, topK }));
 
   const messages = step('prompt_construction', () => buildPrompt(question, found));
 
