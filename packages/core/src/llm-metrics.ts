@@ -51,6 +51,9 @@ interface Children {
   tokensOutput: Counter.Internal;
   ttft: Histogram.Internal<Base> | undefined;
   retries: Counter.Internal | undefined;
+  contextUtilization: Histogram.Internal<'provider' | 'model'> | undefined;
+  /** Cost children by feature, prompt name and version. */
+  cost: Map<string, Counter.Internal> | undefined;
 }
 
 const MAX_CHILD_SETS = 10_000;
@@ -143,10 +146,26 @@ export class LlmMetrics {
         tokensOutput: this.tokens.labels({ ...labels, token_type: 'output' }),
         ttft: undefined,
         retries: undefined,
+        contextUtilization: undefined,
+        cost: undefined,
       };
       this.children.set(key, c);
     }
     return c;
+  }
+
+  private costChild(c: Children, provider: string, model: string, call: LlmCallRecord): Counter.Internal {
+    const feature = this.features.get(call.feature);
+    const name = this.prompts.get(call.promptName);
+    const version = this.prompts.get(call.promptVersion);
+    const key = `${feature}\u0000${name}\u0000${version}`;
+    const byLabels = (c.cost ??= new Map());
+    let child = byLabels.get(key);
+    if (child === undefined) {
+      child = this.cost.labels(provider, model, feature, name, version);
+      byLabels.set(key, child);
+    }
+    return child;
   }
 
   /**
@@ -164,7 +183,7 @@ export class LlmMetrics {
     if (input !== undefined) {
       c.usageInput.observe(input);
       if (input > 0) c.tokensInput.inc(input);
-      if (contextWindow !== undefined && contextWindow > 0) this.contextUtilization.labels(provider, model).observe(input / contextWindow);
+      if (contextWindow !== undefined && contextWindow > 0) (c.contextUtilization ??= this.contextUtilization.labels(provider, model)).observe(input / contextWindow);
     }
     if (output !== undefined) {
       c.usageOutput.observe(output);
@@ -176,9 +195,7 @@ export class LlmMetrics {
     if (call.retries !== undefined && call.retries > 0) (c.retries ??= this.retries.labels(operation, provider, model)).inc(call.retries);
     if (call.error) this.errors.inc({ operation, provider, model, error_type: clipLabel(call.errorType, '_OTHER') });
     if (typeof call.costUsd === 'number') {
-      if (call.costUsd > 0) {
-        this.cost.labels(provider, model, this.features.get(call.feature), this.prompts.get(call.promptName), this.prompts.get(call.promptVersion)).inc(call.costUsd);
-      }
+      if (call.costUsd > 0) this.costChild(c, provider, model, call).inc(call.costUsd);
     } else if (call.costUsd === null && (input !== undefined || output !== undefined)) {
       this.unpriced.labels(provider, model).inc();
     }

@@ -213,7 +213,7 @@ describe('cost attribution, helpers, RAG steps, content capture', () => {
   });
 
   test('traceLLM observes an async generator: TTFT, usage chunk, abandoned stream ends by the idle timeout', async () => {
-    const scope = new Llmscope({ ...quiet, llm: { streamIdleTimeoutMs: 150 } });
+    const scope = new Llmscope({ ...quiet, llm: { streamIdleTimeoutMs: 400 } });
     async function* answer(): AsyncGenerator<string | { usage: { input_tokens: number; output_tokens: number } }> {
       await new Promise((r) => setTimeout(r, 60));
       yield 'Hel';
@@ -226,7 +226,7 @@ describe('cost attribution, helpers, RAG steps, content capture', () => {
       for await (const piece of stream) if (typeof piece === 'string') text += piece;
       expect(text).toBe('Hello');
       traceLLM({ model: 'gpt-4o-mini', provider: 'openai' }, () => answer()); // never read
-      await new Promise((r) => setTimeout(r, 250));
+      await new Promise((r) => setTimeout(r, 600));
     });
     const [read, abandoned] = exporter.getFinishedSpans().filter((x) => x.kind === SpanKind.CLIENT);
     expect(read?.attributes['gen_ai.response.time_to_first_chunk']).toBeGreaterThanOrEqual(0.06);

@@ -264,6 +264,20 @@ describe('instrumentAnthropic against the real @anthropic-ai/sdk client', () => 
     expect(second?.attributes).toMatchObject({ 'gen_ai.usage.input_tokens': 7, 'gen_ai.usage.output_tokens': 4 });
   });
 
+  test('without instrumentAnthropic, the SDK\'s own GenAI span still feeds the metrics (span-derived)', async () => {
+    const scope = new Llmscope(scopeOptions);
+    const plain = new Anthropic({ apiKey: 'test-key', baseURL: llm.anthropicBaseURL });
+    llm.enqueue({ usage: { input: 40, output: 5 } });
+    await inRequest(scope, () => plain.messages.create({ model: 'claude-3-5-haiku-latest', max_tokens: 10, messages: [] }));
+    expect(llmSpans()).toHaveLength(0);
+    const sdkSpan = exporter.getFinishedSpans().find((x) => x.attributes['gen_ai.operation.name'] === 'chat');
+    expect(sdkSpan?.instrumentationScope.name).not.toBe('@llmscope/core');
+    const s = await samples(scope);
+    expect(find(s, 'gen_ai_client_operation_duration_seconds_count', { provider: 'anthropic', model: 'claude-3-5-haiku-latest' })[0]?.value).toBe(1);
+    expect(find(s, 'llmscope_llm_tokens_total', { provider: 'anthropic', token_type: 'output' })[0]?.value).toBe(5);
+    expect(find(s, 'llmscope_llm_cost_usd_total', { provider: 'anthropic' })[0]?.value).toBeGreaterThan(0);
+  });
+
   test('overloaded (529) then success: retried and counted', async () => {
     const scope = new Llmscope(scopeOptions);
     llm.enqueue({ status: 529, retryAfterSeconds: 0.01 }, {});
