@@ -1,7 +1,7 @@
 import express, { type Express, type Request } from 'express';
-import { llmscope, getContext, setFeature, type LlmscopeOptions } from '@llmscope/express';
+import { llmscope, getContext, setFeature, setPromptVersion, type LlmscopeOptions } from '@llmscope/express';
 // Relative import: works with or without the npm workspace link of @llmscope/example-kit.
-import { answerQuestion, describeEndpoints } from '../../shared/src';
+import { answerQuestion, describeEndpoints, PROMPT, SIMULATED_PRICES } from '../../shared/src';
 
 /** Options of {@link createApp}; the defaults are what `npm start` runs. */
 export interface AppOptions {
@@ -15,8 +15,9 @@ export interface AppOptions {
 export function createApp(options: AppOptions = {}): Express {
   const app = express();
   // First, so that everything after it (body parser included) runs inside the request's context.
-  // User and session come from the x-user-id / x-session-id headers by default.
-  app.use(llmscope(options.llmscope));
+  // User and session come from the x-user-id / x-session-id headers by default; the price of the
+  // simulated model gives its calls a cost.
+  app.use(llmscope({ ...options.llmscope, llm: { prices: SIMULATED_PRICES, ...options.llmscope?.llm } }));
   app.use(express.json());
 
   app.get('/', (req, res) => {
@@ -29,7 +30,9 @@ export function createApp(options: AppOptions = {}): Express {
       res.status(400).json({ error: 'send {"question": "..."} (a non-empty string of at most 2000 characters)' });
       return;
     }
+    // Labels of the cost metric and attributes of the spans: what the request is for, which prompt.
     setFeature('chat');
+    setPromptVersion(PROMPT.name, PROMPT.version);
     const { answer, sources } = await answerQuestion(question, { speed: options.speed });
     res.json({ answer, sources, traceId: getContext()?.traceId });
   });

@@ -65,9 +65,14 @@ describe('express-rag example', () => {
     expect(llm.attributes).toMatchObject({
       'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'simulated', 'gen_ai.request.model': 'sim-gpt',
       'gen_ai.response.model': 'sim-gpt', 'gen_ai.conversation.id': 's-1', 'user.id': 'alice', 'llmscope.feature': 'chat',
+      'llmscope.prompt.name': 'rag-answer', 'llmscope.prompt.version': 'v1',
     });
-    expect(llm.attributes['gen_ai.usage.input_tokens']).toBeGreaterThan(50);
-    expect(llm.attributes['gen_ai.usage.output_tokens']).toBeGreaterThan(5);
+    const input = llm.attributes['gen_ai.usage.input_tokens'] as number;
+    const output = llm.attributes['gen_ai.usage.output_tokens'] as number;
+    expect(input).toBeGreaterThan(50);
+    expect(output).toBeGreaterThan(5);
+    // Priced with the example's SIMULATED_PRICES: $0.15 / $0.60 per million tokens.
+    expect(llm.attributes['llmscope.cost.usd']).toBeCloseTo((input * 0.15 + output * 0.6) / 1e6, 12);
   });
 
   test('/metrics counts the LLM tokens the spans report', async () => {
@@ -80,6 +85,8 @@ describe('express-rag example', () => {
     expect(tokens(after, 'input') - tokens(before, 'input')).toBe(llm.attributes['gen_ai.usage.input_tokens']);
     expect(tokens(after, 'output') - tokens(before, 'output')).toBe(llm.attributes['gen_ai.usage.output_tokens']);
     expect(find(after, 'http_server_requests_total', { method: 'POST', route: '/chat', status_code: '200' })[0]?.value).toBeGreaterThan(0);
+    const cost = find(after, 'llmscope_llm_cost_usd_total', { model: 'sim-gpt', feature: 'chat', prompt_name: 'rag-answer', prompt_version: 'v1' })[0]?.value;
+    expect(cost).toBeGreaterThan(0);
   });
 
   test('the trace prints as a tree, one line per span', async () => {
@@ -91,7 +98,7 @@ describe('express-rag example', () => {
       expect.stringMatching(/^├ embed_query \d+ms$/),
       expect.stringMatching(/^├ vector_search \d+ms$/),
       expect.stringMatching(/^├ prompt_construction \d+ms$/),
-      expect.stringMatching(/^├ chat sim-gpt \d+ms \(in \d+ \/ out \d+ tok\)$/),
+      expect.stringMatching(/^├ chat sim-gpt \d+ms \(in \d+ \/ out \d+ tok, \$\d+\.\d{6}\)$/),
       expect.stringMatching(/^└ response_formatting \d+ms$/),
     ]);
   });
@@ -132,7 +139,7 @@ describe('npm start', () => {
       const body = (await res.json()) as { answer: string; traceId: string };
       expect(body.answer).toContain('AES-256');
       const [tree] = await waitFor(new RegExp(`POST /chat \\d+ms → 200  user bob  trace ${body.traceId}\\n(?:[├└].*\\n){5}`), 3000);
-      expect(tree).toMatch(/├ chat sim-gpt \d+ms \(in \d+ \/ out \d+ tok\)\n└ response_formatting \d+ms\n$/);
+      expect(tree).toMatch(/├ chat sim-gpt \d+ms \(in \d+ \/ out \d+ tok, \$\d+\.\d{6}\)\n└ response_formatting \d+ms\n$/);
     } finally {
       if (child.pid !== undefined && child.exitCode === null) process.kill(-child.pid, 'SIGTERM');
       await exited;

@@ -1,4 +1,4 @@
-import { embeddingAttributes, retrievalAttributes, step, traceLLM } from '@llmscope/core';
+import { embeddingAttributes, retrievalAttributes, step, traceLLM, type ModelPrice } from '@llmscope/core';
 import { DATA_SOURCE_ID, DOCUMENTS, PRODUCT } from './documents';
 import { embed } from './embeddings';
 import { simulatedDelay, speedFromEnv } from './latency';
@@ -7,6 +7,15 @@ import { InMemoryVectorStore, type ScoredDocument } from './vector-store';
 
 /** Model name the simulated LLM answers as. */
 export const SIMULATED_MODEL = 'sim-gpt';
+
+/**
+ * A price for the simulated model (that of a small hosted model), for llmscope's `llm.prices`
+ * option: no price table knows `sim-gpt`, and with a price the example shows cost on its spans
+ * and in `llmscope_llm_cost_usd_total`.
+ */
+export const SIMULATED_PRICES: Record<string, ModelPrice> = {
+  [SIMULATED_MODEL]: { inputPerMTok: 0.15, outputPerMTok: 0.6, contextWindow: 16384 },
+};
 
 /**
  * Span attributes of the RAG steps, as core's `retrievalAttributes()` and `embeddingAttributes()`
@@ -56,6 +65,9 @@ function llmFor(speed: number): SimulatedLLM {
   if (llm === undefined) defaultLlms.set(speed, (llm = new SimulatedLLM({ speed })));
   return llm;
 }
+
+/** The RAG prompt of {@link answerQuestion}, for `setPromptVersion(PROMPT.name, PROMPT.version)`. */
+export const PROMPT = { name: 'rag-answer', version: 'v1' } as const;
 
 function buildPrompt(question: string, found: readonly ScoredDocument[]): ChatMessage[] {
   const context = found.map((r, i) => `[${i + 1}] ${r.document.title}: ${r.document.text}`).join('\n');

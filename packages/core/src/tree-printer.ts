@@ -17,7 +17,10 @@ function describe(span: ReadableSpan): string {
   if (a['http.route'] === undefined && typeof path === 'string') text = `${span.name} ${path} ${ms(span)}`;
   const input = a['gen_ai.usage.input_tokens'];
   const output = a['gen_ai.usage.output_tokens'];
-  if (input !== undefined || output !== undefined) text += ` (in ${input ?? '?'} / out ${output ?? '?'} tok)`;
+  const cost = a['llmscope.cost.usd'];
+  if (input !== undefined || output !== undefined) {
+    text += ` (in ${input ?? '?'} / out ${output ?? '?'} tok${typeof cost === 'number' ? `, $${cost.toFixed(6)}` : ''})`;
+  }
   const status = a['http.response.status_code'];
   if (status !== undefined) text += ` → ${status}`;
   if (span.status.code === 2) text += ' ✗ ' + (span.status.message ?? 'error');
@@ -31,7 +34,7 @@ function describe(span: ReadableSpan): string {
  * ```
  * POST /chat 412ms → 200  user alice  session s-1  trace 4bf92f3577b34da6a3ce929d0e0e4736
  * ├ embed_query 8ms
- * ├ chat sim-gpt 390ms (in 120 / out 85 tok)
+ * ├ chat sim-gpt 390ms (in 120 / out 85 tok, $0.000069)
  * └ response_formatting 0ms
  * ```
  */
