@@ -9,6 +9,12 @@ import { getOrCreate } from './prom';
 import { llmscopeSpanProcessor } from './tracing';
 
 /**
+ * Queue callbacks of every instance using a gauge: two instances sharing one registry share the
+ * gauge, whose collect() was created by the first, so it must read the second's queues too.
+ */
+const queuesByGauge = new WeakMap<Gauge<'queue'>, Set<Map<string, () => number>>>();
+
+/**
  * The LLM side of one llmscope instance: its price book (table + the app's overrides), its LLM
  * metrics (when metrics are on), its cost attribution, and the cache and queue helpers.
  * `Llmscope` creates one; `traceLLM`, the instrumented clients and the GenAI span processor
@@ -34,22 +40,26 @@ export class LlmRuntime {
         help: 'Lookups in app caches (semantic cache, embedding cache, ...), by cache name and result (hit, miss).',
         labelNames: ['cache', 'result'],
       }) as Counter<'cache' | 'result'>;
-      const queues = this.queues;
       this.queueDepth = getOrCreate(Gauge, registry, {
         name: 'llmscope_queue_depth',
         help: 'Items waiting in app queues (LLM request queues, batch jobs), read at scrape time, by queue name.',
         labelNames: ['queue'],
         collect(this: Gauge<'queue'>) {
-          for (const [name, read] of queues) {
-            try {
-              const depth = read();
-              if (typeof depth === 'number' && Number.isFinite(depth)) this.set({ queue: name }, depth);
-            } catch {
-              // A failing callback leaves the last value; scraping must not fail.
+          for (const queues of queuesByGauge.get(this) ?? []) {
+            for (const [name, read] of queues) {
+              try {
+                const depth = read();
+                if (typeof depth === 'number' && Number.isFinite(depth)) this.set({ queue: name }, depth);
+              } catch {
+                // A failing callback leaves the last value; scraping must not fail.
+              }
             }
           }
         },
       }) as Gauge<'queue'>;
+      let sets = queuesByGauge.get(this.queueDepth);
+      if (sets === undefined) queuesByGauge.set(this.queueDepth, (sets = new Set()));
+      sets.add(this.queues);
     }
     // One process-wide processor (adding it twice is a no-op): spans are routed to one instance each.
     llmscopeSpanProcessor.add(genAiSpanMetrics);

@@ -1,5 +1,6 @@
 import { context, SpanKind, SpanStatusCode, trace, TraceFlags } from '@opentelemetry/api';
 import { calcPrice } from '@pydantic/genai-prices';
+import { Registry } from 'prom-client';
 import {
   Llmscope, LlmscopeConfigError, PriceBook, getCostReport, recordCacheLookup, retrievalAttributes, embeddingAttributes, step,
   traceLLM, trackQueueDepth,
@@ -92,6 +93,22 @@ describe('metrics derived from any span with GenAI attributes', () => {
     expect(total(sb, 'gen_ai_client_operation_duration_seconds_count')).toBe(2);
     expect(total(sb, 'llmscope_llm_tokens_total', { provider: 'anthropic', token_type: 'input' })).toBe(20);
     expect(total(sb, 'llmscope_llm_tokens_total', { provider: 'openai' })).toBe(0);
+  });
+
+  test('two instances sharing one registry: calls counted once, both instances\' queues reported', async () => {
+    const registry = new Registry();
+    const a = new Llmscope({ metrics: { registry, defaultMetrics: false } });
+    const stopA = trackQueueDepth('qa', () => 1);
+    const b = new Llmscope({ metrics: { registry, defaultMetrics: false, path: '/m2' } });
+    const stopB = trackQueueDepth('qb', () => 2);
+    await inRequest(a, () => traceLLM({ model: 'gpt-4o-mini', provider: 'openai' }, reply(4, 1)));
+    await inRequest(b, () => traceLLM({ model: 'gpt-4o-mini', provider: 'openai' }, reply(6, 1)));
+    const s = await samples(a);
+    expect(total(s, 'gen_ai_client_operation_duration_seconds_count')).toBe(2);
+    expect(total(s, 'llmscope_llm_tokens_total', { token_type: 'input' })).toBe(10);
+    expect(find(s, 'llmscope_queue_depth').map((x) => [x.labels.queue, x.value])).toEqual([['qa', 1], ['qb', 2]]);
+    stopA();
+    stopB();
   });
 
   test('a GenAI span nested in a traceLLM span of the same operation is the same call: counted once', async () => {
