@@ -59,6 +59,17 @@ function hookResult(result: unknown, call: LlmCallState): unknown {
       return onValue(value);
     };
     result.responsePromise = (result.responsePromise as unknown as Promise<unknown>).then(undefined, onError);
+    const asResponse = result.asResponse;
+    if (typeof asResponse === 'function') {
+      // The raw Response alone: the SDK never parses the body, so the call ends here, without
+      // usage (withResponse() parses first, and `parsedPromise` tells them apart, as the SDKs do).
+      result.asResponse = function (this: unknown, ...args: unknown[]) {
+        return (asResponse as (...a: unknown[]) => Promise<unknown>).apply(this, args).then((raw) => {
+          if (result.parsedPromise === undefined) call.end(undefined, false);
+          return raw;
+        });
+      };
+    }
     return result;
   }
   if (isObject(result) && typeof (result as Partial<Promise<unknown>>).then === 'function') {

@@ -214,12 +214,16 @@ describe('instrumentOpenAI against the real openai client', () => {
     expect(find(s, 'gen_ai_client_token_usage_count', { operation: 'embeddings', token_type: 'input' })[0]?.value).toBe(1);
   });
 
-  test('withResponse() still works on an instrumented call', async () => {
+  test('withResponse() and asResponse() still work on an instrumented call', async () => {
     const scope = new Llmscope(scopeOptions);
     const { data, response } = await inRequest(scope, () => openai().chat.completions.create({ model: 'gpt-4o-mini', messages: [] }).withResponse());
     expect(response.status).toBe(200);
     expect(data.id).toBe('chatcmpl-testkit1');
     expect(llmSpans()).toHaveLength(1);
+    expect(llmSpans()[0]?.attributes['gen_ai.usage.input_tokens']).toBe(12);
+    const raw = await inRequest(scope, () => openai().chat.completions.create({ model: 'gpt-4o-mini', messages: [] }).asResponse());
+    expect(raw.status).toBe(200);
+    expect(llmSpans()).toHaveLength(2); // ended without usage: the SDK never parsed the body
   });
 });
 
