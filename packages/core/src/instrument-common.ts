@@ -1,11 +1,7 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { context, trace } from '@opentelemetry/api';
-import { startLlmCall, type LlmCallOptions, type LlmCallState } from './llm-call';
+import { currentLlmCall, startLlmCall, type LlmCallOptions, type LlmCallState } from './llm-call';
 import { isAsyncIterable, observeStream } from './llm-stream';
 import { readResult } from './llm-usage';
-
-/** The LLM call an SDK request belongs to, so that the client's fetch can count its attempts. */
-const attempts = new AsyncLocalStorage<LlmCallState>();
 
 const WRAPPED = Symbol.for('llmscope.instrumented');
 
@@ -24,7 +20,7 @@ export function countAttempts(client: Obj): void {
   const original = client.fetch;
   if (typeof original !== 'function' || (original as unknown as Obj)[WRAPPED]) return;
   const counted = function (this: unknown, ...args: unknown[]): unknown {
-    attempts.getStore()?.attempt();
+    currentLlmCall.getStore()?.attempt();
     return (original as Fn).apply(this, args);
   };
   (counted as unknown as Obj)[WRAPPED] = true;
@@ -92,11 +88,16 @@ export function wrapMethod(target: unknown, method: string, describe: (params: O
     let call: LlmCallState;
     try {
       if (prepare !== undefined && isObject(args[0])) args[0] = prepare(params);
-      call = startLlmCall(describe(params));
+      const described = describe(params);
+      // Inside traceLLM() for the same operation: one call, already traced by the outer one,
+      // which reads this call's result and stream; only its attempts are counted here.
+      const outer = currentLlmCall.getStore();
+      if (outer !== undefined && !outer.ended && outer.operation === (described.operation ?? 'chat')) return (original as Fn).apply(this, args);
+      call = startLlmCall(described);
     } catch {
       return (original as Fn).apply(this, args);
     }
-    const run = (): unknown => attempts.run(call, () => (original as Fn).apply(this, args));
+    const run = (): unknown => currentLlmCall.run(call, () => (original as Fn).apply(this, args));
     let result: unknown;
     try {
       result = call.span === undefined ? run() : context.with(trace.setSpan(context.active(), call.span), run);

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { SpanKind, type Attributes, type Span } from '@opentelemetry/api';
 import { storage } from './context';
 import { inputMessages, outputMessages } from './llm-content';
@@ -247,6 +248,13 @@ export class LlmCallState implements LlmCall {
     }
   }
 }
+
+/**
+ * The LLM call the current code runs in (inside `traceLLM`'s function or an instrumented SDK
+ * call): the instrumented clients' fetch counts attempts on it, and an instrumented call made
+ * inside `traceLLM` joins it instead of recording the same call twice.
+ */
+export const currentLlmCall = new AsyncLocalStorage<LlmCallState>();
 
 /** Starts an LLM call: the span (when tracing is on) and the clock. */
 export function startLlmCall(options: LlmCallOptions): LlmCallState {

@@ -1,4 +1,4 @@
-import { startLlmCall, type LlmCall, type LlmCallOptions } from './llm-call';
+import { currentLlmCall, startLlmCall, type LlmCall, type LlmCallOptions } from './llm-call';
 import { isAsyncIterable, observeStream } from './llm-stream';
 import { readResult } from './llm-usage';
 import { runInSpan } from './span-run';
@@ -24,7 +24,7 @@ export type { GenAiOperation, LlmCall, LlmCallOptions } from './llm-call';
  */
 export function traceLLM<T>(options: LlmCallOptions, fn: (call: LlmCall) => T): T {
   const call = startLlmCall(options);
-  return runInSpan(call.span, () => fn(call), (error, value, failed) => {
+  return runInSpan(call.span, () => currentLlmCall.run(call, fn, call), (error, value, failed) => {
     if (failed) {
       call.end(error, true);
       return;

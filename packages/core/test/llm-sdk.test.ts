@@ -4,7 +4,7 @@ import { calcPrice } from '@pydantic/genai-prices';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { LlmServer } from '@llmscope/testkit';
-import { Llmscope, instrumentAnthropic, instrumentOpenAI } from '../src';
+import { Llmscope, instrumentAnthropic, instrumentOpenAI, traceLLM } from '../src';
 import { memoryExporter } from './helpers';
 import { find, parseMetrics, type Sample } from './http';
 
@@ -212,6 +212,25 @@ describe('instrumentOpenAI against the real openai client', () => {
     expect(emb?.attributes['llmscope.cost.usd']).toBeCloseTo(usd('text-embedding-3-small', 'openai', { input_tokens: 6 }), 14);
     const s = await samples(scope);
     expect(find(s, 'gen_ai_client_token_usage_count', { operation: 'embeddings', token_type: 'input' })[0]?.value).toBe(1);
+  });
+
+  test('an instrumented call inside traceLLM() is one call: one span, one count, retries and stream kept', async () => {
+    const scope = new Llmscope(scopeOptions);
+    const client = openai();
+    llm.enqueue({ status: 429, retryAfterSeconds: 0.01 }, { usage: { input: 8, output: 3 } }, { firstChunkDelayMs: 60, usage: { input: 2, output: 1 } });
+    await inRequest(scope, async () => {
+      await traceLLM({ model: 'gpt-4o-mini', provider: 'openai', feature: 'faq' }, () => client.chat.completions.create({ model: 'gpt-4o-mini', messages: [] }));
+      const stream = await traceLLM({ model: 'gpt-4o-mini', provider: 'openai' }, () => client.chat.completions.create({ model: 'gpt-4o-mini', messages: [], stream: true, stream_options: { include_usage: true } }));
+      for await (const chunk of stream) void chunk;
+    });
+    const [first, second] = llmSpans();
+    expect(llmSpans()).toHaveLength(2);
+    expect(first?.attributes).toMatchObject({ 'llmscope.feature': 'faq', 'llmscope.retries': 1, 'gen_ai.usage.input_tokens': 8 });
+    expect(second?.attributes['gen_ai.response.time_to_first_chunk']).toBeGreaterThanOrEqual(0.06);
+    expect(second?.attributes['gen_ai.usage.output_tokens']).toBe(1);
+    const s = await samples(scope);
+    expect(find(s, 'gen_ai_client_operation_duration_seconds_count', { model: 'gpt-4o-mini' })[0]?.value).toBe(2);
+    expect(find(s, 'llmscope_llm_retries_total', { model: 'gpt-4o-mini' })[0]?.value).toBe(1);
   });
 
   test('withResponse() and asResponse() still work on an instrumented call', async () => {
