@@ -4,7 +4,7 @@ export interface CostTotals {
   inputTokens: number;
   outputTokens: number;
   calls: number;
-  /** Calls whose model had no price (their tokens are counted, their cost is not). */
+  /** Calls with token usage whose model had no price (their tokens are counted, their cost is not). */
   unpricedCalls: number;
 }
 
@@ -90,7 +90,8 @@ export class TopN {
 
 /** What one call adds to the attribution. */
 export interface AttributedCall {
-  costUsd: number | undefined;
+  /** USD; `null` for a call with usage but no price; `undefined` for a call without usage. */
+  costUsd: number | null | undefined;
   inputTokens: number | undefined;
   outputTokens: number | undefined;
   userId: string | undefined;
@@ -125,7 +126,7 @@ export class CostAttribution {
       inputTokens: call.inputTokens ?? 0,
       outputTokens: call.outputTokens ?? 0,
       calls: 1,
-      unpricedCalls: call.costUsd === undefined ? 1 : 0,
+      unpricedCalls: call.costUsd === null ? 1 : 0,
     };
     add(this.total, t);
     this.users.add(call.userId, t);

@@ -77,7 +77,7 @@ export class LlmRuntime {
       this.metrics.record(call, contextWindow);
     }
     this.costs?.add({
-      costUsd: typeof call.costUsd === 'number' ? call.costUsd : undefined,
+      costUsd: call.costUsd,
       inputTokens: call.inputTokens,
       outputTokens: call.outputTokens,
       userId: call.userId,

@@ -196,6 +196,7 @@ describe('cost attribution, helpers, RAG steps, content capture', () => {
     await call('big', 100_000);
     const report = scope.genai.costs?.snapshot(10);
     expect(report?.total.calls).toBe(4);
+    expect(report?.total.unpricedCalls).toBe(0);
     expect(report?.total.inputTokens).toBe(200_011);
     expect(report?.byUser.top.map((r) => r.key)).toEqual(['big', 'tiny']);
     expect(report?.byUser.top[0]?.costUsd).toBeCloseTo(2 * 100_000 * 0.15 / 1e6, 12);
