@@ -52,6 +52,8 @@ interface Children {
   ttft: Histogram.Internal<Base> | undefined;
   retries: Counter.Internal | undefined;
   contextUtilization: Histogram.Internal<'provider' | 'model'> | undefined;
+  tokensCacheRead: Counter.Internal | undefined;
+  tokensCacheCreation: Counter.Internal | undefined;
   /** Cost children by feature, prompt name and version. */
   cost: Map<string, Counter.Internal> | undefined;
 }
@@ -147,6 +149,8 @@ export class LlmMetrics {
         ttft: undefined,
         retries: undefined,
         contextUtilization: undefined,
+        tokensCacheRead: undefined,
+        tokensCacheCreation: undefined,
         cost: undefined,
       };
       this.children.set(key, c);
@@ -189,8 +193,12 @@ export class LlmMetrics {
       c.usageOutput.observe(output);
       if (output > 0) c.tokensOutput.inc(output);
     }
-    if (call.cacheReadTokens !== undefined && call.cacheReadTokens > 0) this.tokens.inc({ operation, provider, model, token_type: 'cache_read' }, call.cacheReadTokens);
-    if (call.cacheCreationTokens !== undefined && call.cacheCreationTokens > 0) this.tokens.inc({ operation, provider, model, token_type: 'cache_creation' }, call.cacheCreationTokens);
+    if (call.cacheReadTokens !== undefined && call.cacheReadTokens > 0) {
+      (c.tokensCacheRead ??= this.tokens.labels(operation, provider, model, 'cache_read')).inc(call.cacheReadTokens);
+    }
+    if (call.cacheCreationTokens !== undefined && call.cacheCreationTokens > 0) {
+      (c.tokensCacheCreation ??= this.tokens.labels(operation, provider, model, 'cache_creation')).inc(call.cacheCreationTokens);
+    }
     if (call.timeToFirstChunk !== undefined) (c.ttft ??= this.timeToFirstChunk.labels(operation, provider, model)).observe(call.timeToFirstChunk);
     if (call.retries !== undefined && call.retries > 0) (c.retries ??= this.retries.labels(operation, provider, model)).inc(call.retries);
     if (call.error) this.errors.inc({ operation, provider, model, error_type: clipLabel(call.errorType, '_OTHER') });
