@@ -13,6 +13,8 @@ import { isFallbackRecorder, setFallbackRecorder, type Recorder } from './record
 import { RouteTable } from './routes';
 import { errorType } from './span-run';
 import { step } from './step';
+import { installSignalHook } from './shutdown-signal';
+import { Telemetry, type ValidationFailure } from './telemetry';
 import { ensureTracing, flushTracing, getTracer, llmscopeSpanProcessor } from './tracing';
 import { TreePrinterProcessor } from './tree-printer';
 
@@ -42,6 +44,9 @@ export class Llmscope implements Recorder {
   private readonly routes: RouteTable;
   private readonly limits: ContextLimits;
   private readonly metricsHandler: ((authorization: string | undefined) => Promise<HandlerResponse>) | undefined;
+  /** Exporters, logs and redaction; undefined when none is configured (nothing per request then). */
+  readonly telemetry: Telemetry | undefined;
+  private removeSignalHook: (() => void) | undefined;
 
   constructor(options?: LlmscopeOptions<never>) {
     this.options = resolveOptions(options);
@@ -73,6 +78,8 @@ export class Llmscope implements Recorder {
       }
       this.tracer = getTracer();
     }
+    this.telemetry = Telemetry.create({ exporters: o.exporters, logging: o.logging, redact: o.redact, tracingOn: this.tracingOn }, this.registry);
+    if (o.shutdownOnSignal.length > 0) this.removeSignalHook = installSignalHook(o.shutdownOnSignal, () => this.shutdown());
     setFallbackRecorder(this);
   }
 
@@ -152,6 +159,7 @@ export class Llmscope implements Recorder {
       this.http.active.dec();
       this.http.observe(entry, ctx.method, statusCode, (performance.now() - ctx.startTime) / 1000);
     }
+    if (this.telemetry !== undefined) this.telemetry.requestFinished(ctx, statusCode, entry.route, performance.now() - ctx.startTime);
     const span = ctx.span;
     if (span === undefined) return;
     span.updateName(entry.spanName(ctx.method));
@@ -191,6 +199,12 @@ export class Llmscope implements Recorder {
   /** Records one finished LLM call in the metrics (called by `traceLLM`). */
   recordLlmCall(record: LlmCallRecord): void {
     this.genai.record(record);
+    this.telemetry?.llmCall(record);
+  }
+
+  /** Reports a failed `validateOutput` to the logs and Sentry (called by `validateOutput`). */
+  reportValidationFailure(failure: ValidationFailure, ctx: RequestContext | undefined): void {
+    this.telemetry?.validationFailed(failure, ctx);
   }
 
   /** {@link step}, recorded by this instance. */
@@ -213,9 +227,15 @@ export class Llmscope implements Recorder {
     return ctx;
   }
 
-  /** Flushes every span processor within `timeoutMs`; call it before the process exits. */
-  async shutdown(timeoutMs = 5000): Promise<void> {
+  /**
+   * Flushes every span processor and exporter within `timeoutMs` (default `shutdownTimeoutMs`,
+   * 5 s), then detaches this instance's exporters; call it before the process exits. Never rejects.
+   */
+  async shutdown(timeoutMs = this.options.shutdownTimeoutMs): Promise<void> {
     if (isFallbackRecorder(this)) setFallbackRecorder(undefined);
+    this.removeSignalHook?.();
+    this.removeSignalHook = undefined;
+    const deadline = Date.now() + timeoutMs;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, timeoutMs);
@@ -226,6 +246,7 @@ export class Llmscope implements Recorder {
     } finally {
       clearTimeout(timer);
     }
+    if (this.telemetry !== undefined) await this.telemetry.shutdown(Math.max(1, deadline - Date.now()));
   }
 }
 

@@ -2,6 +2,9 @@ import type { Registry } from 'prom-client';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { LlmscopeConfigError } from './errors';
 import { resolveLlmOptions, type LlmOptions, type ResolvedLlmOptions } from './llm-options';
+import { resolveExporters, type ExportersOptions, type ResolvedExporters } from './exporters/options';
+import { resolveLogging, type LoggingOptions, type ResolvedLogging } from './logging/options';
+import type { RedactOptions } from './redact';
 
 /** Who is making a request. Either field may be absent. */
 export interface Identity {
@@ -76,6 +79,20 @@ export interface LlmscopeOptions<TRequest = unknown> {
   tracing?: TracingOptions | false;
   /** LLM options: price overrides for custom models, content capture, cost attribution bounds. See docs/llm.md. */
   llm?: LlmOptions;
+  /**
+   * Exporters: OTLP/HTTP, Langfuse, Sentry. Each is also turned on with zero code by its standard
+   * environment variables (`OTEL_EXPORTER_OTLP_ENDPOINT`, `LANGFUSE_PUBLIC_KEY`/`LANGFUSE_SECRET_KEY`,
+   * `SENTRY_DSN`); options override the environment; `false` turns all off. See docs/exporters.md.
+   */
+  exporters?: ExportersOptions | false;
+  /** Structured JSON logs with pino: `true`, or options such as `{ logger: pino() }`. Default off. See docs/logging.md. */
+  logging?: LoggingOptions | boolean;
+  /** Redaction of secrets and e-mail addresses before any log line or exporter sees them. On by default; `false` turns it off. */
+  redact?: RedactOptions | false;
+  /** Flush telemetry on these signals (then let them end the process as usual). `true` means `['SIGTERM']`. Default off. */
+  shutdownOnSignal?: boolean | NodeJS.Signals[];
+  /** How long `shutdown()` (and the signal hook) may take to flush, ms. Default 5000. */
+  shutdownTimeoutMs?: number;
 }
 
 /** Options after defaults, environment and validation. */
@@ -98,6 +115,11 @@ export interface ResolvedOptions {
   } | undefined;
   tracing: { spanProcessors: SpanProcessor[]; printTraces: boolean } | undefined;
   llm: ResolvedLlmOptions;
+  exporters: ResolvedExporters;
+  logging: ResolvedLogging | undefined;
+  redact: RedactOptions | false;
+  shutdownOnSignal: NodeJS.Signals[];
+  shutdownTimeoutMs: number;
 }
 
 /** OTel HTTP semconv buckets, extended because LLM answers often take 10-60 s. */
@@ -107,6 +129,7 @@ const TOP_LEVEL_KEYS = [
   'serviceName', 'identify', 'userHeader', 'sessionHeader', 'traceIdHeader', 'unmatchedRoute',
   'maxValueLength', 'maxTags', 'maxRoutes', 'metrics', 'tracing',
   'llm',
+  'exporters', 'logging', 'redact', 'shutdownOnSignal', 'shutdownTimeoutMs',
 ];
 const METRICS_KEYS = ['path', 'bearerToken', 'registry', 'defaultMetrics', 'httpDurationBuckets'];
 const TRACING_KEYS = ['spanProcessors', 'printTraces'];
@@ -193,6 +216,31 @@ function resolveTracing(value: unknown, env: NodeJS.ProcessEnv): ResolvedOptions
   return { spanProcessors: processors, printTraces: t.printTraces ?? (processors.length === 0 && !quietEnv) };
 }
 
+function resolveRedact(value: unknown): RedactOptions | false {
+  if (value === undefined) return {};
+  if (value === false) return false;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) fail('option `redact` must be an object such as { patterns: [/cust-\\d+/] } or false.');
+  const r = value as RedactOptions;
+  checkKeys('redact.', r, ['secrets', 'emails', 'patterns', 'replacement']);
+  for (const key of ['secrets', 'emails'] as const) {
+    if (r[key] !== undefined && typeof r[key] !== 'boolean') fail(`option \`redact.${key}\` must be true or false.`);
+  }
+  if (r.replacement !== undefined && typeof r.replacement !== 'string') fail('option `redact.replacement` must be a string such as "[REDACTED]".');
+  if (r.patterns !== undefined && (!Array.isArray(r.patterns) || !r.patterns.every((p) => p instanceof RegExp || (p !== null && typeof p === 'object' && p.pattern instanceof RegExp)))) {
+    fail('option `redact.patterns` must be an array of regular expressions (or { pattern, replacement } objects).');
+  }
+  return r;
+}
+
+function resolveSignals(value: unknown): NodeJS.Signals[] {
+  if (value === undefined || value === false) return [];
+  if (value === true) return ['SIGTERM'];
+  if (!Array.isArray(value) || !value.every((s) => typeof s === 'string' && /^SIG[A-Z0-9]+$/.test(s))) {
+    fail('option `shutdownOnSignal` must be true, false or an array of signal names such as ["SIGTERM", "SIGINT"].');
+  }
+  return value as NodeJS.Signals[];
+}
+
 /**
  * Validates options and applies defaults and the standard environment variables.
  * Throws {@link LlmscopeConfigError} with a message that says what to change.
@@ -218,5 +266,10 @@ export function resolveOptions(options: LlmscopeOptions<never> | undefined, env:
     metrics: resolveMetrics(o.metrics),
     tracing: resolveTracing(o.tracing, env),
     llm: resolveLlmOptions(o.llm),
+    exporters: resolveExporters(o.exporters, env),
+    logging: resolveLogging(o.logging, env, o.serviceName ?? env.OTEL_SERVICE_NAME),
+    redact: resolveRedact(o.redact),
+    shutdownOnSignal: resolveSignals(o.shutdownOnSignal),
+    shutdownTimeoutMs: positiveInt('shutdownTimeoutMs', o.shutdownTimeoutMs, 5000),
   };
 }

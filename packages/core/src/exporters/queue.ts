@@ -15,6 +15,9 @@ export interface QueueLimits {
   exportTimeoutMs: number;
 }
 
+// One shared error object: a full queue is reported without allocating per dropped span.
+const QUEUE_FULL = new Error('queue full: the backend is slower than the span rate (or not answering)');
+
 export const DEFAULT_QUEUE_LIMITS: QueueLimits = { maxQueueSize: 2048, maxBatchSize: 512, scheduledDelayMs: 1000, exportTimeoutMs: 10000 };
 
 /**
@@ -57,6 +60,7 @@ export class BoundedExportProcessor implements SpanProcessor {
   enqueue(span: ReadableSpan): void {
     if (this.queue.length >= this.limits.maxQueueSize) {
       this.health.dropped(this.name, 1);
+      this.health.failed(this.name, QUEUE_FULL);
       return;
     }
     this.queue.push(span);

@@ -32,6 +32,7 @@ export interface SentryEventContext {
 }
 
 const NAME = 'sentry';
+const TOO_MANY_IN_FLIGHT = new Error('too many events in flight: Sentry is slower than the error rate (or not answering)');
 
 /**
  * Wraps Sentry's Node transport so that Sentry cannot hurt the app either: at most `maxInFlight`
@@ -47,6 +48,7 @@ function boundedTransport(sentry: SentryNode, health: TelemetryHealth, maxInFlig
       send(envelope: Envelope): PromiseLike<TransportMakeRequestResponse> {
         if (inFlight >= maxInFlight) {
           health.dropped(NAME, 1);
+          health.failed(NAME, TOO_MANY_IN_FLIGHT);
           return Promise.resolve({});
         }
         inFlight++;
