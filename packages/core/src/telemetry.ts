@@ -186,9 +186,9 @@ export class Telemetry {
         message: `llmscope: model output failed validation${failure.name ? ` (${failure.name})` : ''}: ${failure.issues[0]?.message ?? 'invalid'}`,
         level: 'error',
         extra: { issues: failure.issues, raw_output: clipped },
-      }, { ...this.eventContext(ctx, span), tags: { 'llmscope.source': 'validate_output', ...(failure.name ? { 'output.name': failure.name } : {}) } }, {
-        attachments: [{ filename: 'model-output.txt', data: clipped, contentType: 'text/plain' }],
-      });
+      }, { ...this.eventContext(ctx, span), tags: { 'llmscope.source': 'validate_output', ...(failure.name ? { 'output.name': failure.name } : {}) } }, [
+        { filename: 'model-output.txt', data: clipped, contentType: 'text/plain' },
+      ]);
     }
   }
 

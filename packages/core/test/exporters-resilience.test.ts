@@ -1,11 +1,10 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { LangfuseServer, OtlpReceiver, SentryServer, type FaultMode } from '@llmscope/testkit';
 import { find, parseMetrics } from './http';
 import { ragApp, type RagApp } from './exporter-app';
 import { load } from './load';
+import { memoryLogger } from './memory-logger';
 
 // A real GC between heap samples, so that growth means retained memory, not garbage.
 setFlagsFromString('--expose_gc');
@@ -15,18 +14,6 @@ function heapAfterGc(): number {
   gc();
   gc();
   return process.memoryUsage().heapUsed;
-}
-
-/** A pino logger writing into an array (the lines the app would see on stdout). */
-function memoryLogger(): { logger: ReturnType<typeof pino>; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
-      cb();
-    },
-  });
-  return { logger: pino({ level: 'info' }, stream), lines };
 }
 
 const REQUESTS = 2000;

@@ -16,6 +16,20 @@ type Transport = ReturnType<SentryNode['makeNodeTransport']>;
 type Envelope = Parameters<Transport['send']>[0];
 type TransportMakeRequestResponse = Awaited<ReturnType<Transport['send']>>;
 
+/** An event llmscope builds itself (a validation failure); kept free of Sentry's types so that apps without @sentry/node type-check. */
+export interface ReportEvent {
+  message: string;
+  level: 'error' | 'warning';
+  extra?: Record<string, unknown>;
+}
+
+/** A file attached to a {@link ReportEvent}. */
+export interface ReportAttachment {
+  filename: string;
+  data: string;
+  contentType?: string;
+}
+
 /** What a Sentry event is tagged with: the request's identity and route, and the trace it belongs to. */
 export interface SentryEventContext {
   userId?: string;
@@ -88,7 +102,7 @@ function boundedTransport(sentry: SentryNode, health: TelemetryHealth, maxInFlig
  */
 export class SentryReporter {
   private readonly sentry: SentryNode;
-  readonly client: Client;
+  private readonly client: Client;
   private readonly ownsClient: boolean;
 
   constructor(
@@ -159,18 +173,19 @@ export class SentryReporter {
   }
 
   /** Reports an error that ended a request. The error object itself is not modified. */
-  captureError(error: unknown, context: SentryEventContext, hint?: EventHint): void {
+  captureError(error: unknown, context: SentryEventContext): void {
     try {
-      this.client.captureException(error, { ...hint, originalException: error }, this.scope(context));
+      this.client.captureException(error, { originalException: error }, this.scope(context));
     } catch (e) {
       this.health.failed(NAME, e);
     }
   }
 
   /** Reports an event built by llmscope (a validation failure). */
-  captureEvent(event: Event, context: SentryEventContext, hint?: EventHint): void {
+  captureEvent(event: ReportEvent, context: SentryEventContext, attachments: ReportAttachment[] = []): void {
     try {
-      this.client.captureEvent(event, hint, this.scope(context));
+      const hint: EventHint = { attachments };
+      this.client.captureEvent(event as Event, hint, this.scope(context));
     } catch (e) {
       this.health.failed(NAME, e);
     }
