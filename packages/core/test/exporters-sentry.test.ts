@@ -110,3 +110,36 @@ describe('Sentry exporter (@sentry/node)', () => {
     expect((global as InstanceType<typeof ProxyTracerProvider>).getDelegate().constructor.name).toBe('BasicTracerProvider');
   });
 });
+
+describe('Sentry initialised by the app', () => {
+  test('llmscope reports through the app\'s client (same DSN, or none given) and never installs its own', async () => {
+    const server = await new SentryServer().start();
+    const Sentry = await import('@sentry/node');
+    const client = new Sentry.NodeClient({ dsn: server.dsn, transport: Sentry.makeNodeTransport, stackParser: Sentry.defaultStackParser, integrations: [], enableRuntimeChannelInjection: false });
+    Sentry.setCurrentClient(client);
+    client.init();
+    const app = await ragApp({ metrics: false, exporters: { sentry: {} } }, (a) => {
+      a.get('/fails', () => {
+        throw new Error('from the app client');
+      });
+    });
+    try {
+      expect((await fetch(`${app.url}/fails`, { headers: { 'x-user-id': 'u-9' } })).status).toBe(500);
+      const [event] = await server.waitForEvents((e) => e.length === 1);
+      expect(event?.user).toMatchObject({ id: 'u-9' });
+      expect(event?.tags).toMatchObject({ route: '/fails' });
+      expect(Sentry.getClient()).toBe(client);
+    } finally {
+      await app.mw.llmscope.shutdown();
+      await app.close();
+      await client.close(1000);
+      Sentry.setCurrentClient(undefined as never);
+      await server.close();
+    }
+  });
+
+  test('`exporters.sentry: {}` without a DSN and without Sentry.init() fails at start-up', async () => {
+    const { Llmscope, LlmscopeConfigError } = await import('../src');
+    expect(() => new Llmscope({ metrics: false, exporters: { sentry: {} } })).toThrow(LlmscopeConfigError);
+  });
+});

@@ -1,5 +1,6 @@
 import { SpanStatusCode, type Context } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { LlmscopeConfigError } from '../errors';
 import type { Redactor } from '../redact';
 import type { TelemetryHealth } from './health';
 import { loadOptional } from './optional';
@@ -117,8 +118,10 @@ export class SentryReporter {
     const sentry = loadOptional<SentryNode>('@sentry/node', 'the Sentry exporter');
     this.sentry = sentry;
     const existing = sentry.getClient();
-    if (config.dsn === undefined) {
-      if (existing === undefined) throw new Error('llmscope: `exporters.sentry` is set without a DSN and Sentry.init() was not called; set `exporters.sentry.dsn` or SENTRY_DSN.');
+    // The app's own client is used when the app initialised Sentry and gave llmscope no other
+    // DSN (SENTRY_DSN is read by both): one client, its integrations and its dedupe.
+    if (config.dsn === undefined || (existing !== undefined && existing.getOptions().dsn === config.dsn)) {
+      if (existing === undefined) throw new LlmscopeConfigError('`exporters.sentry` is set without a DSN and Sentry.init() was not called: set `exporters.sentry.dsn` or SENTRY_DSN, or call Sentry.init() before llmscope starts.');
       this.client = existing;
       this.ownsClient = false;
     } else {
