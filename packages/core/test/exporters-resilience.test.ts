@@ -50,7 +50,9 @@ describe('telemetry never hurts the app', () => {
           langfuse: { publicKey: langfuse.publicKey, secretKey: langfuse.secretKey, baseUrl: urls.langfuse },
           sentry: { dsn: urls.dsn },
           // Small batches, sent often: the exporters are busy failing for the whole run.
-          queue: { maxQueueSize: 1000, maxBatchSize: 100, scheduledDelayMs: 50 },
+          // A 2 s export budget: the OTLP exporter's own retries (connection refused is retryable)
+          // stay within it, so nothing lingers long after the test.
+          queue: { maxQueueSize: 1000, maxBatchSize: 100, scheduledDelayMs: 50, exportTimeoutMs: 2000 },
         },
       }, (a) => {
         let n = 0;
