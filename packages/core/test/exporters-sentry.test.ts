@@ -1,7 +1,7 @@
 import type express from 'express';
 import { z } from 'zod';
 import { SentryServer } from '@llmscope/testkit';
-import { traceLLM, validateOutput, setPromptVersion } from '../src';
+import { traceLLM, validateOutput, setPromptVersion, Llmscope, LlmscopeConfigError } from '../src';
 import { ragApp, type RagApp } from './exporter-app';
 
 class ProviderError extends Error {
@@ -138,8 +138,7 @@ describe('Sentry initialised by the app', () => {
     }
   });
 
-  test('`exporters.sentry: {}` without a DSN and without Sentry.init() fails at start-up', async () => {
-    const { Llmscope, LlmscopeConfigError } = await import('../src');
+  test('`exporters.sentry: {}` without a DSN and without Sentry.init() fails at start-up', () => {
     expect(() => new Llmscope({ metrics: false, exporters: { sentry: {} } })).toThrow(LlmscopeConfigError);
   });
 });
