@@ -67,11 +67,16 @@ describe('OTLP/HTTP exporter', () => {
     }
   });
 
-  test('`exporters.otlp: false` turns it off whatever the environment says', async () => {
+  test('`exporters.otlp: false` or OTEL_TRACES_EXPORTER=none turn it off', async () => {
     process.env.OTEL_EXPORTER_OTLP_ENDPOINT = receiver.url;
     const scope = new Llmscope({ metrics: false, exporters: { otlp: false } });
     expect(scope.telemetry).toBeUndefined();
     await scope.shutdown();
+    process.env.OTEL_TRACES_EXPORTER = 'none';
+    const none = new Llmscope({ metrics: false });
+    expect(none.telemetry).toBeUndefined();
+    await none.shutdown();
+    delete process.env.OTEL_TRACES_EXPORTER;
     expect(receiver.requestCount).toBe(0);
   });
 

@@ -132,6 +132,8 @@ function resolveOtlp(value: unknown, env: NodeJS.ProcessEnv): ResolvedExporters[
     url = env.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '') + '/v1/traces';
     where = 'OTEL_EXPORTER_OTLP_ENDPOINT';
   }
+  // OTEL_TRACES_EXPORTER=none turns the zero-code exporter off (explicit options still win).
+  if (value === undefined && (env.OTEL_TRACES_EXPORTER ?? '').split(',').map((x) => x.trim()).includes('none')) return undefined;
   if (url === undefined) {
     if (value === undefined) return undefined;
     fail('the OTLP exporter needs a URL: set `exporters.otlp.url` (e.g. "http://localhost:4318/v1/traces") or OTEL_EXPORTER_OTLP_ENDPOINT.');
