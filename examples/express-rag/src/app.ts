@@ -1,23 +1,27 @@
 import express, { type Express, type Request } from 'express';
-import { llmscope, getContext, setFeature, setPromptVersion, type LlmscopeOptions } from '@llmscope/express';
+import { llmscope, getContext, setFeature, setPromptVersion, type Llmscope, type LlmscopeOptions } from '@llmscope/express';
 // Relative import: works with or without the npm workspace link of @llmscope/example-kit.
 import { answerQuestion, describeEndpoints, PROMPT, SIMULATED_PRICES } from '../../shared/src';
 
 /** Options of {@link createApp}; the defaults are what `npm start` runs. */
 export interface AppOptions {
-  /** llmscope options (default: none, so each trace prints as a tree outside production). */
+  /** llmscope options, over the example's own (the price of sim-gpt). Default: each trace prints as a tree outside production. */
   llmscope?: LlmscopeOptions<Request>;
   /** Speed factor of the simulated LLM (default: `SIM_LLM_SPEED`, else real-looking latency). */
   speed?: number;
 }
 
+/** The Express app, with the llmscope instance behind its middleware (to flush it on exit). */
+export type ExampleApp = Express & { readonly llmscope: Llmscope };
+
 /** The example RAG chat API: `POST /chat` answers questions about a fictional product. */
-export function createApp(options: AppOptions = {}): Express {
+export function createApp(options: AppOptions = {}): ExampleApp {
   const app = express();
   // First, so that everything after it (body parser included) runs inside the request's context.
   // User and session come from the x-user-id / x-session-id headers by default; the price of the
   // simulated model gives its calls a cost.
-  app.use(llmscope({ ...options.llmscope, llm: { prices: SIMULATED_PRICES, ...options.llmscope?.llm } }));
+  const mw = llmscope({ ...options.llmscope, llm: { prices: SIMULATED_PRICES, ...options.llmscope?.llm } });
+  app.use(mw);
   app.use(express.json());
 
   app.get('/', (req, res) => {
@@ -37,5 +41,5 @@ export function createApp(options: AppOptions = {}): Express {
     res.json({ answer, sources, traceId: getContext()?.traceId });
   });
 
-  return app;
+  return Object.assign(app, { llmscope: mw.llmscope });
 }
