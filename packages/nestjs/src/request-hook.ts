@@ -12,10 +12,13 @@ export function runsRequestHooks(adapter: AbstractHttpAdapter): boolean {
  * Makes `hook` the first thing that runs for every request. Nest's Express and Fastify adapters
  * run the hook given to `setOnRequestHook()` (meant for instrumentation) before anything else:
  * their own request handling, CORS, body parsers, Nest middleware, guards. The adapter holds one
- * such hook, so a hook the app sets later is chained after llmscope's instead of replacing it.
+ * such hook, so a hook the app sets, before or after, is chained after llmscope's instead of
+ * replacing it or being replaced.
  */
 export function runFirst(adapter: AbstractHttpAdapter, hook: RequestHook): void {
-  let next: RequestHook | undefined;
+  // A hook set on the adapter before the application was created (Nest's adapters keep it in
+  // `onRequestHook`) runs after llmscope's too.
+  let next = (adapter as unknown as { onRequestHook?: RequestHook }).onRequestHook;
   adapter.setOnRequestHook(function llmscopeOnRequest(this: unknown, request: unknown, response: unknown, done: (error?: unknown) => void) {
     const then = next;
     if (then === undefined) return hook.call(this, request, response, done);

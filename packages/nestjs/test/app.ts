@@ -5,7 +5,7 @@ import {
   Catch, Controller, ForbiddenException, Get, HttpStatus, Injectable, Module, Param, Post, Body, UseFilters, UseGuards,
   type ArgumentsHost, type CanActivate, type DynamicModule, type ExceptionFilter, type INestApplication, type Type,
 } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { NestFactory, type AbstractHttpAdapter } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 
@@ -20,8 +20,12 @@ export interface RunningNest {
 }
 
 /** Creates the Nest app on the platform (a real adapter, a real server) and listens. */
-export async function startNest(platform: Platform, module: Type | DynamicModule, prefix?: string, beforeListen?: (app: INestApplication) => void): Promise<RunningNest> {
+export async function startNest(
+  platform: Platform, module: Type | DynamicModule, prefix?: string,
+  beforeListen?: (app: INestApplication) => void, beforeCreate?: (adapter: AbstractHttpAdapter) => void,
+): Promise<RunningNest> {
   const adapter = platform === 'express' ? new ExpressAdapter() : new FastifyAdapter();
+  beforeCreate?.(adapter);
   // abortOnError: false, so that a failing bootstrap rejects instead of aborting the process.
   const app = await NestFactory.create(module as Type, adapter, { logger: false, abortOnError: false });
   if (prefix !== undefined) app.setGlobalPrefix(prefix);

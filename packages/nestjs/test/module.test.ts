@@ -176,17 +176,22 @@ describe.each(PLATFORMS.map((p) => [p] as [Platform]))('Nest on %s', (platform) 
     }
   });
 
-  test('a request hook the app sets on the Nest adapter still runs, and requests are still recorded', async () => {
+  test('request hooks the app sets on the Nest adapter, before or after create(), still run (inside the context)', async () => {
     const seen: string[] = [];
+    const hook = (name: string) => (_req: unknown, _res: unknown, done: () => void) => {
+      seen.push(`${name} ${getContext() === undefined ? 'outside' : 'inside'}`);
+      done();
+    };
     const nest = await startNest(platform, appModule(LlmscopeModule.forRoot()), undefined, (app) => {
-      app.get(HttpAdapterHost).httpAdapter.setOnRequestHook((_req: unknown, _res: unknown, done: () => void) => {
-        seen.push(getContext() === undefined ? 'outside' : 'inside');
-        done();
-      });
-    });
+      app.get(HttpAdapterHost).httpAdapter.setOnRequestHook(hook('after'));
+    }, (adapter) => adapter.setOnRequestHook(hook('before')));
     try {
       await request(nest.url).get('/v1/items/1').expect(200);
-      expect(seen).toEqual(['inside']);
+      expect(seen).toEqual(['after inside']);
+      const withoutLater = await startNest(platform, appModule(LlmscopeModule.forRoot()), undefined, undefined, (adapter) => adapter.setOnRequestHook(hook('before')));
+      await request(withoutLater.url).get('/v1/items/1').expect(200);
+      await withoutLater.close();
+      expect(seen).toEqual(['after inside', 'before inside']);
       const s = await metrics(nest.url);
       expect(find(s, 'http_server_requests_total', { route: '/v1/items/:id', status_code: '200' })[0]?.value).toBe(1);
     } finally {
