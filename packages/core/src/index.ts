@@ -5,7 +5,7 @@
  */
 export { Llmscope, createLlmscope } from './llmscope';
 export {
-  RequestContext, getContext, runWithContext, setUser, setSession, setFeature, setPromptVersion, tag,
+  RequestContext, getContext, runWithContext, bindContext, setUser, setSession, setFeature, setPromptVersion, tag,
   type TagValue, type ContextLimits,
 } from './context';
 export { step } from './step';

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { SpanKind, type Attributes, type Span } from '@opentelemetry/api';
-import { storage } from './context';
+import { getContext } from './context';
 import { inputMessages, outputMessages } from './llm-content';
 import type { LlmCallRecord } from './llm-metrics';
 import { defaultPriceBook } from './llm-prices';
@@ -103,7 +103,7 @@ export class LlmCallState implements LlmCall {
   constructor(options: LlmCallOptions) {
     const recorder = currentRecorder();
     this.recorder = recorder;
-    const ctx = storage.getStore();
+    const ctx = getContext();
     this.operation = text(options.operation) ?? 'chat';
     this.provider = text(options.provider) ?? 'unknown';
     this.model = text(options.model) ?? 'unknown';

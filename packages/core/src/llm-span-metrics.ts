@@ -1,6 +1,6 @@
 import { SpanStatusCode, trace, type Attributes, type Context, type Span as ApiSpan } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { storage, type RequestContext } from './context';
+import { getContext, type RequestContext } from './context';
 import type { LlmCallRecord } from './llm-metrics';
 import { currentRecorder } from './recorder';
 
@@ -96,7 +96,7 @@ export class GenAiSpanMetricsProcessor implements SpanProcessor {
       }
     }
     if (!isGenAi(span.attributes)) return;
-    const ctx = storage.getStore();
+    const ctx = getContext();
     if (ctx !== undefined) startContexts.set(span, ctx);
   }
 
@@ -107,7 +107,7 @@ export class GenAiSpanMetricsProcessor implements SpanProcessor {
       const op = span.attributes['gen_ai.operation.name'];
       if (op === undefined || op === parentOperation) return;
     }
-    const ctx = startContexts.get(span) ?? storage.getStore();
+    const ctx = startContexts.get(span) ?? getContext();
     const record = recordFromSpan(span, ctx);
     if (record === undefined) return;
     const recorder = ctx?.owner ?? currentRecorder();

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { context, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type Tracer } from '@opentelemetry/api';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { clipString, headerValue } from './clip';
-import { RequestContext, storage, type ContextLimits } from './context';
+import { bindContext, getContext, RequestContext, runInContext, type ContextLimits } from './context';
 import { HttpMetrics, normaliseMethod } from './http-metrics';
 import { traceLLM, type LlmCall, type LlmCallOptions } from './llm';
 import type { LlmCallRecord } from './llm-metrics';
@@ -126,15 +126,16 @@ export class Llmscope implements Recorder {
       };
       const span = this.tracer.startSpan(ctx.method, { kind: SpanKind.SERVER, attributes }, parent);
       ctx.span = span;
-      ctx.otelContext = trace.setSpan(parent, span);
+      ctx.otelContext = bindContext(ctx, trace.setSpan(parent, span));
+    } else {
+      ctx.otelContext = bindContext(ctx, undefined);
     }
     return ctx;
   }
 
   /** Runs `fn` (the rest of the framework's handling) inside the request's context and span. */
   run<T>(ctx: RequestContext, fn: () => T): T {
-    if (ctx.otelContext !== undefined) return context.with(ctx.otelContext, storage.run, storage, ctx, fn) as T;
-    return storage.run(ctx, fn);
+    return runInContext(ctx, fn);
   }
 
   /** Records the route template (`/users/:id`) once the framework has matched it. */
@@ -219,10 +220,10 @@ export class Llmscope implements Recorder {
 
   /** The current request's context if it belongs to this instance, else a fresh one. */
   private detachedContext(): RequestContext {
-    const current = storage.getStore();
+    const current = getContext();
     if (current !== undefined && current.owner === this) return current;
     const ctx = new RequestContext(performance.now(), this.limits, this);
-    ctx.otelContext = context.active();
+    ctx.otelContext = bindContext(ctx, context.active());
     ctx.finished = true;
     return ctx;
   }

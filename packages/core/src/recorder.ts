@@ -1,4 +1,4 @@
-import { storage } from './context';
+import { getContext } from './context';
 import type { LlmCallRecord } from './llm-metrics';
 import type { LlmRuntime } from './llm-runtime';
 
@@ -24,7 +24,7 @@ export function isFallbackRecorder(recorder: Recorder): boolean {
 
 /** The instance owning the current request, else the latest instance created, else none. */
 export function currentRecorder(): Recorder | undefined {
-  return storage.getStore()?.owner ?? fallback;
+  return getContext()?.owner ?? fallback;
 }
 
 /** Whether spans should be created here (true when no instance exists: the OTel API decides). */

@@ -4,6 +4,7 @@ import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } 
 import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, type ReadableSpan, type Span, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Context } from '@opentelemetry/api';
+import { resetContextCarrier } from './context';
 
 /** Instrumentation scope name of every span llmscope creates. */
 export const TRACER_NAME = '@llmscope/core';
@@ -99,6 +100,7 @@ export function ensureTracing(serviceName: string | undefined): TracingState {
   const provider = new BasicTracerProvider({ resource, spanProcessors: [llmscopeSpanProcessor] });
   trace.setGlobalTracerProvider(provider);
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  resetContextCarrier();
   propagation.setGlobalPropagator(new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }));
   state = { ownsProvider: true, provider };
   return state;

@@ -1,5 +1,5 @@
 import { trace } from '@opentelemetry/api';
-import { storage, type RequestContext } from './context';
+import { getContext, type RequestContext } from './context';
 import { currentRecorder } from './recorder';
 import type { ValidationFailure } from './telemetry';
 
@@ -63,7 +63,7 @@ function report(name: string | undefined, issues: OutputIssue[], raw: unknown): 
     });
     span.setAttribute('llmscope.output_validation.outcome', 'fail');
   }
-  const ctx = storage.getStore();
+  const ctx = getContext();
   const owner = ctx?.owner ?? currentRecorder();
   if (hasSink(owner)) owner.reportValidationFailure({ name, issues, raw }, ctx);
 }

@@ -1,8 +1,8 @@
 import { context } from '@opentelemetry/api';
-import { getContext, Llmscope, runWithContext, setPromptVersion, type RequestContext } from '@llmscope/core';
+import { bindContext, getContext, Llmscope, runWithContext, setPromptVersion, type RequestContext } from '@llmscope/core';
 
 // The per-request fields a prompt scope keeps of its own; every other one is shared with the request.
-const OWN = new Set(['promptName', 'promptVersion', 'otelContext']);
+const OWN = new Set(['promptName', 'promptVersion', 'otelContext', 'carried']);
 
 /**
  * A view of the request context in which only the prompt (and the active span) are its own:
@@ -23,8 +23,9 @@ function promptView(ctx: RequestContext): RequestContext {
     };
   }
   const view = Object.create(ctx, descriptors) as RequestContext;
-  // Running the view re-enters this OpenTelemetry context: the span active here, not the request's.
-  view.otelContext = context.active();
+  // Running the view re-enters this OpenTelemetry context (the span active here, not the
+  // request's), carrying the view itself as the current request context.
+  view.otelContext = bindContext(view, context.active());
   return view;
 }
 
