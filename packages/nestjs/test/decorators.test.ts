@@ -143,6 +143,13 @@ class DecoratedController {
     return [inner, sibling.model];
   }
 
+  /** A prompt scope running beside undecorated code (Promise.all) does not leak into it. */
+  @Get('parallel')
+  async parallel(): Promise<string[]> {
+    const [inner, beside] = await Promise.all([this.rag.special(), plainLlmCall('beside-model')]);
+    return [inner, beside.model];
+  }
+
   @Get('priced')
   async priced(): Promise<string> {
     await this.rag.priced();
@@ -246,6 +253,13 @@ describe.each(PLATFORMS.map((p) => [p] as [Platform]))('decorators on %s', (plat
     expect(spanNamed(spans, 'chat method-model').attributes).toMatchObject({ 'llmscope.prompt.name': 'special', 'llmscope.prompt.version': '7' });
     expect(spanNamed(spans, 'chat sibling-model').attributes).toMatchObject({ 'llmscope.prompt.name': 'handler', 'llmscope.prompt.version': 'h1' });
     expect(spanNamed(spans, 'GET /d/scopes').attributes).toMatchObject({ 'user.id': 'svc-user', 'llmscope.tag.path': 'scopes' });
+  });
+
+  test('@PromptVersion does not leak to code running beside it', async () => {
+    await request(nest.url).get('/d/parallel').expect(200, ['method-model-resp', 'beside-model-resp']);
+    const spans = await waitForSpans(exporter, (x) => llmSpans(x).length === 2);
+    expect(spanNamed(spans, 'chat method-model').attributes['llmscope.prompt.name']).toBe('special');
+    expect(spanNamed(spans, 'chat beside-model').attributes['llmscope.prompt.name']).toBeUndefined();
   });
 
   test('@PromptVersion labels the LLM metrics too (cost by prompt name and version)', async () => {

@@ -1,32 +1,59 @@
-import { context } from '@opentelemetry/api';
-import { bindContext, getContext, Llmscope, runWithContext, setPromptVersion, type RequestContext } from '@llmscope/core';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { context, createContextKey, ROOT_CONTEXT } from '@opentelemetry/api';
+import { getContext, runWithContext, setPromptVersion, type RequestContext } from '@llmscope/core';
 
-// The per-request fields a prompt scope keeps of its own; every other one is shared with the request.
-const OWN = new Set(['promptName', 'promptVersion', 'otelContext', 'carried']);
+/** The prompt of one `@PromptVersion` call, for the request context it was entered in. */
+interface PromptScope {
+  readonly ctx: RequestContext;
+  name: string | undefined;
+  version: string | undefined;
+}
+
+const SCOPE = createContextKey('llmscope.nestjs.promptScope');
+const SCOPED = Symbol('llmscope.nestjs.promptScoped');
+// Used only when no OpenTelemetry context manager propagates values (tracing off and none
+// registered by the app): an extra AsyncLocalStorage costs every promise, so it is the fallback.
+let fallback: AsyncLocalStorage<PromptScope> | undefined;
+let otelPropagates = false;
+
+function otelCarriesValues(): boolean {
+  // Probed until true: a context manager may be registered after the first call.
+  if (!otelPropagates) otelPropagates = context.with(ROOT_CONTEXT.setValue(SCOPE, true), () => context.active().getValue(SCOPE) === true);
+  return otelPropagates;
+}
+
+function activeScope(ctx: RequestContext): PromptScope | undefined {
+  const scope = (otelPropagates ? (context.active().getValue(SCOPE) as PromptScope | undefined) : undefined) ?? fallback?.getStore();
+  return scope !== undefined && scope.ctx === ctx ? scope : undefined;
+}
 
 /**
- * A view of the request context in which only the prompt (and the active span) are its own:
- * user, session, feature and tags set inside still land on the request, while the prompt set
- * inside does not leak to code that runs after, or beside, the scope.
+ * Makes the prompt fields of a request context depend on where they are read: inside a prompt
+ * scope they are the scope's, elsewhere the request's own. Core reads `ctx.promptName` /
+ * `ctx.promptVersion` when an LLM call starts, so undecorated code called from a decorated
+ * method sees the method's prompt, while code running after it, or beside it (`Promise.all`),
+ * does not. `setPromptVersion()` inside a scope changes the scope only.
  */
-function promptView(ctx: RequestContext): RequestContext {
-  const shared = ctx as unknown as Record<string, unknown>;
-  const descriptors: PropertyDescriptorMap = {};
-  for (const key of Object.keys(ctx)) {
-    if (OWN.has(key)) continue;
-    descriptors[key] = {
-      get: () => shared[key],
-      set: (value: unknown) => {
-        shared[key] = value;
-      },
+function scopePromptFields(ctx: RequestContext): void {
+  const marked = ctx as RequestContext & { [SCOPED]?: true };
+  if (marked[SCOPED]) return;
+  let name = ctx.promptName;
+  let version = ctx.promptVersion;
+  Object.defineProperties(ctx, {
+    promptName: {
+      get: () => { const s = activeScope(ctx); return s !== undefined ? s.name : name; },
+      set: (value: string | undefined) => { const s = activeScope(ctx); if (s !== undefined) s.name = value; else name = value; },
       enumerable: true,
-    };
-  }
-  const view = Object.create(ctx, descriptors) as RequestContext;
-  // Running the view re-enters this OpenTelemetry context (the span active here, not the
-  // request's), carrying the view itself as the current request context.
-  view.otelContext = bindContext(view, context.active());
-  return view;
+      configurable: true,
+    },
+    promptVersion: {
+      get: () => { const s = activeScope(ctx); return s !== undefined ? s.version : version; },
+      set: (value: string | undefined) => { const s = activeScope(ctx); if (s !== undefined) s.version = value; else version = value; },
+      enumerable: true,
+      configurable: true,
+    },
+  });
+  marked[SCOPED] = true;
 }
 
 /**
@@ -35,12 +62,14 @@ function promptView(ctx: RequestContext): RequestContext {
  */
 export function runWithPrompt<T>(name: string, version: string, fn: () => T): T {
   const ctx = getContext();
-  const set = (): T => {
+  if (ctx === undefined) return runWithContext(() => runWithPrompt(name, version, fn));
+  scopePromptFields(ctx);
+  const scope: PromptScope = { ctx, name: undefined, version: undefined };
+  const inScope = (): T => {
+    // Through core, so that the values are clipped like any prompt version.
     setPromptVersion(name, version);
     return fn();
   };
-  if (ctx === undefined) return runWithContext(set);
-  if (ctx.owner instanceof Llmscope) return ctx.owner.run(promptView(ctx), set);
-  // A context made by runWithContext has no instance to run a view with: the prompt is set on it.
-  return set();
+  if (otelCarriesValues()) return context.with(context.active().setValue(SCOPE, scope), inScope);
+  return (fallback ??= new AsyncLocalStorage<PromptScope>()).run(scope, inScope);
 }

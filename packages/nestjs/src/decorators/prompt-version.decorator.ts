@@ -13,8 +13,10 @@ import { wrapAllMethods, wrapMethod } from './wrap-method';
  * chat(@Body() body: ChatDto) { return this.rag.answer(body.question); }
  */
 export function PromptVersion(name: string, version: string | number): MethodDecorator & ClassDecorator {
-  if (typeof name !== 'string' || name.length === 0) throw new TypeError('llmscope: @PromptVersion(name, version) needs a non-empty name.');
-  const v = String(version);
+  const v = typeof version === 'number' ? String(version) : version;
+  if (typeof name !== 'string' || name.length === 0 || typeof v !== 'string' || v.length === 0) {
+    throw new TypeError('llmscope: @PromptVersion(name, version) needs a non-empty name and version.');
+  }
   const decorate = (descriptor: PropertyDescriptor): PropertyDescriptor => wrapMethod(descriptor, (original) =>
     function promptVersioned(this: unknown, ...args: unknown[]) {
       return runWithPrompt(name, v, () => original.apply(this, args));

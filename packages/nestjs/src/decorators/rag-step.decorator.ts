@@ -15,8 +15,8 @@ export function RagStep(name: string, attributes?: Attributes): MethodDecorator 
   if (typeof name !== 'string' || name.length === 0) throw new TypeError('llmscope: @RagStep(name) needs a non-empty name.');
   return (_target, _key, descriptor) => {
     wrapMethod(descriptor, (original) =>
-    function ragStep(this: unknown, ...args: unknown[]) {
-      return step(name, () => original.apply(this, args), attributes);
-    });
+      function ragStep(this: unknown, ...args: unknown[]) {
+        return step(name, () => original.apply(this, args), attributes);
+      });
   };
 }

@@ -21,8 +21,8 @@ export function TraceLLM(options: TraceLLMOptions = {}): MethodDecorator {
   const callOptions: LlmCallOptions = { ...options, model: options.model ?? 'unknown' };
   return (_target, _key, descriptor) => {
     wrapMethod(descriptor, (original) =>
-    function tracedLlmCall(this: unknown, ...args: unknown[]) {
-      return traceLLM(callOptions, () => original.apply(this, args));
-    });
+      function tracedLlmCall(this: unknown, ...args: unknown[]) {
+        return traceLLM(callOptions, () => original.apply(this, args));
+      });
   };
 }
