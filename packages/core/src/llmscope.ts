@@ -138,8 +138,11 @@ export class Llmscope implements Recorder {
     return runInContext(ctx, fn);
   }
 
-  /** Records the route template (`/users/:id`) once the framework has matched it. */
-  setRoute(ctx: RequestContext, route: string): void {
+  /**
+   * Records the route template (`/users/:id`) once the framework has matched it; `undefined`
+   * marks the request unmatched again (a framework's not-found handler reached after a match).
+   */
+  setRoute(ctx: RequestContext, route: string | undefined): void {
     ctx.route = route;
   }
 

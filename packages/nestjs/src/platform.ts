@@ -50,7 +50,7 @@ function labelNotFoundUnmatched(adapter: AbstractHttpAdapter, scope: Llmscope): 
   adapter.setNotFoundHandler = function llmscopeSetNotFoundHandler(this: AbstractHttpAdapter, handler: (...args: unknown[]) => unknown, ...rest: unknown[]) {
     const notFound = function llmscopeNotFound(this: unknown, ...args: unknown[]): unknown {
       const ctx = getContext();
-      if (ctx !== undefined && ctx.owner === scope) ctx.route = undefined;
+      if (ctx !== undefined && ctx.owner === scope) scope.setRoute(ctx, undefined);
       return handler.apply(this, args);
     };
     return (setNotFoundHandler as (...a: unknown[]) => unknown).call(this, notFound, ...rest);
