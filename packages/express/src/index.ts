@@ -19,6 +19,15 @@ function onClose(this: TrackedResponse): void {
   if (state !== undefined) state.scope.finishRequest(state.ctx, this.statusCode);
 }
 
+/** The first layer of the app's router (Express 5). Express 4's `app.router` getter throws. */
+function firstLayer(app: unknown): object | undefined {
+  try {
+    return (app as { router?: { stack?: object[] } }).router?.stack?.[0];
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Creates the llmscope middleware for Express 5. Put it first: `app.use(llmscope())`.
  * It gives every request a context, user/session tags, a server span and HTTP metrics, and
@@ -41,7 +50,7 @@ export function llmscope(options?: LlmscopeOptions<Request>): LlmscopeMiddleware
     }
     if (!patched) {
       patched = true;
-      const layer = (req.app as unknown as { router?: { stack?: object[] } }).router?.stack?.[0];
+      const layer = firstLayer(req.app);
       if (layer === undefined || !patchLayer(Object.getPrototypeOf(layer))) {
         process.emitWarning('llmscope: this Express router is not Express 5\'s; route templates and errors are not recorded (requests are labelled unmatched).', 'LlmscopeWarning');
       }

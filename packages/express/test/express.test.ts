@@ -408,3 +408,26 @@ describe('tracing', () => {
     expect(find(samples, 'llmscope_llm_tokens_total', { model: 'm', token_type: 'output' })[0]?.value).toBe(4);
   });
 });
+
+describe('an app whose router is not Express 5\'s', () => {
+  test('requests still succeed (labelled unmatched) and a warning says why', async () => {
+    const app = express();
+    const mw = llmscope({ tracing: false, metrics: { defaultMetrics: false } });
+    // Express 4's `app.router` getter throws ("'app.router' is deprecated!"); stand one in.
+    const fake = (req: Request, res: express.Response, next: express.NextFunction): void => {
+      Object.defineProperty(req, 'app', { value: { get router() { throw new Error('\'app.router\' is deprecated!'); } }, configurable: true });
+      mw(req, res, next);
+    };
+    app.use(fake);
+    app.get('/old/:id', (_req, res) => {
+      res.send('ok');
+    });
+    const emitWarning = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    const url = await serve(app);
+    await request(url).get('/old/1').expect(200, 'ok');
+    await request(url).get('/old/2').expect(200, 'ok');
+    expect(emitWarning.mock.calls.filter((c) => String(c[0]).includes('not Express 5'))).toHaveLength(1);
+    emitWarning.mockRestore();
+    expect(await mw.llmscope.registry?.metrics()).toContain('route="unmatched",status_code="200"} 2');
+  });
+});
