@@ -64,6 +64,10 @@ const examplesNest: Config = esm({ ...examples, displayName: 'examples-nestjs', 
 const config: Config = {
   projects: [project('core'), project('express'), project('fastify'), esm(project('nestjs')), project('testkit'), examples, examplesNest, esm(contract)],
   testTimeout: 30000,
+  // The OTLP exporter's retry timers (in @opentelemetry/otlp-exporter-base) are not unref'd, so a
+  // worker can outlive its last test by up to an export timeout. Tests close their own servers
+  // and instances; this only keeps `npm test` (and CI) from waiting on those timers.
+  forceExit: true,
 };
 
 export default config;
