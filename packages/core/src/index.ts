@@ -35,3 +35,7 @@ export type { ExportersOptions, OtlpExporterOptions, LangfuseExporterOptions, Se
 export type { QueueLimits } from './exporters/queue';
 export type { LoggingOptions, LogSink } from './logging/options';
 export { Telemetry, type ValidationFailure } from './telemetry';
+export type { SamplingOptions, HeadSamplingOptions, TailSamplingOptions, PriorityRules, RouteLatencyOptions, TraceSummary } from './sampling/options';
+export { LlmscopeSampler, llmscopeSampler } from './sampling/head';
+export { TailSamplingProcessor, type TailSamplerStats } from './sampling/tail';
+export { SamplingPipeline } from './sampling/pipeline';

@@ -15,11 +15,10 @@ import { errorType } from './span-run';
 import { step } from './step';
 import { installSignalHook } from './shutdown-signal';
 import { Telemetry, type ValidationFailure } from './telemetry';
-import { ensureTracing, flushTracing, getTracer, llmscopeSpanProcessor } from './tracing';
-import { TreePrinterProcessor } from './tree-printer';
+import { ensureTracing, flushTracing, getTracer } from './tracing';
+import { SamplingPipeline } from './sampling/pipeline';
 
 
-let printer: TreePrinterProcessor | undefined;
 let warnedForeignProvider = false;
 
 /**
@@ -47,6 +46,8 @@ export class Llmscope implements Recorder {
   /** Exporters, logs and redaction; undefined when none is configured (nothing per request then). */
   readonly telemetry: Telemetry | undefined;
   private removeSignalHook: (() => void) | undefined;
+  /** Head sampler settings, tail sampler and export stage; undefined when tracing is off. */
+  readonly sampling: SamplingPipeline | undefined;
 
   constructor(options?: LlmscopeOptions<never>) {
     this.options = resolveOptions(options);
@@ -71,14 +72,14 @@ export class Llmscope implements Recorder {
         warnedForeignProvider = true;
         process.emitWarning('llmscope: an OpenTelemetry tracer provider was already registered, so `tracing.spanProcessors` are attached to llmscopeSpanProcessor only; add `llmscopeSpanProcessor` to your provider\'s spanProcessors for them to receive spans.', 'LlmscopeWarning');
       }
-      for (const p of o.tracing.spanProcessors) llmscopeSpanProcessor.add(p);
-      if (o.tracing.printTraces && printer === undefined) {
-        printer = new TreePrinterProcessor();
-        llmscopeSpanProcessor.add(printer);
-      }
+      // Exporters, the app's processors and the printer sit behind sampling; metrics do not.
+      this.sampling = new SamplingPipeline(o.sampling, this.registry);
+      for (const p of o.tracing.spanProcessors) this.sampling.stage.add(p);
+      if (o.tracing.printTraces) this.sampling.addPrinter();
       this.tracer = getTracer();
     }
-    this.telemetry = Telemetry.create({ exporters: o.exporters, logging: o.logging, redact: o.redact, tracingOn: this.tracingOn }, this.registry);
+    this.telemetry = Telemetry.create({ exporters: o.exporters, logging: o.logging, redact: o.redact, tracingOn: this.tracingOn, exportStage: this.sampling?.stage }, this.registry);
+    this.sampling?.attach();
     if (o.shutdownOnSignal.length > 0) this.removeSignalHook = installSignalHook(o.shutdownOnSignal, () => this.shutdown());
     setFallbackRecorder(this);
   }
@@ -250,6 +251,8 @@ export class Llmscope implements Recorder {
     } finally {
       clearTimeout(timer);
     }
+    // Traces still open are decided now, so their kept spans reach the exporters flushed next.
+    this.sampling?.close();
     if (this.telemetry !== undefined) await this.telemetry.shutdown(Math.max(1, deadline - Date.now()));
   }
 }

@@ -5,6 +5,7 @@ import { resolveLlmOptions, type LlmOptions, type ResolvedLlmOptions } from './l
 import { resolveExporters, type ExportersOptions, type ResolvedExporters } from './exporters/options';
 import { resolveLogging, type LoggingOptions, type ResolvedLogging } from './logging/options';
 import type { RedactOptions } from './redact';
+import { resolveSampling, type ResolvedSampling, type SamplingOptions } from './sampling/options';
 
 /** Who is making a request. Either field may be absent. */
 export interface Identity {
@@ -93,6 +94,12 @@ export interface LlmscopeOptions<TRequest = unknown> {
   shutdownOnSignal?: boolean | NodeJS.Signals[];
   /** How long `shutdown()` (and the signal hook) may take to flush, ms. Default 5000. */
   shutdownTimeoutMs?: number;
+  /**
+   * Trace sampling: head (`OTEL_TRACES_SAMPLER*`) and in-process tail sampling in front of every
+   * exporter (keep errors, slow and priority traces, plus a base rate). Metrics and cost always
+   * count 100% of requests. `false` turns tail sampling off. See docs/sampling.md.
+   */
+  sampling?: SamplingOptions | false;
 }
 
 /** Options after defaults, environment and validation. */
@@ -120,6 +127,7 @@ export interface ResolvedOptions {
   redact: RedactOptions | false;
   shutdownOnSignal: NodeJS.Signals[];
   shutdownTimeoutMs: number;
+  sampling: ResolvedSampling;
 }
 
 /** OTel HTTP semconv buckets, extended because LLM answers often take 10-60 s. */
@@ -130,6 +138,7 @@ const TOP_LEVEL_KEYS = [
   'maxValueLength', 'maxTags', 'maxRoutes', 'metrics', 'tracing',
   'llm',
   'exporters', 'logging', 'redact', 'shutdownOnSignal', 'shutdownTimeoutMs',
+  'sampling',
 ];
 const METRICS_KEYS = ['path', 'bearerToken', 'registry', 'defaultMetrics', 'httpDurationBuckets'];
 const TRACING_KEYS = ['spanProcessors', 'printTraces'];
@@ -271,5 +280,6 @@ export function resolveOptions(options: LlmscopeOptions<never> | undefined, env:
     redact: resolveRedact(o.redact),
     shutdownOnSignal: resolveSignals(o.shutdownOnSignal),
     shutdownTimeoutMs: positiveInt('shutdownTimeoutMs', o.shutdownTimeoutMs, 5000),
+    sampling: resolveSampling(o.sampling, env),
   };
 }

@@ -11,7 +11,7 @@ import type { LlmCallRecord } from './llm-metrics';
 import { LlmLogProcessor } from './logging/llm-log';
 import type { ResolvedLogging } from './logging/options';
 import { Redactor, type RedactOptions } from './redact';
-import { llmscopeSpanProcessor } from './tracing';
+import { llmscopeSpanProcessor, type FanoutSpanProcessor } from './tracing';
 
 /** What {@link Telemetry} is built from (a slice of the resolved options). */
 export interface TelemetryConfig {
@@ -19,6 +19,12 @@ export interface TelemetryConfig {
   logging: ResolvedLogging | undefined;
   redact: RedactOptions | false;
   tracingOn: boolean;
+  /**
+   * Where the trace exporters and the LLM log processor go: the sampling pipeline's export stage
+   * (behind the tail sampler). Default `llmscopeSpanProcessor`. Sentry's LLM error processor
+   * always goes on `llmscopeSpanProcessor`: errors are reported whatever the sampling.
+   */
+  exportStage?: FanoutSpanProcessor;
 }
 
 /** A failed `validateOutput`, as reported to logs and Sentry. */
@@ -44,6 +50,8 @@ export class Telemetry {
   readonly logging: ResolvedLogging | undefined;
   readonly sentry: SentryReporter | undefined;
   private readonly processors: SpanProcessor[] = [];
+  private readonly stage: FanoutSpanProcessor;
+  private sentryProcessor: SpanProcessor | undefined;
   /** LLM log lines come from spans (tracing on) rather than from metric records. */
   private readonly llmLogFromSpans: boolean;
   private closed = false;
@@ -61,11 +69,12 @@ export class Telemetry {
     }
     if (sentry !== undefined) {
       this.sentry = new SentryReporter(sentry, this.health, this.redactor, Math.min(queue.maxQueueSize, 64), queue.exportTimeoutMs);
-      if (config.tracingOn) this.processors.push(new SentryLlmErrorProcessor(this.sentry));
+      if (config.tracingOn) this.processors.push((this.sentryProcessor = new SentryLlmErrorProcessor(this.sentry)));
     }
     this.llmLogFromSpans = config.tracingOn;
     if (config.tracingOn && config.logging !== undefined && config.logging.llmCalls) this.processors.push(new LlmLogProcessor(config.logging, this.redactor));
-    for (const p of this.processors) llmscopeSpanProcessor.add(p);
+    this.stage = config.exportStage ?? llmscopeSpanProcessor;
+    for (const p of this.processors) (p === this.sentryProcessor ? llmscopeSpanProcessor : this.stage).add(p);
   }
 
   /** Builds the telemetry of an instance, or returns undefined when nothing is configured. */
@@ -205,7 +214,7 @@ export class Telemetry {
     // A hanging backend cannot hold shutdown past its budget.
     await Promise.race([Promise.allSettled(this.processors.map((p) => p.shutdown())), timeout]);
     clearTimeout(timer);
-    for (const p of this.processors) llmscopeSpanProcessor.remove(p);
+    for (const p of this.processors) (p === this.sentryProcessor ? llmscopeSpanProcessor : this.stage).remove(p);
     if (this.sentry !== undefined) await this.sentry.close(Math.max(1, deadline - Date.now()));
   }
 }

@@ -4,6 +4,7 @@ import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } 
 import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, type ReadableSpan, type Span, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Context } from '@opentelemetry/api';
+import { llmscopeSampler } from './sampling/head';
 import { resetContextCarrier } from './context';
 
 /** Instrumentation scope name of every span llmscope creates. */
@@ -86,8 +87,8 @@ function globalProviderRegistered(): boolean {
 /**
  * Makes sure a tracer provider exists. If the app registered one, llmscope uses it and replaces
  * nothing; otherwise llmscope registers a BasicTracerProvider with the AsyncLocalStorage context
- * manager and the W3C trace-context + baggage propagators, exporting through
- * {@link llmscopeSpanProcessor}.
+ * manager, the W3C trace-context + baggage propagators and llmscope's head sampler, exporting
+ * through {@link llmscopeSpanProcessor}.
  */
 export function ensureTracing(serviceName: string | undefined): TracingState {
   if (state !== undefined) return state;
@@ -97,7 +98,8 @@ export function ensureTracing(serviceName: string | undefined): TracingState {
   }
   let resource = defaultResource().merge(detectResources({ detectors: [envDetector] }));
   if (serviceName !== undefined) resource = resource.merge(resourceFromAttributes({ 'service.name': serviceName }));
-  const provider = new BasicTracerProvider({ resource, spanProcessors: [llmscopeSpanProcessor] });
+  // The head sampler follows `sampling.head` / OTEL_TRACES_SAMPLER*; an app's own provider keeps its own sampler.
+  const provider = new BasicTracerProvider({ resource, sampler: llmscopeSampler, spanProcessors: [llmscopeSpanProcessor] });
   trace.setGlobalTracerProvider(provider);
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   resetContextCarrier();

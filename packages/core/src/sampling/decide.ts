@@ -1,0 +1,101 @@
+import { SpanStatusCode } from '@opentelemetry/api';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import type { SamplingReason } from './metrics';
+import type { ResolvedTailSampling, TraceSummary } from './options';
+import { RouteLatency } from './route-latency';
+
+const TWO_POW_52 = 2 ** 52;
+
+/**
+ * A number in [0, 1) from the trace id's last 13 hex digits (52 random bits in W3C trace ids).
+ * Deriving the base-rate decision from the trace id rather than Math.random() means that every
+ * service running llmscope with the same base rate keeps the same traces: their parts join up.
+ */
+export function traceIdFraction(traceId: string): number {
+  const n = Number.parseInt(traceId.substring(traceId.length - 13), 16);
+  return Number.isFinite(n) ? n / TWO_POW_52 : 0;
+}
+
+function durationMs(span: ReadableSpan): number {
+  return span.duration[0] * 1000 + span.duration[1] / 1e6;
+}
+
+/**
+ * The tail sampler's rules, in the order their reason is reported: error, slow (absolute),
+ * route_latency (rolling percentile of the route), priority (users, tags, predicate), base_rate.
+ */
+export class TailRules {
+  private readonly routes: RouteLatency | undefined;
+
+  constructor(private readonly config: ResolvedTailSampling) {
+    this.routes = config.routeLatency === undefined ? undefined : new RouteLatency(config.routeLatency);
+  }
+
+  /** The route latency tracker (for tests and docs: its current thresholds). */
+  get routeLatency(): RouteLatency | undefined {
+    return this.routes;
+  }
+
+  /**
+   * Decides a trace. `root` is undefined when the trace is decided early (buffer full, too old,
+   * shutdown): then only the rules that do not need the root apply (errors, users on the spans
+   * held, base rate). `knownError`: an error was seen in a span no longer held (over the
+   * per-trace limit). Returns the reason it is kept, or `sampled_out`.
+   */
+  decide(traceId: string, root: ReadableSpan | undefined, spans: readonly ReadableSpan[], knownError: boolean): SamplingReason {
+    const c = this.config;
+    let error = knownError;
+    for (let i = 0; !error && i < spans.length; i++) {
+      if ((spans[i] as ReadableSpan).status.code === SpanStatusCode.ERROR) {
+        error = true;
+        break;
+      }
+    }
+    let route = '';
+    let ms = 0;
+    let slowForRoute = false;
+    if (root !== undefined) {
+      ms = durationMs(root);
+      const r = root.attributes['http.route'];
+      route = typeof r === 'string' ? r : root.name;
+      // Every finished trace feeds its route's window, kept or not, so the percentile is the route's.
+      if (this.routes !== undefined) slowForRoute = this.routes.observe(route, ms);
+    }
+    if (error && c.keepErrors) return 'error';
+    if (root !== undefined && c.slowMs !== undefined && ms >= c.slowMs) return 'slow';
+    if (slowForRoute) return 'route_latency';
+    if (this.priority(root, spans, route, ms, error)) return 'priority';
+    if (c.baseRate >= 1 || (c.baseRate > 0 && traceIdFraction(traceId) < c.baseRate)) return 'base_rate';
+    return 'sampled_out';
+  }
+
+  private priority(root: ReadableSpan | undefined, spans: readonly ReadableSpan[], route: string, ms: number, error: boolean): boolean {
+    const c = this.config;
+    const users = c.priorityUsers;
+    if (users !== undefined) {
+      // The request span carries user.id when the request ends; LLM spans carry it too.
+      for (let i = 0; i < spans.length; i++) {
+        const u = (spans[i] as ReadableSpan).attributes['user.id'];
+        if (typeof u === 'string' && users.has(u)) return true;
+      }
+    }
+    if (root === undefined) return false;
+    const tags = c.priorityTags;
+    if (tags !== undefined) {
+      for (const [attribute, values] of tags) {
+        const v = root.attributes[attribute];
+        if (v !== undefined && values.includes(v as string | number | boolean)) return true;
+      }
+    }
+    if (c.priorityWhen !== undefined) {
+      const summary: TraceSummary = { root, spans, route, durationMs: ms, error };
+      try {
+        return c.priorityWhen(summary) === true;
+      } catch {
+        // A throwing predicate must not break sampling, nor the request that ended the trace.
+        return false;
+      }
+    }
+    return false;
+  }
+}

@@ -1,0 +1,257 @@
+import { SpanStatusCode, TraceFlags, type Context } from '@opentelemetry/api';
+import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { Registry } from 'prom-client';
+import { TailRules } from './decide';
+import { SamplingMetrics, type EvictionReason, type SamplingReason } from './metrics';
+import type { ResolvedTailSampling } from './options';
+
+/** One trace waiting for its local root. */
+interface OpenTrace {
+  spans: ReadableSpan[];
+  /** Date.now() when its first span ended (age eviction). */
+  createdAt: number;
+  /** A span of it ended in error (also one dropped over the per-trace limit: the error still counts). */
+  error: boolean;
+}
+
+/** The buffer's own counters (exact, not sampled; what the bound tests assert on). */
+export interface TailSamplerStats {
+  /** Traces held now. */
+  openTraces: number;
+  /** Spans held now. */
+  bufferedSpans: number;
+  /** Most traces ever held at once. */
+  peakOpenTraces: number;
+  /** Most spans ever held at once. */
+  peakBufferedSpans: number;
+  /** Most spans ever held for one trace. */
+  peakSpansInTrace: number;
+  /** Traces decided, by reason (`sampled_out` = dropped by the rules). */
+  decisions: Record<SamplingReason, number>;
+  /** Traces decided before their root ended, by reason. */
+  evicted: Record<EvictionReason, number>;
+  /** Spans the sampler dropped for lack of room: over `maxSpansPerTrace`, or in an evicted trace it did not keep. */
+  droppedSpans: number;
+  /** Spans that ended after their trace was decided (exported if it was kept). */
+  lateSpans: number;
+}
+
+/**
+ * In-process tail sampling, a span processor in front of the export stage (exporters, trace
+ * printer, LLM log lines). `onStart` passes straight through (exporters such as Langfuse's set
+ * attributes then); ended spans are held per trace until the trace's local root span ends (a
+ * span without parent, or with a remote one), then the whole trace is kept (passed on) or
+ * dropped, by {@link TailRules}.
+ *
+ * Bounded: at most `maxTraces` traces (when full, the oldest is decided early on what it holds),
+ * `maxSpansPerTrace` spans per trace (further spans dropped and counted) and `maxAgeMs` per
+ * trace (then decided early). A span ending after its trace was decided (a late span) follows
+ * that decision (a late root of a trace dropped early may still keep itself). Spans the head sampler did not sample are ignored: a "drop"
+ * propagated in `traceparent` is respected.
+ *
+ * Metric processors are not behind it: they hang off `llmscopeSpanProcessor` and see every span.
+ */
+export class TailSamplingProcessor implements SpanProcessor {
+  readonly rules: TailRules;
+  private readonly open = new Map<string, OpenTrace>();
+  /**
+   * Recently decided trace ids → Date.now() at decision, negative when dropped (a number, not an
+   * object, per trace), for late spans. Bounded by count (the oldest forgotten first), not by
+   * time: a span is late however long after its trace it ends, as long as the trace is among
+   * the last `max(maxTraces, 10000)` decided (about 1 MB).
+   */
+  private readonly decided = new Map<string, number>();
+  private readonly decidedCapacity: number;
+  private readonly metrics: SamplingMetrics;
+  private readonly counters: TailSamplerStats;
+  private readonly sweeper: NodeJS.Timeout;
+  private stopped = false;
+
+  constructor(
+    /** Where kept spans go (the export stage). */
+    private readonly next: SpanProcessor,
+    private readonly config: ResolvedTailSampling,
+    registry: Registry | undefined,
+  ) {
+    this.rules = new TailRules(config);
+    this.decidedCapacity = Math.max(config.maxTraces, 10000);
+    this.counters = {
+      openTraces: 0, bufferedSpans: 0, peakOpenTraces: 0, peakBufferedSpans: 0, peakSpansInTrace: 0,
+      decisions: { error: 0, slow: 0, route_latency: 0, priority: 0, base_rate: 0, sampled_out: 0 },
+      evicted: { max_traces: 0, max_age: 0, shutdown: 0 },
+      droppedSpans: 0, lateSpans: 0,
+    };
+    this.metrics = new SamplingMetrics(registry, this.counters);
+    // Age eviction also runs when no span ends (an idle process still lets go of stuck traces).
+    this.sweeper = setInterval(() => this.evictAged(Date.now()), Math.max(50, Math.min(5000, config.maxAgeMs / 4)));
+    this.sweeper.unref();
+  }
+
+  /** A copy of the buffer's counters. */
+  get stats(): TailSamplerStats {
+    const c = this.counters;
+    return { ...c, decisions: { ...c.decisions }, evicted: { ...c.evicted } };
+  }
+
+  onStart(span: Span, parentContext: Context): void {
+    this.next.onStart(span, parentContext);
+  }
+
+  onEnd(span: ReadableSpan): void {
+    const sc = span.spanContext();
+    // Not sampled by the head sampler (or recorded only for metrics): never exported.
+    if (this.stopped || (sc.traceFlags & TraceFlags.SAMPLED) === 0) return;
+    const traceId = sc.traceId;
+    const parent = span.parentSpanContext;
+    const trace = this.open.get(traceId);
+    if (parent === undefined || parent.isRemote === true) {
+      this.decideRoot(traceId, trace, span);
+      return;
+    }
+    if (trace !== undefined) {
+      this.hold(trace, span);
+      return;
+    }
+    const now = Date.now();
+    const prior = this.decided.get(traceId);
+    if (prior !== undefined) {
+      this.counters.lateSpans++;
+      if (prior > 0) this.forward(span);
+      return;
+    }
+    this.openTrace(traceId, span, now);
+  }
+
+  private openTrace(traceId: string, span: ReadableSpan, now: number): void {
+    this.evictAged(now);
+    if (this.open.size >= this.config.maxTraces) {
+      const oldest = this.open.keys().next().value;
+      if (oldest !== undefined) this.evict(oldest, 'max_traces', now);
+    }
+    const c = this.counters;
+    this.open.set(traceId, { spans: [span], createdAt: now, error: span.status.code === SpanStatusCode.ERROR });
+    c.openTraces = this.open.size;
+    if (c.openTraces > c.peakOpenTraces) c.peakOpenTraces = c.openTraces;
+    c.bufferedSpans++;
+    if (c.bufferedSpans > c.peakBufferedSpans) c.peakBufferedSpans = c.bufferedSpans;
+    if (c.peakSpansInTrace < 1) c.peakSpansInTrace = 1;
+  }
+
+  private hold(trace: OpenTrace, span: ReadableSpan): void {
+    const c = this.counters;
+    if (span.status.code === SpanStatusCode.ERROR) trace.error = true;
+    if (trace.spans.length >= this.config.maxSpansPerTrace) {
+      c.droppedSpans++;
+      this.metrics.droppedSpans(1);
+      return;
+    }
+    trace.spans.push(span);
+    if (trace.spans.length > c.peakSpansInTrace) c.peakSpansInTrace = trace.spans.length;
+    c.bufferedSpans++;
+    if (c.bufferedSpans > c.peakBufferedSpans) c.peakBufferedSpans = c.bufferedSpans;
+  }
+
+  private decideRoot(traceId: string, trace: OpenTrace | undefined, root: ReadableSpan): void {
+    const now = Date.now();
+    if (trace === undefined) {
+      const prior = this.decided.get(traceId);
+      if (prior !== undefined) {
+        // The root of a trace decided early (evicted), or a second local root of a decided trace.
+        this.counters.lateSpans++;
+        if (prior > 0) {
+          this.forward(root);
+          return;
+        }
+        // Dropped early on partial information: the root alone may still be worth keeping
+        // (slow, a priority tag). Counted only if it is, so a trace is counted dropped once.
+        const reason = this.rules.decide(traceId, root, [root], false);
+        if (reason !== 'sampled_out') this.finish(traceId, reason, [root], now);
+        return;
+      }
+      // A single-span trace (a job's LLM call outside any request).
+      this.finish(traceId, this.rules.decide(traceId, root, [root], false), [root], now);
+      return;
+    }
+    this.release(traceId, trace);
+    const spans = trace.spans;
+    // The root is always kept with its trace, even past maxSpansPerTrace: it is what the rules read.
+    spans.push(root);
+    this.finish(traceId, this.rules.decide(traceId, root, spans, trace.error), spans, now);
+  }
+
+  private finish(traceId: string, reason: SamplingReason, spans: readonly ReadableSpan[], now: number): void {
+    this.counters.decisions[reason]++;
+    this.metrics.decided(reason);
+    const kept = reason !== 'sampled_out';
+    if (kept) for (const s of spans) this.forward(s);
+    if (this.decided.size >= this.decidedCapacity) {
+      const oldest = this.decided.keys().next().value;
+      if (oldest !== undefined) this.decided.delete(oldest);
+    }
+    this.decided.set(traceId, kept ? now : -now);
+  }
+
+  /** Decides `traceId` before its root ended, on the spans held. */
+  private evict(traceId: string, why: EvictionReason, now: number): void {
+    const trace = this.open.get(traceId);
+    if (trace === undefined) return;
+    this.release(traceId, trace);
+    this.counters.evicted[why]++;
+    this.metrics.evicted(why);
+    const reason = this.rules.decide(traceId, undefined, trace.spans, trace.error);
+    if (reason === 'sampled_out') {
+      // Its root might have made it worth keeping (slow, a tag): lost for lack of room, so counted.
+      this.counters.droppedSpans += trace.spans.length;
+      this.metrics.droppedSpans(trace.spans.length);
+    }
+    this.finish(traceId, reason, trace.spans, now);
+  }
+
+  private release(traceId: string, trace: OpenTrace): void {
+    this.open.delete(traceId);
+    this.counters.openTraces = this.open.size;
+    this.counters.bufferedSpans -= trace.spans.length;
+  }
+
+  private evictAged(now: number): void {
+    const limit = now - this.config.maxAgeMs;
+    // Map order is insertion order, so the oldest traces come first.
+    for (const [traceId, trace] of this.open) {
+      if (trace.createdAt > limit) break;
+      this.evict(traceId, 'max_age', now);
+    }
+  }
+
+  private forward(span: ReadableSpan): void {
+    try {
+      this.next.onEnd(span);
+    } catch {
+      // The export stage never throws into the span's end (and so into the app).
+    }
+  }
+
+  /** Decides every trace still held (on what it holds) and passes the kept ones on. */
+  drain(): void {
+    const now = Date.now();
+    for (const traceId of [...this.open.keys()]) this.evict(traceId, 'shutdown', now);
+  }
+
+  forceFlush(): Promise<void> {
+    return this.next.forceFlush();
+  }
+
+  /** Stops holding spans: drains the buffer and detaches the metrics. Does not shut down the export stage. */
+  close(): void {
+    if (this.stopped) return;
+    this.drain();
+    this.stopped = true;
+    clearInterval(this.sweeper);
+    this.metrics.close();
+  }
+
+  /** Drains, then shuts the export stage down (the provider is shutting down). */
+  async shutdown(): Promise<void> {
+    this.close();
+    await this.next.shutdown();
+  }
+}
