@@ -61,7 +61,12 @@ export class TailSamplingProcessor implements SpanProcessor {
    * the last `max(maxTraces, 10000)` decided (about 1 MB).
    */
   private readonly decided = new Map<string, number>();
-  private readonly decidedCapacity: number;
+  /**
+   * The same ids in decision order, a ring: the oldest is found by index. (Finding it with
+   * `decided.keys().next()` would walk over every deleted entry V8 keeps at the map's front.)
+   */
+  private readonly decidedOrder: (string | undefined)[];
+  private decidedNext = 0;
   private readonly metrics: SamplingMetrics;
   private readonly counters: TailSamplerStats;
   private readonly sweeper: NodeJS.Timeout;
@@ -74,7 +79,7 @@ export class TailSamplingProcessor implements SpanProcessor {
     registry: Registry | undefined,
   ) {
     this.rules = new TailRules(config);
-    this.decidedCapacity = Math.max(config.maxTraces, 10000);
+    this.decidedOrder = new Array<string | undefined>(Math.max(config.maxTraces, 10000));
     this.counters = {
       openTraces: 0, bufferedSpans: 0, peakOpenTraces: 0, peakBufferedSpans: 0, peakSpansInTrace: 0,
       decisions: { error: 0, slow: 0, route_latency: 0, priority: 0, base_rate: 0, sampled_out: 0 },
@@ -82,7 +87,7 @@ export class TailSamplingProcessor implements SpanProcessor {
       droppedSpans: 0, lateSpans: 0,
     };
     this.metrics = new SamplingMetrics(registry, this.counters);
-    // Age eviction also runs when no span ends (an idle process still lets go of stuck traces).
+    // Age eviction (also when no span ends: an idle process still lets go of stuck traces).
     this.sweeper = setInterval(() => this.evictAged(Date.now()), Math.max(50, Math.min(5000, config.maxAgeMs / 4)));
     this.sweeper.unref();
   }
@@ -123,7 +128,8 @@ export class TailSamplingProcessor implements SpanProcessor {
   }
 
   private openTrace(traceId: string, span: ReadableSpan, now: number): void {
-    this.evictAged(now);
+    // Age eviction runs on the sweeper's timer only: walking the map here, per trace, would
+    // cost as much as the deleted entries at its front.
     if (this.open.size >= this.config.maxTraces) {
       const oldest = this.open.keys().next().value;
       if (oldest !== undefined) this.evict(oldest, 'max_traces', now);
@@ -184,9 +190,12 @@ export class TailSamplingProcessor implements SpanProcessor {
     this.metrics.decided(reason);
     const kept = reason !== 'sampled_out';
     if (kept) for (const s of spans) this.forward(s);
-    if (this.decided.size >= this.decidedCapacity) {
-      const oldest = this.decided.keys().next().value;
+    if (!this.decided.has(traceId)) {
+      const ring = this.decidedOrder;
+      const oldest = ring[this.decidedNext];
       if (oldest !== undefined) this.decided.delete(oldest);
+      ring[this.decidedNext] = traceId;
+      this.decidedNext = (this.decidedNext + 1) % ring.length;
     }
     this.decided.set(traceId, kept ? now : -now);
   }
