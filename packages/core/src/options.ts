@@ -40,7 +40,8 @@ export interface TracingOptions {
   spanProcessors?: SpanProcessor[];
   /**
    * Print each finished request trace as a compact tree on stdout. Default: on when no span
-   * processor is configured and `NODE_ENV` is neither `production` nor `test`.
+   * processor and no exporter (options or environment) is configured and `NODE_ENV` is neither
+   * `production` nor `test`.
    */
   printTraces?: boolean;
 }
@@ -262,6 +263,11 @@ export function resolveOptions(options: LlmscopeOptions<never> | undefined, env:
   let traceIdHeader: string | undefined = 'x-trace-id';
   if (o.traceIdHeader === false) traceIdHeader = undefined;
   else traceIdHeader = headerName('traceIdHeader', o.traceIdHeader, 'x-trace-id');
+  const tracing = resolveTracing(o.tracing, env);
+  const exporters = resolveExporters(o.exporters, env);
+  // An exporter means traces have somewhere to go: printing them too is noise unless asked for.
+  const explicitPrint = typeof o.tracing === 'object' && o.tracing !== null && o.tracing.printTraces !== undefined;
+  if (tracing !== undefined && !explicitPrint && (exporters.otlp !== undefined || exporters.langfuse !== undefined)) tracing.printTraces = false;
   return {
     serviceName: o.serviceName === undefined ? undefined : optString('serviceName', o.serviceName, ''),
     identify: o.identify,
@@ -273,9 +279,9 @@ export function resolveOptions(options: LlmscopeOptions<never> | undefined, env:
     maxTags: positiveInt('maxTags', o.maxTags, 32),
     maxRoutes: positiveInt('maxRoutes', o.maxRoutes, 1000),
     metrics: resolveMetrics(o.metrics),
-    tracing: resolveTracing(o.tracing, env),
+    tracing,
     llm: resolveLlmOptions(o.llm),
-    exporters: resolveExporters(o.exporters, env),
+    exporters,
     logging: resolveLogging(o.logging, env, o.serviceName ?? env.OTEL_SERVICE_NAME),
     redact: resolveRedact(o.redact),
     shutdownOnSignal: resolveSignals(o.shutdownOnSignal),

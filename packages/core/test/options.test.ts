@@ -19,6 +19,10 @@ describe('resolveOptions', () => {
     const processor = new SimpleSpanProcessor(new InMemorySpanExporter());
     expect(resolveOptions({ tracing: { spanProcessors: [processor] } }, {}).tracing?.printTraces).toBe(false);
     expect(resolveOptions({ tracing: { printTraces: true } }, { NODE_ENV: 'production' }).tracing?.printTraces).toBe(true);
+    // An exporter, from options or the environment, turns the default off too.
+    expect(resolveOptions({ exporters: { otlp: { url: 'http://127.0.0.1:4318/v1/traces' } } }, {}).tracing?.printTraces).toBe(false);
+    expect(resolveOptions({}, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' }).tracing?.printTraces).toBe(false);
+    expect(resolveOptions({ tracing: { printTraces: true } }, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' }).tracing?.printTraces).toBe(true);
   });
 
   test('OTEL_SDK_DISABLED turns tracing off; false options turn parts off', () => {
