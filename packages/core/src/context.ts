@@ -38,6 +38,11 @@ export class RequestContext {
   otelContext: Context | undefined = undefined;
   /** True when this context travels inside `otelContext` rather than in llmscope's own store. */
   carried = false;
+  /**
+   * A slot private to the adapter that started the request (the Express adapter keeps its
+   * mount-path stack there), so adapters add no properties to the framework's objects.
+   */
+  adapterState: unknown = undefined;
   /** Method label (normalised), set by the lifecycle. */
   method = '';
   finished = false;

@@ -4,20 +4,12 @@
  */
 import type { Request, RequestHandler, Response, NextFunction } from 'express';
 import { Llmscope, type LlmscopeOptions } from '@llmscope/core';
-import { patchLayer, STATE, type RequestState } from './route-tracking';
+import { NO_MOUNTS, patchLayer } from './route-tracking';
 
 export * from '@llmscope/core';
 
 /** The middleware, with the llmscope instance behind it (for `shutdown()` or its registry). */
 export type LlmscopeMiddleware = RequestHandler & { readonly llmscope: Llmscope };
-
-type TrackedResponse = Response & { [STATE]?: RequestState };
-
-// Shared listener: no closure allocated per request.
-function onClose(this: TrackedResponse): void {
-  const state = this[STATE];
-  if (state !== undefined) state.scope.finishRequest(state.ctx, this.statusCode);
-}
 
 /** The first layer of the app's router (Express 5). Express 4's `app.router` getter throws. */
 function firstLayer(app: unknown): object | undefined {
@@ -56,14 +48,14 @@ export function llmscope(options?: LlmscopeOptions<Request>): LlmscopeMiddleware
       }
     }
     const ctx = scope.startRequest(req.method, url, req.headers, req);
-    const state: RequestState = { scope, ctx };
-    (req as Request & { [STATE]?: RequestState })[STATE] = state;
-    (res as TrackedResponse)[STATE] = state;
+    ctx.adapterState = NO_MOUNTS;
     if (traceHeader !== undefined) {
       const traceId = ctx.traceId;
       if (traceId !== undefined) res.setHeader(traceHeader, traceId);
     }
-    res.on('close', onClose);
+    // 'close' follows 'finish' and also fires when the client goes away. One small closure: state
+    // kept on `res` instead would change the shape of Node's response objects.
+    res.on('close', () => scope.finishRequest(ctx, res.statusCode));
     scope.run(ctx, next);
   } as LlmscopeMiddleware;
   Object.defineProperty(middleware, 'llmscope', { value: scope, enumerable: true });

@@ -1,26 +1,28 @@
 import type { Request, Response, NextFunction } from 'express';
-import type { Llmscope, RequestContext } from '@llmscope/core';
+import { getContext, type Llmscope, type RequestContext } from '@llmscope/core';
 
-/** Per-request state the adapter keeps on the request object (no closure per request). */
-export const STATE = Symbol('llmscope.express.state');
-const MOUNTS = Symbol('llmscope.express.mounts');
 const PATCHED = Symbol.for('llmscope.express.layerPatched');
 
-export interface RequestState {
-  scope: Llmscope;
-  ctx: RequestContext;
-}
-
-type TrackedRequest = Request & { [STATE]?: RequestState; [MOUNTS]?: string[] };
+/**
+ * `ctx.adapterState` of a request the Express adapter tracks: the stack of mount-path templates
+ * entered so far (a shared empty array until a mount is entered, so most requests allocate none).
+ */
+export const NO_MOUNTS: readonly string[] = Object.freeze([]);
 
 /** The parts of router 2.x's Layer (Express 5) that route tracking reads. */
 interface Layer {
   handle: (...args: unknown[]) => unknown;
   rawPath?: unknown;
   route?: { path: unknown };
-  handleRequest(req: TrackedRequest, res: Response, next: NextFunction): unknown;
-  handleError(error: unknown, req: TrackedRequest, res: Response, next: NextFunction): unknown;
+  handleRequest(req: Request, res: Response, next: NextFunction): unknown;
+  handleError(error: unknown, req: Request, res: Response, next: NextFunction): unknown;
   [PATCHED]?: true;
+}
+
+/** The current request's context when the Express adapter tracks it. */
+function tracked(): RequestContext | undefined {
+  const ctx = getContext();
+  return ctx !== undefined && ctx.adapterState !== undefined && !ctx.finished ? ctx : undefined;
 }
 
 function pathText(path: unknown): string {
@@ -39,8 +41,9 @@ function joinRoute(prefix: string | undefined, path: string): string {
  * tracks, the full route template including mount paths of routers and sub-apps, and the errors
  * that flow through it. Express exposes neither (`req.baseUrl` holds concrete values such as
  * `/orgs/42`), so the Layer prototype is wrapped once per process: layers entered under a mount
- * path push its template, and the matched route layer reports `prefix + route.path`.
- * Requests that llmscope does not track pay one property read per layer.
+ * path push its template, and the matched route layer reports `prefix + route.path`. The state
+ * lives in the request context (found through AsyncLocalStorage), not on `req`: adding
+ * properties to Node's request objects changes their shape and slows Express's own code.
  *
  * @returns false when the router is not the Express 5 one (no route templates then).
  */
@@ -51,22 +54,23 @@ export function patchLayer(proto: Layer): boolean {
   const handleError = proto.handleError;
 
   proto.handleRequest = function llmscopeHandleRequest(this: Layer, req, res, next) {
-    const state = req[STATE];
-    if (state !== undefined) {
-      const mounts = req[MOUNTS];
+    const ctx = tracked();
+    if (ctx !== undefined) {
+      const mounts = ctx.adapterState as string[];
+      const scope = ctx.owner as Llmscope;
       if (this.route !== undefined) {
-        state.scope.setRoute(state.ctx, joinRoute(mounts?.[mounts.length - 1], pathText(this.route.path)));
+        scope.setRoute(ctx, joinRoute(mounts[mounts.length - 1], pathText(this.route.path)));
         // The route's handlers may be the last layer: an error they pass on goes straight to
         // Express's final handler without meeting another layer, so catch it here.
         const routeNext = next;
         next = function llmscopeRouteNext(err?: unknown) {
-          if (err !== undefined && err !== null && err !== 'route' && err !== 'router') state.scope.recordError(state.ctx, err);
+          if (err !== undefined && err !== null && err !== 'route' && err !== 'router') scope.recordError(ctx, err);
           routeNext(err as Error);
         } as NextFunction;
       } else if (this.rawPath !== '/' && this.rawPath !== undefined) {
         // A layer mounted at a path (router, sub-app, middleware): its template prefixes the
         // routes inside it until it hands the request back with next().
-        const stack = mounts ?? (req[MOUNTS] = []);
+        const stack = mounts === NO_MOUNTS ? (ctx.adapterState = []) as string[] : mounts;
         stack.push(joinRoute(stack[stack.length - 1], pathText(this.rawPath)));
         const mountNext = next;
         next = function llmscopeMountNext(err?: unknown) {
@@ -79,8 +83,8 @@ export function patchLayer(proto: Layer): boolean {
   };
 
   proto.handleError = function llmscopeHandleError(this: Layer, error, req, res, next) {
-    const state = req[STATE];
-    if (state !== undefined) state.scope.recordError(state.ctx, error);
+    const ctx = tracked();
+    if (ctx !== undefined) (ctx.owner as Llmscope).recordError(ctx, error);
     return handleError.call(this, error, req, res, next);
   };
   proto[PATCHED] = true;
