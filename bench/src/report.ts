@@ -51,7 +51,7 @@ export function renderMarkdown(r: Results): string {
       `- /metrics render with ${r.micro.metricsSeries} series: ${r.micro.metricsRenderMs} ms (target ≤ ${r.micro.metricsRenderTarget} ms: ${mark(r.micro.metricsRenderMs <= r.micro.metricsRenderTarget)})`);
   }
   if (r.memory) {
-    lines.push('', '## Memory (Fastify + llmscope full, exporters pointed at a dead port)', '',
+    lines.push('', '## Memory (Fastify + llmscope with OTLP, Langfuse and Sentry exporters, every backend a dead port)', '',
       `- ${r.memory.requests} requests: heap ${r.memory.heapMbAfterWarmup} MB after warm-up → ${r.memory.heapMbAtEnd} MB at the end (after GC); RSS ${r.memory.rssMbAfterWarmup} → ${r.memory.rssMbAtEnd} MB: ${mark(r.memory.flat)} (flat = heap growth < 8 MB)`);
   }
   lines.push('', `CPU ratio = bare CPU per request ÷ instrumented CPU per request (steadier than req/s on a noisy machine). OTLP export requests received by the local sink: ${r.otlpExportsReceived}.`, '');

@@ -53,10 +53,12 @@ async function measure(config: BenchConfig, otlp: string): Promise<Measurement> 
 
 async function soak(): Promise<Results['memory']> {
   // Every exporter pointed at a dead port: spans must be dropped, not hoarded.
-  const server = await ServerProcess.start('servers/fastify.ts', 'llmscope-full', { BENCH_OTLP_URL: 'http://127.0.0.1:1/v1/traces' }, 1, ['--expose-gc']);
+  const server = await ServerProcess.start('servers/fastify.ts', 'llmscope-soak', {}, 1, ['--expose-gc']);
   try {
     const warm = Math.round(SOAK_REQUESTS * 0.1);
     await autocannon({ url: `http://127.0.0.1:${server.port}/users/42`, connections: CONNECTIONS, amount: warm });
+    // Errors too, so that the Sentry path (and its bounded in-flight set) is soaked.
+    await autocannon({ url: `http://127.0.0.1:${server.port}/boom`, connections: CONNECTIONS, amount: 2000 });
     const early = await server.sample(true);
     await autocannon({ url: `http://127.0.0.1:${server.port}/users/42`, connections: CONNECTIONS, amount: SOAK_REQUESTS - warm });
     const late = await server.sample(true);

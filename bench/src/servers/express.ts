@@ -2,8 +2,6 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import express from 'express';
 import promBundle from 'express-prom-bundle';
 import { createNamespace } from 'cls-hooked';
-import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { llmscope } from '@llmscope/express';
 import { otlpUrl, serve, variant } from '../harness';
 
@@ -15,7 +13,11 @@ switch (variant()) {
     app.use(llmscope({ tracing: false }));
     break;
   case 'llmscope-full':
-    app.use(llmscope({ tracing: { spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: otlpUrl() }))] } }));
+    // Every trace exported (tail sampling off), like the OTel peer: the same export volume.
+    app.use(llmscope({ exporters: { otlp: { url: otlpUrl() } }, sampling: { tail: false } }));
+    break;
+  case 'llmscope-sampled':
+    app.use(llmscope({ exporters: { otlp: { url: otlpUrl() } } }));
     break;
   case 'express-prom-bundle':
     app.use(promBundle({ includeMethod: true, includePath: true, includeStatusCode: true, normalizePath: [['^/users/[^/]+$', '/users/#id']] }));

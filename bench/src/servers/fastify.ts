@@ -16,7 +16,29 @@ async function main(): Promise<number> {
       await app.register(llmscope, { tracing: false });
       break;
     case 'llmscope-full':
-      await app.register(llmscope, { tracing: { spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: otlpUrl() }))] } });
+      // Every trace exported (tail sampling off), like the OTel peer: the same export volume.
+      await app.register(llmscope, { exporters: { otlp: { url: otlpUrl() } }, sampling: { tail: false } });
+      break;
+    case 'llmscope-soak':
+      // The memory soak: every exporter on, every backend a dead port, every trace exported.
+      await app.register(llmscope, {
+        exporters: {
+          otlp: { url: 'http://127.0.0.1:1/v1/traces' },
+          langfuse: { baseUrl: 'http://127.0.0.1:1', publicKey: 'pk-lf-bench', secretKey: 'sk-lf-bench' },
+          sentry: { dsn: 'http://public@127.0.0.1:1/1' },
+        },
+        sampling: { tail: false },
+      });
+      app.get('/boom', async () => {
+        throw new Error('soak error');
+      });
+      break;
+    case 'llmscope-traced':
+      // Spans created and ended, nothing exported: the price of tracing itself.
+      await app.register(llmscope, {});
+      break;
+    case 'llmscope-sampled':
+      await app.register(llmscope, { exporters: { otlp: { url: otlpUrl() } } });
       break;
     case 'fastify-metrics':
       await app.register(fastifyMetrics, { endpoint: '/metrics' });
