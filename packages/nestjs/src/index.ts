@@ -6,7 +6,6 @@
 export * from '@llmscope/core';
 export { LlmscopeModule } from './llmscope.module';
 export { LlmscopeService } from './llmscope.service';
-export { LlmscopeErrorInterceptor } from './error.interceptor';
 export { LLMSCOPE_OPTIONS } from './tokens';
 export type { LlmscopeModuleOptions, LlmscopeModuleAsyncOptions, PlatformRequest } from './options';
 export { TraceLLM, type TraceLLMOptions } from './decorators/trace-llm.decorator';

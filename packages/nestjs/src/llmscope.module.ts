@@ -1,7 +1,7 @@
 import { Global, Inject, Module, type DynamicModule, type OnApplicationShutdown, type Provider } from '@nestjs/common';
-import { APP_INTERCEPTOR, HttpAdapterHost } from '@nestjs/core';
+import { HttpAdapterHost } from '@nestjs/core';
 import { Llmscope } from '@llmscope/core';
-import { LlmscopeErrorInterceptor } from './error.interceptor';
+import { captureNestExceptions } from './exception-capture';
 import { LlmscopeService } from './llmscope.service';
 import type { LlmscopeModuleAsyncOptions, LlmscopeModuleOptions } from './options';
 import { attachLlmscope } from './platform';
@@ -47,12 +47,13 @@ function build(optionsProvider: Provider, imports: NonNullable<DynamicModule['im
       optionsProvider,
       {
         provide: Llmscope,
-        useFactory: (options: LlmscopeModuleOptions | undefined, host: HttpAdapterHost) => attachLlmscope(host.httpAdapter ?? undefined, options),
+        useFactory: (options: LlmscopeModuleOptions | undefined, host: HttpAdapterHost) => {
+          captureNestExceptions();
+          return attachLlmscope(host.httpAdapter ?? undefined, options);
+        },
         inject: [LLMSCOPE_OPTIONS, HttpAdapterHost],
       },
       LlmscopeService,
-      LlmscopeErrorInterceptor,
-      { provide: APP_INTERCEPTOR, useExisting: LlmscopeErrorInterceptor },
     ],
     exports: [Llmscope, LlmscopeService, LLMSCOPE_OPTIONS],
   };

@@ -99,6 +99,8 @@ describe.each(PLATFORMS.map((p) => [p] as [Platform]))('Nest on %s', (platform) 
       const [span] = serverSpans(await waitForSpans(exporter, (x) => serverSpans(x).length === 1));
       expect(span?.attributes['http.response.status_code']).toBe(403);
       expect(span?.status.code).not.toBe(SpanStatusCode.ERROR);
+      // The guard's ForbiddenException reaches Nest's exception layer, which llmscope listens to.
+      expect(span?.events.some((e) => e.name === 'exception' && e.attributes?.['exception.type'] === 'ForbiddenException')).toBe(true);
     });
 
     test('the status an exception filter sets is the one recorded', async () => {
