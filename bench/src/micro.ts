@@ -4,6 +4,7 @@
  * with 10,000 series (sample lines).
  */
 import { BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { Llmscope } from '@llmscope/core';
 
 const noopExporter: SpanExporter = {
@@ -51,11 +52,40 @@ async function metricsRender(seriesTarget: number): Promise<{ series: number; ms
   return { series, ms: times[Math.floor(times.length / 2)] as number };
 }
 
+/**
+ * What an active AsyncLocalStorage costs each promise: 10 awaits run inside 0, 1 and 2 nested
+ * stores (the figure behind keeping one store when tracing is on). Returns µs per promise added
+ * by each store.
+ */
+async function alsPerPromiseMicros(units: number): Promise<{ oneStore: number; twoStores: number }> {
+  const stores = [new AsyncLocalStorage<object>(), new AsyncLocalStorage<object>()];
+  const work = async (): Promise<void> => {
+    for (let i = 0; i < 10; i++) await Promise.resolve(i);
+  };
+  const time = async (n: number): Promise<number> => {
+    let fn = work;
+    for (const store of stores.slice(0, n)) {
+      const inner = fn;
+      fn = () => store.run({}, inner);
+    }
+    for (let i = 0; i < 2000; i++) await fn();
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < units; i++) await fn();
+    return Number(process.hrtime.bigint() - start) / 1000 / units;
+  };
+  const none = await time(0);
+  const one = await time(1);
+  const two = await time(2);
+  // Each unit creates ~11 promises (10 awaits and the async function's own).
+  return { oneStore: (one - none) / 11, twoStores: (two - none) / 11 };
+}
+
 async function main(): Promise<void> {
   const iterations = Number(process.env.BENCH_MICRO_ITERATIONS ?? 50000);
   const llm = [llmRecordMicros(iterations), llmRecordMicros(iterations), llmRecordMicros(iterations)].sort((a, b) => a - b)[1] as number;
   const render = await metricsRender(10000);
-  process.stdout.write(JSON.stringify({ llmRecordMicros: llm, metricsSeries: render.series, metricsRenderMs: render.ms }) + '\n');
+  const als = await alsPerPromiseMicros(iterations);
+  process.stdout.write(JSON.stringify({ llmRecordMicros: llm, metricsSeries: render.series, metricsRenderMs: render.ms, alsOneStore: als.oneStore, alsTwoStores: als.twoStores }) + '\n');
   process.exit(0);
 }
 

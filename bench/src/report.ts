@@ -24,7 +24,7 @@ export interface Results {
   durationSeconds: number;
   connections: number;
   rows: Row[];
-  micro?: { llmRecordMicros: number; llmRecordTarget: number; metricsSeries: number; metricsRenderMs: number; metricsRenderTarget: number };
+  micro?: { llmRecordMicros: number; llmRecordTarget: number; metricsSeries: number; metricsRenderMs: number; metricsRenderTarget: number; alsPerPromiseMicros?: { oneStore: number; twoStores: number } };
   memory?: { requests: number; rssMbAfterWarmup: number; rssMbAtEnd: number; heapMbAfterWarmup: number; heapMbAtEnd: number; flat: boolean };
   otlpExportsReceived: number;
 }
@@ -49,6 +49,8 @@ export function renderMarkdown(r: Results): string {
     lines.push('', '## Micro', '',
       `- one LLM call recorded (span + metrics, batch-exported): ${r.micro.llmRecordMicros} µs (target ≤ ${r.micro.llmRecordTarget} µs: ${mark(r.micro.llmRecordMicros <= r.micro.llmRecordTarget)})`,
       `- /metrics render with ${r.micro.metricsSeries} series: ${r.micro.metricsRenderMs} ms (target ≤ ${r.micro.metricsRenderTarget} ms: ${mark(r.micro.metricsRenderMs <= r.micro.metricsRenderTarget)})`);
+    const als = r.micro.alsPerPromiseMicros;
+    if (als) lines.push(`- what active AsyncLocalStorage stores add to each promise: one store ${als.oneStore} µs, two stores ${als.twoStores} µs`);
   }
   if (r.memory) {
     lines.push('', '## Memory (Fastify + llmscope with OTLP, Langfuse and Sentry exporters, every backend a dead port)', '',

@@ -80,8 +80,11 @@ function micro(): Results['micro'] {
   const out = execFileSync(cmd, cmd === process.execPath ? argv : ['-c', '1', process.execPath, ...argv], {
     cwd: join(__dirname, '..'), env: { ...process.env, NODE_ENV: 'production', BENCH_MICRO_ITERATIONS: quick ? '20000' : '100000' }, encoding: 'utf8',
   });
-  const r = JSON.parse(out.trim().split('\n').pop() as string) as { llmRecordMicros: number; metricsSeries: number; metricsRenderMs: number };
-  return { llmRecordMicros: round(r.llmRecordMicros), llmRecordTarget: 20, metricsSeries: r.metricsSeries, metricsRenderMs: round(r.metricsRenderMs), metricsRenderTarget: 50 };
+  const r = JSON.parse(out.trim().split('\n').pop() as string) as { llmRecordMicros: number; metricsSeries: number; metricsRenderMs: number; alsOneStore: number; alsTwoStores: number };
+  return {
+    llmRecordMicros: round(r.llmRecordMicros), llmRecordTarget: 20, metricsSeries: r.metricsSeries, metricsRenderMs: round(r.metricsRenderMs), metricsRenderTarget: 50,
+    alsPerPromiseMicros: { oneStore: round(r.alsOneStore, 3), twoStores: round(r.alsTwoStores, 3) },
+  };
 }
 
 async function main(): Promise<void> {

@@ -1,15 +1,9 @@
-import { countAttempts, modelParam, numberParam, wrapMethod } from './instrument-common';
-
-type Obj = Record<string | symbol, unknown>;
+import { countAttempts, get, modelParam, numberParam, wrapMethod, type Obj } from './instrument-common';
 
 /** Options of {@link instrumentAnthropic}. */
 export interface InstrumentAnthropicOptions {
   /** `gen_ai.provider.name` of the calls. Default `anthropic` (e.g. `aws.bedrock` for the Bedrock client). */
   provider?: string;
-}
-
-function get(value: unknown, key: string): unknown {
-  return value !== null && typeof value === 'object' ? (value as Obj)[key] : undefined;
 }
 
 /**

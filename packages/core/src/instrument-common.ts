@@ -6,7 +6,13 @@ import { readResult } from './llm-usage';
 const WRAPPED = Symbol.for('llmscope.instrumented');
 
 type Fn = (...args: unknown[]) => unknown;
-type Obj = Record<string | symbol, unknown>;
+/** A loosely typed SDK object (client, params, result). */
+export type Obj = Record<string | symbol, unknown>;
+
+/** `value[key]` when `value` is an object, else undefined: walks SDK clients without throwing. */
+export function get(value: unknown, key: string): unknown {
+  return value !== null && typeof value === 'object' ? (value as Obj)[key] : undefined;
+}
 
 function isObject(value: unknown): value is Obj {
   return value !== null && typeof value === 'object';

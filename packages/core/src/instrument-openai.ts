@@ -1,6 +1,4 @@
-import { countAttempts, modelParam, numberParam, wrapMethod } from './instrument-common';
-
-type Obj = Record<string | symbol, unknown>;
+import { countAttempts, get, modelParam, numberParam, wrapMethod, type Obj } from './instrument-common';
 
 /** Options of {@link instrumentOpenAI}. */
 export interface InstrumentOpenAIOptions {
@@ -16,10 +14,6 @@ export interface InstrumentOpenAIOptions {
    * estimated, and the span says so).
    */
   includeStreamUsage?: boolean;
-}
-
-function get(value: unknown, key: string): unknown {
-  return value !== null && typeof value === 'object' ? (value as Obj)[key] : undefined;
 }
 
 /**

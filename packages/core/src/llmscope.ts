@@ -160,11 +160,12 @@ export class Llmscope implements Recorder {
     if (ctx.finished) return;
     ctx.finished = true;
     const entry = this.routes.get(ctx.route);
+    const ms = performance.now() - ctx.startTime;
     if (this.http) {
       this.http.active.dec();
-      this.http.observe(entry, ctx.method, statusCode, (performance.now() - ctx.startTime) / 1000);
+      this.http.observe(entry, ctx.method, statusCode, ms / 1000);
     }
-    if (this.telemetry !== undefined) this.telemetry.requestFinished(ctx, statusCode, entry.route, performance.now() - ctx.startTime);
+    if (this.telemetry !== undefined) this.telemetry.requestFinished(ctx, statusCode, entry.route, ms);
     const span = ctx.span;
     if (span === undefined) return;
     span.updateName(entry.spanName(ctx.method));

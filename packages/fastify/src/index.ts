@@ -2,7 +2,6 @@
  * @llmscope/fastify: `await app.register(llmscope, options)`.
  * @packageDocumentation
  */
-import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import fp from 'fastify-plugin';
 import { Llmscope, type LlmscopeOptions, type RequestContext } from '@llmscope/core';
@@ -19,12 +18,11 @@ declare module 'fastify' {
   }
 }
 
-// Per-request state lives on the request (a declared decorator, so Fastify keeps the shape of its
-// Request class stable) and on the raw response (for the shared 'close' listener): no closure per request.
+// Per-request state lives on the request, as a declared decorator, so Fastify keeps the shape of
+// its Request class stable. Nothing is added to Node's raw response (that would change its shape).
 const CTX = Symbol('llmscope.fastify.ctx');
 
 type TrackedRequest = FastifyRequest & { [CTX]: RequestContext | undefined };
-type TrackedResponse = ServerResponse & { [CTX]?: RequestContext };
 
 // Keys Fastify itself reads from register options; they are not llmscope's and must not fail its validation.
 const REGISTER_KEYS = ['prefix', 'logLevel', 'logSerializers'];
@@ -52,13 +50,6 @@ const plugin: FastifyPluginAsync<LlmscopeFastifyOptions> = async function llmsco
   fastify.decorate('llmscope', scope);
   fastify.decorateRequest(CTX, undefined);
 
-  // Ends the request on the raw response's 'close': it fires once for every response, also when
-  // the client went away or the reply was hijacked, where Fastify's onResponse never runs.
-  function onClose(this: TrackedResponse): void {
-    const ctx = this[CTX];
-    if (ctx !== undefined) scope.finishRequest(ctx, this.statusCode);
-  }
-
   function onRequest(this: FastifyInstance, request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction): void {
     // The matched route's template, prefixes included; undefined for the 404 handler. Fastify
     // matched the route before onRequest, so the label is known here, once per request.
@@ -78,9 +69,10 @@ const plugin: FastifyPluginAsync<LlmscopeFastifyOptions> = async function llmsco
       // Fastify's headers one by one in writeHead (~1 µs a request). Error handlers keep it.
       if (traceId !== undefined) reply.header(traceHeader, traceId);
     }
-    const res = reply.raw as TrackedResponse;
-    res[CTX] = ctx;
-    res.on('close', onClose);
+    // Ends the request on the raw response's 'close': it fires once for every response, also when
+    // the client went away or the reply was hijacked, where Fastify's onResponse never runs.
+    const res = reply.raw;
+    res.on('close', () => scope.finishRequest(ctx, res.statusCode));
     // Everything after this hook (later hooks, body parsing, validation, the handler) runs inside
     // the context. Fastify 5 resumes after body parsing through an AsyncResource bound here, so
     // bodies that arrive in later socket reads do not lose it (the tests check with a slow body).
