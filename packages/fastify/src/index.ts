@@ -8,13 +8,25 @@ import { Llmscope, type LlmscopeOptions, type RequestContext } from '@llmscope/c
 
 export * from '@llmscope/core';
 
+/** The plugin's request hook, for a host that runs it itself (see `requestHook: 'external'`). */
+export type LlmscopeRequestHook = (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction) => void;
+
 /** Options of the Fastify plugin: llmscope's options, with `identify` receiving the Fastify request. */
-export type LlmscopeFastifyOptions = LlmscopeOptions<FastifyRequest>;
+export type LlmscopeFastifyOptions = LlmscopeOptions<FastifyRequest> & {
+  /**
+   * `'external'`: do not add the `onRequest` hook; expose it as `app.llmscopeRequestHook` for a
+   * host that must run it before its own hooks (the NestJS module runs it through Nest's
+   * instrumentation hook, ahead of Nest's middleware). Default: an `onRequest` hook.
+   */
+  requestHook?: 'onRequest' | 'external';
+};
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** The llmscope instance of this app (its registry, `shutdown()`), set by `@llmscope/fastify`. */
     readonly llmscope: Llmscope;
+    /** The request hook, when the plugin was registered with `requestHook: 'external'`. */
+    readonly llmscopeRequestHook: LlmscopeRequestHook | undefined;
   }
 }
 
@@ -25,7 +37,8 @@ const CTX = Symbol('llmscope.fastify.ctx');
 type TrackedRequest = FastifyRequest & { [CTX]: RequestContext | undefined };
 
 // Keys Fastify itself reads from register options; they are not llmscope's and must not fail its validation.
-const REGISTER_KEYS = ['prefix', 'logLevel', 'logSerializers'];
+// The plugin's own `requestHook` is not llmscope's either.
+const REGISTER_KEYS = ['prefix', 'logLevel', 'logSerializers', 'requestHook'];
 
 function llmscopeOptions(options: LlmscopeFastifyOptions | undefined): LlmscopeOptions<never> | undefined {
   if (options === undefined || options === null || typeof options !== 'object') return options as LlmscopeOptions<never> | undefined;
@@ -50,7 +63,8 @@ const plugin: FastifyPluginAsync<LlmscopeFastifyOptions> = async function llmsco
   fastify.decorate('llmscope', scope);
   fastify.decorateRequest(CTX, undefined);
 
-  function onRequest(this: FastifyInstance, request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction): void {
+  // Uses no `this`: an external host may call it with its own.
+  function onRequest(request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction): void {
     // The matched route's template, prefixes included; undefined for the 404 handler. Fastify
     // matched the route before onRequest, so the label is known here, once per request.
     const route = request.routeOptions.url;
@@ -87,7 +101,9 @@ const plugin: FastifyPluginAsync<LlmscopeFastifyOptions> = async function llmsco
     next();
   }
 
-  fastify.addHook('onRequest', onRequest);
+  const external = options?.requestHook === 'external';
+  fastify.decorate('llmscopeRequestHook', external ? onRequest : undefined);
+  if (!external) fastify.addHook('onRequest', onRequest);
   fastify.addHook('onError', onError);
   // Flush spans when the app closes, so that the last requests reach the exporters.
   fastify.addHook('onClose', (_instance, closed) => {

@@ -555,3 +555,35 @@ describe('logging', () => {
     expect(error).toMatchObject({ level: 50 });
   });
 });
+
+describe('requestHook: external', () => {
+  test('the plugin adds no onRequest hook and hands it to the host, which runs it', async () => {
+    const plain = await build({ metrics: { defaultMetrics: false } }, usersRoutes);
+    expect(plain.llmscopeRequestHook).toBeUndefined();
+
+    const app = await build({ requestHook: 'external', metrics: { defaultMetrics: false } }, (instance) => {
+      usersRoutes(instance);
+      instance.get('/unrecorded', async () => 'ok');
+    });
+    const hook = app.llmscopeRequestHook;
+    expect(typeof hook).toBe('function');
+    const url = await serve(app);
+    // Not run by anyone yet: requests are served but not recorded.
+    await request(url).get('/users/1').expect(200);
+    expect(find(await metrics(url), 'http_server_requests_total')).toHaveLength(0);
+  });
+
+  test('run by the host, the hook records the request as the plugin would', async () => {
+    const app = Fastify();
+    open.push(app);
+    await app.register(llmscope, { requestHook: 'external', metrics: { defaultMetrics: false } });
+    const hook = app.llmscopeRequestHook;
+    if (hook === undefined) throw new Error('no external hook');
+    app.addHook('onRequest', hook);
+    app.get('/users/:id', async (req) => ({ id: (req.params as { id: string }).id, user: getContext()?.userId }));
+    const url = await serve(app);
+    const res = await request(url).get('/users/7').set('x-user-id', 'ext').expect(200);
+    expect(res.body).toEqual({ id: '7', user: 'ext' });
+    expect(find(await metrics(url), 'http_server_requests_total', { route: '/users/:id', status_code: '200' })[0]?.value).toBe(1);
+  });
+});
