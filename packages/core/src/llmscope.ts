@@ -1,21 +1,21 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { context, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type Tracer } from '@opentelemetry/api';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { clipString, headerValue } from './clip';
-import { bindContext, getContext, RequestContext, runInContext, type ContextLimits } from './context';
-import { HttpMetrics, normaliseMethod } from './http-metrics';
-import { traceLLM, type LlmCall, type LlmCallOptions } from './llm';
-import type { LlmCallRecord } from './llm-metrics';
-import { LlmRuntime } from './llm-runtime';
-import { createMetricsHandler, type HandlerResponse } from './metrics-endpoint';
-import { resolveOptions, type LlmscopeOptions, type ResolvedOptions } from './options';
-import { isFallbackRecorder, setFallbackRecorder, type Recorder } from './recorder';
-import { RouteTable } from './routes';
-import { errorType } from './span-run';
-import { step } from './step';
-import { installSignalHook } from './shutdown-signal';
-import { Telemetry, type ValidationFailure } from './telemetry';
-import { ensureTracing, flushTracing, getTracer } from './tracing';
+import { clipString, headerValue } from './context/clip';
+import { bindContext, getContext, RequestContext, runInContext, type ContextLimits } from './context/context';
+import { HttpMetrics, normaliseMethod } from './http/http-metrics';
+import { traceLLM, type LlmCall, type LlmCallOptions } from './genai/trace-llm';
+import type { LlmCallRecord } from './genai/metrics';
+import { LlmRuntime } from './genai/runtime';
+import { createMetricsHandler, type HandlerResponse } from './http/metrics-endpoint';
+import { resolveOptions, type LlmscopeOptions, type ResolvedOptions } from './config/options';
+import { isFallbackRecorder, setFallbackRecorder, type Recorder } from './context/recorder';
+import { RouteTable } from './http/routes';
+import { errorType } from './tracing/span-run';
+import { step } from './tracing/step';
+import { installSignalHook } from './exporters/shutdown-signal';
+import { Telemetry, type ValidationFailure } from './exporters/telemetry';
+import { ensureTracing, flushTracing, getTracer } from './tracing/provider';
 import { SamplingPipeline } from './sampling/pipeline';
 
 

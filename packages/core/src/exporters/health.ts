@@ -1,5 +1,5 @@
 import { Counter, type Registry } from 'prom-client';
-import { getOrCreate } from '../prom';
+import { getOrCreate } from '../http/prom';
 
 /** Where exporter trouble is reported: one warning line. */
 export type WarnSink = (fields: Record<string, unknown>, message: string) => void;

@@ -1,4 +1,4 @@
-import { LlmscopeConfigError } from '../errors';
+import { LlmscopeConfigError } from '../config/errors';
 
 /**
  * Loads an optional peer dependency when the feature that needs it is configured, so apps that

@@ -1,5 +1,5 @@
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { LlmscopeConfigError } from '../errors';
+import { LlmscopeConfigError } from '../config/errors';
 import { DEFAULT_QUEUE_LIMITS, type QueueLimits } from './queue';
 
 /** OTLP/HTTP trace exporter (Jaeger, Tempo, Honeycomb, an OpenTelemetry Collector, ...). */

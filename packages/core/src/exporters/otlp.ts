@@ -1,5 +1,5 @@
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import type { Redactor } from '../redact';
+import type { Redactor } from '../logging/redact';
 import type { TelemetryHealth } from './health';
 import type { ResolvedExporters } from './options';
 import { BoundedExportProcessor, type QueueLimits } from './queue';

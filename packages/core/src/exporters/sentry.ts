@@ -1,7 +1,7 @@
 import { SpanStatusCode, type Context } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { LlmscopeConfigError } from '../errors';
-import type { Redactor } from '../redact';
+import { LlmscopeConfigError } from '../config/errors';
+import type { Redactor } from '../logging/redact';
 import type { TelemetryHealth } from './health';
 import { loadOptional } from './optional';
 import type { ResolvedExporters } from './options';

@@ -1,6 +1,6 @@
 import type { Attributes, AttributeValue } from '@opentelemetry/api';
 import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace-base';
-import type { Redactor } from '../redact';
+import type { Redactor } from '../logging/redact';
 
 /**
  * A read-only view of `span` with some fields replaced. The span itself is never modified: other

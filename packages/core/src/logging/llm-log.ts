@@ -1,7 +1,7 @@
 import type { Context } from '@opentelemetry/api';
 import { hrTimeToMilliseconds } from '@opentelemetry/core';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import type { Redactor } from '../redact';
+import type { Redactor } from './redact';
 import type { ResolvedLogging } from './options';
 
 function clip(text: string, max: number): string {

@@ -1,4 +1,4 @@
-import { LlmscopeConfigError } from '../errors';
+import { LlmscopeConfigError } from '../config/errors';
 import { loadOptional } from '../exporters/optional';
 
 /**

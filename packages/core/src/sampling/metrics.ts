@@ -1,5 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { getOrCreate } from '../prom';
+import { getOrCreate } from '../http/prom';
 
 /** Why a trace was kept, or `sampled_out` when it was dropped. */
 export type SamplingReason = 'error' | 'slow' | 'route_latency' | 'priority' | 'base_rate' | 'sampled_out';

@@ -1,5 +1,5 @@
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { LlmscopeConfigError } from '../errors';
+import { LlmscopeConfigError } from '../config/errors';
 
 /** Head sampling: decided when a trace starts, propagated downstream in `traceparent`'s sampled flag. */
 export interface HeadSamplingOptions {

@@ -1,8 +1,8 @@
 import { TraceFlags, type Context } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Registry } from 'prom-client';
-import { FanoutSpanProcessor, llmscopeSpanProcessor } from '../tracing';
-import { TreePrinterProcessor } from '../tree-printer';
+import { FanoutSpanProcessor, llmscopeSpanProcessor } from '../tracing/provider';
+import { TreePrinterProcessor } from '../tracing/tree-printer';
 import { llmscopeSampler } from './head';
 import type { ResolvedSampling } from './options';
 import { TailSamplingProcessor } from './tail';

@@ -1,0 +1,228 @@
+import { trace, type SpanContext } from '@opentelemetry/api';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { Registry } from 'prom-client';
+import type { RequestContext } from '../context/context';
+import { TelemetryHealth, processWarning, type WarnSink } from './health';
+import { LangfuseExportProcessor } from './langfuse';
+import type { ResolvedExporters } from './options';
+import { createOtlpProcessor } from './otlp';
+import { SentryLlmErrorProcessor, SentryReporter, type SentryEventContext } from './sentry';
+import type { LlmCallRecord } from '../genai/metrics';
+import { LlmLogProcessor } from '../logging/llm-log';
+import type { ResolvedLogging } from '../logging/options';
+import { Redactor, type RedactOptions } from '../logging/redact';
+import { llmscopeSpanProcessor, type FanoutSpanProcessor } from '../tracing/provider';
+
+/** What {@link Telemetry} is built from (a slice of the resolved options). */
+export interface TelemetryConfig {
+  exporters: ResolvedExporters;
+  logging: ResolvedLogging | undefined;
+  redact: RedactOptions | false;
+  tracingOn: boolean;
+  /**
+   * Where the trace exporters and the LLM log processor go: the sampling pipeline's export stage
+   * (behind the tail sampler). Default `llmscopeSpanProcessor`. Sentry's LLM error processor
+   * always goes on `llmscopeSpanProcessor`: errors are reported whatever the sampling.
+   */
+  exportStage?: FanoutSpanProcessor;
+}
+
+/** A failed `validateOutput`, as reported to logs and Sentry. */
+export interface ValidationFailure {
+  /** Name of the output or schema (`answer`, `ExtractionSchema`). */
+  name: string | undefined;
+  issues: { message: string; path?: string }[];
+  raw: unknown;
+}
+
+function clip(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…[${text.length - max} more]` : text;
+}
+
+/**
+ * Everything that leaves the process besides metrics: exporters (OTLP, Langfuse, Sentry), log
+ * lines, and the redaction and failure accounting they share. Built only when something is
+ * configured: an app with no exporter and no logging pays nothing per request.
+ */
+export class Telemetry {
+  readonly health: TelemetryHealth;
+  readonly redactor: Redactor;
+  readonly logging: ResolvedLogging | undefined;
+  readonly sentry: SentryReporter | undefined;
+  private readonly processors: SpanProcessor[] = [];
+  private readonly stage: FanoutSpanProcessor;
+  private sentryProcessor: SpanProcessor | undefined;
+  /** LLM log lines come from spans (tracing on) rather than from metric records. */
+  private readonly llmLogFromSpans: boolean;
+  private closed = false;
+
+  private constructor(config: TelemetryConfig, registry: Registry | undefined) {
+    this.logging = config.logging;
+    this.redactor = new Redactor(config.redact);
+    const logger = config.logging?.logger;
+    const warn: WarnSink = logger === undefined ? processWarning : (fields, message) => logger.warn(fields, message);
+    this.health = new TelemetryHealth(registry, warn, config.exporters.failureLogIntervalMs);
+    const { otlp, langfuse, sentry, queue } = config.exporters;
+    if (config.tracingOn) {
+      if (otlp !== undefined) this.processors.push(createOtlpProcessor(otlp, queue, this.health, this.redactor));
+      if (langfuse !== undefined) this.processors.push(new LangfuseExportProcessor(langfuse, queue, this.health, this.redactor));
+    }
+    if (sentry !== undefined) {
+      this.sentry = new SentryReporter(sentry, this.health, this.redactor, Math.min(queue.maxQueueSize, 64), queue.exportTimeoutMs);
+      if (config.tracingOn) this.processors.push((this.sentryProcessor = new SentryLlmErrorProcessor(this.sentry)));
+    }
+    this.llmLogFromSpans = config.tracingOn;
+    if (config.tracingOn && config.logging !== undefined && config.logging.llmCalls) this.processors.push(new LlmLogProcessor(config.logging, this.redactor));
+    this.stage = config.exportStage ?? llmscopeSpanProcessor;
+    for (const p of this.processors) (p === this.sentryProcessor ? llmscopeSpanProcessor : this.stage).add(p);
+  }
+
+  /** Builds the telemetry of an instance, or returns undefined when nothing is configured. */
+  static create(config: TelemetryConfig, registry: Registry | undefined): Telemetry | undefined {
+    const e = config.exporters;
+    const exporting = (config.tracingOn && (e.otlp !== undefined || e.langfuse !== undefined)) || e.sentry !== undefined;
+    if (!exporting && config.logging === undefined) return undefined;
+    return new Telemetry(config, registry);
+  }
+
+  /** The span processors this instance added to `llmscopeSpanProcessor` (exporters). */
+  get spanProcessors(): readonly SpanProcessor[] {
+    return this.processors;
+  }
+
+  /**
+   * A request ended: one log line (when request logging is on) and, for a server error, a
+   * Sentry event. The error is only read, never changed or rethrown.
+   */
+  requestFinished(ctx: RequestContext, statusCode: number, route: string, durationMs: number): void {
+    const span = ctx.span?.spanContext();
+    const logging = this.logging;
+    if (logging !== undefined && logging.requests) {
+      const r = this.redactor;
+      const line: Record<string, unknown> = {
+        event: 'http_request',
+        method: ctx.method,
+        route,
+        status: statusCode,
+        duration_ms: Math.round(durationMs * 100) / 100,
+        user_id: ctx.userId === undefined ? undefined : r.string(ctx.userId),
+        session_id: ctx.sessionId === undefined ? undefined : r.string(ctx.sessionId),
+        trace_id: span?.traceId,
+        span_id: span?.spanId,
+      };
+      if (ctx.feature !== undefined) line.feature = ctx.feature;
+      if (ctx.promptName !== undefined) line.prompt_name = ctx.promptName;
+      if (ctx.promptVersion !== undefined) line.prompt_version = ctx.promptVersion;
+      if (ctx.error !== undefined) line.error = r.value(ctx.error instanceof Error ? `${ctx.error.name}: ${ctx.error.message}` : String(ctx.error));
+      try {
+        if (statusCode >= 500) logging.logger.error(line, 'request');
+        else logging.logger.info(line, 'request');
+      } catch {
+        // A broken logger must not fail the request.
+      }
+    }
+    if (this.sentry !== undefined && ctx.error !== undefined && statusCode >= 500) {
+      this.sentry.captureError(ctx.error, this.eventContext(ctx, span, { route, method: ctx.method, statusCode }));
+    }
+  }
+
+  private eventContext(ctx: RequestContext | undefined, span: SpanContext | undefined, extra: SentryEventContext = {}): SentryEventContext {
+    return {
+      ...extra,
+      userId: ctx?.userId, sessionId: ctx?.sessionId, feature: ctx?.feature,
+      promptName: ctx?.promptName, promptVersion: ctx?.promptVersion,
+      traceId: span?.traceId, spanId: span?.spanId,
+    };
+  }
+
+  /**
+   * An LLM call ended. With tracing on, {@link LlmLogProcessor} writes the line from the span
+   * (it has the LLM span's ids and the content); without tracing, the line comes from here.
+   */
+  llmCall(record: LlmCallRecord): void {
+    const logging = this.logging;
+    if (logging === undefined || !logging.llmCalls || this.llmLogFromSpans) return;
+    const span = trace.getActiveSpan()?.spanContext();
+    const line: Record<string, unknown> = {
+      event: 'llm_call',
+      operation: record.operation,
+      provider: record.provider,
+      model: record.model,
+      response_model: record.responseModel,
+      prompt_name: record.promptName,
+      prompt_version: record.promptVersion,
+      input_tokens: record.inputTokens,
+      output_tokens: record.outputTokens,
+      cost_usd: record.costUsd ?? undefined,
+      feature: record.feature,
+      duration_ms: Math.round(record.seconds * 100000) / 100,
+      outcome: record.error ? 'error' : 'ok',
+      error_type: record.errorType,
+      user_id: record.userId === undefined ? undefined : this.redactor.string(record.userId),
+      session_id: record.sessionId === undefined ? undefined : this.redactor.string(record.sessionId),
+      trace_id: span?.traceId,
+      span_id: span?.spanId,
+    };
+    try {
+      if (record.error) logging.logger.warn(line, 'llm call');
+      else logging.logger.info(line, 'llm call');
+    } catch {
+      // Same: logging never fails the app.
+    }
+  }
+
+  /** A `validateOutput` failed: a warning line and a Sentry event with the raw output attached (clipped, redacted). */
+  validationFailed(failure: ValidationFailure, ctx: RequestContext | undefined): void {
+    const span = trace.getActiveSpan()?.spanContext() ?? ctx?.span?.spanContext();
+    const rawText = typeof failure.raw === 'string' ? failure.raw : safeJson(failure.raw);
+    const logging = this.logging;
+    if (logging !== undefined) {
+      const line: Record<string, unknown> = {
+        event: 'output_validation_failed', name: failure.name, issues: this.redactor.value(failure.issues),
+        trace_id: span?.traceId, span_id: span?.spanId, prompt_name: ctx?.promptName, prompt_version: ctx?.promptVersion,
+      };
+      if (logging.captureContent) line.raw_output = clip(this.redactor.string(rawText), logging.maxContentLength);
+      try {
+        logging.logger.warn(line, 'output validation failed');
+      } catch {
+        // Never throws into the app.
+      }
+    }
+    const sentry = this.sentry;
+    if (sentry !== undefined) {
+      const clipped = clip(this.redactor.string(rawText), sentry.maxOutputLength);
+      sentry.captureEvent({
+        message: `llmscope: model output failed validation${failure.name ? ` (${failure.name})` : ''}: ${failure.issues[0]?.message ?? 'invalid'}`,
+        level: 'error',
+        extra: { issues: failure.issues, raw_output: clipped },
+      }, { ...this.eventContext(ctx, span), tags: { 'llmscope.source': 'validate_output', ...(failure.name ? { 'output.name': failure.name } : {}) } }, [
+        { filename: 'model-output.txt', data: clipped, contentType: 'text/plain' },
+      ]);
+    }
+  }
+
+  /** Flushes every exporter within `timeoutMs`, then detaches them. Never rejects. */
+  async shutdown(timeoutMs: number): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const deadline = Date.now() + timeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+      timer.unref();
+    });
+    // A hanging backend cannot hold shutdown past its budget.
+    await Promise.race([Promise.allSettled(this.processors.map((p) => p.shutdown())), timeout]);
+    clearTimeout(timer);
+    for (const p of this.processors) (p === this.sentryProcessor ? llmscopeSpanProcessor : this.stage).remove(p);
+    if (this.sentry !== undefined) await this.sentry.close(Math.max(1, deadline - Date.now()));
+  }
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}

@@ -1,0 +1,36 @@
+import type { CostReport } from './cost/attribution';
+import { currentRecorder } from '../context/recorder';
+
+/**
+ * Counts one lookup in an app cache (a semantic cache of LLM answers, an embedding cache):
+ * `llmscope_cache_requests_total{cache, result="hit"|"miss"}`. Recorded by the instance owning
+ * the current request (else the latest one); a no-op without any instance.
+ *
+ * @example
+ * const cached = await cache.get(key);
+ * recordCacheLookup('answers', cached !== undefined);
+ */
+export function recordCacheLookup(cache: string, hit: boolean): void {
+  currentRecorder()?.genai?.recordCacheLookup(cache, hit);
+}
+
+/**
+ * Exposes the depth of an app queue as `llmscope_queue_depth{queue}`, read by calling `read` at
+ * each scrape (nothing runs between scrapes). Returns a function that stops reporting it.
+ * Call it after the llmscope middleware is created (it registers with the latest instance).
+ *
+ * @example
+ * const stop = trackQueueDepth('llm-requests', () => limiter.queued());
+ */
+export function trackQueueDepth(queue: string, read: () => number): () => void {
+  return currentRecorder()?.genai?.trackQueueDepth(queue, read) ?? (() => undefined);
+}
+
+/**
+ * Cost and tokens per user, session, feature and prompt version, as recorded by the instance
+ * owning the current request (else the latest one): the `limit` most expensive keys of each, the
+ * rest summed as `other`. `undefined` without an instance or with `llm.attribution: false`.
+ */
+export function getCostReport(limit?: number): CostReport | undefined {
+  return currentRecorder()?.genai?.costs?.snapshot(limit);
+}

@@ -1,0 +1,211 @@
+import { Counter, Histogram, type Registry } from 'prom-client';
+import { CONTEXT_UTILIZATION_BUCKETS, GEN_AI_DURATION_BUCKETS, GEN_AI_TOKEN_BUCKETS } from './buckets';
+import { clipLabel, LabelCap } from './labels';
+import { getOrCreate } from '../http/prom';
+
+export { GEN_AI_DURATION_BUCKETS } from './buckets';
+
+/** One finished LLM call (or GenAI span), as the metrics and the cost attribution see it. */
+export interface LlmCallRecord {
+  /** `gen_ai.operation.name`. */
+  operation: string;
+  /** `gen_ai.provider.name`. */
+  provider: string;
+  /** `gen_ai.request.model` (else the response model). */
+  model: string;
+  seconds: number;
+  /** Every input token, cached ones included. */
+  inputTokens: number | undefined;
+  outputTokens: number | undefined;
+  error: boolean;
+  /** `error.type` of a failed call. */
+  errorType?: string;
+  /** `gen_ai.response.model`, used to price the call when it is more specific. */
+  responseModel?: string;
+  cacheReadTokens?: number;
+  cacheCreationTokens?: number;
+  /** Seconds from the request to the first chunk of a streamed answer. */
+  timeToFirstChunk?: number;
+  /** Attempts beyond the first (SDK retries). */
+  retries?: number;
+  /** Cost in USD; `null` when the model has no price; `undefined` when not computed yet. */
+  costUsd?: number | null;
+  feature?: string;
+  promptName?: string;
+  promptVersion?: string;
+  /** For cost attribution only: never a label. */
+  userId?: string;
+  /** For cost attribution only: never a label. */
+  sessionId?: string;
+}
+
+type Base = 'operation' | 'provider' | 'model';
+
+/** Metric children of one (operation, provider, model): resolved once, then reused by every call. */
+interface Children {
+  durationOk: Histogram.Internal<Base | 'outcome'>;
+  durationError: Histogram.Internal<Base | 'outcome'>;
+  usageInput: Histogram.Internal<Base | 'token_type'>;
+  usageOutput: Histogram.Internal<Base | 'token_type'>;
+  tokensInput: Counter.Internal;
+  tokensOutput: Counter.Internal;
+  ttft: Histogram.Internal<Base> | undefined;
+  retries: Counter.Internal | undefined;
+  contextUtilization: Histogram.Internal<'provider' | 'model'> | undefined;
+  tokensCacheRead: Counter.Internal | undefined;
+  tokensCacheCreation: Counter.Internal | undefined;
+  /** Cost children by feature, prompt name and version. */
+  cost: Map<string, Counter.Internal> | undefined;
+}
+
+const MAX_CHILD_SETS = 10_000;
+
+/**
+ * The LLM metrics of one registry. Label values are bounded: models through a {@link LabelCap},
+ * every other free-text value clipped, and user and session ids are never labels.
+ */
+export class LlmMetrics {
+  readonly duration: Histogram<Base | 'outcome'>;
+  readonly timeToFirstChunk: Histogram<Base>;
+  readonly tokenUsage: Histogram<Base | 'token_type'>;
+  readonly tokens: Counter<Base | 'token_type'>;
+  readonly cost: Counter<'provider' | 'model' | 'feature' | 'prompt_name' | 'prompt_version'>;
+  readonly unpriced: Counter<'provider' | 'model'>;
+  readonly errors: Counter<Base | 'error_type'>;
+  readonly retries: Counter<Base>;
+  readonly contextUtilization: Histogram<'provider' | 'model'>;
+  private readonly models: LabelCap;
+  private readonly features = new LabelCap(200, 'none');
+  private readonly prompts = new LabelCap(500, 'none');
+  private readonly children = new Map<string, Children>();
+
+  constructor(registry: Registry, options: { maxModels?: number; timeToFirstChunkBuckets?: number[] } = {}) {
+    this.models = new LabelCap(options.maxModels ?? 200, 'unknown');
+    const base = ['operation', 'provider', 'model'] as const;
+    this.duration = getOrCreate(Histogram, registry, {
+      name: 'gen_ai_client_operation_duration_seconds',
+      help: 'Duration of LLM calls (GenAI semconv gen_ai.client.operation.duration), by operation, provider, model and outcome.',
+      labelNames: [...base, 'outcome'],
+      buckets: GEN_AI_DURATION_BUCKETS,
+    }) as Histogram<Base | 'outcome'>;
+    this.timeToFirstChunk = getOrCreate(Histogram, registry, {
+      name: 'gen_ai_client_operation_time_to_first_chunk_seconds',
+      help: 'Time from the request to the first chunk of a streamed LLM answer (GenAI semconv gen_ai.client.operation.time_to_first_chunk).',
+      labelNames: [...base],
+      buckets: options.timeToFirstChunkBuckets ?? GEN_AI_DURATION_BUCKETS,
+    }) as Histogram<Base>;
+    this.tokenUsage = getOrCreate(Histogram, registry, {
+      name: 'gen_ai_client_token_usage',
+      help: 'Tokens per LLM call (GenAI semconv gen_ai.client.token.usage), by operation, provider, model and token type (input, output).',
+      labelNames: [...base, 'token_type'],
+      buckets: GEN_AI_TOKEN_BUCKETS,
+    }) as Histogram<Base | 'token_type'>;
+    this.tokens = getOrCreate(Counter, registry, {
+      name: 'llmscope_llm_tokens_total',
+      help: 'Tokens used by LLM calls, by operation, provider, model and token type (input, output; cache_read and cache_creation are parts of input).',
+      labelNames: [...base, 'token_type'],
+    }) as Counter<Base | 'token_type'>;
+    this.cost = getOrCreate(Counter, registry, {
+      name: 'llmscope_llm_cost_usd_total',
+      help: 'Cost of priced LLM calls in US dollars, by provider, model, feature, prompt name and prompt version.',
+      labelNames: ['provider', 'model', 'feature', 'prompt_name', 'prompt_version'],
+    }) as Counter<'provider' | 'model' | 'feature' | 'prompt_name' | 'prompt_version'>;
+    this.unpriced = getOrCreate(Counter, registry, {
+      name: 'llmscope_llm_unpriced_calls_total',
+      help: 'LLM calls with token usage whose model has no price (add it to the `llm.prices` option), by provider and model.',
+      labelNames: ['provider', 'model'],
+    }) as Counter<'provider' | 'model'>;
+    this.errors = getOrCreate(Counter, registry, {
+      name: 'llmscope_llm_errors_total',
+      help: 'Failed LLM calls, by operation, provider, model and error.type (e.g. RateLimitError, APIConnectionTimeoutError).',
+      labelNames: [...base, 'error_type'],
+    }) as Counter<Base | 'error_type'>;
+    this.retries = getOrCreate(Counter, registry, {
+      name: 'llmscope_llm_retries_total',
+      help: 'Retried attempts of LLM calls (beyond the first attempt), by operation, provider and model.',
+      labelNames: [...base],
+    }) as Counter<Base>;
+    this.contextUtilization = getOrCreate(Histogram, registry, {
+      name: 'llmscope_llm_context_window_utilization_ratio',
+      help: "Input tokens of an LLM call divided by the model's context window, by provider and model.",
+      labelNames: ['provider', 'model'],
+      buckets: CONTEXT_UTILIZATION_BUCKETS,
+    }) as Histogram<'provider' | 'model'>;
+  }
+
+  private childrenFor(operation: string, provider: string, model: string): Children {
+    const key = `${operation}\u0000${provider}\u0000${model}`;
+    let c = this.children.get(key);
+    if (c === undefined) {
+      if (this.children.size >= MAX_CHILD_SETS) this.children.clear();
+      const labels = { operation, provider, model };
+      c = {
+        durationOk: this.duration.labels({ ...labels, outcome: 'ok' }),
+        durationError: this.duration.labels({ ...labels, outcome: 'error' }),
+        usageInput: this.tokenUsage.labels({ ...labels, token_type: 'input' }),
+        usageOutput: this.tokenUsage.labels({ ...labels, token_type: 'output' }),
+        tokensInput: this.tokens.labels({ ...labels, token_type: 'input' }),
+        tokensOutput: this.tokens.labels({ ...labels, token_type: 'output' }),
+        ttft: undefined,
+        retries: undefined,
+        contextUtilization: undefined,
+        tokensCacheRead: undefined,
+        tokensCacheCreation: undefined,
+        cost: undefined,
+      };
+      this.children.set(key, c);
+    }
+    return c;
+  }
+
+  private costChild(c: Children, provider: string, model: string, call: LlmCallRecord): Counter.Internal {
+    const feature = this.features.get(call.feature);
+    const name = this.prompts.get(call.promptName);
+    const version = this.prompts.get(call.promptVersion);
+    const key = `${feature}\u0000${name}\u0000${version}`;
+    const byLabels = (c.cost ??= new Map());
+    let child = byLabels.get(key);
+    if (child === undefined) {
+      child = this.cost.labels(provider, model, feature, name, version);
+      byLabels.set(key, child);
+    }
+    return child;
+  }
+
+  /**
+   * Records one call. `contextWindow` is the model's, when known. Label values are bounded here,
+   * so records from other instrumentations' spans are as safe as llmscope's own.
+   */
+  record(call: LlmCallRecord, contextWindow: number | undefined): void {
+    const operation = clipLabel(call.operation, 'unknown');
+    const provider = clipLabel(call.provider, 'unknown');
+    const model = this.models.get(call.model);
+    const c = this.childrenFor(operation, provider, model);
+    (call.error ? c.durationError : c.durationOk).observe(call.seconds);
+    const input = call.inputTokens;
+    const output = call.outputTokens;
+    if (input !== undefined) {
+      c.usageInput.observe(input);
+      if (input > 0) c.tokensInput.inc(input);
+      if (contextWindow !== undefined && contextWindow > 0) (c.contextUtilization ??= this.contextUtilization.labels(provider, model)).observe(input / contextWindow);
+    }
+    if (output !== undefined) {
+      c.usageOutput.observe(output);
+      if (output > 0) c.tokensOutput.inc(output);
+    }
+    if (call.cacheReadTokens !== undefined && call.cacheReadTokens > 0) {
+      (c.tokensCacheRead ??= this.tokens.labels(operation, provider, model, 'cache_read')).inc(call.cacheReadTokens);
+    }
+    if (call.cacheCreationTokens !== undefined && call.cacheCreationTokens > 0) {
+      (c.tokensCacheCreation ??= this.tokens.labels(operation, provider, model, 'cache_creation')).inc(call.cacheCreationTokens);
+    }
+    if (call.timeToFirstChunk !== undefined) (c.ttft ??= this.timeToFirstChunk.labels(operation, provider, model)).observe(call.timeToFirstChunk);
+    if (call.retries !== undefined && call.retries > 0) (c.retries ??= this.retries.labels(operation, provider, model)).inc(call.retries);
+    if (call.error) this.errors.inc({ operation, provider, model, error_type: clipLabel(call.errorType, '_OTHER') });
+    if (typeof call.costUsd === 'number') {
+      if (call.costUsd > 0) this.costChild(c, provider, model, call).inc(call.costUsd);
+    } else if (call.costUsd === null && (input !== undefined || output !== undefined)) {
+      this.unpriced.labels(provider, model).inc();
+    }
+  }
+}

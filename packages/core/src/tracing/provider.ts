@@ -1,0 +1,120 @@
+import { context, propagation, trace, type Tracer } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
+import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
+import { BasicTracerProvider, type ReadableSpan, type Span, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { Context } from '@opentelemetry/api';
+import { llmscopeSampler } from '../sampling/head';
+import { resetContextCarrier } from '../context/context';
+
+/** Instrumentation scope name of every span llmscope creates. */
+export const TRACER_NAME = '@llmscope/core';
+export const TRACER_VERSION = '0.1.0';
+
+/**
+ * One span processor that fans out to a list that can grow after the provider is built
+ * (SDK 2 providers take their processors at construction). Exporters, the trace printer and,
+ * later, the local console and the tail sampler all hang off it.
+ */
+export class FanoutSpanProcessor implements SpanProcessor {
+  private processors: SpanProcessor[] = [];
+
+  add(processor: SpanProcessor): void {
+    if (!this.processors.includes(processor)) this.processors = [...this.processors, processor];
+  }
+
+  remove(processor: SpanProcessor): void {
+    this.processors = this.processors.filter((p) => p !== processor);
+  }
+
+  get size(): number {
+    return this.processors.length;
+  }
+
+  onStart(span: Span, parentContext: Context): void {
+    for (const p of this.processors) {
+      try {
+        p.onStart(span, parentContext);
+      } catch {
+        // A broken processor must not fail the request that started the span.
+      }
+    }
+  }
+
+  onEnd(span: ReadableSpan): void {
+    for (const p of this.processors) {
+      try {
+        p.onEnd(span);
+      } catch {
+        // Same: telemetry never throws into the app.
+      }
+    }
+  }
+
+  async forceFlush(): Promise<void> {
+    await Promise.allSettled(this.processors.map((p) => p.forceFlush()));
+  }
+
+  async shutdown(): Promise<void> {
+    await Promise.allSettled(this.processors.map((p) => p.shutdown()));
+  }
+}
+
+/**
+ * The process-wide processor llmscope feeds its exporters from. When the app registers its own
+ * OpenTelemetry provider, it adds this processor to it so that llmscope's exporters and
+ * printer see its spans: `new NodeTracerProvider({ spanProcessors: [llmscopeSpanProcessor] })`.
+ */
+export const llmscopeSpanProcessor = new FanoutSpanProcessor();
+
+interface TracingState {
+  /** True when llmscope registered the global provider (false: the app owns it). */
+  ownsProvider: boolean;
+  provider: BasicTracerProvider | undefined;
+}
+
+let state: TracingState | undefined;
+
+/** Whether an OpenTelemetry tracer provider is registered globally (by anyone). */
+function globalProviderRegistered(): boolean {
+  // The API keeps its globals under this symbol; reading it has no side effect, whereas a
+  // failed setGlobalTracerProvider logs a "duplicate registration" error.
+  const major = 1;
+  const globals = (globalThis as Record<symbol, Record<string, unknown> | undefined>)[Symbol.for(`opentelemetry.js.api.${major}`)];
+  return globals?.trace !== undefined;
+}
+
+/**
+ * Makes sure a tracer provider exists. If the app registered one, llmscope uses it and replaces
+ * nothing; otherwise llmscope registers a BasicTracerProvider with the AsyncLocalStorage context
+ * manager, the W3C trace-context + baggage propagators and llmscope's head sampler, exporting
+ * through {@link llmscopeSpanProcessor}.
+ */
+export function ensureTracing(serviceName: string | undefined): TracingState {
+  if (state !== undefined) return state;
+  if (globalProviderRegistered()) {
+    state = { ownsProvider: false, provider: undefined };
+    return state;
+  }
+  let resource = defaultResource().merge(detectResources({ detectors: [envDetector] }));
+  if (serviceName !== undefined) resource = resource.merge(resourceFromAttributes({ 'service.name': serviceName }));
+  // The head sampler follows `sampling.head` / OTEL_TRACES_SAMPLER*; an app's own provider keeps its own sampler.
+  const provider = new BasicTracerProvider({ resource, sampler: llmscopeSampler, spanProcessors: [llmscopeSpanProcessor] });
+  trace.setGlobalTracerProvider(provider);
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  resetContextCarrier();
+  propagation.setGlobalPropagator(new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }));
+  state = { ownsProvider: true, provider };
+  return state;
+}
+
+/** The tracer llmscope creates its spans with. */
+export function getTracer(): Tracer {
+  return trace.getTracer(TRACER_NAME, TRACER_VERSION);
+}
+
+/** Flushes every span processor llmscope feeds (and the provider it registered, if any). */
+export async function flushTracing(): Promise<void> {
+  if (state?.provider) await state.provider.forceFlush();
+  else await llmscopeSpanProcessor.forceFlush();
+}

@@ -1,0 +1,68 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { LangfuseServer, OtlpReceiver, SentryServer } from '@llmscope/testkit';
+import { load } from '../load';
+import { ragApp } from './exporter-app';
+
+describe('shutdown', () => {
+  test('spans and events still buffered at shutdown all arrive (OTLP, Langfuse, Sentry)', async () => {
+    const otlp = await new OtlpReceiver().start();
+    const langfuse = await new LangfuseServer().start();
+    const sentry = await new SentryServer().start();
+    const app = await ragApp({
+      metrics: false,
+      exporters: {
+        otlp: { url: otlp.tracesUrl },
+        langfuse: { publicKey: langfuse.publicKey, secretKey: langfuse.secretKey, baseUrl: langfuse.url },
+        sentry: { dsn: sentry.dsn },
+        // Nothing leaves before shutdown: every span is still buffered when it is called.
+        queue: { maxQueueSize: 5000, maxBatchSize: 2000, scheduledDelayMs: 60000 },
+      },
+    }, (a) => {
+      let n = 0;
+      a.get('/thrower', () => {
+        throw new Error(`failure #${++n}`);
+      });
+    });
+    try {
+      const result = await load(app.url, 400, 8, (i) => (i % 8 === 7 ? '/thrower' : 'POST /chat/1'));
+      expect(result.statuses.get(200)).toBe(350);
+      expect(otlp.spans).toHaveLength(0);
+      expect(langfuse.spans).toHaveLength(0);
+
+      await app.mw.llmscope.shutdown(10000);
+      // 350 RAG requests × 5 spans + 50 failed requests × 1 span.
+      expect(otlp.spans).toHaveLength(350 * 5 + 50);
+      expect(new Set(otlp.spans.map((s) => s.spanId)).size).toBe(1800);
+      expect(langfuse.spans).toHaveLength(1800);
+      expect(sentry.events).toHaveLength(50);
+    } finally {
+      await app.close();
+      await Promise.all([otlp.close(), langfuse.close(), sentry.close()]);
+    }
+  });
+
+  test('the opt-in SIGTERM hook flushes, then lets SIGTERM end the process', async () => {
+    const receiver = await new OtlpReceiver().start();
+    try {
+      // tsx as a loader in this node process (its CLI would put a wrapper process in between).
+      const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, '..', 'fixtures', 'sigterm-app.ts')], {
+        env: { ...process.env, NODE_OPTIONS: '', RECEIVER_URL: receiver.tracesUrl },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.on('data', (d: Buffer) => {
+          if (d.toString().includes('ready')) resolve();
+        });
+        child.on('exit', () => reject(new Error('child exited early')));
+      });
+      expect(receiver.spans).toHaveLength(0);
+      const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+      child.kill('SIGTERM');
+      expect(await exited).toBe('SIGTERM');
+      expect(receiver.spans).toHaveLength(50);
+    } finally {
+      await receiver.close();
+    }
+  });
+});
