@@ -1,0 +1,11 @@
+/**
+ * @llmscope/core/adapter: what a framework adapter needs beyond what apps use. An adapter
+ * translates its framework's hooks into the request lifecycle of {@link Llmscope}
+ * (`startRequest` → `run` → `setRoute` → `recordError` → `finishRequest`) and holds no metric,
+ * span or context logic of its own. See docs/adapters.md.
+ * @packageDocumentation
+ */
+export { Llmscope, createLlmscope } from './llmscope';
+export { RequestContext, getContext } from './context/context';
+export { resolveOptions, type ResolvedOptions } from './config/options';
+export type { HandlerResponse } from './http/metrics-endpoint';
