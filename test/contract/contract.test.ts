@@ -5,8 +5,7 @@
 import request from 'supertest';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { memoryExporter, waitForSpans } from '../../packages/core/test/helpers';
-import { find, parseMetrics } from '../../packages/core/test/http';
+import { memoryExporter, waitForSpans, find, parseMetrics } from '@llmscope/testkit';
 import { BOOM_MESSAGE } from './scenario';
 import type { ContractTarget, RunningApp } from './target';
 import { targets } from './targets';

@@ -4,8 +4,7 @@ import request from 'supertest';
 import { SpanKind } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { llmscopeSpanProcessor, TreePrinterProcessor } from '@llmscope/core';
-import { memoryExporter, waitForSpans } from '../../../packages/core/test/helpers';
-import { find, listen, parseMetrics, type Listening } from '../../../packages/core/test/http';
+import { memoryExporter, waitForSpans, find, listen, parseMetrics, type Listening } from '@llmscope/testkit';
 import { createApp } from '../src/app';
 
 const exporter = memoryExporter();

@@ -4,8 +4,7 @@ import request from 'supertest';
 import type { INestApplication } from '@nestjs/common';
 import { SpanKind } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { memoryExporter, waitForSpans } from '../../../packages/core/test/helpers';
-import { find, parseMetrics } from '../../../packages/core/test/http';
+import { memoryExporter, waitForSpans, find, parseMetrics } from '@llmscope/testkit';
 import { createApp } from '../src/app';
 
 const exporter = memoryExporter();

@@ -4,8 +4,7 @@ import { Counter, Registry } from 'prom-client';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { llmscope, getContext, setUser, setSession, tag, step, traceLLM, LlmscopeConfigError, type LlmscopeMiddleware } from '../src';
-import { memoryExporter, waitForSpans } from '../../core/test/helpers';
-import { find, listen, parseMetrics, type Listening } from '../../core/test/http';
+import { memoryExporter, waitForSpans, find, listen, parseMetrics, type Listening } from '@llmscope/testkit';
 
 const exporter = memoryExporter();
 const open: Listening[] = [];

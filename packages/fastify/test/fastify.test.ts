@@ -6,8 +6,7 @@ import { Counter, Registry } from 'prom-client';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { llmscope, getContext, setUser, setSession, tag, step, traceLLM, LlmscopeConfigError, type LlmscopeFastifyOptions } from '../src';
-import { memoryExporter, waitForSpans } from '../../core/test/helpers';
-import { find, parseMetrics } from '../../core/test/http';
+import { memoryExporter, waitForSpans, find, parseMetrics } from '@llmscope/testkit';
 
 const exporter = memoryExporter();
 const open: FastifyInstance[] = [];

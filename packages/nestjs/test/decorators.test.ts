@@ -6,8 +6,7 @@ import { Reflector } from '@nestjs/core';
 import { SpanKind } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { LlmscopeModule, LlmscopeService, PromptVersion, RagStep, TraceLLM, traceLLM } from '../src';
-import { memoryExporter, waitForSpans } from '../../core/test/helpers';
-import { find, parseMetrics } from '../../core/test/http';
+import { memoryExporter, waitForSpans, find, parseMetrics } from '@llmscope/testkit';
 import { appModule, PLATFORMS, startNest, type Platform, type RunningNest } from './app';
 
 const exporter = memoryExporter();

@@ -4,8 +4,7 @@ import { HttpAdapterHost, NestFactory } from '@nestjs/core';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { getContext, Llmscope, LlmscopeModule, LlmscopeService, LlmscopeConfigError, setUser } from '../src';
-import { memoryExporter, waitForSpans } from '../../core/test/helpers';
-import { find, parseMetrics } from '../../core/test/http';
+import { memoryExporter, waitForSpans, find, parseMetrics } from '@llmscope/testkit';
 import { appModule, PLATFORMS, startNest, type Platform, type RunningNest } from './app';
 
 const exporter = memoryExporter();

@@ -1,6 +1,8 @@
 /**
  * @llmscope/testkit: real-protocol local backends (on 127.0.0.1, random ports) for tests and
- * examples. Each backend speaks the real wire format of the service it stands in for.
+ * examples. Each backend speaks the real wire format of the service it stands in for. Plus the
+ * helpers the tests share: an in-memory span exporter on llmscope's processor, a Prometheus text
+ * parser, a local HTTP listener, a bounded load generator and an in-memory pino logger.
  * @packageDocumentation
  */
 export { Backend, waitFor, type FaultMode, type BackendOptions, type ReceivedRequest, type Reply } from './backend';
@@ -9,3 +11,7 @@ export { decodeOtlp, decodeOtlpJson, decodeOtlpProtobuf } from './otlp-decode';
 export { LangfuseServer, type LangfuseServerOptions, type LangfusePrompt, type LangfuseScore } from './langfuse-server';
 export { SentryServer, parseEnvelope, type SentryServerOptions, type Envelope, type EnvelopeItem, type SentryEvent } from './sentry-server';
 export { LlmServer, type LlmScript, type LlmRequest, type ScriptedUsage } from './llm-server';
+export {
+  memoryExporter, waitForSpans, listen, parseMetrics, parsePrometheusText, find, PrometheusParseError, load, percentile, memoryLogger,
+  type Listening, type Sample, type MetricFamily, type MetricType, type LoadResult,
+} from './helpers';

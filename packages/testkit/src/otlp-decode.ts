@@ -24,13 +24,15 @@ export interface ReceivedSpan {
 }
 
 // The official OpenTelemetry protocol definitions (opentelemetry-proto), vendored in ../protos.
-const PROTOS = join(__dirname, '..', 'protos');
+// Resolved when first needed: test files compiled as ES modules (Jest's ESM mode) load this
+// package too, and they have no `__dirname` at import time.
 let requestType: protobuf.Type | undefined;
 
 function exportRequestType(): protobuf.Type {
   if (requestType !== undefined) return requestType;
+  const protos = join(__dirname, '..', 'protos');
   const root = new protobuf.Root();
-  root.resolvePath = (_origin, target) => join(PROTOS, target);
+  root.resolvePath = (_origin, target) => join(protos, target);
   root.loadSync('opentelemetry/proto/collector/trace/v1/trace_service.proto', { keepCase: false });
   requestType = root.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest');
   return requestType;

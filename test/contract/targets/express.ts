@@ -1,6 +1,6 @@
 import express from 'express';
 import { llmscope } from '@llmscope/express';
-import { listen } from '../../../packages/core/test/http';
+import { listen } from '@llmscope/testkit';
 import { boomHandler, chatHandler, taggedHandler, userHandler } from '../scenario';
 import type { ContractTarget } from '../target';
 

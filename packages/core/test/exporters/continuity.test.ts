@@ -3,8 +3,7 @@ import Fastify from 'fastify';
 import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
 import { llmscope as fastifyLlmscope } from '@llmscope/fastify';
 import { llmscope as expressLlmscope } from '@llmscope/express';
-import { OtlpReceiver } from '@llmscope/testkit';
-import { listen } from '../http';
+import { OtlpReceiver, listen } from '@llmscope/testkit';
 
 test('trace continuity: Fastify service A calls Express service B; one trace id, B\'s server span a child of A\'s client span', async () => {
   const receiver = await new OtlpReceiver().start();

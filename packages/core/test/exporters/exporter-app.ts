@@ -1,6 +1,6 @@
 import express from 'express';
 import { llmscope, setPromptVersion, setFeature, step, traceLLM, type LlmscopeMiddleware, type LlmscopeOptions } from '@llmscope/express';
-import { listen, type Listening } from '../http';
+import { listen, type Listening } from '@llmscope/testkit';
 
 /** A small RAG app instrumented with llmscope, for the exporter tests. */
 export interface RagApp {

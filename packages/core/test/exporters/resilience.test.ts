@@ -1,10 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { LangfuseServer, OtlpReceiver, SentryServer, type FaultMode } from '@llmscope/testkit';
-import { find, parseMetrics } from '../http';
+import { LangfuseServer, OtlpReceiver, SentryServer, find, parseMetrics, load, memoryLogger, type FaultMode } from '@llmscope/testkit';
 import { ragApp, type RagApp } from './exporter-app';
-import { load } from '../load';
-import { memoryLogger } from '../memory-logger';
 
 // A real GC between heap samples, so that growth means retained memory, not garbage.
 setFlagsFromString('--expose_gc');

@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { LangfuseServer, OtlpReceiver, SentryServer } from '@llmscope/testkit';
-import { load } from '../load';
+import { LangfuseServer, OtlpReceiver, SentryServer, load } from '@llmscope/testkit';
 import { ragApp } from './exporter-app';
 
 describe('shutdown', () => {

@@ -5,8 +5,7 @@ import {
   Llmscope, LlmscopeConfigError, PriceBook, getCostReport, recordCacheLookup, retrievalAttributes, embeddingAttributes, step,
   traceLLM, trackQueueDepth,
 } from '../../src';
-import { memoryExporter } from '../helpers';
-import { find, parseMetrics, type Sample } from '../http';
+import { memoryExporter, find, parseMetrics, type Sample } from '@llmscope/testkit';
 
 const exporter = memoryExporter();
 afterEach(() => exporter.reset());

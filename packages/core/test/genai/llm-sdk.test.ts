@@ -3,10 +3,8 @@ import OpenAI from 'openai';
 import { calcPrice } from '@pydantic/genai-prices';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { LlmServer } from '@llmscope/testkit';
+import { LlmServer, memoryExporter, find, parseMetrics, type Sample } from '@llmscope/testkit';
 import { Llmscope, instrumentAnthropic, instrumentOpenAI, traceLLM } from '../../src';
-import { memoryExporter } from '../helpers';
-import { find, parseMetrics, type Sample } from '../http';
 
 const exporter = memoryExporter();
 let llm: LlmServer;

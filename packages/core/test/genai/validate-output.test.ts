@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { Llmscope, validateOutput, type StandardSchemaV1 } from '../../src';
-import { memoryLogger } from '../memory-logger';
-import { memoryExporter } from '../helpers';
+import { memoryLogger, memoryExporter } from '@llmscope/testkit';
 
 const spans = memoryExporter();
 afterEach(() => spans.reset());

@@ -1,7 +1,6 @@
 import { SpanStatusCode } from '@opentelemetry/api';
 import { Llmscope, traceLLM, step } from '../../src';
-import { memoryExporter } from '../helpers';
-import { find, parseMetrics } from '../http';
+import { memoryExporter, find, parseMetrics } from '@llmscope/testkit';
 
 const exporter = memoryExporter();
 afterEach(() => exporter.reset());

@@ -1,8 +1,7 @@
 import { trace } from '@opentelemetry/api';
 import { Llmscope, runWithContext } from '../../src';
 import { chat, ragApp } from '../exporters/exporter-app';
-import { memoryLogger } from '../memory-logger';
-import { memoryExporter, waitForSpans } from '../helpers';
+import { memoryLogger, memoryExporter, waitForSpans } from '@llmscope/testkit';
 
 const spans = memoryExporter();
 afterEach(() => spans.reset());

@@ -1,7 +1,6 @@
-import { LangfuseServer, OtlpReceiver, SentryServer } from '@llmscope/testkit';
+import { LangfuseServer, OtlpReceiver, SentryServer, memoryLogger } from '@llmscope/testkit';
 import { traceLLM, Redactor } from '../../src';
 import { ragApp } from '../exporters/exporter-app';
-import { memoryLogger } from '../memory-logger';
 
 const API_KEY = 'sk-proj-Abc123Def456Ghi789Jkl012Mno345';
 const EMAIL = 'jane.doe@example.com';

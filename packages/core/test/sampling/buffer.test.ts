@@ -1,7 +1,7 @@
 import { SpanKind, context, trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { Llmscope, resolveOptions, step } from '../../src';
-import { find, parseMetrics } from '../http';
+import { find, parseMetrics } from '@llmscope/testkit';
 
 /** Starts `n` requests through the real lifecycle (no network: 10,000 sockets prove nothing here). */
 function startRequests(scope: Llmscope, n: number) {

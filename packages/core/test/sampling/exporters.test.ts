@@ -1,8 +1,7 @@
-import { LangfuseServer } from '@llmscope/testkit';
+import { LangfuseServer, memoryLogger } from '@llmscope/testkit';
 import { traceLLM } from '@llmscope/express';
 import { TreePrinterProcessor } from '../../src';
 import { chat, completion, ragApp } from '../exporters/exporter-app';
-import { memoryLogger } from '../memory-logger';
 
 describe('tail sampling in front of every consumer', () => {
   let server: LangfuseServer;

@@ -1,10 +1,9 @@
 import express from 'express';
 import { context, propagation, trace } from '@opentelemetry/api';
-import { OtlpReceiver } from '@llmscope/testkit';
+import { OtlpReceiver, find, listen, parseMetrics, type Listening, type Sample } from '@llmscope/testkit';
 import { llmscope, step, tag, traceLLM, type LlmscopeMiddleware, type LlmscopeOptions } from '@llmscope/express';
 import { traceIdFraction } from '../../src/sampling/decide';
 import { completion } from '../exporters/exporter-app';
-import { find, listen, parseMetrics, type Listening, type Sample } from '../http';
 
 /**
  * `POST /ask/:kind`: a retrieval step and an LLM call (120 input / 30 output tokens of

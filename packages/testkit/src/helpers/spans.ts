@@ -1,7 +1,10 @@
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { llmscopeSpanProcessor } from '../src';
+import { llmscopeSpanProcessor } from '@llmscope/core';
 
-/** An in-memory exporter attached to llmscope's processor for the whole test file. */
+/**
+ * An in-memory exporter attached to llmscope's span processor (every span of every llmscope
+ * instance in the process, before sampling), for the whole test file.
+ */
 export function memoryExporter(): InMemorySpanExporter {
   const exporter = new InMemorySpanExporter();
   llmscopeSpanProcessor.add(new SimpleSpanProcessor(exporter));
