@@ -1,7 +1,12 @@
 import type { LlmscopeOptions } from '@llmscope/core';
+import type { ContractRequest } from './scenario';
 
-/** Options a target passes to its adapter (`identify` is framework-typed, so left out). */
-export type ContractOptions = Omit<LlmscopeOptions, 'identify'>;
+/**
+ * Options a target passes to its adapter as they are. `identify` receives the framework's own
+ * request, typed here as what every framework's request has (its headers), so that one
+ * `identify` (scenario's `contractIdentify`) serves every target.
+ */
+export type ContractOptions = LlmscopeOptions<ContractRequest>;
 
 /** A running app of one adapter, on 127.0.0.1. */
 export interface RunningApp {
@@ -13,4 +18,10 @@ export interface RunningApp {
 export interface ContractTarget {
   name: string;
   start(options?: ContractOptions): Promise<RunningApp>;
+  /**
+   * True when the app's own `close()` flushes llmscope's telemetry (the framework has a close
+   * hook: Fastify's onClose, Nest's onApplicationShutdown). Express has none: its apps call
+   * `shutdown()` on the middleware's instance themselves.
+   */
+  closeFlushes?: boolean;
 }

@@ -110,41 +110,6 @@ describe('metrics', () => {
     expect(find(samples, 'http_server_requests_total', { route: 'unmatched', status_code: '404' })[0]?.value).toBe(1000);
   });
 
-  test('two apps in one process have their own registries and do not collide', async () => {
-    const a = usersApp();
-    const b = usersApp();
-    const urlA = await serve(a.app);
-    const urlB = await serve(b.app);
-    await request(urlA).get('/users/1').expect(200);
-    await request(urlA).get('/users/1').expect(200);
-    await request(urlB).get('/users/1').expect(200);
-    expect(find(await metrics(urlA), 'http_server_requests_total', { route: '/users/:id' })[0]?.value).toBe(2);
-    expect(find(await metrics(urlB), 'http_server_requests_total', { route: '/users/:id' })[0]?.value).toBe(1);
-    expect(a.mw.llmscope.registry).not.toBe(b.mw.llmscope.registry);
-  });
-
-  test('metrics path, bearer token and turning the endpoint off', async () => {
-    const app = express();
-    app.use(llmscope({ metrics: { path: '/internal/prom', bearerToken: 's3cret', defaultMetrics: false } }));
-    app.get('/x', (_req, res) => {
-      res.send('x');
-    });
-    const url = await serve(app);
-    await request(url).get('/internal/prom').expect(401);
-    await request(url).get('/internal/prom').set('authorization', 'Bearer wrong').expect(401);
-    const ok = await request(url).get('/internal/prom').set('authorization', 'Bearer s3cret').expect(200);
-    expect(find(parseMetrics(ok.text), 'process_cpu_user_seconds_total')).toHaveLength(0);
-    await request(url).get('/metrics').expect(404);
-
-    const off = express();
-    const mw = llmscope({ metrics: { path: false } });
-    off.use(mw);
-    const offUrl = await serve(off);
-    await request(offUrl).get('/metrics').expect(404);
-    // Still recorded, for an app that serves the registry itself.
-    expect(await mw.llmscope.registry?.metrics()).toContain('route="unmatched",status_code="404"');
-  });
-
   test('an app registry is used when given, with the app\'s own metrics next to ours', async () => {
     const registry = new Registry();
     new Counter({ name: 'app_jobs_total', help: 'jobs', registers: [registry] }).inc(3);
@@ -216,28 +181,6 @@ describe('context and identity', () => {
     }
   });
 
-  test('identify() option, clipping, and bad identity values are harmless', async () => {
-    const app = express();
-    app.use(llmscope({
-      identify: (req) => {
-        if (req.headers['x-explode']) throw new Error('identify failed');
-        return { userId: req.headers['x-api-user'] as string, sessionId: 42 as unknown as string };
-      },
-      maxValueLength: 16,
-    }));
-    app.get('/me', (_req, res) => {
-      setUser({ not: 'a string' });
-      setUser(12345);
-      res.json({ user: getContext()?.userId ?? null, session: getContext()?.sessionId ?? null });
-    });
-    const url = await serve(app);
-    const long = 'x'.repeat(5000);
-    const r1 = await request(url).get('/me').set('x-api-user', long).expect(200);
-    expect(r1.body).toEqual({ user: 'x'.repeat(16), session: null });
-    const r2 = await request(url).get('/me').set('x-explode', '1').expect(200);
-    expect(r2.body).toEqual({ user: null, session: null });
-  });
-
   test('invalid options fail fast with a message that says what to change', () => {
     expect(() => llmscope({ metrics: { path: 'metrics' } })).toThrow(/metrics\.path.*must be a path starting with "\/"/);
     expect(() => llmscope({ tracing: { printtraces: true } as never })).toThrow(/unknown option `tracing\.printtraces`\. Did you mean `tracing\.printTraces`\?/);
@@ -259,36 +202,6 @@ describe('tracing', () => {
     });
     expect(span.status.code).toBe(SpanStatusCode.UNSET);
     expect(span.instrumentationScope.name).toBe('@llmscope/core');
-  });
-
-  test('a valid traceparent is continued; a malformed one starts a new trace and does not fail', async () => {
-    const app = express();
-    app.use(llmscope());
-    app.get('/t', async (_req, res) => {
-      await step('inner', async () => undefined);
-      res.send('ok');
-    });
-    const url = await serve(app);
-    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
-    const parentId = '00f067aa0ba902b7';
-    await request(url).get('/t').set('traceparent', `00-${traceId}-${parentId}-01`).expect(200);
-    let spans = await waitForSpans(exporter, (s) => s.length === 2);
-    const server = serverSpan(spans, 'GET /t');
-    expect(server.spanContext().traceId).toBe(traceId);
-    expect(server.parentSpanContext?.spanId).toBe(parentId);
-    expect(server.parentSpanContext?.isRemote).toBe(true);
-    expect(spans.find((s) => s.name === 'inner')?.spanContext().traceId).toBe(traceId);
-    exporter.reset();
-
-    for (const bad of ['garbage', `00-${'0'.repeat(32)}-${parentId}-01`, `00-${traceId}-xyz-01`, 'x'.repeat(10000)]) {
-      const res = await request(url).get('/t').set('traceparent', bad).expect(200);
-      spans = await waitForSpans(exporter, (s) => s.length === 2);
-      const s = serverSpan(spans, 'GET /t');
-      expect(s.spanContext().traceId).not.toBe(traceId);
-      expect(s.parentSpanContext).toBeUndefined();
-      expect(res.headers['x-trace-id']).toBe(s.spanContext().traceId);
-      exporter.reset();
-    }
   });
 
   test('step() and traceLLM() spans nest under the request span, in order', async () => {
@@ -387,25 +300,6 @@ describe('tracing', () => {
     expect(spans[0]?.status).toEqual({ code: SpanStatusCode.ERROR, message: 'db down' });
   });
 
-  test('tracing off: no spans, no trace header, metrics and context still work', async () => {
-    const app = express();
-    const mw = llmscope({ tracing: false });
-    app.use(mw);
-    app.get('/plain', async (_req, res) => {
-      await step('s', async () => undefined);
-      await traceLLM({ model: 'm', provider: 'p' }, async () => ({ usage: { input_tokens: 3, output_tokens: 4 } }));
-      res.send(getContext()?.userId ?? 'none');
-    });
-    const url = await serve(app);
-    const res = await request(url).get('/plain').set('x-user-id', 'carol').expect(200);
-    expect(res.text).toBe('carol');
-    expect(res.headers['x-trace-id']).toBeUndefined();
-    await new Promise((r) => setTimeout(r, 50));
-    expect(exporter.getFinishedSpans()).toHaveLength(0);
-    const samples = await metrics(url);
-    expect(find(samples, 'http_server_requests_total', { route: '/plain' })[0]?.value).toBe(1);
-    expect(find(samples, 'llmscope_llm_tokens_total', { model: 'm', token_type: 'output' })[0]?.value).toBe(4);
-  });
 });
 
 describe('an app whose router is not Express 5\'s', () => {

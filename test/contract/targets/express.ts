@@ -1,7 +1,7 @@
 import express from 'express';
 import { llmscope } from '@llmscope/express';
 import { listen } from '@llmscope/testkit';
-import { boomHandler, chatHandler, taggedHandler, userHandler } from '../scenario';
+import { baggageHandler, boomHandler, chatHandler, meHandler, plainHandler, slowHandler, sseFrames, taggedHandler, userHandler } from '../scenario';
 import type { ContractTarget } from '../target';
 
 export const expressTarget: ContractTarget = {
@@ -26,6 +26,23 @@ export const expressTarget: ContractTarget = {
     });
     app.post('/chat', async (req, res) => {
       res.json(await chatHandler(String(req.body?.question)));
+    });
+    app.get('/me', (_req, res) => {
+      res.json(meHandler());
+    });
+    app.get('/plain', async (_req, res) => {
+      res.json(await plainHandler());
+    });
+    app.get('/slow', async (_req, res) => {
+      res.json(await slowHandler());
+    });
+    app.get('/stream', async (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+      for await (const frame of sseFrames()) res.write(frame);
+      res.end();
+    });
+    app.get('/baggage', (_req, res) => {
+      res.json(baggageHandler());
     });
     return listen(app);
   },

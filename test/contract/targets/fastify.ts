@@ -1,6 +1,7 @@
+import { Readable } from 'node:stream';
 import Fastify, { type FastifyPluginAsync } from 'fastify';
 import { llmscope } from '@llmscope/fastify';
-import { boomHandler, chatHandler, taggedHandler, userHandler } from '../scenario';
+import { baggageHandler, boomHandler, chatHandler, meHandler, plainHandler, slowHandler, sseFrames, taggedHandler, userHandler } from '../scenario';
 import type { ContractTarget } from '../target';
 
 // `/api/v1/items/:id` comes from two nested register prefixes, the Fastify way to mount.
@@ -13,6 +14,7 @@ const api: FastifyPluginAsync = async (instance) => {
 
 export const fastifyTarget: ContractTarget = {
   name: 'fastify',
+  closeFlushes: true,
   async start(options) {
     const app = Fastify();
     await app.register(llmscope, options ?? {});
@@ -21,6 +23,12 @@ export const fastifyTarget: ContractTarget = {
     app.get('/boom', async () => boomHandler());
     app.get('/tagged', async () => taggedHandler());
     app.post<{ Body: { question?: unknown } }>('/chat', async (req) => chatHandler(String(req.body?.question)));
+    app.get('/me', async () => meHandler());
+    app.get('/plain', async () => plainHandler());
+    app.get('/slow', async () => slowHandler());
+    // The Fastify way to stream: send a Readable; Fastify pipes it and ends the response with it.
+    app.get('/stream', async (_req, reply) => reply.header('content-type', 'text/event-stream').header('cache-control', 'no-cache').send(Readable.from(sseFrames())));
+    app.get('/baggage', async () => baggageHandler());
     await app.listen({ port: 0, host: '127.0.0.1' });
     const address = app.server.address();
     if (address === null || typeof address === 'string') throw new Error('fastify did not listen on a TCP port');

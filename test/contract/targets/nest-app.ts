@@ -1,11 +1,12 @@
 import 'reflect-metadata';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { Body, Controller, Get, Module, Param, Post, type Type } from '@nestjs/common';
+import { from, map, type Observable } from 'rxjs';
+import { Body, Controller, Get, Module, Param, Post, Sse, type MessageEvent, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { AbstractHttpAdapter } from '@nestjs/core';
 import { LlmscopeModule, PromptVersion } from '@llmscope/nestjs';
-import { boomHandler, chatHandler, taggedHandler, userHandler } from '../scenario';
+import { baggageHandler, boomHandler, chatHandler, meHandler, plainHandler, slowHandler, streamEvents, taggedHandler, userHandler } from '../scenario';
 import type { ContractOptions, RunningApp } from '../target';
 
 @Controller()
@@ -30,6 +31,32 @@ class ScenarioController {
   @PromptVersion('answer', 'v2')
   chat(@Body() body: { question?: unknown }): Promise<{ answer: string }> {
     return chatHandler(String(body?.question), false);
+  }
+
+  @Get('me')
+  me(): { user: string | null; session: string | null } {
+    return meHandler();
+  }
+
+  @Get('plain')
+  plain(): Promise<{ user: string | null }> {
+    return plainHandler();
+  }
+
+  @Get('slow')
+  slow(): Promise<{ late: true }> {
+    return slowHandler();
+  }
+
+  // The Nest way to stream Server-Sent Events: an Observable of message events.
+  @Sse('stream')
+  stream(): Observable<MessageEvent> {
+    return from(streamEvents()).pipe(map((data) => ({ data })));
+  }
+
+  @Get('baggage')
+  baggage(): { tenant: string | null; traceState: string | null } {
+    return baggageHandler();
   }
 }
 

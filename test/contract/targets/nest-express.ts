@@ -4,5 +4,6 @@ import { startNestApp } from './nest-app';
 
 export const nestExpressTarget: ContractTarget = {
   name: 'nest-express',
+  closeFlushes: true,
   start: (options) => startNestApp(new ExpressAdapter(), options),
 };

@@ -4,5 +4,6 @@ import { startNestApp } from './nest-app';
 
 export const nestFastifyTarget: ContractTarget = {
   name: 'nest-fastify',
+  closeFlushes: true,
   start: (options) => startNestApp(new FastifyAdapter(), options),
 };
