@@ -84,13 +84,14 @@ describe('fastify-rag example', () => {
       find(samples, 'llmscope_llm_tokens_total', { model: 'sim-gpt', provider: 'simulated', token_type: type })[0]?.value ?? 0;
     expect(tokens(after, 'input') - tokens(before, 'input')).toBe(llm.attributes['gen_ai.usage.input_tokens']);
     expect(tokens(after, 'output') - tokens(before, 'output')).toBe(llm.attributes['gen_ai.usage.output_tokens']);
-    expect(find(after, 'http_server_requests_total', { method: 'POST', route: '/chat', status_code: '200' })[0]?.value).toBeGreaterThan(0);
+    const chats = (samples: typeof after): number => find(samples, 'http_server_requests_total', { method: 'POST', route: '/chat', status_code: '200' })[0]?.value ?? 0;
+    expect(chats(after) - chats(before)).toBe(1);
   });
 
   test('the trace prints as a tree, one line per span', async () => {
     const { body } = await ask('How much does Orbit Notes Pro cost?');
     const lines = (trees.find((t) => t.includes(body.traceId)) ?? '').trimEnd().split('\n');
-    expect(lines[0]).toMatch(new RegExp(`^POST /chat \\d+ms → 200  user alice  session s-1  trace ${body.traceId}$`));
+    expect(lines[0]).toMatch(new RegExp(`^POST /chat \\d+ms \\(1 LLM call, in \\d+ / out \\d+ tok, \\$\\d\\.\\d{6}\\) → 200  user alice  session s-1  trace ${body.traceId}$`));
     expect(lines).toHaveLength(6);
   });
 
@@ -132,7 +133,7 @@ describe('npm run start:fastify', () => {
       expect(res.status).toBe(200);
       const body = (await res.json()) as { answer: string; traceId: string };
       expect(body.answer).toContain('AES-256');
-      const [tree] = await waitFor(new RegExp(`POST /chat \\d+ms → 200  user bob  trace ${body.traceId}\\n(?:[├└].*\\n){5}`), 3000);
+      const [tree] = await waitFor(new RegExp(`POST /chat \\d+ms \\(1 LLM call, in \\d+ / out \\d+ tok, \\$\\d\\.\\d{6}\\) → 200  user bob  trace ${body.traceId}\\n(?:[├└].*\\n){5}`), 3000);
       expect(tree).toMatch(/├ chat sim-gpt \d+ms \(in \d+ \/ out \d+ tok\)\n└ response_formatting \d+ms\n$/);
     } finally {
       if (child.pid !== undefined && child.exitCode === null) process.kill(-child.pid, 'SIGTERM');

@@ -2,21 +2,25 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { context, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type Tracer } from '@opentelemetry/api';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { clipString, headerValue } from './context/clip';
-import { bindContext, getContext, RequestContext, runInContext, type ContextLimits } from './context/context';
+import { bindContext, getContext, isFallbackOwner, RequestContext, runInContext, setFallbackOwner, type ContextLimits, type ErrorOrigin } from './context/context';
 import { HttpMetrics, normaliseMethod } from './http/http-metrics';
 import { traceLLM, type LlmCall, type LlmCallOptions } from './genai/trace-llm';
-import type { LlmCallRecord } from './genai/metrics';
+import type { CostReport } from './genai/cost/attribution';
+import type { GenAiOwner, ValidationFailure } from './genai/owner';
+import type { LlmCallSink } from './genai/record';
 import { LlmRuntime } from './genai/runtime';
+import { COMMON, LLMSCOPE } from './genai/schema';
+import { foreignGenAiSpans } from './genai/span-records';
 import { createMetricsHandler, type HandlerResponse } from './http/metrics-endpoint';
 import { resolveOptions, type LlmscopeOptions, type ResolvedOptions } from './config/options';
-import { isFallbackRecorder, setFallbackRecorder, type Recorder } from './context/recorder';
 import { RouteTable } from './http/routes';
 import { errorType } from './tracing/span-run';
 import { step } from './tracing/step';
 import { installSignalHook } from './exporters/shutdown-signal';
-import { Telemetry, type ValidationFailure } from './exporters/telemetry';
-import { ensureTracing, flushTracing, getTracer } from './tracing/provider';
+import { Telemetry } from './exporters/telemetry';
+import { ensureTracing, flushTracing, getTracer, llmscopeSpanProcessor } from './tracing/provider';
 import { SamplingPipeline } from './sampling/pipeline';
+import type { TailSamplerStats } from './sampling/tail';
 
 
 let warnedForeignProvider = false;
@@ -28,7 +32,7 @@ let warnedForeignProvider = false;
  * when the route template is known → {@link recordError} if an error reaches the framework →
  * {@link finishRequest} with the status code. Adapters hold no metric, span or context logic.
  */
-export class Llmscope implements Recorder {
+export class Llmscope implements GenAiOwner {
   /** The validated options. */
   readonly options: ResolvedOptions;
   /** The Prometheus registry the metrics live in (llmscope's own unless one was passed). */
@@ -79,10 +83,18 @@ export class Llmscope implements Recorder {
       this.tracer = getTracer();
     }
     this.telemetry = Telemetry.create({ exporters: o.exporters, logging: o.logging, redact: o.redact, tracingOn: this.tracingOn, exportStage: this.sampling?.stage }, this.registry);
+    const telemetry = this.telemetry;
+    if (telemetry !== undefined) this.genai.addSink((record) => telemetry.llmCall(record));
+    this.reportsErrors = telemetry !== undefined && (telemetry.logging !== undefined || telemetry.sentry !== undefined);
+    // One process-wide processor (adding it twice is a no-op): each foreign span goes to one instance.
+    llmscopeSpanProcessor.add(foreignGenAiSpans);
     this.sampling?.attach();
     if (o.shutdownOnSignal.length > 0) this.removeSignalHook = installSignalHook(o.shutdownOnSignal, () => this.shutdown());
-    setFallbackRecorder(this);
+    setFallbackOwner(this);
   }
+
+  /** Whether failed steps and jobs are reported anywhere (a logger or Sentry is configured). */
+  readonly reportsErrors: boolean;
 
   /**
    * Starts a request: creates its context (identity from `identify` or the headers), its server
@@ -171,14 +183,23 @@ export class Llmscope implements Recorder {
     span.updateName(entry.spanName(ctx.method));
     if (entry.matched) span.setAttribute('http.route', entry.route);
     span.setAttribute('http.response.status_code', statusCode);
-    if (ctx.userId !== undefined) span.setAttribute('user.id', ctx.userId);
-    if (ctx.sessionId !== undefined) span.setAttribute('session.id', ctx.sessionId);
-    if (ctx.feature !== undefined) span.setAttribute('llmscope.feature', ctx.feature);
-    if (ctx.promptName !== undefined) span.setAttribute('llmscope.prompt.name', ctx.promptName);
-    if (ctx.promptVersion !== undefined) span.setAttribute('llmscope.prompt.version', ctx.promptVersion);
+    if (ctx.userId !== undefined) span.setAttribute(COMMON.userId, ctx.userId);
+    if (ctx.sessionId !== undefined) span.setAttribute(COMMON.sessionId, ctx.sessionId);
+    if (ctx.feature !== undefined) span.setAttribute(LLMSCOPE.feature, ctx.feature);
+    if (ctx.promptName !== undefined) span.setAttribute(LLMSCOPE.promptName, ctx.promptName);
+    if (ctx.promptVersion !== undefined) span.setAttribute(LLMSCOPE.promptVersion, ctx.promptVersion);
+    const llm = ctx.llm;
+    if (llm !== undefined) {
+      span.setAttributes({
+        [LLMSCOPE.requestLlmCalls]: llm.calls,
+        [LLMSCOPE.requestInputTokens]: llm.inputTokens,
+        [LLMSCOPE.requestOutputTokens]: llm.outputTokens,
+        [LLMSCOPE.requestCostUsd]: llm.costUsd,
+      });
+    }
     if (ctx.tags !== undefined) {
       const attrs: Attributes = {};
-      for (const key in ctx.tags) attrs[`llmscope.tag.${key}`] = ctx.tags[key];
+      for (const key in ctx.tags) attrs[LLMSCOPE.tagPrefix + key] = ctx.tags[key];
       span.setAttributes(attrs);
     }
     if (ctx.error !== undefined) {
@@ -202,10 +223,31 @@ export class Llmscope implements Recorder {
     return this.metricsHandler(authorization);
   }
 
-  /** Records one finished LLM call in the metrics (called by `traceLLM`). */
-  recordLlmCall(record: LlmCallRecord): void {
-    this.genai.record(record);
-    this.telemetry?.llmCall(record);
+  /**
+   * Adds a consumer of this instance's LLM-call records (every call, sampled or not, tracing on
+   * or off), after the built-in ones (metrics, cost attribution, log line, Sentry). Returns a
+   * function that removes it. Sinks run when a call ends: keep them cheap.
+   */
+  onLlmCall(sink: LlmCallSink): () => void {
+    return this.genai.addSink(sink);
+  }
+
+  /**
+   * Cost and tokens per user, session, feature and prompt version: the `limit` (default 20) most
+   * expensive keys of each, the rest summed as `other`. `undefined` with `llm.attribution: false`.
+   */
+  costReport(limit?: number): CostReport | undefined {
+    return this.genai.costs?.snapshot(limit);
+  }
+
+  /** Counters of the tail sampler (kept, dropped, buffered); `undefined` when it is off. */
+  samplingStats(): TailSamplerStats | undefined {
+    return this.sampling?.tail?.stats;
+  }
+
+  /** Reports a failed step or job (called by `step()` and `runWithContext()`). */
+  reportError(error: unknown, ctx: RequestContext | undefined, origin: ErrorOrigin): void {
+    this.telemetry?.reportError(error, ctx, origin);
   }
 
   /** Reports a failed `validateOutput` to the logs and Sentry (called by `validateOutput`). */
@@ -238,7 +280,7 @@ export class Llmscope implements Recorder {
    * 5 s), then detaches this instance's exporters; call it before the process exits. Never rejects.
    */
   async shutdown(timeoutMs = this.options.shutdownTimeoutMs): Promise<void> {
-    if (isFallbackRecorder(this)) setFallbackRecorder(undefined);
+    if (isFallbackOwner(this)) setFallbackOwner(undefined);
     this.removeSignalHook?.();
     this.removeSignalHook = undefined;
     const deadline = Date.now() + timeoutMs;

@@ -1,5 +1,5 @@
 import { ExceptionsHandler } from '@nestjs/core/exceptions/exceptions-handler.js';
-import { getContext, Llmscope } from '@llmscope/core';
+import { getContext, Llmscope } from '@llmscope/core/adapter';
 
 const PATCHED = Symbol.for('llmscope.nestjs.exceptionsHandlerPatched');
 

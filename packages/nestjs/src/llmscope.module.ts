@@ -1,6 +1,6 @@
 import { Global, Inject, Module, type DynamicModule, type OnApplicationShutdown, type Provider } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { Llmscope } from '@llmscope/core';
+import { Llmscope } from '@llmscope/core/adapter';
 import { captureNestExceptions } from './exception-capture';
 import { LlmscopeService } from './llmscope.service';
 import type { LlmscopeModuleAsyncOptions, LlmscopeModuleOptions } from './options';

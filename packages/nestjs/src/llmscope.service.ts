@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Attributes } from '@opentelemetry/api';
 import {
   getContext, Llmscope, setFeature, setPromptVersion, setSession, setUser, tag,
-  type LlmCall, type LlmCallOptions, type RequestContext,
+  type LlmCall, type LlmCallOptions, type LlmscopeContext,
 } from '@llmscope/core';
 
 /**
@@ -61,7 +61,7 @@ export class LlmscopeService {
   }
 
   /** The current request's context, or `undefined` outside of one. */
-  getContext(): RequestContext | undefined {
+  getContext(): LlmscopeContext | undefined {
     return getContext();
   }
 }

@@ -1,6 +1,6 @@
 import type { AbstractHttpAdapter } from '@nestjs/core';
 import type { Application as ExpressApp } from 'express';
-import { getContext, Llmscope, resolveOptions } from '@llmscope/core';
+import { getContext, Llmscope, resolveOptions } from '@llmscope/core/adapter';
 import { llmscope as expressMiddleware } from '@llmscope/express';
 import { registerOnFastify } from './fastify-platform';
 import { runFirst, runsRequestHooks, type RequestHook } from './request-hook';

@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { context as otelContext, createContextKey, ROOT_CONTEXT, type Context, type Span } from '@opentelemetry/api';
 import { clipString } from './clip';
-import type { Recorder } from './recorder';
+import { settle } from './settle';
 
 /** A tag value as accepted by {@link tag}. */
 export type TagValue = string | number | boolean;
@@ -13,6 +13,35 @@ export interface ContextLimits {
 }
 
 const DEFAULT_LIMITS: ContextLimits = { maxValueLength: 256, maxTags: 32 };
+
+/** Where an error reported by {@link ContextOwner.reportError} happened. */
+export interface ErrorOrigin {
+  /** `step`: a failed `step()`; `job`: a failed `runWithContext()` outside any request. */
+  source: 'step' | 'job';
+  /** The step's name. */
+  name?: string;
+}
+
+/**
+ * What the llmscope instance owning a context offers the code running in it. Declared here so
+ * that context/ depends on nothing; `Llmscope` implements it (and genai/'s wider interface).
+ */
+export interface ContextOwner {
+  readonly tracingOn: boolean;
+  /** Whether {@link reportError} goes anywhere (a logger or Sentry is configured). */
+  readonly reportsErrors: boolean;
+  /** Reports a failed step or job to the error log and Sentry. Never throws. */
+  reportError(error: unknown, ctx: RequestContext | undefined, origin: ErrorOrigin): void;
+}
+
+/** The LLM calls of one request, added up as they end. */
+export interface LlmTotals {
+  calls: number;
+  inputTokens: number;
+  outputTokens: number;
+  /** Sum of the priced calls' cost in USD. */
+  costUsd: number;
+}
 
 /**
  * The state of one request (or one unit of work started with `runWithContext`). It follows
@@ -46,13 +75,15 @@ export class RequestContext {
   /** Method label (normalised), set by the lifecycle. */
   method = '';
   finished = false;
+  /** The request's LLM calls added up; created by the first call. */
+  llm: LlmTotals | undefined = undefined;
 
   constructor(
     /** `performance.now()` at the start. */
     readonly startTime: number,
     readonly limits: ContextLimits,
     /** The llmscope instance that owns this request (its metrics receive the LLM calls made inside). */
-    readonly owner: Recorder | undefined,
+    readonly owner: ContextOwner | undefined,
   ) {}
 
   /** Trace id of the request, when it is traced. */
@@ -65,6 +96,7 @@ export class RequestContext {
     return {
       userId: this.userId, sessionId: this.sessionId, feature: this.feature, tags: this.tags,
       promptName: this.promptName, promptVersion: this.promptVersion, route: this.route, traceId: this.traceId,
+      llm: this.llm,
     };
   }
 }
@@ -128,7 +160,11 @@ export function runInContext<T>(ctx: RequestContext, fn: () => T): T {
 export function runWithContext<T>(fn: () => T, limits: ContextLimits = DEFAULT_LIMITS): T {
   const ctx = new RequestContext(performance.now(), limits, undefined);
   ctx.otelContext = bindContext(ctx, undefined);
-  return runInContext(ctx, fn);
+  // A job has no framework to report its failure: its error goes to the logs and Sentry, then
+  // on to the caller unchanged.
+  return runInContext(ctx, () => settle(fn, (error, _value, failed) => {
+    if (failed) currentOwner()?.reportError(error, ctx, { source: 'job' });
+  }));
 }
 
 /** Sets the user of the current request. Non-strings and empty strings are ignored; long ids are clipped. */
@@ -185,4 +221,47 @@ export function tag(key: unknown, value: unknown): void {
     ctx.tagCount++;
   }
   ctx.tags[k] = v;
+}
+
+let fallbackOwner: ContextOwner | undefined;
+
+/** Called by each new instance: work outside any request is recorded by the latest one. */
+export function setFallbackOwner(owner: ContextOwner | undefined): void {
+  fallbackOwner = owner;
+}
+
+/** Whether the fallback is `owner` (so an instance shutting down can clear it). */
+export function isFallbackOwner(owner: ContextOwner): boolean {
+  return fallbackOwner === owner;
+}
+
+/** The instance owning the current request, else the latest instance created, else none. */
+export function currentOwner(): ContextOwner | undefined {
+  return getContext()?.owner ?? fallbackOwner;
+}
+
+/** Whether spans should be created here (true when no instance exists: the OTel API decides). */
+export function tracingEnabled(): boolean {
+  const owner = currentOwner();
+  return owner === undefined ? true : owner.tracingOn;
+}
+
+/**
+ * The current request's context as apps see it: read-only (change it with {@link setUser},
+ * {@link setSession}, {@link setFeature}, {@link setPromptVersion}, {@link tag}).
+ */
+export interface LlmscopeContext {
+  readonly userId: string | undefined;
+  readonly sessionId: string | undefined;
+  readonly feature: string | undefined;
+  readonly promptName: string | undefined;
+  readonly promptVersion: string | undefined;
+  /** Route template, once the framework has matched it. */
+  readonly route: string | undefined;
+  readonly tags: Readonly<Record<string, TagValue>> | undefined;
+  /** Trace id of the request, when it is traced. */
+  readonly traceId: string | undefined;
+  /** The request's LLM calls so far, added up. */
+  readonly llm: Readonly<LlmTotals> | undefined;
+  toJSON(): Record<string, unknown>;
 }

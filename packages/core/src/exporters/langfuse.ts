@@ -5,6 +5,7 @@ import type { ReadableSpan, Span, SpanExporter, SpanProcessor } from '@opentelem
 import type { Attributes } from '@opentelemetry/api';
 import type { Redactor } from '../logging/redact';
 import { TRACER_NAME } from '../tracing/provider';
+import { COMMON, GEN_AI, LLMSCOPE } from '../genai/schema';
 import type { TelemetryHealth } from './health';
 import { loadOptional } from './optional';
 import type { ResolvedExporters } from './options';
@@ -20,7 +21,7 @@ const OBSERVATION_TYPES: Record<string, string> = {
 };
 
 /** Attribute names a cost in USD may be recorded under (llmscope's own first). */
-const COST_ATTRIBUTES = ['llmscope.cost.usd', 'llmscope.llm.cost_usd', 'gen_ai.usage.cost', 'gen_ai.usage.cost_usd'];
+const COST_ATTRIBUTES = [LLMSCOPE.costUsd, 'llmscope.llm.cost_usd', 'gen_ai.usage.cost', 'gen_ai.usage.cost_usd'];
 
 function numberOf(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
@@ -35,20 +36,20 @@ function numberOf(value: unknown): number | undefined {
 export function langfuseView(span: ReadableSpan): ReadableSpan {
   const a = span.attributes;
   const extra: Attributes = {};
-  const operation = a['gen_ai.operation.name'];
+  const operation = a[GEN_AI.operation];
   if (typeof operation === 'string' && OBSERVATION_TYPES[operation] !== undefined && a['langfuse.observation.type'] === undefined) {
     extra['langfuse.observation.type'] = OBSERVATION_TYPES[operation];
   }
-  const model = a['gen_ai.response.model'] ?? a['gen_ai.request.model'];
+  const model = a[GEN_AI.responseModel] ?? a[GEN_AI.requestModel];
   if (typeof model === 'string') extra['langfuse.observation.model.name'] = model;
   const params: Record<string, number> = {};
-  for (const [key, name] of [['gen_ai.request.temperature', 'temperature'], ['gen_ai.request.max_tokens', 'max_tokens'], ['gen_ai.request.top_p', 'top_p']] as const) {
+  for (const [key, name] of [[GEN_AI.temperature, 'temperature'], [GEN_AI.maxTokens, 'max_tokens'], [GEN_AI.topP, 'top_p']] as const) {
     const v = numberOf(a[key]);
     if (v !== undefined) params[name] = v;
   }
   if (Object.keys(params).length > 0) extra['langfuse.observation.model.parameters'] = JSON.stringify(params);
-  const input = numberOf(a['gen_ai.usage.input_tokens']);
-  const output = numberOf(a['gen_ai.usage.output_tokens']);
+  const input = numberOf(a[GEN_AI.inputTokens]);
+  const output = numberOf(a[GEN_AI.outputTokens]);
   if (input !== undefined || output !== undefined) {
     extra['langfuse.observation.usage_details'] = JSON.stringify({ input: input ?? 0, output: output ?? 0, total: (input ?? 0) + (output ?? 0) });
   }
@@ -59,15 +60,15 @@ export function langfuseView(span: ReadableSpan): ReadableSpan {
       break;
     }
   }
-  const promptName = a['llmscope.prompt.name'];
-  const promptVersion = a['llmscope.prompt.version'];
+  const promptName = a[LLMSCOPE.promptName];
+  const promptVersion = a[LLMSCOPE.promptVersion];
   if (typeof promptName === 'string' && a['langfuse.observation.prompt.name'] === undefined) {
     extra['langfuse.observation.prompt.name'] = promptName;
     // Langfuse prompt versions are integers; a label such as "v2-beta" stays in llmscope.prompt.version.
     const version = typeof promptVersion === 'number' ? promptVersion : Number(promptVersion);
     if (Number.isInteger(version)) extra['langfuse.observation.prompt.version'] = version;
   }
-  if (a['session.id'] === undefined && typeof a['gen_ai.conversation.id'] === 'string') extra['session.id'] = a['gen_ai.conversation.id'];
+  if (a[COMMON.sessionId] === undefined && typeof a[GEN_AI.conversationId] === 'string') extra[COMMON.sessionId] = a[GEN_AI.conversationId];
   if (span.parentSpanContext === undefined || span.parentSpanContext.isRemote === true) {
     // The request span is the trace's root in Langfuse: give the trace its name and tags.
     extra['langfuse.trace.name'] = span.name;

@@ -1,5 +1,3 @@
-import { SpanStatusCode, type Context } from '@opentelemetry/api';
-import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { LlmscopeConfigError } from '../config/errors';
 import type { Redactor } from '../logging/redact';
 import type { TelemetryHealth } from './health';
@@ -105,6 +103,8 @@ export class SentryReporter {
   private readonly sentry: SentryNode;
   private readonly client: Client;
   private readonly ownsClient: boolean;
+  /** Errors already reported (weakly held: nothing kept alive for this). */
+  private readonly reported = new WeakSet<object>();
 
   constructor(
     config: NonNullable<ResolvedExporters['sentry']>,
@@ -177,6 +177,12 @@ export class SentryReporter {
 
   /** Reports an error that ended a request. The error object itself is not modified. */
   captureError(error: unknown, context: SentryEventContext): void {
+    // One event per error: a failed LLM call or step that also fails its request is reported
+    // where it happened (the most specific context), not again by the request.
+    if (error !== null && typeof error === 'object') {
+      if (this.reported.has(error)) return;
+      this.reported.add(error);
+    }
     try {
       this.client.captureException(error, { originalException: error }, this.scope(context));
     } catch (e) {
@@ -207,55 +213,5 @@ export class SentryReporter {
   async close(timeoutMs: number): Promise<void> {
     if (this.ownsClient) await Promise.resolve(this.client.close(timeoutMs)).catch(() => undefined);
     else await this.flush(timeoutMs);
-  }
-}
-
-function stringAttr(span: ReadableSpan, key: string): string | undefined {
-  const v = span.attributes[key];
-  return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined;
-}
-
-/**
- * Reports failed LLM calls (GenAI spans ending in error: provider errors, timeouts, rate limits)
- * to Sentry, rebuilt from the span's exception event, with model, provider, prompt and trace.
- */
-export class SentryLlmErrorProcessor implements SpanProcessor {
-  constructor(private readonly reporter: SentryReporter) {}
-
-  onStart(_span: Span, _parentContext: Context): void {
-    // Only ended spans matter.
-  }
-
-  onEnd(span: ReadableSpan): void {
-    if (span.status.code !== SpanStatusCode.ERROR || span.attributes['gen_ai.operation.name'] === undefined) return;
-    const exception = span.events.find((e) => e.name === 'exception');
-    const error = new Error(String(exception?.attributes?.['exception.message'] ?? span.status.message ?? 'LLM call failed'));
-    error.name = String(exception?.attributes?.['exception.type'] ?? span.attributes['error.type'] ?? 'LlmError');
-    const stack = exception?.attributes?.['exception.stacktrace'];
-    if (typeof stack === 'string') error.stack = stack;
-    const ctx = span.spanContext();
-    this.reporter.captureError(error, {
-      userId: stringAttr(span, 'user.id'),
-      sessionId: stringAttr(span, 'gen_ai.conversation.id') ?? stringAttr(span, 'session.id'),
-      feature: stringAttr(span, 'llmscope.feature'),
-      promptName: stringAttr(span, 'llmscope.prompt.name'),
-      promptVersion: stringAttr(span, 'llmscope.prompt.version'),
-      traceId: ctx.traceId,
-      spanId: ctx.spanId,
-      tags: {
-        'gen_ai.provider.name': stringAttr(span, 'gen_ai.provider.name') ?? 'unknown',
-        'gen_ai.request.model': stringAttr(span, 'gen_ai.request.model') ?? 'unknown',
-        'gen_ai.operation.name': stringAttr(span, 'gen_ai.operation.name') ?? 'unknown',
-        'llmscope.source': 'llm_call',
-      },
-    });
-  }
-
-  forceFlush(): Promise<void> {
-    return this.reporter.flush(2000);
-  }
-
-  shutdown(): Promise<void> {
-    return Promise.resolve();
   }
 }

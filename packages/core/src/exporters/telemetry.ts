@@ -1,4 +1,7 @@
 import { trace, type SpanContext } from '@opentelemetry/api';
+import type { ErrorOrigin } from '../context/context';
+import type { ValidationFailure } from '../genai/owner';
+import type { LlmCallRecord } from '../genai/record';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Registry } from 'prom-client';
 import type { RequestContext } from '../context/context';
@@ -6,12 +9,12 @@ import { TelemetryHealth, processWarning, type WarnSink } from './health';
 import { LangfuseExportProcessor } from './langfuse';
 import type { ResolvedExporters } from './options';
 import { createOtlpProcessor } from './otlp';
-import { SentryLlmErrorProcessor, SentryReporter, type SentryEventContext } from './sentry';
-import type { LlmCallRecord } from '../genai/metrics';
-import { LlmLogProcessor } from '../logging/llm-log';
+import { SentryReporter, type SentryEventContext } from './sentry';
+import { llmLogLine } from '../logging/llm-log';
 import type { ResolvedLogging } from '../logging/options';
 import { Redactor, type RedactOptions } from '../logging/redact';
 import { llmscopeSpanProcessor, type FanoutSpanProcessor } from '../tracing/provider';
+import { GEN_AI, LLMSCOPE } from '../genai/schema';
 
 /** What {@link Telemetry} is built from (a slice of the resolved options). */
 export interface TelemetryConfig {
@@ -21,18 +24,10 @@ export interface TelemetryConfig {
   tracingOn: boolean;
   /**
    * Where the trace exporters and the LLM log processor go: the sampling pipeline's export stage
-   * (behind the tail sampler). Default `llmscopeSpanProcessor`. Sentry's LLM error processor
-   * always goes on `llmscopeSpanProcessor`: errors are reported whatever the sampling.
+   * (behind the tail sampler). Default `llmscopeSpanProcessor`. LLM-call log lines and Sentry
+   * reports come from the LLM-call records, not from spans: whatever the sampling.
    */
   exportStage?: FanoutSpanProcessor;
-}
-
-/** A failed `validateOutput`, as reported to logs and Sentry. */
-export interface ValidationFailure {
-  /** Name of the output or schema (`answer`, `ExtractionSchema`). */
-  name: string | undefined;
-  issues: { message: string; path?: string }[];
-  raw: unknown;
 }
 
 function clip(text: string, max: number): string {
@@ -51,9 +46,6 @@ export class Telemetry {
   readonly sentry: SentryReporter | undefined;
   private readonly processors: SpanProcessor[] = [];
   private readonly stage: FanoutSpanProcessor;
-  private sentryProcessor: SpanProcessor | undefined;
-  /** LLM log lines come from spans (tracing on) rather than from metric records. */
-  private readonly llmLogFromSpans: boolean;
   private closed = false;
 
   private constructor(config: TelemetryConfig, registry: Registry | undefined) {
@@ -69,12 +61,9 @@ export class Telemetry {
     }
     if (sentry !== undefined) {
       this.sentry = new SentryReporter(sentry, this.health, this.redactor, Math.min(queue.maxQueueSize, 64), queue.exportTimeoutMs);
-      if (config.tracingOn) this.processors.push((this.sentryProcessor = new SentryLlmErrorProcessor(this.sentry)));
     }
-    this.llmLogFromSpans = config.tracingOn;
-    if (config.tracingOn && config.logging !== undefined && config.logging.llmCalls) this.processors.push(new LlmLogProcessor(config.logging, this.redactor));
     this.stage = config.exportStage ?? llmscopeSpanProcessor;
-    for (const p of this.processors) (p === this.sentryProcessor ? llmscopeSpanProcessor : this.stage).add(p);
+    for (const p of this.processors) this.stage.add(p);
   }
 
   /** Builds the telemetry of an instance, or returns undefined when nothing is configured. */
@@ -113,6 +102,13 @@ export class Telemetry {
       if (ctx.feature !== undefined) line.feature = ctx.feature;
       if (ctx.promptName !== undefined) line.prompt_name = ctx.promptName;
       if (ctx.promptVersion !== undefined) line.prompt_version = ctx.promptVersion;
+      const llm = ctx.llm;
+      if (llm !== undefined) {
+        line.llm_calls = llm.calls;
+        line.input_tokens = llm.inputTokens;
+        line.output_tokens = llm.outputTokens;
+        line.cost_usd = llm.costUsd;
+      }
       if (ctx.error !== undefined) line.error = r.value(ctx.error instanceof Error ? `${ctx.error.name}: ${ctx.error.message}` : String(ctx.error));
       try {
         if (statusCode >= 500) logging.logger.error(line, 'request');
@@ -136,39 +132,55 @@ export class Telemetry {
   }
 
   /**
-   * An LLM call ended. With tracing on, {@link LlmLogProcessor} writes the line from the span
-   * (it has the LLM span's ids and the content); without tracing, the line comes from here.
+   * An LLM call ended (a sink of the LLM-call records): one log line, and a Sentry event for a
+   * failed call, with the call's own trace and span ids. The same with tracing on or off.
    */
   llmCall(record: LlmCallRecord): void {
     const logging = this.logging;
-    if (logging === undefined || !logging.llmCalls || this.llmLogFromSpans) return;
-    const span = trace.getActiveSpan()?.spanContext();
-    const line: Record<string, unknown> = {
-      event: 'llm_call',
-      operation: record.operation,
-      provider: record.provider,
-      model: record.model,
-      response_model: record.responseModel,
-      prompt_name: record.promptName,
-      prompt_version: record.promptVersion,
-      input_tokens: record.inputTokens,
-      output_tokens: record.outputTokens,
-      cost_usd: record.costUsd ?? undefined,
-      feature: record.feature,
-      duration_ms: Math.round(record.seconds * 100000) / 100,
-      outcome: record.error ? 'error' : 'ok',
-      error_type: record.errorType,
-      user_id: record.userId === undefined ? undefined : this.redactor.string(record.userId),
-      session_id: record.sessionId === undefined ? undefined : this.redactor.string(record.sessionId),
-      trace_id: span?.traceId,
-      span_id: span?.spanId,
-    };
-    try {
-      if (record.error) logging.logger.warn(line, 'llm call');
-      else logging.logger.info(line, 'llm call');
-    } catch {
-      // Same: logging never fails the app.
+    if (logging !== undefined && logging.llmCalls) {
+      const line = llmLogLine(record, logging, this.redactor);
+      try {
+        if (record.outcome === 'error') logging.logger.warn(line, 'llm call');
+        else logging.logger.info(line, 'llm call');
+      } catch {
+        // Logging never fails the app.
+      }
     }
+    if (this.sentry !== undefined && record.outcome === 'error') {
+      this.sentry.captureError(record.error ?? new Error(record.errorType ?? 'LLM call failed'), {
+        userId: record.userId, sessionId: record.sessionId, feature: record.feature,
+        promptName: record.promptName, promptVersion: record.promptVersion,
+        traceId: record.traceId, spanId: record.spanId,
+        tags: {
+          [GEN_AI.provider]: record.provider,
+          [GEN_AI.requestModel]: record.model,
+          [GEN_AI.operation]: record.operation,
+          'llmscope.source': 'llm_call',
+        },
+      });
+    }
+  }
+
+  /** A step or a job outside any request failed: an error line and a Sentry event. */
+  reportError(error: unknown, ctx: RequestContext | undefined, origin: ErrorOrigin): void {
+    const span = trace.getActiveSpan()?.spanContext() ?? ctx?.span?.spanContext();
+    const logging = this.logging;
+    if (logging !== undefined) {
+      const line: Record<string, unknown> = {
+        event: origin.source === 'step' ? 'step_failed' : 'job_failed',
+        error: this.redactor.value(error instanceof Error ? `${error.name}: ${error.message}` : String(error)),
+        trace_id: span?.traceId, span_id: span?.spanId,
+      };
+      if (origin.name !== undefined) line.step = origin.name;
+      try {
+        logging.logger.error(line, origin.source === 'step' ? 'step failed' : 'job failed');
+      } catch {
+        // Logging never fails the app.
+      }
+    }
+    const tags: Record<string, string> = { 'llmscope.source': origin.source };
+    if (origin.name !== undefined) tags[LLMSCOPE.step] = origin.name;
+    this.sentry?.captureError(error, { ...this.eventContext(ctx, span), tags });
   }
 
   /** A `validateOutput` failed: a warning line and a Sentry event with the raw output attached (clipped, redacted). */
@@ -214,7 +226,7 @@ export class Telemetry {
     // A hanging backend cannot hold shutdown past its budget.
     await Promise.race([Promise.allSettled(this.processors.map((p) => p.shutdown())), timeout]);
     clearTimeout(timer);
-    for (const p of this.processors) (p === this.sentryProcessor ? llmscopeSpanProcessor : this.stage).remove(p);
+    for (const p of this.processors) this.stage.remove(p);
     if (this.sentry !== undefined) await this.sentry.close(Math.max(1, deadline - Date.now()));
   }
 }

@@ -1,14 +1,16 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { SpanKind, type Attributes, type Span } from '@opentelemetry/api';
-import { getContext } from '../context/context';
-import { inputMessages, outputMessages } from './content';
-import type { LlmCallRecord } from './metrics';
-import { defaultPriceBook } from './cost/prices';
-import { markRecordedDirectly } from './span-records';
-import { estimateTokens, type LlmResultInfo, type LlmUsage } from './usage';
-import { currentRecorder, type Recorder } from '../context/recorder';
+import { getContext, type RequestContext } from '../context/context';
 import { errorType, failSpan } from '../tracing/span-run';
 import { getTracer } from '../tracing/provider';
+import { inputMessages, outputMessages } from './content';
+import { defaultPriceBook } from './cost/prices';
+import { currentGenAiOwner } from './owner';
+import type { LlmCallRecord } from './record';
+import { endAttributes, startAttributes, type LlmCallStart } from './record-attributes';
+import type { LlmRuntime } from './runtime';
+import { estimateTokens, type LlmResultInfo, type LlmUsage } from './usage';
+import { GEN_AI } from './schema';
 
 /** GenAI operation names of the OpenTelemetry semantic conventions. */
 export type GenAiOperation = 'chat' | 'text_completion' | 'embeddings' | 'retrieval' | 'execute_tool' | 'generate_content' | 'create_agent' | 'invoke_agent';
@@ -59,33 +61,29 @@ export interface LlmCall {
   markFirstChunk(): void;
 }
 
-const MAX_ATTRIBUTE = 256;
-
-function clip(value: string | undefined): string | undefined {
-  return value !== undefined && value.length > MAX_ATTRIBUTE ? value.slice(0, MAX_ATTRIBUTE) : value;
-}
-
 function text(value: unknown): string | undefined {
   return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+
+function finite(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
 }
 
 /**
  * One LLM call in flight: its span, timings, usage and the instance recording it. Created by
  * {@link startLlmCall}; ended exactly once by {@link LlmCallState.end}, whatever path the call
- * takes (result, error, end of stream, cancelled or abandoned stream).
+ * takes (result, error, end of stream, cancelled or abandoned stream), which builds the call's
+ * one {@link LlmCallRecord} and hands it to the instance's sinks.
  */
 export class LlmCallState implements LlmCall {
   readonly span: Span | undefined;
-  readonly recorder: Recorder | undefined;
+  /** The LLM side of the instance recording this call (undefined without any instance). */
+  readonly runtime: LlmRuntime | undefined;
+  /** The request the call belongs to, for its totals. */
+  private readonly ctx: RequestContext | undefined;
   readonly start = performance.now();
-  readonly operation: string;
-  readonly provider: string;
-  readonly model: string;
-  readonly feature: string | undefined;
-  readonly promptName: string | undefined;
-  readonly promptVersion: string | undefined;
-  readonly userId: string | undefined;
-  readonly sessionId: string | undefined;
+  private readonly startTimeMs = Date.now();
+  private readonly request: LlmCallStart;
   usage: LlmUsage | undefined;
   /** Usage reported through {@link setUsage}: wins over what the result says. */
   private reportedUsage: LlmUsage | undefined;
@@ -101,41 +99,35 @@ export class LlmCallState implements LlmCall {
   ended = false;
 
   constructor(options: LlmCallOptions) {
-    const recorder = currentRecorder();
-    this.recorder = recorder;
+    const owner = currentGenAiOwner();
+    const runtime = owner?.genai;
+    this.runtime = runtime;
     const ctx = getContext();
-    this.operation = text(options.operation) ?? 'chat';
-    this.provider = text(options.provider) ?? 'unknown';
-    this.model = text(options.model) ?? 'unknown';
-    this.feature = text(options.feature) ?? ctx?.feature;
-    this.promptName = text(options.promptName) ?? ctx?.promptName;
-    this.promptVersion = text(options.promptVersion) ?? ctx?.promptVersion;
-    this.userId = ctx?.userId;
-    this.sessionId = ctx?.sessionId;
-    if (recorder !== undefined && !recorder.tracingOn) return;
-    const attributes: Attributes = {
-      'gen_ai.operation.name': this.operation,
-      'gen_ai.provider.name': clip(this.provider),
-      'gen_ai.request.model': clip(this.model),
+    this.ctx = ctx;
+    const capture = runtime?.options.captureContent === true && (options.input !== undefined || options.system !== undefined);
+    this.request = {
+      operation: text(options.operation) ?? 'chat',
+      provider: text(options.provider) ?? 'unknown',
+      model: text(options.model) ?? 'unknown',
+      temperature: finite(options.temperature),
+      maxTokens: finite(options.maxTokens),
+      topP: finite(options.topP),
+      feature: text(options.feature) ?? ctx?.feature,
+      promptName: text(options.promptName) ?? ctx?.promptName,
+      promptVersion: text(options.promptVersion) ?? ctx?.promptVersion,
+      userId: ctx?.userId,
+      sessionId: ctx?.sessionId,
+      inputMessages: capture ? inputMessages(options.input, options.system, (runtime as LlmRuntime).options.maxContentLength) : undefined,
     };
-    if (typeof options.temperature === 'number') attributes['gen_ai.request.temperature'] = options.temperature;
-    if (typeof options.maxTokens === 'number') attributes['gen_ai.request.max_tokens'] = options.maxTokens;
-    if (typeof options.topP === 'number') attributes['gen_ai.request.top_p'] = options.topP;
-    if (this.promptName !== undefined) attributes['llmscope.prompt.name'] = this.promptName;
-    if (this.promptVersion !== undefined) attributes['llmscope.prompt.version'] = this.promptVersion;
-    if (this.sessionId !== undefined) attributes['gen_ai.conversation.id'] = this.sessionId;
-    if (this.userId !== undefined) attributes['user.id'] = this.userId;
-    if (this.feature !== undefined) attributes['llmscope.feature'] = this.feature;
-    const llm = recorder?.genai;
-    if (llm?.options.captureContent && (options.input !== undefined || options.system !== undefined)) {
-      const messages = inputMessages(options.input, options.system, llm.options.maxContentLength);
-      if (messages !== undefined) attributes['gen_ai.input.messages'] = messages;
-    }
+    if (owner !== undefined && !owner.tracingOn) return;
+    const attributes = startAttributes(this.request);
     if (options.attributes) Object.assign(attributes, options.attributes);
-    const span = getTracer().startSpan(`${this.operation} ${this.model}`, { kind: SpanKind.CLIENT, attributes });
-    this.span = span;
-    // Its metrics are recorded here, from 100% of calls; the span processor must not count it again.
-    markRecordedDirectly(span, this.operation);
+    this.span = getTracer().startSpan(`${this.request.operation} ${this.request.model}`, { kind: SpanKind.CLIENT, attributes });
+  }
+
+  /** `gen_ai.operation.name` of the call. */
+  get operation(): string {
+    return this.request.operation;
   }
 
   setUsage(usage: LlmUsage): void {
@@ -162,7 +154,6 @@ export class LlmCallState implements LlmCall {
   markFirstChunk(): void {
     if (this.timeToFirstChunk !== undefined || this.ended) return;
     this.timeToFirstChunk = (performance.now() - this.start) / 1000;
-    this.span?.setAttribute('gen_ai.response.time_to_first_chunk', this.timeToFirstChunk);
   }
 
   /** Takes what the provider's answer says (what the app reported through the handle wins). */
@@ -173,7 +164,7 @@ export class LlmCallState implements LlmCall {
     if (info.id !== undefined) this.responseId = info.id;
     if (info.finishReasons !== undefined) this.finishReasons = info.finishReasons;
     if (info.text !== undefined) this.outputText = info.text;
-    if (info.embeddingDimensions !== undefined) this.span?.setAttribute('gen_ai.embeddings.dimension.count', info.embeddingDimensions);
+    if (info.embeddingDimensions !== undefined) this.span?.setAttribute(GEN_AI.embeddingDimensions, info.embeddingDimensions);
   }
 
   /** Estimates output tokens from the streamed text when the provider sent no usage. */
@@ -184,68 +175,57 @@ export class LlmCallState implements LlmCall {
   }
 
   /**
-   * Ends the call once: span attributes (response, usage, cost), span status, metrics and cost
-   * attribution. `failed` with `error` marks it failed; `note` adds a stream outcome attribute.
+   * Ends the call once: builds its record (priced once), writes the end attributes and status on
+   * the span from it, ends the span, then hands the record to the instance's sinks. `failed`
+   * with `error` marks it failed; `streamEnd` says how a stream ended early.
    */
-  end(error: unknown, failed: boolean, note?: 'cancelled' | 'abandoned'): void {
+  end(error: unknown, failed: boolean, streamEnd?: 'cancelled' | 'abandoned'): void {
     if (this.ended) return;
     this.ended = true;
     const seconds = (performance.now() - this.start) / 1000;
     const usage = this.reportedUsage ?? this.usage;
     const responseModel = this.reportedModel ?? this.responseModel;
-    const llm = this.recorder?.genai;
-    const cost = usage === undefined ? undefined : (llm?.prices ?? defaultPriceBook).cost(this.provider, [responseModel, this.model], usage);
+    const runtime = this.runtime;
+    const r = this.request;
     const span = this.span;
+    const ids = span?.spanContext();
+    const costUsd = runtime !== undefined ? runtime.price(r.provider, responseModel, r.model, usage)
+      : usage === undefined ? undefined : defaultPriceBook.cost(r.provider, [responseModel, r.model], usage) ?? null;
+    const record: LlmCallRecord = {
+      ...r,
+      traceId: ids?.traceId,
+      spanId: ids?.spanId,
+      responseModel,
+      responseId: this.responseId,
+      finishReasons: this.finishReasons,
+      startTimeMs: this.startTimeMs,
+      seconds,
+      timeToFirstChunk: this.timeToFirstChunk,
+      inputTokens: usage?.inputTokens,
+      outputTokens: usage?.outputTokens,
+      cacheReadTokens: usage?.cacheReadTokens,
+      cacheCreationTokens: usage?.cacheCreationTokens,
+      usageEstimated: this.estimated && usage === this.usage,
+      costUsd,
+      retries: this.retries,
+      outcome: failed ? 'error' : 'ok',
+      errorType: failed ? errorType(error) : undefined,
+      error: failed ? error : undefined,
+      streamEnd,
+      outputMessages: runtime?.options.captureContent && this.outputText !== undefined
+        ? outputMessages(this.outputText, this.finishReasons?.[0], runtime.options.maxContentLength) : undefined,
+      source: 'llmscope',
+    };
     if (span !== undefined) {
       try {
-        if (responseModel !== undefined) span.setAttribute('gen_ai.response.model', clip(responseModel) as string);
-        if (this.responseId !== undefined) span.setAttribute('gen_ai.response.id', clip(this.responseId) as string);
-        if (this.finishReasons !== undefined) span.setAttribute('gen_ai.response.finish_reasons', this.finishReasons);
-        if (usage?.inputTokens !== undefined) span.setAttribute('gen_ai.usage.input_tokens', usage.inputTokens);
-        if (usage?.outputTokens !== undefined) span.setAttribute('gen_ai.usage.output_tokens', usage.outputTokens);
-        if (usage?.cacheReadTokens !== undefined) span.setAttribute('gen_ai.usage.cache_read.input_tokens', usage.cacheReadTokens);
-        if (usage?.cacheCreationTokens !== undefined) span.setAttribute('gen_ai.usage.cache_creation.input_tokens', usage.cacheCreationTokens);
-        if (this.estimated && usage === this.usage) span.setAttribute('llmscope.usage.estimated', true);
-        if (cost !== undefined) span.setAttribute('llmscope.cost.usd', cost);
-        if (this.retries > 0) span.setAttribute('llmscope.retries', this.retries);
-        if (note !== undefined) span.setAttribute(`llmscope.stream.${note}`, true);
-        if (llm?.options.captureContent && this.outputText !== undefined) {
-          span.setAttribute('gen_ai.output.messages', outputMessages(this.outputText, this.finishReasons?.[0], llm.options.maxContentLength));
-        }
+        span.setAttributes(endAttributes(record));
         if (failed) failSpan(span, error);
         span.end();
       } catch {
         // Telemetry never throws into the app.
       }
     }
-    const recorder = this.recorder;
-    if (recorder === undefined) return;
-    const record: LlmCallRecord = {
-      operation: this.operation,
-      provider: this.provider,
-      model: this.model,
-      seconds,
-      inputTokens: usage?.inputTokens,
-      outputTokens: usage?.outputTokens,
-      error: failed,
-      errorType: failed ? errorType(error) : undefined,
-      responseModel,
-      cacheReadTokens: usage?.cacheReadTokens,
-      cacheCreationTokens: usage?.cacheCreationTokens,
-      timeToFirstChunk: this.timeToFirstChunk,
-      retries: this.retries,
-      costUsd: usage === undefined ? undefined : (cost ?? null),
-      feature: this.feature,
-      promptName: this.promptName,
-      promptVersion: this.promptVersion,
-      userId: this.userId,
-      sessionId: this.sessionId,
-    };
-    try {
-      recorder.recordLlmCall(record);
-    } catch {
-      // Same: a metrics problem must not fail the call.
-    }
+    runtime?.emit(record, this.ctx);
   }
 }
 

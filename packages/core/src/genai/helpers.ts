@@ -1,5 +1,5 @@
 import type { CostReport } from './cost/attribution';
-import { currentRecorder } from '../context/recorder';
+import { currentGenAiOwner } from './owner';
 
 /**
  * Counts one lookup in an app cache (a semantic cache of LLM answers, an embedding cache):
@@ -11,7 +11,7 @@ import { currentRecorder } from '../context/recorder';
  * recordCacheLookup('answers', cached !== undefined);
  */
 export function recordCacheLookup(cache: string, hit: boolean): void {
-  currentRecorder()?.genai?.recordCacheLookup(cache, hit);
+  currentGenAiOwner()?.genai.recordCacheLookup(cache, hit);
 }
 
 /**
@@ -23,7 +23,7 @@ export function recordCacheLookup(cache: string, hit: boolean): void {
  * const stop = trackQueueDepth('llm-requests', () => limiter.queued());
  */
 export function trackQueueDepth(queue: string, read: () => number): () => void {
-  return currentRecorder()?.genai?.trackQueueDepth(queue, read) ?? (() => undefined);
+  return currentGenAiOwner()?.genai.trackQueueDepth(queue, read) ?? (() => undefined);
 }
 
 /**
@@ -32,5 +32,5 @@ export function trackQueueDepth(queue: string, read: () => number): () => void {
  * rest summed as `other`. `undefined` without an instance or with `llm.attribution: false`.
  */
 export function getCostReport(limit?: number): CostReport | undefined {
-  return currentRecorder()?.genai?.costs?.snapshot(limit);
+  return currentGenAiOwner()?.genai.costs?.snapshot(limit);
 }

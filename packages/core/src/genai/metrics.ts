@@ -3,41 +3,7 @@ import { CONTEXT_UTILIZATION_BUCKETS, GEN_AI_DURATION_BUCKETS, GEN_AI_TOKEN_BUCK
 import { clipLabel, LabelCap } from './labels';
 import { getOrCreate } from '../http/prom';
 
-export { GEN_AI_DURATION_BUCKETS } from './buckets';
-
-/** One finished LLM call (or GenAI span), as the metrics and the cost attribution see it. */
-export interface LlmCallRecord {
-  /** `gen_ai.operation.name`. */
-  operation: string;
-  /** `gen_ai.provider.name`. */
-  provider: string;
-  /** `gen_ai.request.model` (else the response model). */
-  model: string;
-  seconds: number;
-  /** Every input token, cached ones included. */
-  inputTokens: number | undefined;
-  outputTokens: number | undefined;
-  error: boolean;
-  /** `error.type` of a failed call. */
-  errorType?: string;
-  /** `gen_ai.response.model`, used to price the call when it is more specific. */
-  responseModel?: string;
-  cacheReadTokens?: number;
-  cacheCreationTokens?: number;
-  /** Seconds from the request to the first chunk of a streamed answer. */
-  timeToFirstChunk?: number;
-  /** Attempts beyond the first (SDK retries). */
-  retries?: number;
-  /** Cost in USD; `null` when the model has no price; `undefined` when not computed yet. */
-  costUsd?: number | null;
-  feature?: string;
-  promptName?: string;
-  promptVersion?: string;
-  /** For cost attribution only: never a label. */
-  userId?: string;
-  /** For cost attribution only: never a label. */
-  sessionId?: string;
-}
+import type { LlmCallRecord } from './record';
 
 type Base = 'operation' | 'provider' | 'model';
 
@@ -181,7 +147,7 @@ export class LlmMetrics {
     const provider = clipLabel(call.provider, 'unknown');
     const model = this.models.get(call.model);
     const c = this.childrenFor(operation, provider, model);
-    (call.error ? c.durationError : c.durationOk).observe(call.seconds);
+    (call.outcome === 'error' ? c.durationError : c.durationOk).observe(call.seconds);
     const input = call.inputTokens;
     const output = call.outputTokens;
     if (input !== undefined) {
@@ -200,8 +166,8 @@ export class LlmMetrics {
       (c.tokensCacheCreation ??= this.tokens.labels(operation, provider, model, 'cache_creation')).inc(call.cacheCreationTokens);
     }
     if (call.timeToFirstChunk !== undefined) (c.ttft ??= this.timeToFirstChunk.labels(operation, provider, model)).observe(call.timeToFirstChunk);
-    if (call.retries !== undefined && call.retries > 0) (c.retries ??= this.retries.labels(operation, provider, model)).inc(call.retries);
-    if (call.error) this.errors.inc({ operation, provider, model, error_type: clipLabel(call.errorType, '_OTHER') });
+    if (call.retries > 0) (c.retries ??= this.retries.labels(operation, provider, model)).inc(call.retries);
+    if (call.outcome === 'error') this.errors.inc({ operation, provider, model, error_type: clipLabel(call.errorType, '_OTHER') });
     if (typeof call.costUsd === 'number') {
       if (call.costUsd > 0) this.costChild(c, provider, model, call).inc(call.costUsd);
     } else if (call.costUsd === null && (input !== undefined || output !== undefined)) {

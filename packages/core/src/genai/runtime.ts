@@ -1,12 +1,13 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { CostAttribution } from './cost/attribution';
 import { clipLabel, LabelCap } from './labels';
-import { LlmMetrics, type LlmCallRecord } from './metrics';
+import type { RequestContext } from '../context/context';
+import { getOrCreate } from '../http/prom';
+import { LlmMetrics } from './metrics';
 import type { ResolvedLlmOptions } from './options';
 import { PriceBook } from './cost/prices';
-import { genAiSpanMetrics } from './span-records';
-import { getOrCreate } from '../http/prom';
-import { llmscopeSpanProcessor } from '../tracing/provider';
+import type { LlmCallRecord, LlmCallSink } from './record';
+import type { LlmUsage } from './usage';
 
 /**
  * Queue callbacks of every instance using a gauge: two instances sharing one registry share the
@@ -14,11 +15,22 @@ import { llmscopeSpanProcessor } from '../tracing/provider';
  */
 const queuesByGauge = new WeakMap<Gauge<'queue'>, Set<Map<string, () => number>>>();
 
+/** Adds a finished call to its request's totals (calls, tokens, cost). */
+function addToRequest(record: LlmCallRecord, ctx: RequestContext | undefined): void {
+  if (ctx === undefined) return;
+  const totals = (ctx.llm ??= { calls: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 });
+  totals.calls++;
+  if (record.inputTokens !== undefined) totals.inputTokens += record.inputTokens;
+  if (record.outputTokens !== undefined) totals.outputTokens += record.outputTokens;
+  if (typeof record.costUsd === 'number') totals.costUsd += record.costUsd;
+}
+
 /**
  * The LLM side of one llmscope instance: its price book (table + the app's overrides), its LLM
- * metrics (when metrics are on), its cost attribution, and the cache and queue helpers.
- * `Llmscope` creates one; `traceLLM`, the instrumented clients and the GenAI span processor
- * reach it through the request's owner (or the latest instance).
+ * metrics (when metrics are on), its cost attribution, the cache and queue helpers, and the
+ * sinks every finished LLM-call record is handed to ({@link emit}). `Llmscope` creates one;
+ * `traceLLM`, the instrumented clients and the foreign GenAI span processor reach it through the
+ * request's owner (or the latest instance).
  */
 export class LlmRuntime {
   readonly prices: PriceBook;
@@ -29,6 +41,7 @@ export class LlmRuntime {
   private readonly queueDepth: Gauge<'queue'> | undefined;
   private readonly cacheNames = new LabelCap(100, 'default');
   private readonly queues = new Map<string, () => number>();
+  private sinks: LlmCallSink[] = [];
 
   constructor(registry: Registry | undefined, readonly options: ResolvedLlmOptions) {
     this.prices = new PriceBook(options.prices);
@@ -61,31 +74,55 @@ export class LlmRuntime {
       if (sets === undefined) queuesByGauge.set(this.queueDepth, (sets = new Set()));
       sets.add(this.queues);
     }
-    // One process-wide processor (adding it twice is a no-op): spans are routed to one instance each.
-    llmscopeSpanProcessor.add(genAiSpanMetrics);
+    if (this.metrics !== undefined) {
+      const metrics = this.metrics;
+      const prices = this.prices;
+      this.sinks.push((call) => {
+        const contextWindow = call.inputTokens === undefined ? undefined
+          : prices.contextWindow(call.provider, call.model) ?? (call.responseModel === undefined ? undefined : prices.contextWindow(call.provider, call.responseModel));
+        metrics.record(call, contextWindow);
+      });
+    }
+    if (this.costs !== undefined) this.sinks.push(this.costs.add.bind(this.costs));
   }
 
-  /** Records one finished call: prices it if not done yet, then metrics and cost attribution. */
-  record(call: LlmCallRecord): void {
-    if (call.costUsd === undefined && (call.inputTokens !== undefined || call.outputTokens !== undefined)) {
-      const usage = { inputTokens: call.inputTokens, outputTokens: call.outputTokens, cacheReadTokens: call.cacheReadTokens, cacheCreationTokens: call.cacheCreationTokens };
-      call.costUsd = this.prices.cost(call.provider, [call.responseModel, call.model], usage) ?? null;
+  /**
+   * The cost of a call in USD: `null` when usage is known but the model has no price,
+   * `undefined` without usage. The response model is tried first (it is more specific).
+   */
+  price(provider: string, responseModel: string | undefined, model: string, usage: LlmUsage | undefined): number | null | undefined {
+    if (usage === undefined || (usage.inputTokens === undefined && usage.outputTokens === undefined)) return undefined;
+    return this.prices.cost(provider, [responseModel, model], usage) ?? null;
+  }
+
+  /**
+   * Adds a consumer of finished LLM calls (after the built-in ones: metrics, cost attribution).
+   * Returns a function that removes it.
+   */
+  addSink(sink: LlmCallSink): () => void {
+    this.sinks = [...this.sinks, sink];
+    return () => {
+      this.sinks = this.sinks.filter((s) => s !== sink);
+    };
+  }
+
+  /**
+   * Hands one finished call to its request's totals and to every sink. A record from another
+   * tool's span without a cost is priced here, once. A throwing sink is skipped.
+   */
+  emit(record: LlmCallRecord, ctx: RequestContext | undefined): void {
+    let r = record;
+    if (r.costUsd === undefined && (r.inputTokens !== undefined || r.outputTokens !== undefined)) {
+      r = { ...r, costUsd: this.price(r.provider, r.responseModel, r.model, r) };
     }
-    if (this.metrics !== undefined) {
-      const contextWindow = call.inputTokens === undefined ? undefined
-        : this.prices.contextWindow(call.provider, call.model) ?? (call.responseModel === undefined ? undefined : this.prices.contextWindow(call.provider, call.responseModel));
-      this.metrics.record(call, contextWindow);
+    addToRequest(r, ctx);
+    for (const sink of this.sinks) {
+      try {
+        sink(r);
+      } catch {
+        // One broken consumer must not cost the others their record, nor the app its call.
+      }
     }
-    this.costs?.add({
-      costUsd: call.costUsd,
-      inputTokens: call.inputTokens,
-      outputTokens: call.outputTokens,
-      userId: call.userId,
-      sessionId: call.sessionId,
-      feature: call.feature,
-      promptName: call.promptName,
-      promptVersion: call.promptVersion,
-    });
   }
 
   /** Counts a cache lookup: `llmscope_cache_requests_total{cache, result}`. */

@@ -1,5 +1,6 @@
 import type { LlmCallState } from './call';
 import { ChunkReader } from './chunks';
+import { GEN_AI } from './schema';
 
 const DEFAULT_IDLE_MS = 600_000;
 
@@ -19,7 +20,7 @@ export function isAsyncIterable(value: unknown): value is AsyncIterable<unknown>
  * object cannot be patched (frozen), in which case the caller ends the call at once.
  */
 export function observeStream(stream: AsyncIterable<unknown>, call: LlmCallState, idleMs = DEFAULT_IDLE_MS): boolean {
-  const reader = new ChunkReader(call.recorder?.genai?.options.captureContent === true);
+  const reader = new ChunkReader(call.runtime?.options.captureContent === true);
   let timer: NodeJS.Timeout | undefined;
   const finish = (error: unknown, failed: boolean, note?: 'cancelled' | 'abandoned'): void => {
     if (call.ended) return;
@@ -83,7 +84,7 @@ export function observeStream(stream: AsyncIterable<unknown>, call: LlmCallState
   } catch {
     return false;
   }
-  call.span?.setAttribute('gen_ai.request.stream', true);
+  call.span?.setAttribute(GEN_AI.stream, true);
   timer = setTimeout(() => finish(undefined, false, 'abandoned'), idleMs);
   timer.unref();
   return true;

@@ -29,7 +29,7 @@ export function traceLLM<T>(options: LlmCallOptions, fn: (call: LlmCall) => T): 
       call.end(error, true);
       return;
     }
-    if (options.stream !== false && isAsyncIterable(value) && observeStream(value, call, call.recorder?.genai?.options.streamIdleTimeoutMs)) return;
+    if (options.stream !== false && isAsyncIterable(value) && observeStream(value, call, call.runtime?.options.streamIdleTimeoutMs)) return;
     call.applyResult(readResult(value));
     call.end(undefined, false);
   });

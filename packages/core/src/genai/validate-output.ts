@@ -1,7 +1,6 @@
 import { trace } from '@opentelemetry/api';
-import { getContext, type RequestContext } from '../context/context';
-import { currentRecorder } from '../context/recorder';
-import type { ValidationFailure } from '../exporters/telemetry';
+import { getContext } from '../context/context';
+import { currentGenAiOwner } from './owner';
 
 /** The Standard Schema interface (standardschema.dev), implemented by zod 3.24+/4, Valibot, ArkType, Effect Schema... */
 export interface StandardSchemaV1<Input = unknown, Output = Input> {
@@ -40,15 +39,6 @@ export interface ValidateOutputOptions {
   json?: boolean;
 }
 
-/** What an llmscope instance offers to report a failure (structural, to avoid an import cycle). */
-interface FailureSink {
-  reportValidationFailure(failure: ValidationFailure, ctx: RequestContext | undefined): void;
-}
-
-function hasSink(value: unknown): value is FailureSink {
-  return value !== null && typeof value === 'object' && typeof (value as Partial<FailureSink>).reportValidationFailure === 'function';
-}
-
 function pathText(path: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }> | undefined): string | undefined {
   if (path === undefined || path.length === 0) return undefined;
   return path.map((p) => String(typeof p === 'object' ? p.key : p)).join('.');
@@ -63,9 +53,7 @@ function report(name: string | undefined, issues: OutputIssue[], raw: unknown): 
     });
     span.setAttribute('llmscope.output_validation.outcome', 'fail');
   }
-  const ctx = getContext();
-  const owner = ctx?.owner ?? currentRecorder();
-  if (hasSink(owner)) owner.reportValidationFailure({ name, issues, raw }, ctx);
+  currentGenAiOwner()?.reportValidationFailure({ name, issues, raw }, getContext());
 }
 
 /**

@@ -3,21 +3,20 @@ import {
   AlwaysOffSampler, AlwaysOnSampler, ParentBasedSampler, SamplingDecision, TraceIdRatioBasedSampler,
   type Sampler, type SamplingResult,
 } from '@opentelemetry/sdk-trace-base';
+import { isGenAiAttributes } from '../genai/schema';
 import type { ResolvedHeadSampling } from './options';
 
 // Shared result objects: the sampler runs for every span, so it allocates nothing of its own.
 const RECORD_ONLY: SamplingResult = Object.freeze({ decision: SamplingDecision.RECORD });
 
 /**
- * Whether a span about to start describes a GenAI call (the same test as the GenAI metrics
+ * Whether a span about to start describes a GenAI call (the same test as the foreign GenAI span
  * processor). Such spans are recorded even when the trace is not sampled, because the GenAI
  * metrics of other instrumentations (e.g. `@opentelemetry/instrumentation-openai`) are derived
  * from their spans, and metrics must count 100% of calls.
  */
 function isGenAi(a: Attributes | undefined): boolean {
-  if (a === undefined) return false;
-  return a['gen_ai.operation.name'] !== undefined
-    || ((a['gen_ai.provider.name'] !== undefined || a['gen_ai.system'] !== undefined) && a['gen_ai.request.model'] !== undefined);
+  return a !== undefined && isGenAiAttributes(a);
 }
 
 function buildInner(head: ResolvedHeadSampling): Sampler {

@@ -1,4 +1,5 @@
 import type { Attributes } from '@opentelemetry/api';
+import { GEN_AI } from '../genai/schema';
 
 /** Describes a retrieval step (vector search, keyword search, rerank) for {@link retrievalAttributes}. */
 export interface RetrievalStep {
@@ -32,8 +33,8 @@ export const DOCUMENTS_RETURNED = 'llmscope.retrieval.documents_returned';
  */
 export function retrievalAttributes(info: RetrievalStep): Attributes {
   const a: Attributes = { [STEP_KIND]: 'retrieval' };
-  if (typeof info.dataSourceId === 'string') a['gen_ai.data_source.id'] = info.dataSourceId;
-  if (typeof info.topK === 'number') a['gen_ai.request.top_k'] = info.topK;
+  if (typeof info.dataSourceId === 'string') a[GEN_AI.dataSourceId] = info.dataSourceId;
+  if (typeof info.topK === 'number') a[GEN_AI.topK] = info.topK;
   if (typeof info.documentsReturned === 'number') a[DOCUMENTS_RETURNED] = info.documentsReturned;
   return a;
 }
@@ -45,7 +46,7 @@ export function retrievalAttributes(info: RetrievalStep): Attributes {
  */
 export function embeddingAttributes(info: EmbeddingStep = {}): Attributes {
   const a: Attributes = { [STEP_KIND]: 'embedding' };
-  if (typeof info.dimensions === 'number') a['gen_ai.embeddings.dimension.count'] = info.dimensions;
+  if (typeof info.dimensions === 'number') a[GEN_AI.embeddingDimensions] = info.dimensions;
   if (typeof info.model === 'string') a['llmscope.embedding.model'] = info.model;
   return a;
 }
@@ -64,9 +65,9 @@ function vectorLength(result: unknown): number | undefined {
 export function resultAttributes(attributes: Attributes | undefined, result: unknown): Attributes | undefined {
   const kind = attributes?.[STEP_KIND];
   if (kind === 'retrieval' && attributes?.[DOCUMENTS_RETURNED] === undefined && Array.isArray(result)) return { [DOCUMENTS_RETURNED]: result.length };
-  if (kind === 'embedding' && attributes?.['gen_ai.embeddings.dimension.count'] === undefined) {
+  if (kind === 'embedding' && attributes?.[GEN_AI.embeddingDimensions] === undefined) {
     const n = vectorLength(result);
-    return n === undefined ? undefined : { 'gen_ai.embeddings.dimension.count': n };
+    return n === undefined ? undefined : { [GEN_AI.embeddingDimensions]: n };
   }
   return undefined;
 }

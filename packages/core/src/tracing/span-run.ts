@@ -1,8 +1,5 @@
 import { context, trace, SpanStatusCode, type Span } from '@opentelemetry/api';
-
-function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<unknown>).then === 'function';
-}
+import { settle } from '../context/settle';
 
 /** The `error.type` of an error: its name, class, or `_OTHER`. */
 export function errorType(error: unknown): string {
@@ -22,30 +19,9 @@ export function failSpan(span: Span, error: unknown): void {
 }
 
 /**
- * Runs `fn` with `span` active and calls `done` once, when `fn` returns or throws, or when the
- * promise it returned settles. The value or error of `fn` passes through untouched: the same
- * promise object is not returned (a `then` is chained), but it resolves and rejects alike.
+ * Runs `fn` with `span` active (when there is one) and calls `done` once, when `fn` returns or
+ * throws, or when the promise it returned settles (see {@link settle}).
  */
 export function runInSpan<T>(span: Span | undefined, fn: () => T, done: (error: unknown, value: unknown, failed: boolean) => void): T {
-  let result: T;
-  try {
-    result = span ? context.with(trace.setSpan(context.active(), span), fn) : fn();
-  } catch (error) {
-    done(error, undefined, true);
-    throw error;
-  }
-  if (isPromiseLike(result)) {
-    return Promise.resolve(result).then(
-      (value) => {
-        done(undefined, value, false);
-        return value;
-      },
-      (error: unknown) => {
-        done(error, undefined, true);
-        throw error;
-      },
-    ) as T;
-  }
-  done(undefined, result, false);
-  return result;
+  return settle(span ? () => context.with(trace.setSpan(context.active(), span), fn) : fn, done);
 }

@@ -1,26 +1,37 @@
 import type { Attributes } from '@opentelemetry/api';
 import { SpanKind } from '@opentelemetry/api';
+import { currentOwner, getContext } from '../context/context';
+import { settle } from '../context/settle';
 import { resultAttributes } from './rag';
 import { failSpan, runInSpan } from './span-run';
 import { getTracer } from './provider';
-import { tracingEnabled } from '../context/recorder';
+import { LLMSCOPE } from '../genai/schema';
 
 /**
  * Runs one RAG step (`embed_query`, `vector_search`, `prompt_construction`, `rerank`, ...) as a
  * child span of the current span, named `name`. Works with sync and async functions; the
  * result or error of `fn` is passed through unchanged. With `retrievalAttributes()` or
  * `embeddingAttributes()`, the documents returned and the vector length are read from the result.
+ * A step that fails is reported to the error log and Sentry (once per error, tracing on or off).
  *
  * @example
  * const docs = await step('vector_search', () => store.search(vector, 5), retrievalAttributes({ dataSourceId: 'kb', topK: 5 }));
  */
 export function step<T>(name: string, fn: () => T, attributes?: Attributes): T {
-  if (!tracingEnabled()) return fn();
+  const owner = currentOwner();
+  if (owner !== undefined && !owner.tracingOn) {
+    if (!owner.reportsErrors) return fn();
+    return settle(fn, (error, _value, failed) => {
+      if (failed) owner.reportError(error, getContext(), { source: 'step', name });
+    });
+  }
   const span = getTracer().startSpan(name, { kind: SpanKind.INTERNAL, attributes });
-  span.setAttribute('llmscope.step', name);
+  span.setAttribute(LLMSCOPE.step, name);
   return runInSpan(span, fn, (error, value, failed) => {
-    if (failed) failSpan(span, error);
-    else if (attributes !== undefined) {
+    if (failed) {
+      failSpan(span, error);
+      if (owner?.reportsErrors) owner.reportError(error, getContext(), { source: 'step', name });
+    } else if (attributes !== undefined) {
       const more = resultAttributes(attributes, value);
       if (more !== undefined) span.setAttributes(more);
     }

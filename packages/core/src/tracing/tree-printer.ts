@@ -1,5 +1,6 @@
 import type { Context } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { COMMON, GEN_AI, LLMSCOPE } from '../genai/schema';
 
 const MAX_TRACES = 1000;
 const MAX_SPANS_PER_TRACE = 500;
@@ -15,11 +16,18 @@ function describe(span: ReadableSpan): string {
   // Unmatched requests are named by the method alone (OTel semconv); the path says which one.
   const path = a['url.path'];
   if (a['http.route'] === undefined && typeof path === 'string') text = `${span.name} ${path} ${ms(span)}`;
-  const input = a['gen_ai.usage.input_tokens'];
-  const output = a['gen_ai.usage.output_tokens'];
-  const cost = a['llmscope.cost.usd'];
-  if (input !== undefined || output !== undefined) {
-    text += ` (in ${input ?? '?'} / out ${output ?? '?'} tok${typeof cost === 'number' ? `, $${cost.toFixed(6)}` : ''})`;
+  const calls = a[LLMSCOPE.requestLlmCalls];
+  if (typeof calls === 'number') {
+    // A request: its LLM calls added up.
+    const cost = a[LLMSCOPE.requestCostUsd];
+    text += ` (${calls} LLM call${calls === 1 ? '' : 's'}, in ${a[LLMSCOPE.requestInputTokens]} / out ${a[LLMSCOPE.requestOutputTokens]} tok${typeof cost === 'number' ? `, $${cost.toFixed(6)}` : ''})`;
+  } else {
+    const input = a[GEN_AI.inputTokens];
+    const output = a[GEN_AI.outputTokens];
+    const cost = a[LLMSCOPE.costUsd];
+    if (input !== undefined || output !== undefined) {
+      text += ` (in ${input ?? '?'} / out ${output ?? '?'} tok${typeof cost === 'number' ? `, $${cost.toFixed(6)}` : ''})`;
+    }
   }
   const status = a['http.response.status_code'];
   if (status !== undefined) text += ` → ${status}`;
@@ -92,8 +100,8 @@ export class TreePrinterProcessor implements SpanProcessor {
       return a.startTime[0] - b.startTime[0] || a.startTime[1] - b.startTime[1];
     };
     for (const list of children.values()) list.sort(byStart);
-    const user = root.attributes['user.id'];
-    const session = root.attributes['session.id'];
+    const user = root.attributes[COMMON.userId];
+    const session = root.attributes[COMMON.sessionId];
     let head = describe(root);
     if (user !== undefined) head += `  user ${user}`;
     if (session !== undefined) head += `  session ${session}`;

@@ -2,9 +2,10 @@ import { context, SpanKind, SpanStatusCode, trace, TraceFlags } from '@opentelem
 import { calcPrice } from '@pydantic/genai-prices';
 import { Registry } from 'prom-client';
 import {
-  Llmscope, LlmscopeConfigError, PriceBook, getCostReport, recordCacheLookup, retrievalAttributes, embeddingAttributes, step,
+  Llmscope, LlmscopeConfigError, getCostReport, recordCacheLookup, retrievalAttributes, embeddingAttributes, step,
   traceLLM, trackQueueDepth,
 } from '../../src';
+import { PriceBook } from '../../src/genai/cost/prices';
 import { memoryExporter, find, parseMetrics, type Sample } from '@llmscope/testkit';
 
 const exporter = memoryExporter();

@@ -1,5 +1,6 @@
 import { LangfuseServer, OtlpReceiver, SentryServer, memoryLogger } from '@llmscope/testkit';
-import { traceLLM, Redactor } from '../../src';
+import { traceLLM } from '../../src';
+import { Redactor } from '../../src/logging/redact';
 import { ragApp } from '../exporters/exporter-app';
 
 const API_KEY = 'sk-proj-Abc123Def456Ghi789Jkl012Mno345';

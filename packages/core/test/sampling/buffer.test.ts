@@ -1,6 +1,7 @@
 import { SpanKind, context, trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { Llmscope, resolveOptions, step } from '../../src';
+import { Llmscope, step } from '../../src';
+import { resolveOptions } from '../../src/config/options';
 import { find, parseMetrics } from '@llmscope/testkit';
 
 /** Starts `n` requests through the real lifecycle (no network: 10,000 sockets prove nothing here). */
@@ -117,7 +118,7 @@ describe('tail sampling buffer', () => {
     expect(() => resolveOptions({ sampling: { tail: { baseRate: 5 } } }, {})).toThrow(/`sampling.tail.baseRate` must be a number between 0 and 1/);
     expect(() => resolveOptions({ sampling: { tail: { slowms: 100 } as never } }, {})).toThrow(/unknown option `sampling.tail.slowms`. Did you mean `sampling.tail.slowMs`\?/);
     expect(() => resolveOptions({ sampling: { tail: { priority: { users: 'alice' as never } } } }, {})).toThrow(/priority.users` must be an array or Set/);
-    expect(() => resolveOptions({ sampling: { tail: { routeLatency: { minSamples: 500 } } } }, {})).toThrow(/cannot exceed `window`/);
+    expect(() => resolveOptions({ sampling: { tail: { routeLatency: { minSamples: 500 } } } }, {})).toThrow('option `sampling.tail.routeLatency.minSamples` must be at most `sampling.tail.routeLatency.window` (200), got 500.');
     expect(resolveOptions({}, { NODE_ENV: 'production' }).sampling.tail?.baseRate).toBe(0.05);
     expect(resolveOptions({}, {}).sampling.tail?.baseRate).toBe(1);
     expect(resolveOptions({ sampling: false }, {}).sampling.tail).toBeUndefined();

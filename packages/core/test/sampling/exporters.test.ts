@@ -12,7 +12,7 @@ describe('tail sampling in front of every consumer', () => {
     await server.close();
   });
 
-  test('Langfuse, LLM log lines and span processors (the printer) get kept traces only; request log lines and metrics get every request', async () => {
+  test('Langfuse and span processors (the printer) get kept traces only; request and LLM log lines and metrics get every request', async () => {
     const { logger, lines } = memoryLogger();
     const printed: string[] = [];
     const app = await ragApp({
@@ -39,8 +39,9 @@ describe('tail sampling in front of every consumer', () => {
 
     expect(new Set(server.spans.map((s) => s.traceId))).toEqual(new Set([failed]));
     expect(server.spans.map((s) => s.name).sort()).toEqual(['POST /chat-fail', 'chat gpt-4o-mini']);
+    // LLM log lines come from the LLM-call records, like metrics: every call, sampled or not.
     const llmLines = lines.filter((l) => l.event === 'llm_call');
-    expect(llmLines.map((l) => l.trace_id)).toEqual([failed]);
+    expect(llmLines.map((l) => l.trace_id)).toEqual([...ok, failed]);
     const requestLines = lines.filter((l) => l.event === 'http_request');
     expect(requestLines.map((l) => l.trace_id)).toEqual([...ok, failed]);
     expect(printed).toHaveLength(1);

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { context, createContextKey, ROOT_CONTEXT } from '@opentelemetry/api';
-import { getContext, runWithContext, setPromptVersion, type RequestContext } from '@llmscope/core';
+import { runWithContext, setPromptVersion } from '@llmscope/core';
+import { getContext, type RequestContext } from '@llmscope/core/adapter';
 
 /** The prompt of one `@PromptVersion` call, for the request context it was entered in. */
 interface PromptScope {

@@ -40,7 +40,7 @@ export function countAttempts(client: Obj): void {
  */
 function hookResult(result: unknown, call: LlmCallState): unknown {
   const onValue = (value: unknown): unknown => {
-    if (isAsyncIterable(value) && observeStream(value, call, call.recorder?.genai?.options.streamIdleTimeoutMs)) return value;
+    if (isAsyncIterable(value) && observeStream(value, call, call.runtime?.options.streamIdleTimeoutMs)) return value;
     call.applyResult(readResult(value));
     call.end(undefined, false);
     return value;

@@ -1,0 +1,136 @@
+import { SpanStatusCode, type Attributes } from '@opentelemetry/api';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import type { LlmCallRecord } from './record';
+import { COMMON, GEN_AI, GEN_AI_LEGACY, LLMSCOPE, isGenAiAttributes } from './schema';
+
+/** What is known of an LLM call when it starts: the request side of the record. */
+export type LlmCallStart = Pick<LlmCallRecord,
+  'operation' | 'provider' | 'model' | 'temperature' | 'maxTokens' | 'topP'
+  | 'userId' | 'sessionId' | 'feature' | 'promptName' | 'promptVersion' | 'inputMessages'>;
+
+const MAX_ATTRIBUTE = 256;
+
+function clip(value: string): string {
+  return value.length > MAX_ATTRIBUTE ? value.slice(0, MAX_ATTRIBUTE) : value;
+}
+
+/** Record → attributes, the part known at the start (sampling and span processors see these). */
+export function startAttributes(c: LlmCallStart): Attributes {
+  const a: Attributes = {
+    [GEN_AI.operation]: c.operation,
+    [GEN_AI.provider]: clip(c.provider),
+    [GEN_AI.requestModel]: clip(c.model),
+  };
+  if (c.temperature !== undefined) a[GEN_AI.temperature] = c.temperature;
+  if (c.maxTokens !== undefined) a[GEN_AI.maxTokens] = c.maxTokens;
+  if (c.topP !== undefined) a[GEN_AI.topP] = c.topP;
+  if (c.promptName !== undefined) a[LLMSCOPE.promptName] = c.promptName;
+  if (c.promptVersion !== undefined) a[LLMSCOPE.promptVersion] = c.promptVersion;
+  if (c.sessionId !== undefined) a[GEN_AI.conversationId] = c.sessionId;
+  if (c.userId !== undefined) a[COMMON.userId] = c.userId;
+  if (c.feature !== undefined) a[LLMSCOPE.feature] = c.feature;
+  if (c.inputMessages !== undefined) a[GEN_AI.inputMessages] = c.inputMessages;
+  return a;
+}
+
+/** Record → attributes, the part known at the end (response, usage, cost, outcome details). */
+export function endAttributes(r: LlmCallRecord): Attributes {
+  const a: Attributes = {};
+  if (r.responseModel !== undefined) a[GEN_AI.responseModel] = clip(r.responseModel);
+  if (r.responseId !== undefined) a[GEN_AI.responseId] = clip(r.responseId);
+  if (r.finishReasons !== undefined) a[GEN_AI.finishReasons] = [...r.finishReasons];
+  if (r.timeToFirstChunk !== undefined) a[GEN_AI.timeToFirstChunk] = r.timeToFirstChunk;
+  if (r.inputTokens !== undefined) a[GEN_AI.inputTokens] = r.inputTokens;
+  if (r.outputTokens !== undefined) a[GEN_AI.outputTokens] = r.outputTokens;
+  if (r.cacheReadTokens !== undefined) a[GEN_AI.cacheReadTokens] = r.cacheReadTokens;
+  if (r.cacheCreationTokens !== undefined) a[GEN_AI.cacheCreationTokens] = r.cacheCreationTokens;
+  if (r.usageEstimated) a[LLMSCOPE.usageEstimated] = true;
+  if (typeof r.costUsd === 'number') a[LLMSCOPE.costUsd] = r.costUsd;
+  if (r.retries > 0) a[LLMSCOPE.retries] = r.retries;
+  if (r.streamEnd === 'cancelled') a[LLMSCOPE.streamCancelled] = true;
+  else if (r.streamEnd === 'abandoned') a[LLMSCOPE.streamAbandoned] = true;
+  if (r.outputMessages !== undefined) a[GEN_AI.outputMessages] = r.outputMessages;
+  return a;
+}
+
+function str(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length > 0 ? value : typeof value === 'number' ? String(value) : undefined;
+}
+
+function num(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;
+}
+
+function strings(value: unknown): readonly string[] | undefined {
+  return Array.isArray(value) && value.every((v) => typeof v === 'string') ? (value as string[]) : undefined;
+}
+
+/** Request-context fields a span's own attributes may lack. */
+export interface ContextFields {
+  userId?: string | undefined;
+  sessionId?: string | undefined;
+  feature?: string | undefined;
+  promptName?: string | undefined;
+  promptVersion?: string | undefined;
+}
+
+/** The error a failed span recorded, rebuilt from its exception event (for Sentry). */
+function spanError(span: ReadableSpan): Error {
+  const exception = span.events.find((e) => e.name === 'exception')?.attributes;
+  const error = new Error(String(exception?.['exception.message'] ?? span.status.message ?? 'LLM call failed'));
+  error.name = String(exception?.['exception.type'] ?? span.attributes[COMMON.errorType] ?? 'LlmError');
+  const stack = exception?.['exception.stacktrace'];
+  if (typeof stack === 'string') error.stack = stack;
+  return error;
+}
+
+/**
+ * Attributes → record: a finished GenAI span of any instrumentation (OpenTelemetry's, the
+ * Anthropic SDK's own, LangChain's, older semconv names) as an LLM-call record, not yet priced
+ * unless the span carries a cost. `ctx` fills what the span does not say. Undefined for spans
+ * that are not GenAI operations.
+ */
+export function recordFromSpan(span: ReadableSpan, ctx: ContextFields | undefined): LlmCallRecord | undefined {
+  const a = span.attributes;
+  if (!isGenAiAttributes(a)) return undefined;
+  const [s, ns] = span.duration;
+  const failed = span.status.code === SpanStatusCode.ERROR;
+  const id = span.spanContext();
+  const input = num(a[GEN_AI.inputTokens]) ?? num(a[GEN_AI_LEGACY.promptTokens]);
+  const output = num(a[GEN_AI.outputTokens]) ?? num(a[GEN_AI_LEGACY.completionTokens]);
+  return {
+    traceId: id.traceId,
+    spanId: id.spanId,
+    operation: str(a[GEN_AI.operation]) ?? 'chat',
+    provider: str(a[GEN_AI.provider]) ?? str(a[GEN_AI_LEGACY.system]) ?? 'unknown',
+    model: str(a[GEN_AI.requestModel]) ?? str(a[GEN_AI.responseModel]) ?? 'unknown',
+    responseModel: str(a[GEN_AI.responseModel]),
+    responseId: str(a[GEN_AI.responseId]),
+    finishReasons: strings(a[GEN_AI.finishReasons]),
+    temperature: num(a[GEN_AI.temperature]),
+    maxTokens: num(a[GEN_AI.maxTokens]),
+    topP: num(a[GEN_AI.topP]),
+    startTimeMs: span.startTime[0] * 1000 + span.startTime[1] / 1e6,
+    seconds: s + ns / 1e9,
+    timeToFirstChunk: num(a[GEN_AI.timeToFirstChunk]),
+    inputTokens: input,
+    outputTokens: output,
+    cacheReadTokens: num(a[GEN_AI.cacheReadTokens]),
+    cacheCreationTokens: num(a[GEN_AI.cacheCreationTokens]) ?? num(a[GEN_AI_LEGACY.cacheWriteTokens]),
+    usageEstimated: a[LLMSCOPE.usageEstimated] === true,
+    costUsd: num(a[LLMSCOPE.costUsd]),
+    retries: num(a[LLMSCOPE.retries]) ?? 0,
+    outcome: failed ? 'error' : 'ok',
+    errorType: failed ? str(a[COMMON.errorType]) ?? '_OTHER' : undefined,
+    error: failed ? spanError(span) : undefined,
+    streamEnd: a[LLMSCOPE.streamCancelled] === true ? 'cancelled' : a[LLMSCOPE.streamAbandoned] === true ? 'abandoned' : undefined,
+    userId: str(a[COMMON.userId]) ?? ctx?.userId,
+    sessionId: str(a[GEN_AI.conversationId]) ?? str(a[COMMON.sessionId]) ?? ctx?.sessionId,
+    feature: str(a[LLMSCOPE.feature]) ?? ctx?.feature,
+    promptName: str(a[LLMSCOPE.promptName]) ?? ctx?.promptName,
+    promptVersion: str(a[LLMSCOPE.promptVersion]) ?? ctx?.promptVersion,
+    inputMessages: str(a[GEN_AI.inputMessages]),
+    outputMessages: str(a[GEN_AI.outputMessages]),
+    source: 'span',
+  };
+}
