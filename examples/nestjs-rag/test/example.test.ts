@@ -52,7 +52,9 @@ describe.each([['express'], ['fastify']] as const)('nestjs-rag example on %s', (
     expect(llm.attributes).toMatchObject({ 'gen_ai.provider.name': 'simulated', 'llmscope.prompt.name': 'help-answer', 'llmscope.prompt.version': 'v1', 'gen_ai.conversation.id': 's-1' });
     expect(llm.attributes['gen_ai.usage.input_tokens']).toBeGreaterThan(50);
     const s = parseMetrics((await request(url).get('/metrics').expect(200)).text);
-    expect(find(s, 'llmscope_llm_tokens_total', { model: 'sim-gpt', token_type: 'input' })[0]?.value).toBeGreaterThan(50);
+    // The app's first /chat: the counters hold exactly this call's tokens.
+    expect(find(s, 'llmscope_llm_tokens_total', { model: 'sim-gpt', token_type: 'input' })[0]?.value).toBe(llm.attributes['gen_ai.usage.input_tokens']);
+    expect(find(s, 'llmscope_llm_tokens_total', { model: 'sim-gpt', token_type: 'output' })[0]?.value).toBe(llm.attributes['gen_ai.usage.output_tokens']);
     expect(find(s, 'http_server_requests_total', { route: '/chat', status_code: '200' })[0]?.value).toBe(1);
   });
 

@@ -4,6 +4,7 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { SpanKind } from '@opentelemetry/api';
+import { calcPrice } from '@pydantic/genai-prices';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { LlmscopeModule, LlmscopeService, PromptVersion, RagStep, TraceLLM, traceLLM } from '../src';
 import { memoryExporter, waitForSpans, find, parseMetrics } from '@llmscope/testkit';
@@ -12,6 +13,11 @@ import { appModule, PLATFORMS, startNest, type Platform, type RunningNest } from
 const exporter = memoryExporter();
 
 const ROLE = 'test:role';
+const GPT_4O_MINI_1000_1000 = (() => {
+  const price = calcPrice({ input_tokens: 1000, output_tokens: 1000 }, 'gpt-4o-mini', { providerId: 'openai' });
+  if (price === null) throw new Error('@pydantic/genai-prices has no price for gpt-4o-mini');
+  return price.total_price;
+})();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Undecorated code that calls an LLM: it must still see the prompt version of its caller. */
@@ -265,12 +271,13 @@ describe.each(PLATFORMS.map((p) => [p] as [Platform]))('decorators on %s', (plat
     await request(nest.url).get('/d/priced').expect(200);
     const s = parseMetrics((await request(nest.url).get('/metrics').expect(200)).text);
     const cost = find(s, 'llmscope_llm_cost_usd_total', { model: 'gpt-4o-mini', prompt_name: 'priced', prompt_version: 'p1' })[0];
-    expect(cost?.value).toBeGreaterThan(0);
+    // 1000 input and 1000 output tokens at gpt-4o-mini's price, computed by the price library itself.
+    expect(cost?.value).toBeCloseTo(GPT_4O_MINI_1000_1000, 12);
   });
 
   test('@RagStep spans nest: steps and LLM calls inside a step are its children', async () => {
     await request(nest.url).get('/d/steps').expect(200, ['doc-5']);
-    const spans = await waitForSpans(exporter, (x) => x.some((s) => s.kind === SpanKind.SERVER) && x.length >= 4);
+    const spans = await waitForSpans(exporter, (x) => x.some((s) => s.kind === SpanKind.SERVER) && x.length === 4);
     const server = spanNamed(spans, 'GET /d/steps');
     const retrieve = spanNamed(spans, 'retrieve');
     expect(retrieve.parentSpanContext?.spanId).toBe(server.spanContext().spanId);
