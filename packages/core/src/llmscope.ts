@@ -39,18 +39,28 @@ export class Llmscope implements GenAiOwner {
   readonly registry: Registry | undefined;
   /** Path of the metrics endpoint, or undefined when none is mounted. */
   readonly metricsPath: string | undefined;
+  /** Whether this instance creates spans (`tracing` not `false`). */
   readonly tracingOn: boolean;
   private readonly tracer: Tracer | undefined;
   private readonly http: HttpMetrics | undefined;
-  /** The LLM side: price book, LLM metrics, cost attribution (`genai.costs`), cache and queue helpers. */
+  /**
+   * The LLM side: price book, LLM metrics, cost attribution, sinks, cache and queue helpers.
+   * @internal Apps use {@link costReport} and {@link onLlmCall}.
+   */
   readonly genai: LlmRuntime;
   private readonly routes: RouteTable;
   private readonly limits: ContextLimits;
   private readonly metricsHandler: ((authorization: string | undefined) => Promise<HandlerResponse>) | undefined;
-  /** Exporters, logs and redaction; undefined when none is configured (nothing per request then). */
+  /**
+   * Exporters, logs and redaction; undefined when none is configured (nothing per request then).
+   * @internal
+   */
   readonly telemetry: Telemetry | undefined;
   private removeSignalHook: (() => void) | undefined;
-  /** Head sampler settings, tail sampler and export stage; undefined when tracing is off. */
+  /**
+   * Head sampler settings, tail sampler and export stage; undefined when tracing is off.
+   * @internal Apps use {@link samplingStats}.
+   */
   readonly sampling: SamplingPipeline | undefined;
 
   constructor(options?: LlmscopeOptions<never>) {
@@ -245,12 +255,12 @@ export class Llmscope implements GenAiOwner {
     return this.sampling?.tail?.stats;
   }
 
-  /** Reports a failed step or job (called by `step()` and `runWithContext()`). */
+  /** Reports a failed step or job (called by `step()` and `runWithContext()`). @internal */
   reportError(error: unknown, ctx: RequestContext | undefined, origin: ErrorOrigin): void {
     this.telemetry?.reportError(error, ctx, origin);
   }
 
-  /** Reports a failed `validateOutput` to the logs and Sentry (called by `validateOutput`). */
+  /** Reports a failed `validateOutput` to the logs and Sentry (called by `validateOutput`). @internal */
   reportValidationFailure(failure: ValidationFailure, ctx: RequestContext | undefined): void {
     this.telemetry?.validationFailed(failure, ctx);
   }

@@ -194,7 +194,7 @@ describe('cost attribution, helpers, RAG steps, content capture', () => {
     await call('small', 10);
     await call('tiny', 1);
     await call('big', 100_000);
-    const report = scope.genai.costs?.snapshot(10);
+    const report = scope.costReport(10);
     expect(report?.total.calls).toBe(4);
     expect(report?.total.unpricedCalls).toBe(0);
     expect(report?.total.inputTokens).toBe(200_011);

@@ -131,14 +131,14 @@ describe('sampling', () => {
     const paid = await pool(30, 10, (i) => ask(app.url, 'ok', { 'x-user-id': `user-${i}`, 'x-tier': i % 3 === 0 ? 'enterprise' : 'paid' }));
     const debug = await pool(5, 5, () => ask(app.url, 'ok', { 'x-user-id': 'debug-me' }));
     const others = await pool(40, 10, (i) => ask(app.url, 'ok', { 'x-user-id': `user-${i}`, 'x-tier': 'free' }));
-    const tail = app.mw.llmscope.sampling?.tail;
-    await app.mw.llmscope.shutdown();
+    const scope = app.mw.llmscope;
+    await scope.shutdown();
     await app.listening.close();
     const exported = new Set(receiver.spans.map((s) => s.traceId));
     for (const id of [...vip, ...paid, ...debug]) expect(exported.has(id)).toBe(true);
     for (const id of others) expect(exported.has(id)).toBe(false);
     expect(receiver.spans).toHaveLength(3 * 65);
-    expect(tail?.stats.decisions).toMatchObject({ priority: 65, sampled_out: 40, base_rate: 0 });
+    expect(scope.samplingStats()?.decisions).toMatchObject({ priority: 65, sampled_out: 40, base_rate: 0 });
   }, 30000);
 
   test('rolling route p95: a request slower than its route\'s recent p95 is kept', async () => {
