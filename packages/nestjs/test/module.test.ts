@@ -159,7 +159,7 @@ describe.each(PLATFORMS.map((p) => [p] as [Platform]))('Nest on %s', (platform) 
     await expect(started).rejects.toThrow(LlmscopeConfigError);
     await expect(started).rejects.toThrow('unknown option `metrics.paht`');
     const fromFactory = startNest(platform, appModule(LlmscopeModule.forRootAsync({ useFactory: () => ({ maxTags: 0 }) })));
-    await expect(fromFactory).rejects.toThrow('option `maxTags` must be a positive integer (got 0).');
+    await expect(fromFactory).rejects.toThrow('option `maxTags` must be a positive integer, got 0.');
   });
 
   test('Nest middleware runs inside the request context; a response it ends is recorded', async () => {

@@ -1,6 +1,6 @@
 import type { Registry } from 'prom-client';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { LlmscopeConfigError } from './errors';
+import { arrayOf, boolean, buckets, check, func, nonEmptyString, object, positiveInt, section, string } from './validate';
 import { resolveLlmOptions, type LlmOptions, type ResolvedLlmOptions } from '../genai/options';
 import { resolveExporters, type ExportersOptions, type ResolvedExporters } from '../exporters/options';
 import { resolveLogging, type LoggingOptions, type ResolvedLogging } from '../logging/options';
@@ -140,115 +140,75 @@ const TOP_LEVEL_KEYS = [
   'llm',
   'exporters', 'logging', 'redact', 'shutdownOnSignal', 'shutdownTimeoutMs',
   'sampling',
-];
-const METRICS_KEYS = ['path', 'bearerToken', 'registry', 'defaultMetrics', 'httpDurationBuckets'];
-const TRACING_KEYS = ['spanProcessors', 'printTraces'];
+] as const;
+const METRICS_KEYS = ['path', 'bearerToken', 'registry', 'defaultMetrics', 'httpDurationBuckets'] as const;
+const TRACING_KEYS = ['spanProcessors', 'printTraces'] as const;
+const REDACT_KEYS = ['secrets', 'emails', 'patterns', 'replacement'] as const;
 // RFC 9110 token characters: what a header name may contain.
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
-function fail(message: string): never {
-  throw new LlmscopeConfigError(message);
-}
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (value === null || typeof value !== 'object') return String(value);
-  return Array.isArray(value) ? 'an array' : 'an object';
-}
-
-function checkKeys(where: string, value: object, known: string[]): void {
-  for (const key of Object.keys(value)) {
-    if (known.includes(key)) continue;
-    const near = known.find((k) => k.toLowerCase() === key.toLowerCase() || k.startsWith(key) || key.startsWith(k));
-    fail(`unknown option \`${where}${key}\`.${near ? ` Did you mean \`${where}${near}\`?` : ''} Known options: ${known.join(', ')}.`);
-  }
-}
-
-function optString(name: string, value: unknown, fallback: string): string {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'string' || value.length === 0) fail(`option \`${name}\` must be a non-empty string (got ${describe(value)}).`);
-  return value;
-}
-
 function headerName(name: string, value: unknown, fallback: string): string {
-  const header = optString(name, value, fallback);
-  if (!HEADER_NAME.test(header)) fail(`option \`${name}\` must be a valid HTTP header name such as "${fallback}" (got ${describe(value)}).`);
-  return header.toLowerCase();
+  const header = check(name, value, (v): v is string => typeof v === 'string' && HEADER_NAME.test(v), `a valid HTTP header name such as "${fallback}"`);
+  return (header ?? fallback).toLowerCase();
 }
 
-function positiveInt(name: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) fail(`option \`${name}\` must be a positive integer (got ${describe(value)}).`);
-  return value;
+function isRegistry(value: unknown): value is Registry {
+  return value !== null && typeof value === 'object' && typeof (value as Partial<Registry>).registerMetric === 'function';
+}
+
+function isSpanProcessor(value: unknown): value is SpanProcessor {
+  return value !== null && typeof value === 'object' && typeof (value as Partial<SpanProcessor>).onEnd === 'function' && typeof (value as Partial<SpanProcessor>).onStart === 'function';
+}
+
+function isRedactPattern(value: unknown): value is NonNullable<RedactOptions['patterns']>[number] {
+  return value instanceof RegExp || (value !== null && typeof value === 'object' && (value as { pattern?: unknown }).pattern instanceof RegExp);
 }
 
 function resolveMetrics(value: unknown): ResolvedOptions['metrics'] {
-  if (value === false) return undefined;
-  if (value === undefined) value = {};
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) fail(`option \`metrics\` must be an object or false (got ${describe(value)}).`);
-  const m = value as MetricsOptions;
-  checkKeys('metrics.', m, METRICS_KEYS);
-  let path: string | undefined = '/metrics';
-  if (m.path === false) path = undefined;
-  else if (m.path !== undefined) {
-    if (typeof m.path !== 'string' || !m.path.startsWith('/')) fail(`option \`metrics.path\` must be a path starting with "/", such as "/metrics", or false (got ${describe(m.path)}).`);
-    path = m.path;
-  }
-  if (m.bearerToken !== undefined && (typeof m.bearerToken !== 'string' || m.bearerToken.length === 0)) {
-    fail('option `metrics.bearerToken` must be a non-empty string; remove it to leave the endpoint open.');
-  }
-  if (m.registry !== undefined && (m.registry === null || typeof (m.registry as Partial<Registry>).registerMetric !== 'function')) {
-    fail('option `metrics.registry` must be a prom-client Registry (new Registry() or the default `register`).');
-  }
-  if (m.defaultMetrics !== undefined && typeof m.defaultMetrics !== 'boolean') fail(`option \`metrics.defaultMetrics\` must be true or false (got ${describe(m.defaultMetrics)}).`);
-  let buckets = DEFAULT_HTTP_BUCKETS;
-  if (m.httpDurationBuckets !== undefined) {
-    const b = m.httpDurationBuckets;
-    const ok = Array.isArray(b) && b.length > 0 && b.every((x, i) => typeof x === 'number' && x > 0 && Number.isFinite(x) && (i === 0 || x > (b[i - 1] as number)));
-    if (!ok) fail('option `metrics.httpDurationBuckets` must be a non-empty array of positive numbers in increasing order (seconds).');
-    buckets = b;
-  }
-  return { path, bearerToken: m.bearerToken, registry: m.registry, defaultMetrics: m.defaultMetrics ?? true, httpDurationBuckets: buckets };
+  const m = section('metrics', value, METRICS_KEYS);
+  if (m === undefined) return undefined;
+  const path = m.path === false ? undefined
+    : check('metrics.path', m.path, (v): v is string => typeof v === 'string' && v.startsWith('/'), 'a path starting with "/", such as "/metrics", or false') ?? '/metrics';
+  return {
+    path,
+    bearerToken: nonEmptyString('metrics.bearerToken', m.bearerToken, { expected: 'a non-empty string (remove it to leave the endpoint open)', secret: true }),
+    registry: check('metrics.registry', m.registry, isRegistry, 'a prom-client Registry (new Registry() or the default `register`)'),
+    defaultMetrics: boolean('metrics.defaultMetrics', m.defaultMetrics) ?? true,
+    httpDurationBuckets: buckets('metrics.httpDurationBuckets', m.httpDurationBuckets) ?? DEFAULT_HTTP_BUCKETS,
+  };
 }
 
 function resolveTracing(value: unknown, env: NodeJS.ProcessEnv): ResolvedOptions['tracing'] {
-  if (value === false || env.OTEL_SDK_DISABLED === 'true') return undefined;
-  if (value === undefined) value = {};
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) fail(`option \`tracing\` must be an object or false (got ${describe(value)}).`);
-  const t = value as TracingOptions;
-  checkKeys('tracing.', t, TRACING_KEYS);
-  const processors = t.spanProcessors ?? [];
-  if (!Array.isArray(processors) || !processors.every((p) => p !== null && typeof p === 'object' && typeof p.onEnd === 'function' && typeof p.onStart === 'function')) {
-    fail('option `tracing.spanProcessors` must be an array of OpenTelemetry SpanProcessor objects (e.g. new BatchSpanProcessor(exporter)).');
-  }
-  if (t.printTraces !== undefined && typeof t.printTraces !== 'boolean') fail(`option \`tracing.printTraces\` must be true or false (got ${describe(t.printTraces)}).`);
+  if (env.OTEL_SDK_DISABLED === 'true') return undefined;
+  const t = section('tracing', value, TRACING_KEYS);
+  if (t === undefined) return undefined;
+  const processors = arrayOf('tracing.spanProcessors', t.spanProcessors ?? undefined, {
+    test: isSpanProcessor,
+    expected: 'an OpenTelemetry SpanProcessor (e.g. new BatchSpanProcessor(exporter))',
+  }, 'an array of OpenTelemetry SpanProcessor objects') ?? [];
+  const printTraces = boolean('tracing.printTraces', t.printTraces);
   const quietEnv = env.NODE_ENV === 'production' || env.NODE_ENV === 'test';
-  return { spanProcessors: processors, printTraces: t.printTraces ?? (processors.length === 0 && !quietEnv) };
+  return { spanProcessors: processors, printTraces: printTraces ?? (processors.length === 0 && !quietEnv) };
 }
 
 function resolveRedact(value: unknown): RedactOptions | false {
-  if (value === undefined) return {};
   if (value === false) return false;
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) fail('option `redact` must be an object such as { patterns: [/cust-\\d+/] } or false.');
-  const r = value as RedactOptions;
-  checkKeys('redact.', r, ['secrets', 'emails', 'patterns', 'replacement']);
-  for (const key of ['secrets', 'emails'] as const) {
-    if (r[key] !== undefined && typeof r[key] !== 'boolean') fail(`option \`redact.${key}\` must be true or false.`);
-  }
-  if (r.replacement !== undefined && typeof r.replacement !== 'string') fail('option `redact.replacement` must be a string such as "[REDACTED]".');
-  if (r.patterns !== undefined && (!Array.isArray(r.patterns) || !r.patterns.every((p) => p instanceof RegExp || (p !== null && typeof p === 'object' && p.pattern instanceof RegExp)))) {
-    fail('option `redact.patterns` must be an array of regular expressions (or { pattern, replacement } objects).');
-  }
-  return r;
+  const r = object('redact', value, REDACT_KEYS, 'an object such as { patterns: [/cust-\\d+/] } or false');
+  if (r === undefined) return {};
+  boolean('redact.secrets', r.secrets);
+  boolean('redact.emails', r.emails);
+  arrayOf('redact.patterns', r.patterns, { test: isRedactPattern, expected: 'a regular expression or a { pattern, replacement } object' });
+  string('redact.replacement', r.replacement, 'a string such as "[REDACTED]"');
+  return r as RedactOptions;
 }
 
 function resolveSignals(value: unknown): NodeJS.Signals[] {
   if (value === undefined || value === false) return [];
   if (value === true) return ['SIGTERM'];
-  if (!Array.isArray(value) || !value.every((s) => typeof s === 'string' && /^SIG[A-Z0-9]+$/.test(s))) {
-    fail('option `shutdownOnSignal` must be true, false or an array of signal names such as ["SIGTERM", "SIGINT"].');
-  }
-  return value as NodeJS.Signals[];
+  return arrayOf('shutdownOnSignal', value, {
+    test: (s): s is NodeJS.Signals => typeof s === 'string' && /^SIG[A-Z0-9]+$/.test(s),
+    expected: 'a signal name such as "SIGTERM" or "SIGINT"',
+  }, 'true, false or an array of signal names such as ["SIGTERM", "SIGINT"]') ?? [];
 }
 
 /**
@@ -256,36 +216,31 @@ function resolveSignals(value: unknown): NodeJS.Signals[] {
  * Throws {@link LlmscopeConfigError} with a message that says what to change.
  */
 export function resolveOptions(options: LlmscopeOptions<never> | undefined, env: NodeJS.ProcessEnv = process.env): ResolvedOptions {
-  const o = (options ?? {}) as LlmscopeOptions<unknown>;
-  if (o === null || typeof o !== 'object' || Array.isArray(o)) fail(`options must be an object (got ${describe(o)}).`);
-  checkKeys('', o, TOP_LEVEL_KEYS);
-  if (o.identify !== undefined && typeof o.identify !== 'function') fail('option `identify` must be a function (request) => ({ userId, sessionId }).');
-  let traceIdHeader: string | undefined = 'x-trace-id';
-  if (o.traceIdHeader === false) traceIdHeader = undefined;
-  else traceIdHeader = headerName('traceIdHeader', o.traceIdHeader, 'x-trace-id');
+  const o = object('', options ?? {}, TOP_LEVEL_KEYS) ?? {};
+  const serviceName = nonEmptyString('serviceName', o.serviceName);
   const tracing = resolveTracing(o.tracing, env);
   const exporters = resolveExporters(o.exporters, env);
   // An exporter means traces have somewhere to go: printing them too is noise unless asked for.
-  const explicitPrint = typeof o.tracing === 'object' && o.tracing !== null && o.tracing.printTraces !== undefined;
+  const explicitPrint = typeof o.tracing === 'object' && o.tracing !== null && (o.tracing as TracingOptions).printTraces !== undefined;
   if (tracing !== undefined && !explicitPrint && (exporters.otlp !== undefined || exporters.langfuse !== undefined)) tracing.printTraces = false;
   return {
-    serviceName: o.serviceName === undefined ? undefined : optString('serviceName', o.serviceName, ''),
-    identify: o.identify,
+    serviceName,
+    identify: func<(request: unknown) => Identity | undefined>('identify', o.identify, '(request) => ({ userId, sessionId })'),
     userHeader: headerName('userHeader', o.userHeader, 'x-user-id'),
     sessionHeader: headerName('sessionHeader', o.sessionHeader, 'x-session-id'),
-    traceIdHeader,
-    unmatchedRoute: optString('unmatchedRoute', o.unmatchedRoute, 'unmatched'),
-    maxValueLength: positiveInt('maxValueLength', o.maxValueLength, 256),
-    maxTags: positiveInt('maxTags', o.maxTags, 32),
-    maxRoutes: positiveInt('maxRoutes', o.maxRoutes, 1000),
+    traceIdHeader: o.traceIdHeader === false ? undefined : headerName('traceIdHeader', o.traceIdHeader, 'x-trace-id'),
+    unmatchedRoute: nonEmptyString('unmatchedRoute', o.unmatchedRoute) ?? 'unmatched',
+    maxValueLength: positiveInt('maxValueLength', o.maxValueLength) ?? 256,
+    maxTags: positiveInt('maxTags', o.maxTags) ?? 32,
+    maxRoutes: positiveInt('maxRoutes', o.maxRoutes) ?? 1000,
     metrics: resolveMetrics(o.metrics),
     tracing,
     llm: resolveLlmOptions(o.llm),
     exporters,
-    logging: resolveLogging(o.logging, env, o.serviceName ?? env.OTEL_SERVICE_NAME),
+    logging: resolveLogging(o.logging, env, serviceName ?? env.OTEL_SERVICE_NAME),
     redact: resolveRedact(o.redact),
     shutdownOnSignal: resolveSignals(o.shutdownOnSignal),
-    shutdownTimeoutMs: positiveInt('shutdownTimeoutMs', o.shutdownTimeoutMs, 5000),
+    shutdownTimeoutMs: positiveInt('shutdownTimeoutMs', o.shutdownTimeoutMs) ?? 5000,
     sampling: resolveSampling(o.sampling, env),
   };
 }

@@ -1,5 +1,5 @@
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { LlmscopeConfigError } from '../config/errors';
+import { configError, entry, envVar, firstSet, func, httpUrl, invalid, nonEmptyString, object, positiveInt, record, section, string } from '../config/validate';
 import { DEFAULT_QUEUE_LIMITS, type QueueLimits } from './queue';
 
 /** OTLP/HTTP trace exporter (Jaeger, Tempo, Honeycomb, an OpenTelemetry Collector, ...). */
@@ -60,40 +60,12 @@ export interface ResolvedExporters {
   failureLogIntervalMs: number;
 }
 
-const KEYS = ['otlp', 'langfuse', 'sentry', 'queue', 'failureLogIntervalMs'];
-const OTLP_KEYS = ['url', 'headers'];
-const LANGFUSE_KEYS = ['publicKey', 'secretKey', 'baseUrl', 'environment', 'release', 'shouldExportSpan'];
-const SENTRY_KEYS = ['dsn', 'environment', 'release', 'maxOutputLength'];
-const QUEUE_KEYS = ['maxQueueSize', 'maxBatchSize', 'scheduledDelayMs', 'exportTimeoutMs'];
-
-function fail(message: string): never {
-  throw new LlmscopeConfigError(message);
-}
-
-function object(name: string, value: unknown, keys: string[]): Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) fail(`option \`${name}\` must be an object${name === 'exporters' ? '' : ' or false'}.`);
-  for (const key of Object.keys(value)) {
-    if (!keys.includes(key)) fail(`unknown option \`${name}.${key}\`. Known options: ${keys.join(', ')}.`);
-  }
-  return value as Record<string, unknown>;
-}
-
-function str(name: string, value: unknown): string | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value.length === 0) fail(`option \`${name}\` must be a non-empty string.`);
-  return value;
-}
-
-function httpUrl(name: string, value: string, hint: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    fail(`${name} must be an http(s) URL such as ${hint} (got ${JSON.stringify(value)}).`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') fail(`${name} must be an http(s) URL such as ${hint} (got ${JSON.stringify(value)}).`);
-  return value;
-}
+const KEYS = ['otlp', 'langfuse', 'sentry', 'queue', 'failureLogIntervalMs'] as const;
+const OTLP_KEYS = ['url', 'headers'] as const;
+const LANGFUSE_KEYS = ['publicKey', 'secretKey', 'baseUrl', 'environment', 'release', 'shouldExportSpan'] as const;
+const SENTRY_KEYS = ['dsn', 'environment', 'release', 'maxOutputLength'] as const;
+const QUEUE_KEYS = ['maxQueueSize', 'maxBatchSize', 'scheduledDelayMs', 'exportTimeoutMs'] as const;
+const OTLP_TRACES_URL = '"http://localhost:4318/v1/traces"';
 
 /** Parses `k=v,k2=v2` (values URL-encoded), the format of `OTEL_EXPORTER_OTLP_HEADERS`. */
 export function parseOtlpHeaders(text: string | undefined): Record<string, string> {
@@ -114,99 +86,99 @@ export function parseOtlpHeaders(text: string | undefined): Record<string, strin
   return out;
 }
 
-function positiveInt(name: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) fail(`option \`${name}\` must be a positive integer.`);
-  return value;
-}
-
 function resolveOtlp(value: unknown, env: NodeJS.ProcessEnv): ResolvedExporters['otlp'] {
-  if (value === false) return undefined;
-  const o = value === undefined ? {} : object('exporters.otlp', value, OTLP_KEYS);
-  let url = str('exporters.otlp.url', o.url);
-  let where = '`exporters.otlp.url`';
-  if (url === undefined && env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) {
-    url = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
-    where = 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT';
-  } else if (url === undefined && env.OTEL_EXPORTER_OTLP_ENDPOINT) {
-    url = env.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '') + '/v1/traces';
-    where = 'OTEL_EXPORTER_OTLP_ENDPOINT';
-  }
+  const o = section('exporters.otlp', value, OTLP_KEYS);
+  if (o === undefined) return undefined;
+  const source = firstSet(
+    ['exporters.otlp.url', httpUrl('exporters.otlp.url', o.url, OTLP_TRACES_URL)],
+    [envVar('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'), env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || undefined],
+    [envVar('OTEL_EXPORTER_OTLP_ENDPOINT'), env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined],
+  );
   // OTEL_TRACES_EXPORTER=none turns the zero-code exporter off (explicit options still win).
   if (value === undefined && (env.OTEL_TRACES_EXPORTER ?? '').split(',').map((x) => x.trim()).includes('none')) return undefined;
-  if (url === undefined) {
+  if (source === undefined) {
     if (value === undefined) return undefined;
-    fail('the OTLP exporter needs a URL: set `exporters.otlp.url` (e.g. "http://localhost:4318/v1/traces") or OTEL_EXPORTER_OTLP_ENDPOINT.');
+    configError('the OTLP exporter needs a URL: set `exporters.otlp.url` (e.g. "http://localhost:4318/v1/traces") or OTEL_EXPORTER_OTLP_ENDPOINT.');
   }
-  httpUrl(where, url, '"http://localhost:4318/v1/traces"');
-  if (o.headers !== undefined && (o.headers === null || typeof o.headers !== 'object' || !Object.values(o.headers).every((v) => typeof v === 'string'))) {
-    fail('option `exporters.otlp.headers` must be an object of string values, e.g. { "x-honeycomb-team": "KEY" }.');
-  }
+  const isBase = typeof source.at !== 'string' && source.at.env === 'OTEL_EXPORTER_OTLP_ENDPOINT';
+  httpUrl(source.at, source.value, isBase ? '"http://localhost:4318"' : OTLP_TRACES_URL);
+  const url = isBase ? source.value.replace(/\/+$/, '') + '/v1/traces' : source.value;
+  const headers = record('exporters.otlp.headers', o.headers, 'an object of string values, e.g. { "x-honeycomb-team": "KEY" }') ?? {};
+  for (const [name, v] of Object.entries(headers)) string(entry('exporters.otlp.headers', name), v);
   const envHeaders = { ...parseOtlpHeaders(env.OTEL_EXPORTER_OTLP_HEADERS), ...parseOtlpHeaders(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS) };
-  return { url, headers: { ...envHeaders, ...(o.headers as Record<string, string> | undefined) } };
+  return { url, headers: { ...envHeaders, ...(headers as Record<string, string>) } };
 }
 
 function resolveLangfuse(value: unknown, env: NodeJS.ProcessEnv): ResolvedExporters['langfuse'] {
-  if (value === false) return undefined;
-  const o = value === undefined ? {} : object('exporters.langfuse', value, LANGFUSE_KEYS);
-  const publicKey = str('exporters.langfuse.publicKey', o.publicKey) ?? (env.LANGFUSE_PUBLIC_KEY || undefined);
-  const secretKey = str('exporters.langfuse.secretKey', o.secretKey) ?? (env.LANGFUSE_SECRET_KEY || undefined);
+  const o = section('exporters.langfuse', value, LANGFUSE_KEYS);
+  if (o === undefined) return undefined;
+  const publicKey = nonEmptyString('exporters.langfuse.publicKey', o.publicKey) ?? (env.LANGFUSE_PUBLIC_KEY || undefined);
+  const secretKey = nonEmptyString('exporters.langfuse.secretKey', o.secretKey, { secret: true }) ?? (env.LANGFUSE_SECRET_KEY || undefined);
   if (publicKey === undefined && secretKey === undefined && value === undefined) return undefined;
   if (publicKey === undefined || secretKey === undefined) {
-    fail(`the Langfuse exporter needs both keys: set ${publicKey === undefined ? '`exporters.langfuse.publicKey` or LANGFUSE_PUBLIC_KEY' : '`exporters.langfuse.secretKey` or LANGFUSE_SECRET_KEY'} (Langfuse project settings → API keys), or set \`exporters.langfuse: false\`.`);
+    configError(`the Langfuse exporter needs both keys: set ${publicKey === undefined ? '`exporters.langfuse.publicKey` or LANGFUSE_PUBLIC_KEY' : '`exporters.langfuse.secretKey` or LANGFUSE_SECRET_KEY'} (Langfuse project settings → API keys), or set \`exporters.langfuse: false\`.`);
   }
-  const baseUrl = (str('exporters.langfuse.baseUrl', o.baseUrl) ?? env.LANGFUSE_BASE_URL ?? env.LANGFUSE_BASEURL ?? 'https://cloud.langfuse.com').replace(/\/+$/, '');
-  httpUrl('the Langfuse base URL (`exporters.langfuse.baseUrl` / LANGFUSE_BASE_URL)', baseUrl, '"https://cloud.langfuse.com"');
-  if (o.shouldExportSpan !== undefined && typeof o.shouldExportSpan !== 'function') fail('option `exporters.langfuse.shouldExportSpan` must be a function (span) => boolean.');
+  const base = firstSet(
+    ['exporters.langfuse.baseUrl', nonEmptyString('exporters.langfuse.baseUrl', o.baseUrl)],
+    [envVar('LANGFUSE_BASE_URL'), env.LANGFUSE_BASE_URL],
+    [envVar('LANGFUSE_BASEURL'), env.LANGFUSE_BASEURL],
+  ) ?? { at: 'exporters.langfuse.baseUrl', value: 'https://cloud.langfuse.com' };
+  httpUrl(base.at, base.value, '"https://cloud.langfuse.com"');
   return {
-    publicKey, secretKey, baseUrl,
-    environment: str('exporters.langfuse.environment', o.environment) ?? env.LANGFUSE_TRACING_ENVIRONMENT,
-    release: str('exporters.langfuse.release', o.release) ?? env.LANGFUSE_RELEASE,
-    shouldExportSpan: o.shouldExportSpan as ((span: ReadableSpan) => boolean) | undefined,
+    publicKey, secretKey,
+    baseUrl: base.value.replace(/\/+$/, ''),
+    environment: nonEmptyString('exporters.langfuse.environment', o.environment) ?? env.LANGFUSE_TRACING_ENVIRONMENT,
+    release: nonEmptyString('exporters.langfuse.release', o.release) ?? env.LANGFUSE_RELEASE,
+    shouldExportSpan: func<(span: ReadableSpan) => boolean>('exporters.langfuse.shouldExportSpan', o.shouldExportSpan, '(span) => boolean'),
   };
 }
 
+function isDsn(text: string): boolean {
+  try {
+    const u = new URL(text);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.username.length > 0 && u.pathname.length > 1;
+  } catch {
+    return false;
+  }
+}
+
 function resolveSentry(value: unknown, env: NodeJS.ProcessEnv): ResolvedExporters['sentry'] {
-  if (value === false) return undefined;
-  const o = value === undefined ? {} : object('exporters.sentry', value, SENTRY_KEYS);
-  const dsn = str('exporters.sentry.dsn', o.dsn) ?? (env.SENTRY_DSN || undefined);
+  const o = section('exporters.sentry', value, SENTRY_KEYS);
+  if (o === undefined) return undefined;
+  const dsn = firstSet(
+    ['exporters.sentry.dsn', nonEmptyString('exporters.sentry.dsn', o.dsn, { secret: true })],
+    [envVar('SENTRY_DSN'), env.SENTRY_DSN || undefined],
+  );
   // Explicit `sentry: {}` without a DSN is fine: it means "use the client the app initialised".
   if (dsn === undefined && value === undefined) return undefined;
-  if (dsn !== undefined) {
-    let ok = false;
-    try {
-      const u = new URL(dsn);
-      ok = (u.protocol === 'http:' || u.protocol === 'https:') && u.username.length > 0 && u.pathname.length > 1;
-    } catch {
-      ok = false;
-    }
-    if (!ok) fail('the Sentry DSN (`exporters.sentry.dsn` / SENTRY_DSN) must look like "https://<key>@<host>/<project>"; copy it from Sentry → Project settings → Client keys.');
+  if (dsn !== undefined && !isDsn(dsn.value)) {
+    invalid(dsn.at, 'a DSN like "https://<key>@<host>/<project>" (copy it from Sentry → Project settings → Client keys)', dsn.value, true);
   }
   return {
-    dsn,
-    environment: str('exporters.sentry.environment', o.environment) ?? env.SENTRY_ENVIRONMENT,
-    release: str('exporters.sentry.release', o.release) ?? env.SENTRY_RELEASE,
-    maxOutputLength: positiveInt('exporters.sentry.maxOutputLength', o.maxOutputLength, 4000),
+    dsn: dsn?.value,
+    environment: nonEmptyString('exporters.sentry.environment', o.environment) ?? env.SENTRY_ENVIRONMENT,
+    release: nonEmptyString('exporters.sentry.release', o.release) ?? env.SENTRY_RELEASE,
+    maxOutputLength: positiveInt('exporters.sentry.maxOutputLength', o.maxOutputLength) ?? 4000,
   };
 }
 
 /** Validates the `exporters` option and applies the standard environment variables. */
 export function resolveExporters(value: unknown, env: NodeJS.ProcessEnv): ResolvedExporters {
   if (value === false) value = { otlp: false, langfuse: false, sentry: false };
-  const o = value === undefined ? {} : object('exporters', value, KEYS);
-  const q = o.queue === undefined ? {} : object('exporters.queue', o.queue, QUEUE_KEYS);
+  const o = object('exporters', value, KEYS, 'an object or false') ?? {};
+  const q = object('exporters.queue', o.queue, QUEUE_KEYS) ?? {};
   const queue: QueueLimits = {
-    maxQueueSize: positiveInt('exporters.queue.maxQueueSize', q.maxQueueSize, DEFAULT_QUEUE_LIMITS.maxQueueSize),
-    maxBatchSize: positiveInt('exporters.queue.maxBatchSize', q.maxBatchSize, DEFAULT_QUEUE_LIMITS.maxBatchSize),
-    scheduledDelayMs: positiveInt('exporters.queue.scheduledDelayMs', q.scheduledDelayMs, DEFAULT_QUEUE_LIMITS.scheduledDelayMs),
-    exportTimeoutMs: positiveInt('exporters.queue.exportTimeoutMs', q.exportTimeoutMs, DEFAULT_QUEUE_LIMITS.exportTimeoutMs),
+    maxQueueSize: positiveInt('exporters.queue.maxQueueSize', q.maxQueueSize) ?? DEFAULT_QUEUE_LIMITS.maxQueueSize,
+    maxBatchSize: positiveInt('exporters.queue.maxBatchSize', q.maxBatchSize) ?? DEFAULT_QUEUE_LIMITS.maxBatchSize,
+    scheduledDelayMs: positiveInt('exporters.queue.scheduledDelayMs', q.scheduledDelayMs) ?? DEFAULT_QUEUE_LIMITS.scheduledDelayMs,
+    exportTimeoutMs: positiveInt('exporters.queue.exportTimeoutMs', q.exportTimeoutMs) ?? DEFAULT_QUEUE_LIMITS.exportTimeoutMs,
   };
-  if (queue.maxBatchSize > queue.maxQueueSize) fail('option `exporters.queue.maxBatchSize` must not exceed `exporters.queue.maxQueueSize`.');
+  if (queue.maxBatchSize > queue.maxQueueSize) invalid('exporters.queue.maxBatchSize', `at most \`exporters.queue.maxQueueSize\` (${queue.maxQueueSize})`, queue.maxBatchSize);
   return {
     otlp: resolveOtlp(o.otlp, env),
     langfuse: resolveLangfuse(o.langfuse, env),
     sentry: resolveSentry(o.sentry, env),
     queue,
-    failureLogIntervalMs: positiveInt('exporters.failureLogIntervalMs', o.failureLogIntervalMs, 60000),
+    failureLogIntervalMs: positiveInt('exporters.failureLogIntervalMs', o.failureLogIntervalMs) ?? 60000,
   };
 }

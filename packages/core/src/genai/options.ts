@@ -1,4 +1,4 @@
-import { LlmscopeConfigError } from '../config/errors';
+import { boolean, buckets, entry, field, invalid, nonNegativeNumber, object, positiveInt, record, required, section } from '../config/validate';
 import { GEN_AI_DURATION_BUCKETS } from './buckets';
 
 /**
@@ -66,103 +66,56 @@ export interface ResolvedLlmOptions {
   streamIdleTimeoutMs: number;
 }
 
-const LLM_KEYS = ['prices', 'captureContent', 'maxContentLength', 'maxModels', 'attribution', 'timeToFirstChunkBuckets', 'streamIdleTimeoutMs'];
-const PRICE_KEYS = ['inputPerMTok', 'outputPerMTok', 'cacheReadPerMTok', 'cacheWritePerMTok', 'contextWindow'];
-const ATTRIBUTION_KEYS = ['maxUsers', 'maxSessions', 'maxFeatures', 'maxPromptVersions'];
+const LLM_KEYS = ['prices', 'captureContent', 'maxContentLength', 'maxModels', 'attribution', 'timeToFirstChunkBuckets', 'streamIdleTimeoutMs'] as const;
+const PRICE_KEYS = ['inputPerMTok', 'outputPerMTok', 'cacheReadPerMTok', 'cacheWritePerMTok', 'contextWindow'] as const;
+const ATTRIBUTION_KEYS = ['maxUsers', 'maxSessions', 'maxFeatures', 'maxPromptVersions'] as const;
+const RATE = 'a price in USD per million tokens, a finite number >= 0 such as 0.5';
 
-function fail(message: string): never {
-  throw new LlmscopeConfigError(message);
-}
-
-function show(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (value === null || typeof value !== 'object') return String(value);
-  return Array.isArray(value) ? 'an array' : 'an object';
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-function checkKeys(where: string, value: Record<string, unknown>, known: string[]): void {
-  for (const key of Object.keys(value)) {
-    if (known.includes(key)) continue;
-    const near = known.find((k) => k.toLowerCase() === key.toLowerCase() || k.startsWith(key) || key.startsWith(k));
-    fail(`unknown option \`${where}${key}\`.${near ? ` Did you mean \`${where}${near}\`?` : ''} Known options: ${known.join(', ')}.`);
-  }
-}
-
-function posInt(name: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) fail(`option \`${name}\` must be a positive integer (got ${show(value)}).`);
-  return value;
-}
-
-function rate(name: string, value: unknown, required: boolean): number | undefined {
-  if (value === undefined) {
-    if (required) fail(`option \`${name}\` is required: the price in USD per million tokens, e.g. 0.5.`);
-    return undefined;
-  }
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) fail(`option \`${name}\` must be a price in USD per million tokens, a finite number >= 0 (got ${show(value)}).`);
-  return value;
+function requiredRate(at: string, value: unknown): number {
+  return nonNegativeNumber(at, value, RATE) ?? required(at, RATE);
 }
 
 function resolvePrices(value: unknown): ResolvedLlmOptions['prices'] {
   const out: ResolvedLlmOptions['prices'] = new Map();
-  if (value === undefined) return out;
-  if (!isPlainObject(value)) fail(`option \`llm.prices\` must be an object keyed by model id or "provider:model" (got ${show(value)}).`);
-  for (const [model, price] of Object.entries(value)) {
-    const where = `llm.prices[${JSON.stringify(model)}]`;
-    if (model.trim().length === 0) fail('option `llm.prices` has an empty model id; use the model id as sent in `model`, e.g. "my-finetune".');
-    if (!isPlainObject(price)) fail(`option \`${where}\` must be an object such as { inputPerMTok: 0.5, outputPerMTok: 1.5 } (got ${show(price)}).`);
-    checkKeys(`${where}.`, price, PRICE_KEYS);
-    const input = rate(`${where}.inputPerMTok`, price.inputPerMTok, true) as number;
-    const output = rate(`${where}.outputPerMTok`, price.outputPerMTok, true) as number;
-    const contextWindow = price.contextWindow === undefined ? undefined : posInt(`${where}.contextWindow`, price.contextWindow, 1);
+  const prices = record('llm.prices', value, 'an object keyed by model id or "provider:model"') ?? {};
+  for (const [model, price] of Object.entries(prices)) {
+    const at = entry('llm.prices', model);
+    if (model.trim().length === 0) invalid('llm.prices', 'keyed by non-empty model ids as sent in `model`, such as "my-finetune"', model);
+    const p = object(at, price, PRICE_KEYS, 'an object such as { inputPerMTok: 0.5, outputPerMTok: 1.5 }') ?? invalid(at, 'an object such as { inputPerMTok: 0.5, outputPerMTok: 1.5 }', price);
+    const input = requiredRate(field(at, 'inputPerMTok'), p.inputPerMTok);
+    const output = requiredRate(field(at, 'outputPerMTok'), p.outputPerMTok);
     out.set(model, {
       inputPerMTok: input,
       outputPerMTok: output,
-      cacheReadPerMTok: rate(`${where}.cacheReadPerMTok`, price.cacheReadPerMTok, false) ?? input,
-      cacheWritePerMTok: rate(`${where}.cacheWritePerMTok`, price.cacheWritePerMTok, false) ?? input,
-      contextWindow,
+      cacheReadPerMTok: nonNegativeNumber(field(at, 'cacheReadPerMTok'), p.cacheReadPerMTok, RATE) ?? input,
+      cacheWritePerMTok: nonNegativeNumber(field(at, 'cacheWritePerMTok'), p.cacheWritePerMTok, RATE) ?? input,
+      contextWindow: positiveInt(field(at, 'contextWindow'), p.contextWindow),
     });
   }
   return out;
 }
 
 function resolveAttribution(value: unknown): ResolvedLlmOptions['attribution'] {
-  if (value === false) return undefined;
-  if (value === undefined) value = {};
-  if (!isPlainObject(value)) fail(`option \`llm.attribution\` must be an object or false (got ${show(value)}).`);
-  checkKeys('llm.attribution.', value, ATTRIBUTION_KEYS);
+  const a = section('llm.attribution', value, ATTRIBUTION_KEYS);
+  if (a === undefined) return undefined;
   return {
-    maxUsers: posInt('llm.attribution.maxUsers', value.maxUsers, 1000),
-    maxSessions: posInt('llm.attribution.maxSessions', value.maxSessions, 1000),
-    maxFeatures: posInt('llm.attribution.maxFeatures', value.maxFeatures, 200),
-    maxPromptVersions: posInt('llm.attribution.maxPromptVersions', value.maxPromptVersions, 200),
+    maxUsers: positiveInt('llm.attribution.maxUsers', a.maxUsers) ?? 1000,
+    maxSessions: positiveInt('llm.attribution.maxSessions', a.maxSessions) ?? 1000,
+    maxFeatures: positiveInt('llm.attribution.maxFeatures', a.maxFeatures) ?? 200,
+    maxPromptVersions: positiveInt('llm.attribution.maxPromptVersions', a.maxPromptVersions) ?? 200,
   };
 }
 
 /** Validates the `llm` option. Throws {@link LlmscopeConfigError} with a message that says what to change. */
 export function resolveLlmOptions(value: unknown): ResolvedLlmOptions {
-  if (value === undefined) value = {};
-  if (!isPlainObject(value)) fail(`option \`llm\` must be an object (got ${show(value)}).`);
-  checkKeys('llm.', value, LLM_KEYS);
-  if (value.captureContent !== undefined && typeof value.captureContent !== 'boolean') fail(`option \`llm.captureContent\` must be true or false (got ${show(value.captureContent)}).`);
-  let buckets = GEN_AI_DURATION_BUCKETS;
-  const b = value.timeToFirstChunkBuckets;
-  if (b !== undefined) {
-    const ok = Array.isArray(b) && b.length > 0 && b.every((x: unknown, i) => typeof x === 'number' && x > 0 && Number.isFinite(x) && (i === 0 || x > (b[i - 1] as number)));
-    if (!ok) fail('option `llm.timeToFirstChunkBuckets` must be a non-empty array of positive numbers in increasing order (seconds).');
-    buckets = b as number[];
-  }
+  const o = object('llm', value, LLM_KEYS) ?? {};
   return {
-    prices: resolvePrices(value.prices),
-    captureContent: value.captureContent === true,
-    maxContentLength: posInt('llm.maxContentLength', value.maxContentLength, 2000),
-    maxModels: posInt('llm.maxModels', value.maxModels, 200),
-    attribution: resolveAttribution(value.attribution),
-    timeToFirstChunkBuckets: buckets,
-    streamIdleTimeoutMs: posInt('llm.streamIdleTimeoutMs', value.streamIdleTimeoutMs, 600_000),
+    prices: resolvePrices(o.prices),
+    captureContent: boolean('llm.captureContent', o.captureContent) ?? false,
+    maxContentLength: positiveInt('llm.maxContentLength', o.maxContentLength) ?? 2000,
+    maxModels: positiveInt('llm.maxModels', o.maxModels) ?? 200,
+    attribution: resolveAttribution(o.attribution),
+    timeToFirstChunkBuckets: buckets('llm.timeToFirstChunkBuckets', o.timeToFirstChunkBuckets) ?? GEN_AI_DURATION_BUCKETS,
+    streamIdleTimeoutMs: positiveInt('llm.streamIdleTimeoutMs', o.streamIdleTimeoutMs) ?? 600_000,
   };
 }

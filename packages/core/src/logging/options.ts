@@ -1,4 +1,4 @@
-import { LlmscopeConfigError } from '../config/errors';
+import { boolean, check, envVar, object, oneOf, positiveInt } from '../config/validate';
 import { loadOptional } from '../exporters/optional';
 
 /**
@@ -35,43 +35,29 @@ export interface ResolvedLogging {
   maxContentLength: number;
 }
 
-const KEYS = ['logger', 'level', 'requests', 'llmCalls', 'captureContent', 'maxContentLength'];
-const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const KEYS = ['logger', 'level', 'requests', 'llmCalls', 'captureContent', 'maxContentLength'] as const;
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-function fail(message: string): never {
-  throw new LlmscopeConfigError(message);
-}
-
-function bool(name: string, value: unknown, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') fail(`option \`logging.${name}\` must be true or false.`);
-  return value;
+function isLogSink(value: unknown): value is LogSink {
+  const l = value as Partial<LogSink> | null;
+  return l !== null && typeof l === 'object' && typeof l.info === 'function' && typeof l.warn === 'function' && typeof l.error === 'function';
 }
 
 /** Validates the `logging` option (`true`, `false` or an object). Off by default. */
 export function resolveLogging(value: unknown, env: NodeJS.ProcessEnv, serviceName: string | undefined): ResolvedLogging | undefined {
   if (value === undefined || value === false) return undefined;
-  if (value === true) value = {};
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) fail('option `logging` must be true, false or an object such as { logger: pino() }.');
-  const o = value as Record<string, unknown>;
-  for (const key of Object.keys(o)) if (!KEYS.includes(key)) fail(`unknown option \`logging.${key}\`. Known options: ${KEYS.join(', ')}.`);
-  let logger = o.logger as LogSink | undefined;
-  if (logger !== undefined && (logger === null || typeof logger.info !== 'function' || typeof logger.warn !== 'function' || typeof logger.error !== 'function')) {
-    fail('option `logging.logger` must be a pino logger (or have info/warn/error methods taking (object, message)).');
-  }
-  const level = o.level ?? env.LOG_LEVEL ?? 'info';
-  if (typeof level !== 'string' || !LEVELS.includes(level)) fail(`option \`logging.level\` must be one of ${LEVELS.join(', ')} (got ${JSON.stringify(level)}).`);
+  const o = object('logging', value === true ? {} : value, KEYS, 'true, false or an object such as { logger: pino() }') ?? {};
+  let logger = check('logging.logger', o.logger, isLogSink, 'a pino logger (or an object with info/warn/error methods taking (object, message))');
+  const level = oneOf('logging.level', o.level ?? undefined, LEVELS) ?? oneOf(envVar('LOG_LEVEL'), env.LOG_LEVEL, LEVELS) ?? 'info';
   if (logger === undefined) {
     const pino = loadOptional<typeof import('pino')>('pino', 'logging');
     logger = pino.pino({ name: 'llmscope', level, base: serviceName === undefined ? undefined : { service: serviceName }, timestamp: pino.stdTimeFunctions.isoTime });
   }
-  const max = o.maxContentLength ?? 2000;
-  if (typeof max !== 'number' || !Number.isInteger(max) || max < 1) fail('option `logging.maxContentLength` must be a positive integer.');
   return {
     logger,
-    requests: bool('requests', o.requests, true),
-    llmCalls: bool('llmCalls', o.llmCalls, true),
-    captureContent: bool('captureContent', o.captureContent, false),
-    maxContentLength: max,
+    requests: boolean('logging.requests', o.requests) ?? true,
+    llmCalls: boolean('logging.llmCalls', o.llmCalls) ?? true,
+    captureContent: boolean('logging.captureContent', o.captureContent) ?? false,
+    maxContentLength: positiveInt('logging.maxContentLength', o.maxContentLength ?? undefined) ?? 2000,
   };
 }

@@ -1,5 +1,5 @@
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { LlmscopeConfigError } from '../config/errors';
+import { boolean, check, entry, func, invalid, numberInRange, object, positiveInt, positiveNumber, ratio, record, section } from '../config/validate';
 
 /** Head sampling: decided when a trace starts, propagated downstream in `traceparent`'s sampled flag. */
 export interface HeadSamplingOptions {
@@ -120,11 +120,11 @@ export interface ResolvedSampling {
   tail: ResolvedTailSampling | undefined;
 }
 
-const SAMPLING_KEYS = ['head', 'tail'];
-const HEAD_KEYS = ['ratio', 'parentBased'];
-const TAIL_KEYS = ['baseRate', 'keepErrors', 'slowMs', 'routeLatency', 'priority', 'maxTraces', 'maxSpansPerTrace', 'maxAgeMs'];
-const ROUTE_KEYS = ['percentile', 'window', 'minSamples'];
-const PRIORITY_KEYS = ['users', 'tags', 'when'];
+const SAMPLING_KEYS = ['head', 'tail'] as const;
+const HEAD_KEYS = ['ratio', 'parentBased'] as const;
+const TAIL_KEYS = ['baseRate', 'keepErrors', 'slowMs', 'routeLatency', 'priority', 'maxTraces', 'maxSpansPerTrace', 'maxAgeMs'] as const;
+const ROUTE_KEYS = ['percentile', 'window', 'minSamples'] as const;
+const PRIORITY_KEYS = ['users', 'tags', 'when'] as const;
 
 /** `OTEL_TRACES_SAMPLER` values llmscope implements (the spec's built-in samplers). */
 const ENV_SAMPLERS: Record<string, { parentBased: boolean; ratio: number | 'arg' }> = {
@@ -135,41 +135,6 @@ const ENV_SAMPLERS: Record<string, { parentBased: boolean; ratio: number | 'arg'
   parentbased_always_off: { parentBased: true, ratio: 0 },
   parentbased_traceidratio: { parentBased: true, ratio: 'arg' },
 };
-
-function fail(message: string): never {
-  throw new LlmscopeConfigError(message);
-}
-
-function plainObject(name: string, value: unknown, example: string): object {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) fail(`option \`${name}\` must be an object such as ${example}.`);
-  return value;
-}
-
-function checkKeys(where: string, value: object, known: string[]): void {
-  for (const key of Object.keys(value)) {
-    if (known.includes(key)) continue;
-    const near = known.find((k) => k.toLowerCase() === key.toLowerCase() || k.startsWith(key) || key.startsWith(k));
-    fail(`unknown option \`${where}${key}\`.${near ? ` Did you mean \`${where}${near}\`?` : ''} Known options: ${known.join(', ')}.`);
-  }
-}
-
-function fraction(name: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !(value >= 0 && value <= 1)) fail(`option \`${name}\` must be a number between 0 and 1, such as 0.05 for 5% (got ${String(value)}).`);
-  return value;
-}
-
-function positiveInt(name: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) fail(`option \`${name}\` must be a positive integer (got ${String(value)}).`);
-  return value;
-}
-
-function bool(name: string, value: unknown, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') fail(`option \`${name}\` must be true or false (got ${String(value)}).`);
-  return value;
-}
 
 /** Head sampling from `OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG` (OpenTelemetry's rules: unknown sampler → the default, bad ratio → 1). */
 function headFromEnv(env: NodeJS.ProcessEnv): ResolvedHeadSampling {
@@ -187,69 +152,71 @@ function headFromEnv(env: NodeJS.ProcessEnv): ResolvedHeadSampling {
 
 function resolveHead(value: unknown, env: NodeJS.ProcessEnv): ResolvedHeadSampling {
   const fromEnv = headFromEnv(env);
-  if (value === undefined) return fromEnv;
-  const h = plainObject('sampling.head', value, '{ ratio: 0.1 }') as HeadSamplingOptions;
-  checkKeys('sampling.head.', h, HEAD_KEYS);
-  return { ratio: fraction('sampling.head.ratio', h.ratio, fromEnv.ratio), parentBased: bool('sampling.head.parentBased', h.parentBased, fromEnv.parentBased) };
+  const h = object('sampling.head', value, HEAD_KEYS, 'an object such as { ratio: 0.1 }') ?? {};
+  return {
+    ratio: ratio('sampling.head.ratio', h.ratio) ?? fromEnv.ratio,
+    parentBased: boolean('sampling.head.parentBased', h.parentBased) ?? fromEnv.parentBased,
+  };
 }
 
 function resolveRouteLatency(value: unknown): ResolvedRouteLatency | undefined {
   if (value === false) return undefined;
-  const r = (value === undefined || value === true ? {} : plainObject('sampling.tail.routeLatency', value, '{ percentile: 0.95 } or false')) as RouteLatencyOptions;
-  checkKeys('sampling.tail.routeLatency.', r, ROUTE_KEYS);
-  const percentile = r.percentile ?? 0.95;
-  if (typeof percentile !== 'number' || !(percentile >= 0.5 && percentile <= 0.999)) fail(`option \`sampling.tail.routeLatency.percentile\` must be a number between 0.5 and 0.999, such as 0.95 (got ${String(percentile)}).`);
-  const window = positiveInt('sampling.tail.routeLatency.window', r.window, 200);
-  const minSamples = positiveInt('sampling.tail.routeLatency.minSamples', r.minSamples, Math.min(50, window));
-  if (minSamples > window) fail(`option \`sampling.tail.routeLatency.minSamples\` (${minSamples}) cannot exceed \`window\` (${window}).`);
+  const r = object('sampling.tail.routeLatency', value === true ? {} : value, ROUTE_KEYS, 'an object such as { percentile: 0.95 }, true or false') ?? {};
+  const percentile = numberInRange('sampling.tail.routeLatency.percentile', r.percentile ?? undefined, 0.5, 0.999, 'a number between 0.5 and 0.999, such as 0.95') ?? 0.95;
+  const window = positiveInt('sampling.tail.routeLatency.window', r.window) ?? 200;
+  const minSamples = positiveInt('sampling.tail.routeLatency.minSamples', r.minSamples) ?? Math.min(50, window);
+  if (minSamples > window) invalid('sampling.tail.routeLatency.minSamples', `at most \`sampling.tail.routeLatency.window\` (${window})`, minSamples);
   return { percentile, window, minSamples };
 }
 
+function isUserList(value: unknown): value is Iterable<string> {
+  if (typeof value === 'string' || value === null || typeof value !== 'object' || typeof (value as Partial<Iterable<unknown>>)[Symbol.iterator] !== 'function') return false;
+  return [...(value as Iterable<unknown>)].every((u) => typeof u === 'string');
+}
+
+type TagValue = string | number | boolean;
+
+function isTagValue(value: unknown): value is TagValue {
+  return typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value));
+}
+
+function isTagValues(value: unknown): value is TagValue | TagValue[] {
+  return Array.isArray(value) ? value.length > 0 && value.every(isTagValue) : isTagValue(value);
+}
+
 function resolvePriority(value: unknown): Pick<ResolvedTailSampling, 'priorityUsers' | 'priorityTags' | 'priorityWhen'> {
-  if (value === undefined) return { priorityUsers: undefined, priorityTags: undefined, priorityWhen: undefined };
-  const p = plainObject('sampling.tail.priority', value, "{ users: ['alice'], tags: { tier: 'paid' } }") as PriorityRules;
-  checkKeys('sampling.tail.priority.', p, PRIORITY_KEYS);
-  let users: Set<string> | undefined;
-  if (p.users !== undefined) {
-    const list = typeof p.users === 'string' || typeof (p.users as Partial<Iterable<string>>)[Symbol.iterator] !== 'function' ? undefined : [...p.users];
-    if (list === undefined || !list.every((u) => typeof u === 'string')) fail('option `sampling.tail.priority.users` must be an array or Set of user id strings.');
-    users = new Set(list);
-  }
-  let tags: Map<string, (string | number | boolean)[]> | undefined;
-  if (p.tags !== undefined) {
-    const t = plainObject('sampling.tail.priority.tags', p.tags, "{ tier: 'paid' }") as Record<string, unknown>;
+  const p = object('sampling.tail.priority', value, PRIORITY_KEYS, "an object such as { users: ['alice'], tags: { tier: 'paid' } }");
+  if (p === undefined) return { priorityUsers: undefined, priorityTags: undefined, priorityWhen: undefined };
+  const users = check('sampling.tail.priority.users', p.users, isUserList, 'an array or Set of user id strings');
+  let tags: Map<string, TagValue[]> | undefined;
+  const t = record('sampling.tail.priority.tags', p.tags, "an object such as { tier: 'paid' }");
+  if (t !== undefined) {
     tags = new Map();
     for (const [key, v] of Object.entries(t)) {
-      const values = Array.isArray(v) ? v : [v];
-      if (values.length === 0 || !values.every((x) => typeof x === 'string' || typeof x === 'boolean' || (typeof x === 'number' && Number.isFinite(x)))) {
-        fail(`option \`sampling.tail.priority.tags.${key}\` must be a string, number or boolean, or an array of them.`);
-      }
+      const values = check(entry('sampling.tail.priority.tags', key), v, isTagValues, 'a string, number or boolean, or a non-empty array of them') ?? [];
       // Tags land on the request span as `llmscope.tag.<key>` (see tag()).
-      tags.set(`llmscope.tag.${key}`, values as (string | number | boolean)[]);
+      tags.set(`llmscope.tag.${key}`, Array.isArray(values) ? values : [values]);
     }
   }
-  if (p.when !== undefined && typeof p.when !== 'function') fail('option `sampling.tail.priority.when` must be a function (trace) => boolean.');
-  return { priorityUsers: users, priorityTags: tags, priorityWhen: p.when };
+  return {
+    priorityUsers: users === undefined ? undefined : new Set(users),
+    priorityTags: tags,
+    priorityWhen: func<(trace: TraceSummary) => boolean>('sampling.tail.priority.when', p.when, '(trace) => boolean'),
+  };
 }
 
 function resolveTail(value: unknown, env: NodeJS.ProcessEnv): ResolvedTailSampling | undefined {
-  if (value === false) return undefined;
-  const t = (value === undefined ? {} : plainObject('sampling.tail', value, '{ baseRate: 0.05, slowMs: 2000 } or false')) as TailSamplingOptions;
-  checkKeys('sampling.tail.', t, TAIL_KEYS);
-  let slowMs: number | undefined;
-  if (t.slowMs !== undefined) {
-    if (typeof t.slowMs !== 'number' || !(t.slowMs > 0) || !Number.isFinite(t.slowMs)) fail(`option \`sampling.tail.slowMs\` must be a positive number of milliseconds (got ${String(t.slowMs)}).`);
-    slowMs = t.slowMs;
-  }
+  const t = section('sampling.tail', value, TAIL_KEYS, 'an object such as { baseRate: 0.05, slowMs: 2000 } or false');
+  if (t === undefined) return undefined;
   return {
-    baseRate: fraction('sampling.tail.baseRate', t.baseRate, env.NODE_ENV === 'production' ? 0.05 : 1),
-    keepErrors: bool('sampling.tail.keepErrors', t.keepErrors, true),
-    slowMs,
+    baseRate: ratio('sampling.tail.baseRate', t.baseRate) ?? (env.NODE_ENV === 'production' ? 0.05 : 1),
+    keepErrors: boolean('sampling.tail.keepErrors', t.keepErrors) ?? true,
+    slowMs: positiveNumber('sampling.tail.slowMs', t.slowMs, 'a positive number of milliseconds'),
     routeLatency: resolveRouteLatency(t.routeLatency),
     ...resolvePriority(t.priority),
-    maxTraces: positiveInt('sampling.tail.maxTraces', t.maxTraces, 10000),
-    maxSpansPerTrace: positiveInt('sampling.tail.maxSpansPerTrace', t.maxSpansPerTrace, 1000),
-    maxAgeMs: positiveInt('sampling.tail.maxAgeMs', t.maxAgeMs, 60000),
+    maxTraces: positiveInt('sampling.tail.maxTraces', t.maxTraces) ?? 10000,
+    maxSpansPerTrace: positiveInt('sampling.tail.maxSpansPerTrace', t.maxSpansPerTrace) ?? 1000,
+    maxAgeMs: positiveInt('sampling.tail.maxAgeMs', t.maxAgeMs) ?? 60000,
   };
 }
 
@@ -259,7 +226,6 @@ function resolveTail(value: unknown, env: NodeJS.ProcessEnv): ResolvedTailSampli
  */
 export function resolveSampling(value: unknown, env: NodeJS.ProcessEnv): ResolvedSampling {
   if (value === false) return { head: headFromEnv(env), tail: undefined };
-  const s = (value === undefined ? {} : plainObject('sampling', value, '{ tail: { baseRate: 0.05 } } or false')) as SamplingOptions;
-  checkKeys('sampling.', s, SAMPLING_KEYS);
+  const s = object('sampling', value, SAMPLING_KEYS, '{ tail: { baseRate: 0.05 } } or false') ?? {};
   return { head: resolveHead(s.head, env), tail: resolveTail(s.tail, env) };
 }

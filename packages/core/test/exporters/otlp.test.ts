@@ -93,9 +93,9 @@ describe('OTLP/HTTP exporter', () => {
     expect(() => new Llmscope({ exporters: { otpl: {} } as never })).toThrow(/unknown option `exporters.otpl`/);
     expect(() => new Llmscope({ exporters: { queue: { maxQueueSize: 0 } } })).toThrow(/`exporters.queue.maxQueueSize` must be a positive integer/);
     expect(() => new Llmscope({ exporters: { langfuse: { publicKey: 'pk-lf-1' } } })).toThrow(/needs both keys: set `exporters.langfuse.secretKey` or LANGFUSE_SECRET_KEY/);
-    expect(() => new Llmscope({ exporters: { sentry: { dsn: 'not-a-dsn' } } })).toThrow(/must look like "https:\/\/<key>@<host>\/<project>"/);
+    expect(() => new Llmscope({ exporters: { sentry: { dsn: 'not-a-dsn' } } })).toThrow(/`exporters.sentry.dsn` must be a DSN like "https:\/\/<key>@<host>\/<project>"/);
     expect(() => new Llmscope({ logging: { level: 'loud' } })).toThrow(/`logging.level` must be one of/);
-    expect(() => new Llmscope({ redact: { patterns: ['sk-'] } as never })).toThrow(/`redact.patterns` must be an array of regular expressions/);
-    expect(() => new Llmscope({ shutdownOnSignal: ['TERM'] as never })).toThrow(/`shutdownOnSignal` must be true, false or an array of signal names/);
+    expect(() => new Llmscope({ redact: { patterns: ['sk-'] } as never })).toThrow('option `redact.patterns[0]` must be a regular expression or a { pattern, replacement } object, got "sk-".');
+    expect(() => new Llmscope({ shutdownOnSignal: ['TERM'] as never })).toThrow('option `shutdownOnSignal[0]` must be a signal name such as "SIGTERM" or "SIGINT", got "TERM".');
   });
 });
