@@ -21,6 +21,7 @@ import { Telemetry } from './exporters/telemetry';
 import { ensureTracing, flushTracing, getTracer, llmscopeSpanProcessor } from './tracing/provider';
 import { SamplingPipeline } from './sampling/pipeline';
 import type { TailSamplerStats } from './sampling/tail';
+import { settleWithin } from './context/settle';
 
 
 let warnedForeignProvider = false;
@@ -294,16 +295,7 @@ export class Llmscope implements GenAiOwner {
     this.removeSignalHook?.();
     this.removeSignalHook = undefined;
     const deadline = Date.now() + timeoutMs;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, timeoutMs);
-      timer.unref();
-    });
-    try {
-      await Promise.race([flushTracing().catch(() => undefined), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+    await settleWithin(flushTracing(), timeoutMs);
     // Traces still open are decided now, so their kept spans reach the exporters flushed next.
     this.sampling?.close();
     if (this.telemetry !== undefined) await this.telemetry.shutdown(Math.max(1, deadline - Date.now()));

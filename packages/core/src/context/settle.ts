@@ -31,3 +31,20 @@ export function settle<T>(fn: () => T, done: (error: unknown, value: unknown, fa
   done(undefined, result, false);
   return result;
 }
+
+/**
+ * Waits for `work` to settle or `timeoutMs` to pass, whichever comes first; never rejects. The
+ * timer does not keep the process alive.
+ */
+export async function settleWithin(work: Promise<unknown>, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, timeoutMs);
+    timer.unref();
+  });
+  try {
+    await Promise.race([work.then(() => undefined, () => undefined), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,5 +1,5 @@
-import { Counter, type Registry } from 'prom-client';
-import { getOrCreate } from '../http/prom';
+import type { Counter, Registry } from 'prom-client';
+import { droppedCounter } from '../http/prom';
 
 /** Where exporter trouble is reported: one warning line. */
 export type WarnSink = (fields: Record<string, unknown>, message: string) => void;
@@ -26,11 +26,7 @@ export class TelemetryHealth {
     private readonly intervalMs: number,
   ) {
     if (registry !== undefined) {
-      this.counter = getOrCreate(Counter, registry, {
-        name: 'llmscope_telemetry_dropped_total',
-        help: 'Spans or events an exporter could not deliver (queue full, backend failing or too slow), by exporter.',
-        labelNames: ['exporter'] as const,
-      }) as Counter<'exporter'>;
+      this.counter = droppedCounter(registry);
     }
   }
 

@@ -15,6 +15,7 @@ import type { ResolvedLogging } from '../logging/options';
 import { Redactor, type RedactOptions } from '../logging/redact';
 import { llmscopeSpanProcessor, type FanoutSpanProcessor } from '../tracing/provider';
 import { GEN_AI, LLMSCOPE } from '../genai/schema';
+import { settleWithin } from '../context/settle';
 
 /** What {@link Telemetry} is built from (a slice of the resolved options). */
 export interface TelemetryConfig {
@@ -218,14 +219,8 @@ export class Telemetry {
     if (this.closed) return;
     this.closed = true;
     const deadline = Date.now() + timeoutMs;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, timeoutMs);
-      timer.unref();
-    });
     // A hanging backend cannot hold shutdown past its budget.
-    await Promise.race([Promise.allSettled(this.processors.map((p) => p.shutdown())), timeout]);
-    clearTimeout(timer);
+    await settleWithin(Promise.allSettled(this.processors.map((p) => p.shutdown())), timeoutMs);
     for (const p of this.processors) this.stage.remove(p);
     if (this.sentry !== undefined) await this.sentry.close(Math.max(1, deadline - Date.now()));
   }

@@ -16,21 +16,26 @@ function clip(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
+/** A string stands for `{ [key]: string }` (a text part, a user message); other non-objects for nothing. */
+function asObject(value: unknown, key: string): Obj | undefined {
+  if (typeof value === 'string') return { [key]: value };
+  return value !== null && typeof value === 'object' ? (value as Obj) : undefined;
+}
+
+function part(value: unknown, max: number): Part | undefined {
+  const p = asObject(value, 'text');
+  if (p === undefined) return undefined;
+  // Images, files and tool calls keep their type only: no payloads in spans.
+  if (typeof p.text === 'string') return { type: 'text', content: clip(p.text, max) };
+  return { type: typeof p.type === 'string' ? p.type : 'text' };
+}
+
 function parts(content: unknown, max: number): Part[] {
-  if (typeof content === 'string') return [{ type: 'text', content: clip(content, max) }];
-  if (!Array.isArray(content)) return [];
+  const list = Array.isArray(content) ? content : typeof content === 'string' ? [content] : [];
   const out: Part[] = [];
-  for (const p of content) {
-    if (typeof p === 'string') {
-      out.push({ type: 'text', content: clip(p, max) });
-      continue;
-    }
-    if (p === null || typeof p !== 'object') continue;
-    const part = p as Obj;
-    const text = typeof part.text === 'string' ? part.text : undefined;
-    const type = typeof part.type === 'string' ? part.type : 'text';
-    // Images, files and tool calls keep their type only: no payloads in spans.
-    out.push(text !== undefined ? { type: 'text', content: clip(text, max) } : { type });
+  for (const item of list) {
+    const p = part(item, max);
+    if (p !== undefined) out.push(p);
   }
   return out;
 }
@@ -45,17 +50,10 @@ export function inputMessages(messages: unknown, system: unknown, max: number): 
     const p = parts(system, max);
     if (p.length > 0) out.push({ role: 'system', parts: p });
   }
-  if (typeof messages === 'string') out.push({ role: 'user', parts: parts(messages, max) });
-  else if (Array.isArray(messages)) {
-    for (const m of messages) {
-      if (typeof m === 'string') {
-        out.push({ role: 'user', parts: parts(m, max) });
-        continue;
-      }
-      if (m === null || typeof m !== 'object') continue;
-      const msg = m as Obj;
-      out.push({ role: typeof msg.role === 'string' ? msg.role : 'user', parts: parts(msg.content, max) });
-    }
+  const list = Array.isArray(messages) ? messages : typeof messages === 'string' ? [messages] : [];
+  for (const m of list) {
+    const msg = asObject(m, 'content');
+    if (msg !== undefined) out.push({ role: typeof msg.role === 'string' ? msg.role : 'user', parts: parts(msg.content, max) });
   }
   if (out.length === 0) return undefined;
   try {

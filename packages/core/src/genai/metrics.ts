@@ -1,7 +1,7 @@
-import { Counter, Histogram, type Registry } from 'prom-client';
+import type { Counter, Histogram, Registry } from 'prom-client';
 import { CONTEXT_UTILIZATION_BUCKETS, GEN_AI_DURATION_BUCKETS, GEN_AI_TOKEN_BUCKETS } from './buckets';
 import { clipLabel, LabelCap } from './labels';
-import { getOrCreate } from '../http/prom';
+import { counter, histogram } from '../http/prom';
 
 import type { LlmCallRecord } from './record';
 
@@ -48,55 +48,15 @@ export class LlmMetrics {
   constructor(registry: Registry, options: { maxModels?: number; timeToFirstChunkBuckets?: number[] } = {}) {
     this.models = new LabelCap(options.maxModels ?? 200, 'unknown');
     const base = ['operation', 'provider', 'model'] as const;
-    this.duration = getOrCreate(Histogram, registry, {
-      name: 'gen_ai_client_operation_duration_seconds',
-      help: 'Duration of LLM calls (GenAI semconv gen_ai.client.operation.duration), by operation, provider, model and outcome.',
-      labelNames: [...base, 'outcome'],
-      buckets: GEN_AI_DURATION_BUCKETS,
-    }) as Histogram<Base | 'outcome'>;
-    this.timeToFirstChunk = getOrCreate(Histogram, registry, {
-      name: 'gen_ai_client_operation_time_to_first_chunk_seconds',
-      help: 'Time from the request to the first chunk of a streamed LLM answer (GenAI semconv gen_ai.client.operation.time_to_first_chunk).',
-      labelNames: [...base],
-      buckets: options.timeToFirstChunkBuckets ?? GEN_AI_DURATION_BUCKETS,
-    }) as Histogram<Base>;
-    this.tokenUsage = getOrCreate(Histogram, registry, {
-      name: 'gen_ai_client_token_usage',
-      help: 'Tokens per LLM call (GenAI semconv gen_ai.client.token.usage), by operation, provider, model and token type (input, output).',
-      labelNames: [...base, 'token_type'],
-      buckets: GEN_AI_TOKEN_BUCKETS,
-    }) as Histogram<Base | 'token_type'>;
-    this.tokens = getOrCreate(Counter, registry, {
-      name: 'llmscope_llm_tokens_total',
-      help: 'Tokens used by LLM calls, by operation, provider, model and token type (input, output; cache_read and cache_creation are parts of input).',
-      labelNames: [...base, 'token_type'],
-    }) as Counter<Base | 'token_type'>;
-    this.cost = getOrCreate(Counter, registry, {
-      name: 'llmscope_llm_cost_usd_total',
-      help: 'Cost of priced LLM calls in US dollars, by provider, model, feature, prompt name and prompt version.',
-      labelNames: ['provider', 'model', 'feature', 'prompt_name', 'prompt_version'],
-    }) as Counter<'provider' | 'model' | 'feature' | 'prompt_name' | 'prompt_version'>;
-    this.unpriced = getOrCreate(Counter, registry, {
-      name: 'llmscope_llm_unpriced_calls_total',
-      help: 'LLM calls with token usage whose model has no price (add it to the `llm.prices` option), by provider and model.',
-      labelNames: ['provider', 'model'],
-    }) as Counter<'provider' | 'model'>;
-    this.errors = getOrCreate(Counter, registry, {
-      name: 'llmscope_llm_errors_total',
-      help: 'Failed LLM calls, by operation, provider, model and error.type (e.g. RateLimitError, APIConnectionTimeoutError).',
-      labelNames: [...base, 'error_type'],
-    }) as Counter<Base | 'error_type'>;
-    this.retries = getOrCreate(Counter, registry, {
-      name: 'llmscope_llm_retries_total',
-      help: 'Retried attempts of LLM calls (beyond the first attempt), by operation, provider and model.',
-      labelNames: [...base],
-    }) as Counter<Base>;
-    this.contextUtilization = getOrCreate(Histogram, registry, {
-      name: 'llmscope_llm_context_window_utilization_ratio',
-      help: "Input tokens of an LLM call divided by the model's context window, by provider and model.",
-      labelNames: ['provider', 'model'],
-      buckets: CONTEXT_UTILIZATION_BUCKETS,
-    }) as Histogram<'provider' | 'model'>;
+    this.duration = histogram(registry, 'gen_ai_client_operation_duration_seconds', 'Duration of LLM calls (GenAI semconv gen_ai.client.operation.duration), by operation, provider, model and outcome.', [...base, 'outcome'], GEN_AI_DURATION_BUCKETS);
+    this.timeToFirstChunk = histogram(registry, 'gen_ai_client_operation_time_to_first_chunk_seconds', 'Time from the request to the first chunk of a streamed LLM answer (GenAI semconv gen_ai.client.operation.time_to_first_chunk).', [...base], options.timeToFirstChunkBuckets ?? GEN_AI_DURATION_BUCKETS);
+    this.tokenUsage = histogram(registry, 'gen_ai_client_token_usage', 'Tokens per LLM call (GenAI semconv gen_ai.client.token.usage), by operation, provider, model and token type (input, output).', [...base, 'token_type'], GEN_AI_TOKEN_BUCKETS);
+    this.tokens = counter(registry, 'llmscope_llm_tokens_total', 'Tokens used by LLM calls, by operation, provider, model and token type (input, output; cache_read and cache_creation are parts of input).', [...base, 'token_type']);
+    this.cost = counter(registry, 'llmscope_llm_cost_usd_total', 'Cost of priced LLM calls in US dollars, by provider, model, feature, prompt name and prompt version.', ['provider', 'model', 'feature', 'prompt_name', 'prompt_version']);
+    this.unpriced = counter(registry, 'llmscope_llm_unpriced_calls_total', 'LLM calls with token usage whose model has no price (add it to the `llm.prices` option), by provider and model.', ['provider', 'model']);
+    this.errors = counter(registry, 'llmscope_llm_errors_total', 'Failed LLM calls, by operation, provider, model and error.type (e.g. RateLimitError, APIConnectionTimeoutError).', [...base, 'error_type']);
+    this.retries = counter(registry, 'llmscope_llm_retries_total', 'Retried attempts of LLM calls (beyond the first attempt), by operation, provider and model.', [...base]);
+    this.contextUtilization = histogram(registry, 'llmscope_llm_context_window_utilization_ratio', "Input tokens of an LLM call divided by the model's context window, by provider and model.", ['provider', 'model'], CONTEXT_UTILIZATION_BUCKETS);
   }
 
   private childrenFor(operation: string, provider: string, model: string): Children {

@@ -2,7 +2,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import { CostAttribution } from './cost/attribution';
 import { clipLabel, LabelCap } from './labels';
 import type { RequestContext } from '../context/context';
-import { getOrCreate } from '../http/prom';
+import { counter, gauge } from '../http/prom';
 import { LlmMetrics } from './metrics';
 import type { ResolvedLlmOptions } from './options';
 import { PriceBook } from './cost/prices';
@@ -48,28 +48,20 @@ export class LlmRuntime {
     this.costs = options.attribution ? new CostAttribution(options.attribution) : undefined;
     if (registry !== undefined) {
       this.metrics = new LlmMetrics(registry, { maxModels: options.maxModels, timeToFirstChunkBuckets: options.timeToFirstChunkBuckets });
-      this.cacheRequests = getOrCreate(Counter, registry, {
-        name: 'llmscope_cache_requests_total',
-        help: 'Lookups in app caches (semantic cache, embedding cache, ...), by cache name and result (hit, miss).',
-        labelNames: ['cache', 'result'],
-      }) as Counter<'cache' | 'result'>;
-      this.queueDepth = getOrCreate(Gauge, registry, {
-        name: 'llmscope_queue_depth',
-        help: 'Items waiting in app queues (LLM request queues, batch jobs), read at scrape time, by queue name.',
-        labelNames: ['queue'],
-        collect(this: Gauge<'queue'>) {
-          for (const queues of queuesByGauge.get(this) ?? []) {
-            for (const [name, read] of queues) {
-              try {
-                const depth = read();
-                if (typeof depth === 'number' && Number.isFinite(depth)) this.set({ queue: name }, depth);
-              } catch {
-                // A failing callback leaves the last value; scraping must not fail.
-              }
+      this.cacheRequests = counter(registry, 'llmscope_cache_requests_total', 'Lookups in app caches (semantic cache, embedding cache, ...), by cache name and result (hit, miss).', ['cache', 'result']);
+      const help = 'Items waiting in app queues (LLM request queues, batch jobs), read at scrape time, by queue name.';
+      this.queueDepth = gauge(registry, 'llmscope_queue_depth', help, ['queue'], function collect(this: Gauge<'queue'>) {
+        for (const queues of queuesByGauge.get(this) ?? []) {
+          for (const [name, read] of queues) {
+            try {
+              const depth = read();
+              if (typeof depth === 'number' && Number.isFinite(depth)) this.set({ queue: name }, depth);
+            } catch {
+              // A failing callback leaves the last value; scraping must not fail.
             }
           }
-        },
-      }) as Gauge<'queue'>;
+        }
+      });
       let sets = queuesByGauge.get(this.queueDepth);
       if (sets === undefined) queuesByGauge.set(this.queueDepth, (sets = new Set()));
       sets.add(this.queues);

@@ -1,5 +1,5 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { getOrCreate } from './prom';
+import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { counter, gauge, histogram } from './prom';
 import type { RouteEntry } from './routes';
 
 /** HTTP methods kept as label values; anything else is recorded as `_OTHER` (OTel semconv), so a client cannot create series. */
@@ -24,21 +24,10 @@ export class HttpMetrics {
   readonly requests: Counter<'method' | 'route' | 'status_code'>;
   readonly active: Gauge;
   constructor(registry: Registry, buckets: number[]) {
-    this.duration = getOrCreate(Histogram, registry, {
-      name: 'http_server_request_duration_seconds',
-      help: 'Duration of HTTP server requests, by method, route template and status code.',
-      labelNames: ['method', 'route', 'status_code'] as const,
-      buckets,
-    }) as Histogram<'method' | 'route' | 'status_code'>;
-    this.requests = getOrCreate(Counter, registry, {
-      name: 'http_server_requests_total',
-      help: 'HTTP server requests, by method, route template and status code.',
-      labelNames: ['method', 'route', 'status_code'] as const,
-    }) as Counter<'method' | 'route' | 'status_code'>;
-    this.active = getOrCreate(Gauge, registry, {
-      name: 'http_server_active_requests',
-      help: 'HTTP server requests in flight.',
-    });
+    const labels = ['method', 'route', 'status_code'] as const;
+    this.duration = histogram(registry, 'http_server_request_duration_seconds', 'Duration of HTTP server requests, by method, route template and status code.', labels, buckets);
+    this.requests = counter(registry, 'http_server_requests_total', 'HTTP server requests, by method, route template and status code.', labels);
+    this.active = gauge(registry, 'http_server_active_requests', 'HTTP server requests in flight.');
   }
 
   observe(entry: RouteEntry, method: string, status: number, seconds: number): void {

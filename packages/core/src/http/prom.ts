@@ -16,3 +16,23 @@ export function getOrCreate<C extends MetricClass>(Kind: C, registry: Registry, 
   }
   return new Kind({ ...config, registers: [registry] } as never) as InstanceType<C>;
 }
+
+/** A counter named `name` in `registry` (shared when it is there already). */
+export function counter<L extends string = never>(registry: Registry, name: string, help: string, labelNames: readonly L[] = []): Counter<L> {
+  return getOrCreate(Counter, registry, { name, help, labelNames }) as Counter<L>;
+}
+
+/** A histogram named `name` in `registry` (shared when it is there already). */
+export function histogram<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[], buckets: number[]): Histogram<L> {
+  return getOrCreate(Histogram, registry, { name, help, labelNames, buckets }) as Histogram<L>;
+}
+
+/** A gauge named `name` in `registry`, optionally read at scrape time by `collect`. */
+export function gauge<L extends string = never>(registry: Registry, name: string, help: string, labelNames: readonly L[] = [], collect?: (this: Gauge<L>) => void): Gauge<L> {
+  return getOrCreate(Gauge, registry, collect === undefined ? { name, help, labelNames } : { name, help, labelNames, collect }) as Gauge<L>;
+}
+
+/** `llmscope_telemetry_dropped_total`: one metric fed by the exporters and the tail sampler. */
+export function droppedCounter(registry: Registry): Counter<'exporter'> {
+  return counter(registry, 'llmscope_telemetry_dropped_total', 'Spans or events an exporter could not deliver (queue full, backend failing or too slow), by exporter.', ['exporter']);
+}

@@ -1,5 +1,5 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
-import { getOrCreate } from '../http/prom';
+import type { Counter, Gauge, Registry } from 'prom-client';
+import { counter, droppedCounter, gauge } from '../http/prom';
 
 /** Why a trace was kept, or `sampled_out` when it was dropped. */
 export type SamplingReason = 'error' | 'slow' | 'route_latency' | 'priority' | 'base_rate' | 'sampled_out';
@@ -15,20 +15,16 @@ export interface BufferGauges {
 const gaugeSources = new WeakMap<Gauge, Set<() => number>>();
 
 function sumGauge(registry: Registry, name: string, help: string, read: () => number): { gauge: Gauge; read: () => number } {
-  const gauge = getOrCreate(Gauge, registry, {
-    name,
-    help,
-    collect(this: Gauge) {
-      // Two instances sharing a registry share the gauge: it reports their sum.
-      let total = 0;
-      for (const r of gaugeSources.get(this) ?? []) total += r();
-      this.set(total);
-    },
-  }) as Gauge;
-  let set = gaugeSources.get(gauge);
-  if (set === undefined) gaugeSources.set(gauge, (set = new Set()));
+  const g = gauge(registry, name, help, [], function collect(this: Gauge) {
+    // Two instances sharing a registry share the gauge: it reports their sum.
+    let total = 0;
+    for (const r of gaugeSources.get(this) ?? []) total += r();
+    this.set(total);
+  });
+  let set = gaugeSources.get(g);
+  if (set === undefined) gaugeSources.set(g, (set = new Set()));
   set.add(read);
-  return { gauge, read };
+  return { gauge: g, read };
 }
 
 /**
@@ -44,26 +40,12 @@ export class SamplingMetrics {
 
   constructor(registry: Registry | undefined, buffer: BufferGauges) {
     if (registry === undefined) return;
-    const traces = getOrCreate(Counter, registry, {
-      name: 'llmscope_sampling_traces_total',
-      help: 'Traces decided by the tail sampler: decision kept (reason error, slow, route_latency, priority, base_rate) or dropped (reason sampled_out).',
-      labelNames: ['decision', 'reason'],
-    }) as Counter<'decision' | 'reason'>;
+    const traces = counter(registry, 'llmscope_sampling_traces_total', 'Traces decided by the tail sampler: decision kept (reason error, slow, route_latency, priority, base_rate) or dropped (reason sampled_out).', ['decision', 'reason']);
     for (const reason of ['error', 'slow', 'route_latency', 'priority', 'base_rate'] as const) this.decisions.set(reason, traces.labels({ decision: 'kept', reason }));
     this.decisions.set('sampled_out', traces.labels({ decision: 'dropped', reason: 'sampled_out' }));
-    const evicted = getOrCreate(Counter, registry, {
-      name: 'llmscope_sampling_evicted_traces_total',
-      help: 'Traces the tail sampler decided before their root span ended, on what it held: buffer full (max_traces), held too long (max_age), or shutdown.',
-      labelNames: ['reason'],
-    }) as Counter<'reason'>;
+    const evicted = counter(registry, 'llmscope_sampling_evicted_traces_total', 'Traces the tail sampler decided before their root span ended, on what it held: buffer full (max_traces), held too long (max_age), or shutdown.', ['reason']);
     for (const reason of ['max_traces', 'max_age', 'shutdown'] as const) this.evictions.set(reason, evicted.labels({ reason }));
-    // The same counter (name, help, label) as exporters/health.ts, so both feed one metric.
-    const dropped = getOrCreate(Counter, registry, {
-      name: 'llmscope_telemetry_dropped_total',
-      help: 'Spans or events an exporter could not deliver (queue full, backend failing or too slow), by exporter.',
-      labelNames: ['exporter'] as const,
-    }) as Counter<'exporter'>;
-    this.dropped = dropped.labels({ exporter: 'tail_sampler' });
+    this.dropped = droppedCounter(registry).labels({ exporter: 'tail_sampler' });
     const a = sumGauge(registry, 'llmscope_sampling_buffer_traces', 'Traces held by the tail sampler, waiting for their root span to end.', () => buffer.openTraces);
     const b = sumGauge(registry, 'llmscope_sampling_buffer_spans', 'Spans held by the tail sampler.', () => buffer.bufferedSpans);
     this.detach = () => {
