@@ -59,10 +59,20 @@ const contract: Config = {
   testEnvironmentOptions: { globalsCleanup: 'off' },
 };
 
+// The built packages as an app installs them (dist, through node_modules): consumer apps in
+// .mjs/.cjs run in child processes and .mts/.cts consumers type-check. `npm test` builds first.
+const consumers: Config = {
+  displayName: 'consumers',
+  rootDir: join(__dirname, 'test', 'consumers'),
+  testMatch: ['<rootDir>/*.test.ts'],
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: join(__dirname, 'tsconfig.json') }] },
+  testEnvironment: 'node',
+};
+
 const examplesNest: Config = esm({ ...examples, displayName: 'examples-nestjs', testMatch: ['<rootDir>/nestjs-rag/test/**/*.test.ts'], testPathIgnorePatterns: ['/node_modules/'] });
 
 const config: Config = {
-  projects: [project('core'), project('express'), project('fastify'), esm(project('nestjs')), project('testkit'), examples, examplesNest, esm(contract)],
+  projects: [project('core'), project('express'), project('fastify'), esm(project('nestjs')), project('testkit'), examples, examplesNest, esm(contract), consumers],
   testTimeout: 30000,
   // The OTLP exporter's retry timers (in @opentelemetry/otlp-exporter-base) are not unref'd, so a
   // worker can outlive its last test by up to an export timeout. Tests close their own servers
