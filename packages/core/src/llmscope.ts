@@ -18,13 +18,33 @@ import { errorType } from './tracing/span-run';
 import { step } from './tracing/step';
 import { installSignalHook } from './exporters/shutdown-signal';
 import { Telemetry } from './exporters/telemetry';
-import { ensureTracing, flushTracing, getTracer, llmscopeSpanProcessor } from './tracing/provider';
+import { ensureTracing, flushTracing, getTracer, llmscopeSpanProcessor, providerFeedsLlmscope } from './tracing/provider';
 import { SamplingPipeline } from './sampling/pipeline';
 import type { TailSamplerStats } from './sampling/tail';
 import { settleWithin } from './context/settle';
 
 
 let warnedForeignProvider = false;
+
+/**
+ * The app registered its own tracer provider first: if llmscope has span consumers to feed
+ * (exporters, the printer, `tracing.spanProcessors`) and the provider does not reach
+ * `llmscopeSpanProcessor`, say so once, with the line to add. Metrics need no spans.
+ */
+function warnIfNotFed(o: ResolvedOptions): void {
+  const consumers: string[] = [];
+  if (o.exporters.otlp !== undefined) consumers.push('the OTLP exporter');
+  if (o.exporters.langfuse !== undefined) consumers.push('the Langfuse exporter');
+  if (o.tracing !== undefined && o.tracing.spanProcessors.length > 0) consumers.push('`tracing.spanProcessors`');
+  if (o.tracing !== undefined && o.tracing.printTraces) consumers.push('the trace printer');
+  if (consumers.length === 0 || providerFeedsLlmscope() !== false) return;
+  warnedForeignProvider = true;
+  process.emitWarning(
+    `llmscope: your app registered its own OpenTelemetry tracer provider and llmscope's span processor is not on it, so ${consumers.join(', ')} get no spans. ` +
+    "Add it to your provider: `import { llmscopeSpanProcessor } from '@llmscope/core';` then `spanProcessors: [/* yours */, llmscopeSpanProcessor]` in `new NodeSDK({...})` or `new NodeTracerProvider({...})`. See docs/tracing.md.",
+    'LlmscopeWarning',
+  );
+}
 
 /**
  * One llmscope instance: the framework-neutral request lifecycle that every adapter drives,
@@ -83,10 +103,7 @@ export class Llmscope implements GenAiOwner {
     this.tracingOn = o.tracing !== undefined;
     if (o.tracing) {
       const state = ensureTracing(o.serviceName);
-      if (!state.ownsProvider && (o.tracing.spanProcessors.length > 0) && !warnedForeignProvider) {
-        warnedForeignProvider = true;
-        process.emitWarning('llmscope: an OpenTelemetry tracer provider was already registered, so `tracing.spanProcessors` are attached to llmscopeSpanProcessor only; add `llmscopeSpanProcessor` to your provider\'s spanProcessors for them to receive spans.', 'LlmscopeWarning');
-      }
+      if (!state.ownsProvider && !warnedForeignProvider) warnIfNotFed(o);
       // Exporters, the app's processors and the printer sit behind sampling; metrics do not.
       this.sampling = new SamplingPipeline(o.sampling, this.registry);
       for (const p of o.tracing.spanProcessors) this.sampling.stage.add(p);

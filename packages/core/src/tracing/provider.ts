@@ -32,6 +32,11 @@ export class FanoutSpanProcessor implements SpanProcessor {
   }
 
   onStart(span: Span, parentContext: Context): void {
+    if (probing) {
+      // The start-up probe of providerFeedsLlmscope(): seen, and kept from every consumer.
+      probeReached = true;
+      return;
+    }
     for (const p of this.processors) {
       try {
         p.onStart(span, parentContext);
@@ -66,6 +71,28 @@ export class FanoutSpanProcessor implements SpanProcessor {
  * printer see its spans: `new NodeTracerProvider({ spanProcessors: [llmscopeSpanProcessor] })`.
  */
 export const llmscopeSpanProcessor = new FanoutSpanProcessor();
+
+let probing = false;
+let probeReached = false;
+
+/**
+ * Whether spans of the globally registered provider reach {@link llmscopeSpanProcessor}: starts
+ * one probe span and sees whether the fan-out heard of it. `undefined` when the probe is not
+ * recorded (the app's sampler dropped it), so nothing can be told. The probe is never ended, so
+ * no exporter ever sees it.
+ */
+export function providerFeedsLlmscope(): boolean | undefined {
+  probing = true;
+  probeReached = false;
+  try {
+    const span = trace.getTracer(TRACER_NAME, TRACER_VERSION).startSpan('llmscope.probe', { root: true });
+    return span.isRecording() ? probeReached : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    probing = false;
+  }
+}
 
 interface TracingState {
   /** True when llmscope registered the global provider (false: the app owns it). */
