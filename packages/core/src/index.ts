@@ -39,6 +39,11 @@ export { recordCacheLookup, trackQueueDepth, getCostReport } from './genai/helpe
 export type { CostReport, CostDimension, CostRow, CostTotals } from './genai/cost/attribution';
 export { GEN_AI_DURATION_BUCKETS, GEN_AI_SERVER_TTFT_BUCKETS, GEN_AI_TOKEN_BUCKETS, CONTEXT_UTILIZATION_BUCKETS } from './genai/buckets';
 
+// Scores
+export { score } from './evals/api';
+export type { ScoreInput, ScoreRecord, ScoreSink, ScoreSource, ScoreTarget } from './evals/score';
+export type { EvaluationsOptions } from './evals/options';
+
 // For apps that register their own OpenTelemetry provider
 export { llmscopeSpanProcessor } from './tracing/provider';
 export { llmscopeSampler } from './sampling/head';

@@ -20,6 +20,11 @@ import { installSignalHook } from './exporters/shutdown-signal';
 import { Telemetry } from './exporters/telemetry';
 import { ensureTracing, flushTracing, getTracer, llmscopeSpanProcessor, providerFeedsLlmscope } from './tracing/provider';
 import { SamplingPipeline } from './sampling/pipeline';
+import type { ScoreOwner } from './evals/api';
+import type { ScoreInput, ScoreRecord, ScoreSink } from './evals/score';
+import { Scores } from './evals/scores';
+import { traceScore } from './evals/trace';
+import { currentLlmCall } from './genai/call';
 import type { TailSamplerStats } from './sampling/tail';
 import { settleWithin } from './context/settle';
 
@@ -53,7 +58,7 @@ function warnIfNotFed(o: ResolvedOptions): void {
  * when the route template is known → {@link recordError} if an error reaches the framework →
  * {@link finishRequest} with the status code. Adapters hold no metric, span or context logic.
  */
-export class Llmscope implements GenAiOwner {
+export class Llmscope implements GenAiOwner, ScoreOwner {
   /** The validated options. */
   readonly options: ResolvedOptions;
   /** The Prometheus registry the metrics live in (llmscope's own unless one was passed). */
@@ -83,6 +88,11 @@ export class Llmscope implements GenAiOwner {
    * @internal Apps use {@link samplingStats}.
    */
   readonly sampling: SamplingPipeline | undefined;
+  /**
+   * Scores: the recent-trace index and the score sinks.
+   * @internal Apps use {@link score} and {@link onScore}.
+   */
+  readonly scores: Scores;
 
   constructor(options?: LlmscopeOptions<never>) {
     this.options = resolveOptions(options);
@@ -114,6 +124,11 @@ export class Llmscope implements GenAiOwner {
     const telemetry = this.telemetry;
     if (telemetry !== undefined) this.genai.addSink((record) => telemetry.llmCall(record));
     this.reportsErrors = telemetry !== undefined && (telemetry.logging !== undefined || telemetry.sentry !== undefined);
+    this.scores = new Scores(this.registry, o.evaluations);
+    // Late scores find their trace by id: only traced calls have one.
+    if (this.tracingOn && o.evaluations.recentTraces > 0) this.genai.addSink(this.scores.llmCallSink);
+    if (this.tracingOn) this.scores.addSink(traceScore);
+    if (telemetry !== undefined) this.scores.addSink((s) => telemetry.score(s));
     // One process-wide processor (adding it twice is a no-op): each foreign span goes to one instance.
     llmscopeSpanProcessor.add(foreignGenAiSpans);
     this.sampling?.attach();
@@ -271,6 +286,24 @@ export class Llmscope implements GenAiOwner {
   /** Counters of the tail sampler (kept, dropped, buffered); `undefined` when it is off. */
   samplingStats(): TailSamplerStats | undefined {
     return this.sampling?.tail?.stats;
+  }
+
+  /**
+   * Records a score for the current LLM call or trace, or for a given trace id (see the `score()`
+   * function). Never throws; returns the recorded score or why it was dropped.
+   */
+  score(input: ScoreInput): ScoreRecord | string {
+    const current = getContext();
+    const call = currentLlmCall.getStore()?.span?.spanContext();
+    return this.scores.record(input, {
+      ctx: current !== undefined && current.owner === this ? current : undefined,
+      call: call === undefined ? undefined : { traceId: call.traceId, spanId: call.spanId },
+    });
+  }
+
+  /** Adds a consumer of this instance's scores; returns a function that removes it. */
+  onScore(sink: ScoreSink): () => void {
+    return this.scores.addSink(sink);
   }
 
   /** Reports a failed step or job (called by `step()` and `runWithContext()`). @internal */

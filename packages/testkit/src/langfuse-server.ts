@@ -14,7 +14,7 @@ export interface LangfusePrompt {
   tags: string[];
 }
 
-/** A score as posted to `/api/public/scores`. */
+/** A score as posted to `/api/public/scores` or in a `score-create` ingestion event. */
 export interface LangfuseScore {
   id: string;
   name: string;
@@ -88,6 +88,7 @@ export class LangfuseServer extends Backend {
     const promptMatch = /^\/api\/public\/v2\/prompts\/([^/]+)$/.exec(request.path);
     if (request.method === 'GET' && promptMatch) return this.getPrompt(decodeURIComponent(promptMatch[1] as string), request.query);
     if (request.method === 'POST' && request.path === '/api/public/scores') return this.postScore(request.body);
+    if (request.method === 'POST' && request.path === '/api/public/ingestion') return this.ingest(request.body);
     if (request.method === 'GET' && request.path === '/api/public/scores') return { status: 200, body: { data: this.scores, meta: { totalItems: this.scores.length } } };
     return { status: 404, body: { message: 'not found' } };
   }
@@ -106,6 +107,40 @@ export class LangfuseServer extends Backend {
     else found = versions.filter((p) => p.labels.includes(label as string)).sort((a, b) => b.version - a.version)[0];
     if (found === undefined) return { status: 404, body: { message: `Prompt not found: '${name}'` } };
     return { status: 200, body: found };
+  }
+
+  /**
+   * The batch ingestion API `@langfuse/client` sends scores through: `{ batch: [{ id, type,
+   * timestamp, body }] }`, answered 207 with a success or an error per event, as Langfuse does.
+   */
+  private ingest(body: Buffer): Reply {
+    let parsed: { batch?: unknown };
+    try {
+      parsed = JSON.parse(body.toString('utf8')) as { batch?: unknown };
+    } catch {
+      return { status: 400, body: { message: 'invalid JSON' } };
+    }
+    if (!Array.isArray(parsed.batch)) return { status: 400, body: { message: 'batch must be an array' } };
+    const successes: { id: string; status: number }[] = [];
+    const errors: { id: string; status: number; message: string }[] = [];
+    for (const event of parsed.batch as { id?: string; type?: string; body?: Partial<LangfuseScore> }[]) {
+      const id = String(event.id ?? '');
+      const score = event.body;
+      if (event.type !== 'score-create' || score === undefined) {
+        errors.push({ id, status: 400, message: `unsupported event type ${String(event.type)}` });
+      } else if (typeof score.name !== 'string' || (typeof score.value !== 'number' && typeof score.value !== 'string')) {
+        errors.push({ id, status: 400, message: 'a score needs a name and a value' });
+      } else {
+        this.scores.push({ ...score, id: score.id ?? randomUUID() } as LangfuseScore);
+        successes.push({ id, status: 201 });
+      }
+    }
+    return { status: 207, body: { successes, errors } };
+  }
+
+  /** Waits until `predicate` holds for the scores received so far. */
+  waitForScores(predicate: (scores: LangfuseScore[]) => boolean, timeoutMs = 5000): Promise<LangfuseScore[]> {
+    return waitFor(() => predicate(this.scores) && this.scores, timeoutMs, 'scores at the Langfuse server');
   }
 
   private postScore(body: Buffer): Reply {

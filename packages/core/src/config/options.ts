@@ -2,6 +2,7 @@ import type { Registry } from 'prom-client';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { arrayOf, boolean, buckets, check, func, nonEmptyString, object, positiveInt, section, string } from './validate';
 import { resolveLlmOptions, type LlmOptions, type ResolvedLlmOptions } from '../genai/options';
+import { resolveEvaluations, type EvaluationsOptions, type ResolvedEvaluations } from '../evals/options';
 import { resolveExporters, type ExportersOptions, type ResolvedExporters } from '../exporters/options';
 import { resolveLogging, type LoggingOptions, type ResolvedLogging } from '../logging/options';
 import type { RedactOptions } from '../logging/redact';
@@ -101,6 +102,8 @@ export interface LlmscopeOptions<TRequest = unknown> {
    * count 100% of requests. `false` turns tail sampling off. See docs/sampling.md.
    */
   sampling?: SamplingOptions | false;
+  /** Scores and evaluations: the recent-trace index for late scores. See docs/evaluations.md. */
+  evaluations?: EvaluationsOptions;
 }
 
 /** Options after defaults, environment and validation. */
@@ -129,6 +132,7 @@ export interface ResolvedOptions {
   shutdownOnSignal: NodeJS.Signals[];
   shutdownTimeoutMs: number;
   sampling: ResolvedSampling;
+  evaluations: ResolvedEvaluations;
 }
 
 /** OTel HTTP semconv buckets, extended because LLM answers often take 10-60 s. */
@@ -139,7 +143,7 @@ const TOP_LEVEL_KEYS = [
   'maxValueLength', 'maxTags', 'maxRoutes', 'metrics', 'tracing',
   'llm',
   'exporters', 'logging', 'redact', 'shutdownOnSignal', 'shutdownTimeoutMs',
-  'sampling',
+  'sampling', 'evaluations',
 ] as const;
 const METRICS_KEYS = ['path', 'bearerToken', 'registry', 'defaultMetrics', 'httpDurationBuckets'] as const;
 const TRACING_KEYS = ['spanProcessors', 'printTraces'] as const;
@@ -242,5 +246,6 @@ export function resolveOptions(options: LlmscopeOptions<never> | undefined, env:
     shutdownOnSignal: resolveSignals(o.shutdownOnSignal),
     shutdownTimeoutMs: positiveInt('shutdownTimeoutMs', o.shutdownTimeoutMs) ?? 5000,
     sampling: resolveSampling(o.sampling, env),
+    evaluations: resolveEvaluations(o.evaluations),
   };
 }

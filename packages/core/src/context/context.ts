@@ -77,6 +77,8 @@ export class RequestContext {
   finished = false;
   /** The request's LLM calls added up; created by the first call. */
   llm: LlmTotals | undefined = undefined;
+  /** Span id of the request's last LLM call (what a `call` score given after it is about). */
+  lastCallSpanId: string | undefined = undefined;
 
   constructor(
     /** `performance.now()` at the start. */

@@ -16,6 +16,8 @@ import { Redactor, type RedactOptions } from '../logging/redact';
 import { llmscopeSpanProcessor, type FanoutSpanProcessor } from '../tracing/provider';
 import { GEN_AI, LLMSCOPE } from '../genai/schema';
 import { settleWithin } from '../context/settle';
+import { LangfuseScoreExporter } from './langfuse-scores';
+import type { ScoreRecord } from '../evals/score';
 
 /** What {@link Telemetry} is built from (a slice of the resolved options). */
 export interface TelemetryConfig {
@@ -46,6 +48,10 @@ export class Telemetry {
   readonly logging: ResolvedLogging | undefined;
   readonly sentry: SentryReporter | undefined;
   private readonly processors: SpanProcessor[] = [];
+  private readonly langfuseConfig: ResolvedExporters['langfuse'];
+  private readonly queueLimits: ResolvedExporters['queue'];
+  /** Langfuse scores: created with the first score (`@langfuse/client` is loaded only then); `null` when it cannot be. */
+  private langfuseScores: LangfuseScoreExporter | null | undefined;
   private readonly stage: FanoutSpanProcessor;
   private closed = false;
 
@@ -56,6 +62,8 @@ export class Telemetry {
     const warn: WarnSink = logger === undefined ? processWarning : (fields, message) => logger.warn(fields, message);
     this.health = new TelemetryHealth(registry, warn, config.exporters.failureLogIntervalMs);
     const { otlp, langfuse, sentry, queue } = config.exporters;
+    this.langfuseConfig = langfuse;
+    this.queueLimits = queue;
     if (config.tracingOn) {
       if (otlp !== undefined) this.processors.push(createOtlpProcessor(otlp, queue, this.health, this.redactor));
       if (langfuse !== undefined) this.processors.push(new LangfuseExportProcessor(langfuse, queue, this.health, this.redactor));
@@ -70,7 +78,8 @@ export class Telemetry {
   /** Builds the telemetry of an instance, or returns undefined when nothing is configured. */
   static create(config: TelemetryConfig, registry: Registry | undefined): Telemetry | undefined {
     const e = config.exporters;
-    const exporting = (config.tracingOn && (e.otlp !== undefined || e.langfuse !== undefined)) || e.sentry !== undefined;
+    // Langfuse also takes scores, with tracing on or off.
+    const exporting = (config.tracingOn && e.otlp !== undefined) || e.langfuse !== undefined || e.sentry !== undefined;
     if (!exporting && config.logging === undefined) return undefined;
     return new Telemetry(config, registry);
   }
@@ -162,6 +171,38 @@ export class Telemetry {
     }
   }
 
+  /** A score was given (a sink of the scores): one log line, and a Langfuse score. */
+  score(s: ScoreRecord): void {
+    const logging = this.logging;
+    if (logging !== undefined) {
+      const line: Record<string, unknown> = { event: 'score', name: s.name, value: s.value, source: s.source, evaluator: s.evaluator, target: s.target };
+      if (s.comment !== undefined) line.comment = this.redactor.string(s.comment);
+      if (s.feature !== undefined) line.feature = s.feature;
+      if (s.promptName !== undefined) line.prompt_name = s.promptName;
+      if (s.promptVersion !== undefined) line.prompt_version = s.promptVersion;
+      if (s.traceId !== undefined) line.trace_id = s.traceId;
+      if (s.spanId !== undefined) line.span_id = s.spanId;
+      if (s.sessionId !== undefined) line.session_id = this.redactor.string(s.sessionId);
+      try {
+        logging.logger.info(line, 'score');
+      } catch {
+        // Logging never fails the app.
+      }
+    }
+    const config = this.langfuseConfig;
+    if (config === undefined || this.closed) return;
+    if (this.langfuseScores === undefined) {
+      try {
+        this.langfuseScores = new LangfuseScoreExporter(config, this.queueLimits, this.health, this.redactor);
+      } catch (error) {
+        // @langfuse/client not installed: scores stay in metrics, traces and logs.
+        this.langfuseScores = null;
+        this.health.failed('langfuse_scores', error);
+      }
+    }
+    this.langfuseScores?.record(s);
+  }
+
   /** A step or a job outside any request failed: an error line and a Sentry event. */
   reportError(error: unknown, ctx: RequestContext | undefined, origin: ErrorOrigin): void {
     const span = trace.getActiveSpan()?.spanContext() ?? ctx?.span?.spanContext();
@@ -222,6 +263,7 @@ export class Telemetry {
     // A hanging backend cannot hold shutdown past its budget.
     await settleWithin(Promise.allSettled(this.processors.map((p) => p.shutdown())), timeoutMs);
     for (const p of this.processors) this.stage.remove(p);
+    if (this.langfuseScores) await settleWithin(this.langfuseScores.flush(), Math.max(1, deadline - Date.now()));
     if (this.sentry !== undefined) await this.sentry.close(Math.max(1, deadline - Date.now()));
   }
 }

@@ -195,6 +195,7 @@ export class LlmCallState implements LlmCall {
       ...r,
       traceId: ids?.traceId,
       spanId: ids?.spanId,
+      requestSpanId: this.ctx?.span?.spanContext().spanId,
       responseModel,
       responseId: this.responseId,
       finishReasons: this.finishReasons,

@@ -67,6 +67,8 @@ function strings(value: unknown): readonly string[] | undefined {
 
 /** Request-context fields a span's own attributes may lack. */
 export interface ContextFields {
+  /** The request's server span, when the span ran in a traced request. */
+  span?: { spanContext(): { spanId: string } } | undefined;
   userId?: string | undefined;
   sessionId?: string | undefined;
   feature?: string | undefined;
@@ -101,6 +103,7 @@ export function recordFromSpan(span: ReadableSpan, ctx: ContextFields | undefine
   return {
     traceId: id.traceId,
     spanId: id.spanId,
+    requestSpanId: ctx?.span?.spanContext().spanId,
     operation: str(a[GEN_AI.operation]) ?? 'chat',
     provider: str(a[GEN_AI.provider]) ?? str(a[GEN_AI_LEGACY.system]) ?? 'unknown',
     model: str(a[GEN_AI.requestModel]) ?? str(a[GEN_AI.responseModel]) ?? 'unknown',

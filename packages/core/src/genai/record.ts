@@ -8,6 +8,8 @@ export interface LlmCallRecord {
   /** Trace and span id of the call's span; undefined when it has none (tracing off). */
   readonly traceId: string | undefined;
   readonly spanId: string | undefined;
+  /** Span id of the request (server span) the call was made in, when there is one. */
+  readonly requestSpanId: string | undefined;
   /** `gen_ai.operation.name`: chat, embeddings, ... */
   readonly operation: string;
   /** `gen_ai.provider.name` (`gen_ai.system` in older conventions). */

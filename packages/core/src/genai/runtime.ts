@@ -20,6 +20,7 @@ function addToRequest(record: LlmCallRecord, ctx: RequestContext | undefined): v
   if (ctx === undefined) return;
   const totals = (ctx.llm ??= { calls: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 });
   totals.calls++;
+  if (record.spanId !== undefined) ctx.lastCallSpanId = record.spanId;
   if (record.inputTokens !== undefined) totals.inputTokens += record.inputTokens;
   if (record.outputTokens !== undefined) totals.outputTokens += record.outputTokens;
   if (typeof record.costUsd === 'number') totals.costUsd += record.costUsd;

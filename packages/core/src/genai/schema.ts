@@ -58,6 +58,17 @@ export const LLMSCOPE = {
   requestCostUsd: 'llmscope.request.cost_usd',
 } as const;
 
+/** Evaluation results (GenAI semantic conventions' `gen_ai.evaluation.result` event, and llmscope's). */
+export const EVALUATION = {
+  event: 'gen_ai.evaluation.result',
+  name: 'gen_ai.evaluation.name',
+  scoreValue: 'gen_ai.evaluation.score.value',
+  scoreLabel: 'gen_ai.evaluation.score.label',
+  explanation: 'gen_ai.evaluation.explanation',
+  source: 'llmscope.score.source',
+  evaluator: 'llmscope.score.evaluator',
+} as const;
+
 /** General OpenTelemetry attributes llmscope writes next to the GenAI ones. */
 export const COMMON = {
   userId: 'user.id',
