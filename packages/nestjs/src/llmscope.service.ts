@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Attributes } from '@opentelemetry/api';
 import {
   getContext, Llmscope, setFeature, setPromptVersion, setSession, setUser, tag,
-  type LlmCall, type LlmCallOptions, type LlmscopeContext,
+  type LlmCall, type LlmCallOptions, type LlmscopeContext, type ScoreInput, type ScoreRecord,
 } from '@llmscope/core';
 
 /**
@@ -58,6 +58,14 @@ export class LlmscopeService {
   /** Traces one LLM call: a GenAI span plus the LLM metrics, usage read from the result. */
   traceLLM<T>(options: LlmCallOptions, fn: (call: LlmCall) => T): T {
     return this.llmscope.traceLLM(options, fn);
+  }
+
+  /**
+   * Records a score for the current LLM call or request, or for `traceId` later (user feedback).
+   * Never throws; returns the recorded score or why it was dropped. See docs/evaluations.md.
+   */
+  score(input: ScoreInput): ScoreRecord | string {
+    return this.llmscope.score(input);
   }
 
   /** The current request's context, or `undefined` outside of one. */

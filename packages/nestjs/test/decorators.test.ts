@@ -161,6 +161,14 @@ class DecoratedController {
     return 'ok';
   }
 
+  /** A score given through the service inside a prompt scope carries that prompt version. */
+  @Get('scored')
+  @PromptVersion('graded', 'g2')
+  async scored(): Promise<string> {
+    const result = this.llmscope.score({ name: 'helpfulness', value: 0.5, source: 'human' });
+    return typeof result === 'string' ? result : `${result.promptName}@${result.promptVersion}`;
+  }
+
   @Get('steps')
   async steps(): Promise<string[]> {
     return this.rag.retrieve('hello');
@@ -273,6 +281,12 @@ describe.each(PLATFORMS.map((p) => [p] as [Platform]))('decorators on %s', (plat
     const cost = find(s, 'llmscope_llm_cost_usd_total', { model: 'gpt-4o-mini', prompt_name: 'priced', prompt_version: 'p1' })[0];
     // 1000 input and 1000 output tokens at gpt-4o-mini's price, computed by the price library itself.
     expect(cost?.value).toBeCloseTo(GPT_4O_MINI_1000_1000, 12);
+  });
+
+  test('LlmscopeService.score() inside a @PromptVersion scope: the score carries the prompt version', async () => {
+    await request(nest.url).get('/d/scored').expect(200, 'graded@g2');
+    const s = parseMetrics((await request(nest.url).get('/metrics').expect(200)).text);
+    expect(find(s, 'llmscope_quality_score_count', { name: 'helpfulness', source: 'human', prompt_name: 'graded', prompt_version: 'g2' })[0]?.value).toBe(1);
   });
 
   test('@RagStep spans nest: steps and LLM calls inside a step are its children', async () => {
