@@ -1,5 +1,5 @@
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { configError, entry, envVar, firstSet, func, httpUrl, invalid, nonEmptyString, object, positiveInt, record, section, string } from '../config/validate';
+import { configError, entry, envVar, firstSet, func, httpUrl, invalid, nonEmptyString, object, oneOf, positiveInt, record, section, string } from '../config/validate';
 import { DEFAULT_QUEUE_LIMITS, type QueueLimits } from './queue';
 
 /** OTLP/HTTP trace exporter (Jaeger, Tempo, Honeycomb, an OpenTelemetry Collector, ...). */
@@ -8,7 +8,16 @@ export interface OtlpExporterOptions {
   url?: string;
   /** Extra request headers (API keys). Default: `OTEL_EXPORTER_OTLP_TRACES_HEADERS` / `OTEL_EXPORTER_OTLP_HEADERS` (`k=v,k2=v2`). */
   headers?: Record<string, string>;
+  /**
+   * Body encoding: `'http/protobuf'` (`application/x-protobuf`) or `'http/json'` (`application/json`).
+   * Default: `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`, else `OTEL_EXPORTER_OTLP_PROTOCOL`, else
+   * `'http/protobuf'` (the OTLP specification's default). `'grpc'` is rejected at start-up.
+   */
+  protocol?: 'http/protobuf' | 'http/json';
 }
+
+/** The encodings of OTLP over HTTP llmscope sends. OTLP/gRPC is not one of them (see docs/exporters.md). */
+type OtlpProtocol = NonNullable<OtlpExporterOptions['protocol']>;
 
 /** Langfuse exporter, through `@langfuse/otel`'s `LangfuseSpanProcessor`. */
 export interface LangfuseExporterOptions {
@@ -53,7 +62,7 @@ export interface ExportersOptions {
 }
 
 export interface ResolvedExporters {
-  otlp: { url: string; headers: Record<string, string> } | undefined;
+  otlp: { url: string; headers: Record<string, string>; protocol: OtlpProtocol } | undefined;
   langfuse: { publicKey: string; secretKey: string; baseUrl: string; environment: string | undefined; release: string | undefined; shouldExportSpan: ((span: ReadableSpan) => boolean) | undefined } | undefined;
   sentry: { dsn: string | undefined; environment: string | undefined; release: string | undefined; maxOutputLength: number } | undefined;
   queue: QueueLimits;
@@ -61,7 +70,8 @@ export interface ResolvedExporters {
 }
 
 const KEYS = ['otlp', 'langfuse', 'sentry', 'queue', 'failureLogIntervalMs'] as const;
-const OTLP_KEYS = ['url', 'headers'] as const;
+const OTLP_KEYS = ['url', 'headers', 'protocol'] as const;
+const OTLP_PROTOCOLS = ['http/protobuf', 'http/json'] as const satisfies readonly OtlpProtocol[];
 const LANGFUSE_KEYS = ['publicKey', 'secretKey', 'baseUrl', 'environment', 'release', 'shouldExportSpan'] as const;
 const SENTRY_KEYS = ['dsn', 'environment', 'release', 'maxOutputLength'] as const;
 const QUEUE_KEYS = ['maxQueueSize', 'maxBatchSize', 'scheduledDelayMs', 'exportTimeoutMs'] as const;
@@ -86,6 +96,24 @@ export function parseOtlpHeaders(text: string | undefined): Record<string, strin
   return out;
 }
 
+/**
+ * `exporters.otlp.protocol`, else `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`, else `OTEL_EXPORTER_OTLP_PROTOCOL`,
+ * else http/protobuf. Only the source that wins is checked, as for the URL.
+ */
+function resolveProtocol(option: unknown, env: NodeJS.ProcessEnv): OtlpProtocol {
+  const source = firstSet<unknown>(
+    ['exporters.otlp.protocol', option],
+    [envVar('OTEL_EXPORTER_OTLP_TRACES_PROTOCOL'), env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL?.trim() || undefined],
+    [envVar('OTEL_EXPORTER_OTLP_PROTOCOL'), env.OTEL_EXPORTER_OTLP_PROTOCOL?.trim() || undefined],
+  );
+  if (source === undefined) return 'http/protobuf';
+  // gRPC is a valid OTLP protocol, just not one llmscope sends: say what to do rather than only "one of".
+  if (source.value === 'grpc') {
+    invalid(source.at, 'http/protobuf or http/json (llmscope sends OTLP over HTTP only, not gRPC: run an OpenTelemetry Collector and send it http/protobuf, or use http/json)', source.value);
+  }
+  return oneOf(source.at, source.value, OTLP_PROTOCOLS) as OtlpProtocol;
+}
+
 function resolveOtlp(value: unknown, env: NodeJS.ProcessEnv): ResolvedExporters['otlp'] {
   const o = section('exporters.otlp', value, OTLP_KEYS);
   if (o === undefined) return undefined;
@@ -106,7 +134,7 @@ function resolveOtlp(value: unknown, env: NodeJS.ProcessEnv): ResolvedExporters[
   const headers = record('exporters.otlp.headers', o.headers, 'an object of string values, e.g. { "x-honeycomb-team": "KEY" }') ?? {};
   for (const [name, v] of Object.entries(headers)) string(entry('exporters.otlp.headers', name), v);
   const envHeaders = { ...parseOtlpHeaders(env.OTEL_EXPORTER_OTLP_HEADERS), ...parseOtlpHeaders(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS) };
-  return { url, headers: { ...envHeaders, ...(headers as Record<string, string>) } };
+  return { url, headers: { ...envHeaders, ...(headers as Record<string, string>) }, protocol: resolveProtocol(o.protocol, env) };
 }
 
 function resolveLangfuse(value: unknown, env: NodeJS.ProcessEnv): ResolvedExporters['langfuse'] {
