@@ -42,7 +42,12 @@ export { GEN_AI_DURATION_BUCKETS, GEN_AI_SERVER_TTFT_BUCKETS, GEN_AI_TOKEN_BUCKE
 // Scores
 export { score } from './evals/api';
 export type { ScoreInput, ScoreRecord, ScoreSink, ScoreSource, ScoreTarget } from './evals/score';
-export type { EvaluationsOptions } from './evals/options';
+export type { EvaluationsOptions, EvaluationQueueOptions } from './evals/options';
+export { DEFAULT_FAILURE_MODES } from './evals/options';
+export { InvalidEvaluatorOutput, type Evaluator, type EvaluatorInput, type EvaluatorOutput, type EvaluatorResult, type EvaluatedMessage, type RetrievedDocument } from './evals/evaluator';
+export { JUDGE_FEATURE, type EvaluationOutcome } from './evals/runner';
+export { judgeEvaluator, type JudgeEvaluatorOptions, type JudgeRubric, type JudgeChatClient } from './evals/judge';
+export { schemaEvaluator, citationEvaluator, lengthEvaluator, refusalEvaluator, REFUSAL_PHRASES, type SchemaEvaluatorOptions, type CitationEvaluatorOptions, type LengthEvaluatorOptions, type RefusalEvaluatorOptions } from './evals/builtins';
 
 // For apps that register their own OpenTelemetry provider
 export { llmscopeSpanProcessor } from './tracing/provider';

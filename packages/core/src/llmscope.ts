@@ -23,6 +23,7 @@ import { SamplingPipeline } from './sampling/pipeline';
 import type { ScoreOwner } from './evals/api';
 import type { ScoreInput, ScoreRecord, ScoreSink } from './evals/score';
 import { Scores } from './evals/scores';
+import { EvaluationRunner } from './evals/runner';
 import { traceScore } from './evals/trace';
 import { currentLlmCall } from './genai/call';
 import type { TailSamplerStats } from './sampling/tail';
@@ -93,6 +94,13 @@ export class Llmscope implements GenAiOwner, ScoreOwner {
    * @internal Apps use {@link score} and {@link onScore}.
    */
   readonly scores: Scores;
+  /**
+   * The evaluator queue; undefined when no evaluator is configured (nothing per call then).
+   * @internal
+   */
+  readonly evaluations: EvaluationRunner | undefined;
+  /** Set when retrieval steps keep their documents for evaluators (content capture on). @internal */
+  readonly documentCapture: { readonly maxDocuments: number; readonly maxLength: number } | undefined;
 
   constructor(options?: LlmscopeOptions<never>) {
     this.options = resolveOptions(options);
@@ -129,6 +137,11 @@ export class Llmscope implements GenAiOwner, ScoreOwner {
     if (this.tracingOn && o.evaluations.recentTraces > 0) this.genai.addSink(this.scores.llmCallSink);
     if (this.tracingOn) this.scores.addSink(traceScore);
     if (telemetry !== undefined) this.scores.addSink((s) => telemetry.score(s));
+    if (o.evaluations.evaluators.length > 0) {
+      this.evaluations = new EvaluationRunner({ owner: this, limits: this.limits, tracingOn: this.tracingOn, registry: this.registry, scores: this.scores }, o.evaluations);
+      this.genai.addSink(this.evaluations.sink);
+      if (o.llm.captureContent && o.evaluations.maxDocuments > 0) this.documentCapture = { maxDocuments: o.evaluations.maxDocuments, maxLength: o.llm.maxContentLength };
+    }
     // One process-wide processor (adding it twice is a no-op): each foreign span goes to one instance.
     llmscopeSpanProcessor.add(foreignGenAiSpans);
     this.sampling?.attach();
@@ -345,7 +358,9 @@ export class Llmscope implements GenAiOwner, ScoreOwner {
     this.removeSignalHook?.();
     this.removeSignalHook = undefined;
     const deadline = Date.now() + timeoutMs;
-    await settleWithin(flushTracing(), timeoutMs);
+    // Evaluations first (half the budget at most): their scores and judge spans are flushed next.
+    if (this.evaluations !== undefined) await this.evaluations.close(Math.max(1, Math.floor(timeoutMs / 2)));
+    await settleWithin(flushTracing(), Math.max(1, deadline - Date.now()));
     // Traces still open are decided now, so their kept spans reach the exporters flushed next.
     this.sampling?.close();
     if (this.telemetry !== undefined) await this.telemetry.shutdown(Math.max(1, deadline - Date.now()));

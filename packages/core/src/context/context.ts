@@ -32,6 +32,19 @@ export interface ContextOwner {
   readonly reportsErrors: boolean;
   /** Reports a failed step or job to the error log and Sentry. Never throws. */
   reportError(error: unknown, ctx: RequestContext | undefined, origin: ErrorOrigin): void;
+  /**
+   * Set when retrieval steps' documents are kept for evaluators (`llm.captureContent` on and an
+   * evaluator configured): how many per request, and how long each text.
+   */
+  readonly documentCapture?: { readonly maxDocuments: number; readonly maxLength: number } | undefined;
+}
+
+/** A document a retrieval step returned, as kept for evaluators. */
+export interface RetrievedDocument {
+  /** The document's id, when the result item had one (`id`, `_id`, `documentId`, `metadata.id`). */
+  readonly id?: string;
+  /** Its text, clipped to `llm.maxContentLength`. */
+  readonly text: string;
 }
 
 /** The LLM calls of one request, added up as they end. */
@@ -79,6 +92,8 @@ export class RequestContext {
   llm: LlmTotals | undefined = undefined;
   /** Span id of the request's last LLM call (what a `call` score given after it is about). */
   lastCallSpanId: string | undefined = undefined;
+  /** Documents of the request's retrieval steps, only when the owner's `documentCapture` is set. */
+  documents: RetrievedDocument[] | undefined = undefined;
 
   constructor(
     /** `performance.now()` at the start. */

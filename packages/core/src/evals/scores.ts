@@ -3,7 +3,7 @@ import type { RequestContext } from '../context/context';
 import type { LlmCallRecord } from '../genai/record';
 import { QualityMetrics } from './metrics';
 import type { ResolvedEvaluations } from './options';
-import { RecentTraces } from './recent-traces';
+import { RecentTraces, type TraceFacts } from './recent-traces';
 import type { ScoreInput, ScoreRecord, ScoreSink, ScoreSource, ScoreTarget } from './score';
 
 const SOURCES: readonly ScoreSource[] = ['human', 'judge', 'code'];
@@ -39,6 +39,8 @@ export interface ScoreScene {
   ctx: RequestContext | undefined;
   /** The LLM call the code runs in (`traceLLM`'s function), if any. */
   call: { traceId: string | undefined; spanId: string | undefined } | undefined;
+  /** Facts of the scored trace when the caller knows them (an evaluator has the call's record), else the index is asked. */
+  facts?: TraceFacts;
 }
 
 /**
@@ -93,14 +95,14 @@ export class Scores {
     return record;
   }
 
-  private resolve(input: ScoreInput, { ctx, call }: ScoreScene): ScoreRecord {
+  private resolve(input: ScoreInput, { ctx, call, facts: known }: ScoreScene): ScoreRecord {
     const v = input.value;
     const dataType = typeof v === 'number' ? 'NUMERIC' : typeof v === 'boolean' ? 'BOOLEAN' : 'CATEGORICAL';
     const requestTrace = ctx?.span?.spanContext();
     const traceId = input.traceId ?? call?.traceId ?? requestTrace?.traceId;
     // Facts of the trace: the current request's when it is that trace, else the index's.
     const here = ctx !== undefined && (input.traceId === undefined || input.traceId === requestTrace?.traceId);
-    const facts = here ? undefined : traceId === undefined ? undefined : this.recent.get(traceId);
+    const facts = here ? undefined : known ?? (traceId === undefined ? undefined : this.recent.get(traceId));
     const target = input.target ?? (input.spanId !== undefined || call !== undefined ? 'call' : 'trace');
     let spanId = input.spanId;
     if (spanId === undefined) {

@@ -2,7 +2,8 @@ import type { Attributes } from '@opentelemetry/api';
 import { SpanKind } from '@opentelemetry/api';
 import { currentOwner, getContext } from '../context/context';
 import { settle } from '../context/settle';
-import { resultAttributes } from './rag';
+import { resultAttributes, STEP_KIND } from './rag';
+import { keepRetrieved } from '../evals/documents';
 import { failSpan, runInSpan } from './span-run';
 import { getTracer } from './provider';
 import { LLMSCOPE } from '../genai/schema';
@@ -19,10 +20,13 @@ import { LLMSCOPE } from '../genai/schema';
  */
 export function step<T>(name: string, fn: () => T, attributes?: Attributes): T {
   const owner = currentOwner();
+  // Retrieved documents are kept for evaluators only when they are configured with content capture.
+  const ctx = owner?.documentCapture !== undefined && attributes?.[STEP_KIND] === 'retrieval' ? getContext() : undefined;
   if (owner !== undefined && !owner.tracingOn) {
-    if (!owner.reportsErrors) return fn();
-    return settle(fn, (error, _value, failed) => {
-      if (failed) owner.reportError(error, getContext(), { source: 'step', name });
+    if (!owner.reportsErrors && ctx === undefined) return fn();
+    return settle(fn, (error, value, failed) => {
+      if (!failed) keepRetrieved(ctx, value);
+      else if (owner.reportsErrors) owner.reportError(error, getContext(), { source: 'step', name });
     });
   }
   const span = getTracer().startSpan(name, { kind: SpanKind.INTERNAL, attributes });
@@ -34,6 +38,7 @@ export function step<T>(name: string, fn: () => T, attributes?: Attributes): T {
     } else if (attributes !== undefined) {
       const more = resultAttributes(attributes, value);
       if (more !== undefined) span.setAttributes(more);
+      keepRetrieved(ctx, value);
     }
     span.end();
   });
