@@ -8,7 +8,8 @@ const tsJest: Config['transform'] = {
 };
 
 const moduleNameMapper = {
-  '^@llmscope/(core|express|fastify|nestjs|testkit)$': '<rootDir>/../$1/src/index.ts',
+  '^@llmscope/core/adapter$': '<rootDir>/../core/src/adapter.ts',
+  '^@llmscope/(core|express|fastify|nestjs|node|testkit)$': '<rootDir>/../$1/src/index.ts',
 };
 
 function project(name: string): Config {
@@ -37,6 +38,12 @@ function esm(config: Config): Config {
   };
 }
 
+// The same mappings for projects whose rootDir is not a package folder.
+const rootMappers = {
+  '^@llmscope/core/adapter$': join(__dirname, 'packages/core/src/adapter.ts'),
+  '^@llmscope/(core|express|fastify|nestjs|node|testkit)$': join(__dirname, 'packages/$1/src/index.ts'),
+};
+
 const examples: Config = {
   displayName: 'examples',
   rootDir: join(__dirname, 'examples'),
@@ -44,7 +51,7 @@ const examples: Config = {
   // The Nest example runs in the ESM project below.
   testPathIgnorePatterns: ['/node_modules/', '<rootDir>/nestjs-rag/'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: join(__dirname, 'tsconfig.json') }] },
-  moduleNameMapper: { '^@llmscope/(core|express|fastify|nestjs|testkit)$': join(__dirname, 'packages/$1/src/index.ts') },
+  moduleNameMapper: rootMappers,
   testEnvironment: 'node',
   testEnvironmentOptions: { globalsCleanup: 'off' },
 };
@@ -54,7 +61,7 @@ const contract: Config = {
   rootDir: join(__dirname, 'test', 'contract'),
   testMatch: ['<rootDir>/**/*.test.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: join(__dirname, 'tsconfig.json') }] },
-  moduleNameMapper: { '^@llmscope/(core|express|fastify|nestjs|testkit)$': join(__dirname, 'packages/$1/src/index.ts') },
+  moduleNameMapper: rootMappers,
   testEnvironment: 'node',
   testEnvironmentOptions: { globalsCleanup: 'off' },
 };
@@ -72,7 +79,7 @@ const consumers: Config = {
 const examplesNest: Config = esm({ ...examples, displayName: 'examples-nestjs', testMatch: ['<rootDir>/nestjs-rag/test/**/*.test.ts'], testPathIgnorePatterns: ['/node_modules/'] });
 
 const config: Config = {
-  projects: [project('core'), project('express'), project('fastify'), esm(project('nestjs')), project('testkit'), examples, examplesNest, esm(contract), consumers],
+  projects: [project('core'), project('express'), project('fastify'), esm(project('nestjs')), project('node'), project('testkit'), examples, examplesNest, esm(contract), consumers],
   testTimeout: 30000,
   // The OTLP exporter's retry timers (in @opentelemetry/otlp-exporter-base) are not unref'd, so a
   // worker can outlive its last test by up to an export timeout. Tests close their own servers

@@ -4,6 +4,7 @@
  */
 import type { Request, RequestHandler, Response, NextFunction } from 'express';
 import { Llmscope, type LlmscopeOptions } from '@llmscope/core';
+import { isMetricsRequest, serveMetrics, startNodeRequest } from '@llmscope/core/adapter';
 import { NO_MOUNTS, patchLayer } from './route-tracking';
 
 export * from '@llmscope/core';
@@ -27,17 +28,11 @@ function firstLayer(app: unknown): object | undefined {
  */
 export function llmscope(options?: LlmscopeOptions<Request>): LlmscopeMiddleware {
   const scope = new Llmscope(options as LlmscopeOptions<never>);
-  const metricsPath = scope.metricsPath;
-  const metricsPathQuery = metricsPath === undefined ? undefined : metricsPath + '?';
-  const traceHeader = scope.options.traceIdHeader;
   let patched = false;
 
   const middleware = function llmscopeMiddleware(req: Request, res: Response, next: NextFunction): void {
-    const url = req.url;
-    if (metricsPath !== undefined && (url === metricsPath || url.startsWith(metricsPathQuery as string)) && (req.method === 'GET' || req.method === 'HEAD')) {
-      scope.handleMetrics(req.headers.authorization).then((r) => {
-        res.status(r.status).set(r.headers).send(req.method === 'HEAD' ? undefined : r.body);
-      }, next);
+    if (isMetricsRequest(scope, req.method, req.url)) {
+      void serveMetrics(scope, req, res);
       return;
     }
     if (!patched) {
@@ -47,15 +42,10 @@ export function llmscope(options?: LlmscopeOptions<Request>): LlmscopeMiddleware
         process.emitWarning('llmscope: this Express router is not Express 5\'s; route templates and errors are not recorded (requests are labelled unmatched).', 'LlmscopeWarning');
       }
     }
-    const ctx = scope.startRequest(req.method, url, req.headers, req);
+    // Context, span, trace-id header and the finish on 'close' come from the kit; the route
+    // template comes from the patched router layers (route-tracking.ts), which need a stack.
+    const ctx = startNodeRequest(scope, req, res);
     ctx.adapterState = NO_MOUNTS;
-    if (traceHeader !== undefined) {
-      const traceId = ctx.traceId;
-      if (traceId !== undefined) res.setHeader(traceHeader, traceId);
-    }
-    // 'close' follows 'finish' and also fires when the client goes away. One small closure: state
-    // kept on `res` instead would change the shape of Node's response objects.
-    res.on('close', () => scope.finishRequest(ctx, res.statusCode));
     scope.run(ctx, next);
   } as LlmscopeMiddleware;
   Object.defineProperty(middleware, 'llmscope', { value: scope, enumerable: true });

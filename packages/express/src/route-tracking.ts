@@ -1,5 +1,5 @@
 import type { Request, Response, NextFunction } from 'express';
-import { getContext, type Llmscope, type RequestContext } from '@llmscope/core';
+import { getContext, type Llmscope, type RequestContext } from '@llmscope/core/adapter';
 
 const PATCHED = Symbol.for('llmscope.express.layerPatched');
 

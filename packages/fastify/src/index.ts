@@ -4,7 +4,8 @@
  */
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import fp from 'fastify-plugin';
-import { Llmscope, type LlmscopeOptions, type RequestContext } from '@llmscope/core';
+import type { LlmscopeOptions } from '@llmscope/core';
+import { finishOnClose, Llmscope, type RequestContext } from '@llmscope/core/adapter';
 
 export * from '@llmscope/core';
 
@@ -79,14 +80,14 @@ const plugin: FastifyPluginAsync<LlmscopeFastifyOptions> = async function llmsco
     (request as TrackedRequest)[CTX] = ctx;
     if (traceHeader !== undefined) {
       const traceId = ctx.traceId;
-      // Fastify's headers, not res.setHeader: a header already on the raw response makes Node merge
-      // Fastify's headers one by one in writeHead (~1 µs a request). Error handlers keep it.
+      // Fastify's headers, not the kit's setTraceIdHeader (res.setHeader): a header already on the
+      // raw response makes Node merge Fastify's headers one by one in writeHead (~1 µs a request).
+      // Error handlers keep it.
       if (traceId !== undefined) reply.header(traceHeader, traceId);
     }
-    // Ends the request on the raw response's 'close': it fires once for every response, also when
-    // the client went away or the reply was hijacked, where Fastify's onResponse never runs.
-    const res = reply.raw;
-    res.on('close', () => scope.finishRequest(ctx, res.statusCode));
+    // Ends the request on the raw response's 'close' (the kit): it fires once for every response,
+    // also when the client went away or the reply was hijacked, where onResponse never runs.
+    finishOnClose(scope, ctx, reply.raw);
     // Everything after this hook (later hooks, body parsing, validation, the handler) runs inside
     // the context. Fastify 5 resumes after body parsing through an AsyncResource bound here, so
     // bodies that arrive in later socket reads do not lose it (the tests check with a slow body).

@@ -3,6 +3,7 @@ import { expressTarget } from './express';
 import { fastifyTarget } from './fastify';
 import { nestExpressTarget } from './nest-express';
 import { nestFastifyTarget } from './nest-fastify';
+import { nodeTarget } from './node';
 
 /** Every adapter under contract. Add a target here and the whole suite runs against it. */
-export const targets: ContractTarget[] = [expressTarget, fastifyTarget, nestExpressTarget, nestFastifyTarget];
+export const targets: ContractTarget[] = [expressTarget, fastifyTarget, nestExpressTarget, nestFastifyTarget, nodeTarget];
