@@ -1,11 +1,14 @@
 /**
  * Micro-measurements, run in a process of their own: the cost of recording one LLM call
- * (span + metrics, batch-exported to a no-op exporter) and the time to render /metrics
- * with 10,000 series (sample lines).
+ * (span + metrics, batch-exported to a no-op exporter), the time to render /metrics
+ * with 10,000 series (sample lines); with BENCH_MICRO_ONLY=otlp, only the cost of encoding spans
+ * as OTLP protobuf vs JSON.
  */
-import { BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { BatchSpanProcessor, type ReadableSpan, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { Llmscope } from '@llmscope/core';
+import { Llmscope, setFeature, setPromptVersion, type ExportersOptions } from '@llmscope/core';
+import { startSink } from './sink';
 
 const noopExporter: SpanExporter = {
   export(_spans: ReadableSpan[], done) {
@@ -80,7 +83,123 @@ async function alsPerPromiseMicros(units: number): Promise<{ oneStore: number; t
   return { oneStore: (one - none) / 11, twoStores: (two - none) / 11 };
 }
 
+/** 1000 typical request traces as llmscope records them: the request span, three RAG steps and one LLM call. */
+async function ragTraces(requests: number, exporters: ExportersOptions, collect?: ReadableSpan[]): Promise<void> {
+  const collector: SpanProcessor = {
+    onStart() {},
+    onEnd(span) {
+      collect?.push(span);
+    },
+    async forceFlush() {},
+    async shutdown() {},
+  };
+  const scope = new Llmscope({
+    metrics: { defaultMetrics: false }, exporters, sampling: { tail: false },
+    tracing: collect === undefined ? undefined : { spanProcessors: [collector] },
+  });
+  const result = { id: 'chatcmpl-1', model: 'gpt-4o-mini-2024-07-18', usage: { prompt_tokens: 120, completion_tokens: 85 } };
+  for (let i = 0; i < requests; i++) {
+    const ctx = scope.startRequest('POST', `/chat/${i}`, { 'x-user-id': `user-${i % 50}`, 'x-session-id': `sess-${i % 200}`, 'user-agent': 'bench/1.0' }, undefined);
+    await scope.run(ctx, async () => {
+      setFeature('support-chat');
+      setPromptVersion('rag-answer', '3');
+      await scope.step('embed_query', async () => [0.1, 0.2]);
+      await scope.step('vector_search', async () => ['doc-1', 'doc-2', 'doc-3'], { 'llmscope.rag.top_k': 3 });
+      scope.step('prompt_construction', () => 'Context: ...');
+      scope.traceLLM({ model: 'gpt-4o-mini', provider: 'openai', temperature: 0.2, maxTokens: 256 }, () => result);
+    });
+    scope.setRoute(ctx, '/chat/:id');
+    scope.finishRequest(ctx, 200);
+  }
+  await scope.shutdown(30000);
+}
+
+type Encoding = { protobufMicros: number; jsonMicros: number };
+
+/**
+ * OTLP encoding, protobuf vs JSON: the serializers the two OpenTelemetry exporters call, on the
+ * spans of `requests` request traces (5 spans each) in batches of 512 (the default batch size),
+ * both as the SDK ends them (`plain`) and as llmscope's exporters receive them (`views`: redacted
+ * views inheriting from the span, as exporters/span-view.ts makes them). CPU µs per span, the
+ * median of 21 rounds alternating the four; bytes per span of each body.
+ */
+async function otlpEncoding(requests: number): Promise<{ spans: number; plain: Encoding; views: Encoding; protobufBytes: number; jsonBytes: number }> {
+  const spans: ReadableSpan[] = [];
+  await ragTraces(requests, { otlp: false }, spans);
+  const views = spans.map((span) => {
+    const view = Object.create(span) as ReadableSpan;
+    for (const [key, value] of Object.entries({ attributes: { ...span.attributes }, events: [...span.events], status: { ...span.status } })) Object.defineProperty(view, key, { value, enumerable: true });
+    return view;
+  });
+  const batchesOf = (xs: ReadableSpan[]): ReadableSpan[][] => Array.from({ length: Math.ceil(xs.length / 512) }, (_, i) => xs.slice(i * 512, (i + 1) * 512));
+  const inputs = { plain: batchesOf(spans), views: batchesOf(views) };
+  const serializers = { protobuf: ProtobufTraceSerializer, json: JsonTraceSerializer };
+  const bytes = { protobuf: 0, json: 0 };
+  const encode = (input: keyof typeof inputs, format: keyof typeof serializers): number => {
+    let size = 0;
+    // CPU time, not wall time: on a shared machine the process may be descheduled mid-round.
+    const start = process.cpuUsage();
+    for (const batch of inputs[input]) size += serializers[format].serializeRequest(batch)?.byteLength ?? 0;
+    const used = process.cpuUsage(start);
+    bytes[format] = size / spans.length;
+    return (used.user + used.system) / spans.length;
+  };
+  const times = { plain: { protobuf: [] as number[], json: [] as number[] }, views: { protobuf: [] as number[], json: [] as number[] } };
+  for (let round = 0; round < 24; round++) {
+    for (const input of ['plain', 'views'] as const) {
+      for (const format of ['protobuf', 'json'] as const) {
+        const micros = encode(input, format);
+        if (round >= 3) times[input][format].push(micros); // 3 rounds of warm-up (JIT)
+      }
+    }
+  }
+  const median = (xs: number[]): number => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+  const result = (t: { protobuf: number[]; json: number[] }): Encoding => ({ protobufMicros: median(t.protobuf), jsonMicros: median(t.json) });
+  return { spans: spans.length, plain: result(times.plain), views: result(times.views), protobufBytes: bytes.protobuf, jsonBytes: bytes.json };
+}
+
+/**
+ * The same traces exported end to end through llmscope's OTLP exporter (redaction, bounded queue,
+ * encoding, HTTP to a local sink in this process): CPU µs per span above the same run with no
+ * exporter, the median of 11 rounds.
+ */
+async function otlpExportCpu(requests: number): Promise<{ protobufMicros: number; jsonMicros: number }> {
+  const sink = await startSink();
+  const cpu = async (exporters: ExportersOptions): Promise<number> => {
+    const before = process.cpuUsage();
+    await ragTraces(requests, exporters);
+    const used = process.cpuUsage(before);
+    return used.user + used.system;
+  };
+  // A queue that holds the whole run: the loop ends spans faster than one batch a second leaves.
+  const queue = { maxQueueSize: requests * 5 };
+  const configs: Record<'none' | 'protobuf' | 'json', ExportersOptions> = {
+    none: { otlp: false },
+    protobuf: { otlp: { url: sink.url, protocol: 'http/protobuf' }, queue },
+    json: { otlp: { url: sink.url, protocol: 'http/json' }, queue },
+  };
+  const order = ['none', 'protobuf', 'json'] as const;
+  const runs: Record<'none' | 'protobuf' | 'json', number[]> = { none: [], protobuf: [], json: [] };
+  // Rounds rotate the order, so that no configuration always pays for the garbage of the one before.
+  for (let round = 0; round < 12; round++) {
+    for (let k = 0; k < order.length; k++) {
+      const name = order[(round + k) % order.length] as keyof typeof configs;
+      const used = await cpu(configs[name]);
+      if (round > 0) runs[name].push(used); // round 0 warms up
+    }
+  }
+  await new Promise((resolve) => sink.server.close(resolve));
+  const median = (xs: number[]): number => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+  const spans = requests * 5;
+  return { protobufMicros: (median(runs.protobuf) - median(runs.none)) / spans, jsonMicros: (median(runs.json) - median(runs.none)) / spans };
+}
+
 async function main(): Promise<void> {
+  // Run by hand (docs/exporters.md has the figures): `BENCH_MICRO_ONLY=otlp node --import tsx src/micro.ts`.
+  if (process.env.BENCH_MICRO_ONLY === 'otlp') {
+    process.stdout.write(JSON.stringify({ otlpEncoding: await otlpEncoding(1000), otlpExportCpu: await otlpExportCpu(1000) }) + '\n');
+    process.exit(0);
+  }
   const iterations = Number(process.env.BENCH_MICRO_ITERATIONS ?? 50000);
   const llm = [llmRecordMicros(iterations), llmRecordMicros(iterations), llmRecordMicros(iterations)].sort((a, b) => a - b)[1] as number;
   const render = await metricsRender(10000);
