@@ -138,7 +138,7 @@ export class Llmscope implements GenAiOwner, ScoreOwner {
     if (this.tracingOn) this.scores.addSink(traceScore);
     if (telemetry !== undefined) this.scores.addSink((s) => telemetry.score(s));
     if (o.evaluations.evaluators.length > 0) {
-      this.evaluations = new EvaluationRunner({ owner: this, limits: this.limits, tracingOn: this.tracingOn, registry: this.registry, scores: this.scores }, o.evaluations);
+      this.evaluations = new EvaluationRunner({ owner: this, limits: this.limits, tracingOn: this.tracingOn, registry: this.registry, scores: this.scores, captureContent: o.llm.captureContent }, o.evaluations);
       this.genai.addSink(this.evaluations.sink);
       if (o.llm.captureContent && o.evaluations.maxDocuments > 0) this.documentCapture = { maxDocuments: o.evaluations.maxDocuments, maxLength: o.llm.maxContentLength };
     }

@@ -1,6 +1,6 @@
 import { check, nonEmptyString, nonNegativeNumber, object, oneOf, required } from '../config/validate';
 import type { StandardSchemaV1 } from '../genai/validate-output';
-import type { Evaluator, EvaluatorOutput } from './evaluator';
+import { readsContent, type Evaluator, type EvaluatorOutput } from './evaluator';
 
 /*
  * Built-in code evaluators: cheap checks of the answer, no model involved. Each is a plain
@@ -34,7 +34,7 @@ export function schemaEvaluator(options: SchemaEvaluatorOptions): Evaluator {
   const name = nonEmptyString('schemaEvaluator.name', o.name) ?? 'schema';
   const json = check('schemaEvaluator.json', o.json, (v): v is boolean => typeof v === 'boolean', 'true or false') ?? true;
   const failureMode = nonEmptyString('schemaEvaluator.failureMode', o.failureMode) ?? 'format_error';
-  return {
+  return readsContent({
     name,
     when: (record) => record.outputMessages !== undefined,
     async evaluate({ answer }): Promise<EvaluatorOutput> {
@@ -55,7 +55,7 @@ export function schemaEvaluator(options: SchemaEvaluatorOptions): Evaluator {
       });
       return { value: false, comment: issues.join('; '), failureMode };
     },
-  };
+  });
 }
 
 const CITATION_KEYS = ['name', 'pattern', 'failureMode'] as const;
@@ -83,7 +83,7 @@ export function citationEvaluator(options: CitationEvaluatorOptions = {}): Evalu
   // One global copy, compiled once: matchAll needs the g flag.
   const pattern = new RegExp(given?.source ?? '\\[([\\w.:#/-]+)\\]', given === undefined ? 'g' : given.flags.includes('g') ? given.flags : `${given.flags}g`);
   const failureMode = nonEmptyString('citationEvaluator.failureMode', o.failureMode) ?? 'hallucination';
-  return {
+  return readsContent({
     name,
     when: (record) => record.outputMessages !== undefined,
     evaluate({ answer, documents }): EvaluatorOutput {
@@ -98,7 +98,7 @@ export function citationEvaluator(options: CitationEvaluatorOptions = {}): Evalu
       const value = (cited.size - missing.length) / cited.size;
       return missing.length === 0 ? { value } : { value, comment: `not retrieved: ${missing.slice(0, 10).join(', ')}`, failureMode };
     },
-  };
+  });
 }
 
 const LENGTH_KEYS = ['name', 'min', 'max', 'unit', 'failureMode'] as const;
@@ -127,7 +127,7 @@ export function lengthEvaluator(options: LengthEvaluatorOptions = {}): Evaluator
   const max = nonNegativeNumber('lengthEvaluator.max', o.max) ?? Number.POSITIVE_INFINITY;
   const unit = oneOf('lengthEvaluator.unit', o.unit, ['characters', 'words'] as const) ?? 'characters';
   const failureMode = nonEmptyString('lengthEvaluator.failureMode', o.failureMode);
-  return {
+  return readsContent({
     name,
     when: (record) => record.outputMessages !== undefined,
     evaluate({ answer }): EvaluatorOutput {
@@ -137,7 +137,7 @@ export function lengthEvaluator(options: LengthEvaluatorOptions = {}): Evaluator
       const result = { value: false, comment: `${length} ${unit}, expected ${min} to ${max}` };
       return failureMode === undefined ? result : { ...result, failureMode };
     },
-  };
+  });
 }
 
 const REFUSAL_KEYS = ['name', 'phrases', 'failureMode'] as const;
@@ -171,7 +171,7 @@ export function refusalEvaluator(options: RefusalEvaluatorOptions = {}): Evaluat
   const phrases = check('refusalEvaluator.phrases', o.phrases, (v): v is string[] => Array.isArray(v) && v.length > 0 && v.every((p) => typeof p === 'string' && p.length > 0), 'a non-empty array of phrases') ?? REFUSAL_PHRASES;
   const lower = phrases.map((p) => p.toLowerCase());
   const failureMode = nonEmptyString('refusalEvaluator.failureMode', o.failureMode) ?? 'refusal';
-  return {
+  return readsContent({
     name,
     when: (record) => record.outputMessages !== undefined,
     evaluate({ answer }): EvaluatorOutput {
@@ -180,5 +180,5 @@ export function refusalEvaluator(options: RefusalEvaluatorOptions = {}): Evaluat
       const phrase = lower.find((p) => text.includes(p));
       return phrase === undefined ? { value: false } : { value: true, comment: `"${phrase}"`, failureMode };
     },
-  };
+  });
 }

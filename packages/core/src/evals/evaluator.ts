@@ -79,6 +79,20 @@ export interface Evaluator {
   source?: 'code' | 'judge';
 }
 
+/** Marks the evaluators that read the prompt or answer, so that llmscope warns when content capture is off. */
+const NEEDS_CONTENT = Symbol.for('llmscope.evaluator.needsContent');
+
+/** Marks `evaluator` as reading the call's content (the built-in evaluators and judges do). */
+export function readsContent<E extends Evaluator>(evaluator: E): E {
+  Object.defineProperty(evaluator, NEEDS_CONTENT, { value: true });
+  return evaluator;
+}
+
+/** Whether `evaluator` was marked by {@link readsContent}. */
+export function needsContent(evaluator: unknown): boolean {
+  return (evaluator as Record<symbol, unknown> | null)?.[NEEDS_CONTENT] === true;
+}
+
 /**
  * Thrown (or rejected) by an evaluator whose own input was unusable, e.g. a judge's verdict that
  * cannot be parsed: counted as `invalid_output`, not `error`.

@@ -1,7 +1,7 @@
 import { check, func, nonEmptyString, object, positiveInt, ratio, required } from '../config/validate';
 import type { LlmCallRecord } from '../genai/record';
 import { traceLLM } from '../genai/trace-llm';
-import { InvalidEvaluatorOutput, type Evaluator, type EvaluatorInput, type EvaluatorOutput } from './evaluator';
+import { InvalidEvaluatorOutput, readsContent, type Evaluator, type EvaluatorInput, type EvaluatorOutput } from './evaluator';
 
 /** The built-in rubrics of {@link judgeEvaluator}. Every score is 0–1, 1 the best. */
 export type JudgeRubric = 'relevance' | 'groundedness' | 'hallucination' | 'tone';
@@ -219,5 +219,5 @@ export function judgeEvaluator(options: JudgeEvaluatorOptions): Evaluator {
   if (sampleRate !== undefined) evaluator.sampleRate = sampleRate;
   const timeoutMs = positiveInt(`${at}.timeoutMs`, o.timeoutMs, 'a positive integer (milliseconds)');
   if (timeoutMs !== undefined) evaluator.timeoutMs = timeoutMs;
-  return evaluator;
+  return readsContent(evaluator);
 }

@@ -1,6 +1,6 @@
 import { arrayOf, check, configError, func, invalid, object, oneOf, positiveInt, ratio, required } from '../config/validate';
 import type { LlmCallRecord } from '../genai/record';
-import type { Evaluator } from './evaluator';
+import { needsContent, type Evaluator } from './evaluator';
 
 /** The failure modes declared by default (`evaluations.failureModes`). */
 export const DEFAULT_FAILURE_MODES: readonly string[] = ['hallucination', 'off_topic', 'format_error', 'refusal', 'unsafe'];
@@ -52,6 +52,8 @@ export interface ResolvedEvaluator {
   readonly timeoutMs: number;
   readonly when: ((record: LlmCallRecord) => boolean) | undefined;
   readonly source: 'code' | 'judge';
+  /** A built-in evaluator or judge that reads the prompt or answer (needs `llm.captureContent`). */
+  readonly needsContent: boolean;
 }
 
 export interface ResolvedEvaluations {
@@ -89,6 +91,7 @@ function resolveEvaluator(at: string, value: unknown, defaultTimeoutMs: number):
     timeoutMs: positiveInt(`${at}.timeoutMs`, o.timeoutMs, 'a positive integer (milliseconds)') ?? defaultTimeoutMs,
     when: func<(record: LlmCallRecord) => boolean>(`${at}.when`, o.when, '(record) => boolean'),
     source: oneOf(`${at}.source`, o.source, ['code', 'judge'] as const) ?? 'code',
+    needsContent: needsContent(value),
   };
 }
 

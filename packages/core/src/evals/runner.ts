@@ -45,6 +45,8 @@ export interface RunnerScene {
   tracingOn: boolean;
   registry: Registry | undefined;
   scores: Scores;
+  /** `llm.captureContent`: without it, evaluators that read the answer never run (warned once). */
+  captureContent: boolean;
 }
 
 function fnv1a(text: string): number {
@@ -93,6 +95,10 @@ export class EvaluationRunner {
 
   constructor(private readonly scene: RunnerScene, private readonly options: ResolvedEvaluations) {
     this.modes = new Set(options.failureModes);
+    const blind = options.evaluators.filter((e) => e.needsContent).map((e) => e.name);
+    if (!scene.captureContent && blind.length > 0) {
+      process.emitWarning(`llmscope: evaluators ${blind.join(', ')} read the prompt and answer, but \`llm.captureContent\` is off: they will not run. Set \`llm: { captureContent: true }\`.`, 'LlmscopeWarning');
+    }
     const registry = scene.registry;
     if (registry !== undefined) {
       this.outcomes = counter(registry, 'llmscope_evaluations_total', 'Evaluator runs on LLM calls, by evaluator and outcome (ok, error, timeout, dropped: queue full or shut down, invalid_output: unusable result or judge verdict).', ['evaluator', 'outcome']);

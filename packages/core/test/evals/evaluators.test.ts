@@ -257,6 +257,16 @@ describe('evaluators', () => {
     });
   });
 
+  test('evaluators that read the answer warn once when content capture is off', async () => {
+    const warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    const off = createLlmscope({ metrics: false, evaluations: { evaluators: [citationEvaluator(), { name: 'mine', evaluate: () => undefined }] } });
+    const on = createLlmscope({ metrics: false, llm: { captureContent: true }, evaluations: { evaluators: [refusalEvaluator()] } });
+    const messages = warn.mock.calls.map((c) => String(c[0])).filter((m) => m.includes('captureContent'));
+    warn.mockRestore();
+    expect(messages).toEqual(['llmscope: evaluators citation_accuracy read the prompt and answer, but `llm.captureContent` is off: they will not run. Set `llm: { captureContent: true }`.']);
+    await Promise.all([off.shutdown(100), on.shutdown(100)]);
+  });
+
   test('bad options are reported with the option path', () => {
     const make = (evaluations: unknown) => () => createLlmscope({ metrics: false, evaluations: evaluations as never });
     expect(make({ evaluators: [{ name: 'x' }] })).toThrow('llmscope: option `evaluations.evaluators[0].evaluate` is required: a function (input) => result | Promise<result>.');
