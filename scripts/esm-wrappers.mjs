@@ -27,7 +27,7 @@ function packageDirs(args) {
 /** The packages referenced by the root tsconfig.build.json (what `tsc -b tsconfig.build.json` builds). */
 function builtPackages() {
   const text = readFileSync(join(root, 'tsconfig.build.json'), 'utf8');
-  return [...text.matchAll(/"path":\s*"(?:\.\/)?packages\/([^/"]+)/g)].map((m) => m[1]);
+  return [...new Set([...text.matchAll(/"path":\s*"(?:\.\/)?packages\/([^/"]+)/g)].map((m) => m[1]))];
 }
 
 function readJson(file) {

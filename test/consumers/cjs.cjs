@@ -8,6 +8,7 @@ const fastifyPkg = require('@llmscope/fastify');
 const core = require('@llmscope/core');
 const adapter = require('@llmscope/core/adapter');
 const testkit = require('@llmscope/testkit');
+const nodePkg = require('@llmscope/node');
 
 assert.equal(typeof expressPkg.llmscope, 'function');
 assert.equal(expressPkg.default, expressPkg.llmscope);
@@ -16,6 +17,8 @@ assert.equal(fastifyPkg.default, fastifyPkg.llmscope);
 assert.equal(expressPkg.Llmscope, core.Llmscope);
 assert.equal(adapter.Llmscope, core.Llmscope);
 assert.equal(typeof testkit.LlmServer, 'function');
+assert.equal(nodePkg.default, nodePkg.withLlmscope);
+assert.equal(nodePkg.Llmscope, core.Llmscope);
 
 async function main() {
   const app = express();

@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = join(__dirname, '..', '..');
-const PACKAGES = ['core', 'express', 'fastify', 'nestjs', 'testkit'];
+const PACKAGES = ['core', 'express', 'fastify', 'nestjs', 'node', 'testkit'];
 // Child processes and a tsc run, next to the other Jest projects on a busy machine.
 const TIMEOUT = 180_000;
 

@@ -10,6 +10,8 @@ import * as core from '@llmscope/core';
 import coreDefault from '@llmscope/core';
 import { RequestContext } from '@llmscope/core/adapter';
 import { Backend, OtlpReceiver } from '@llmscope/testkit';
+import { createServer } from 'node:http';
+import withLlmscope, { withLlmscope as withNamed, setRoute } from '@llmscope/node';
 
 // Defaults are the middleware and the plugin, not the CommonJS exports object.
 assert.equal(typeof expressLlmscope, 'function');
@@ -54,5 +56,19 @@ fastify.get('/hello', async () => ({ ok: true }));
 assert.equal((await fastify.inject({ url: '/hello' })).statusCode, 200);
 assert.match((await fastify.inject({ url: '/metrics' })).body, /http_server_request_duration_seconds/);
 await fastify.close();
+
+// The node:http adapter: default and named, and one request through it.
+assert.equal(withLlmscope, withNamed);
+const handler = withLlmscope((_req, res) => {
+  setRoute('/plain/:id');
+  res.end(String(getContext() !== undefined));
+}, { serviceName: 'consumer-esm' });
+const plain = createServer(handler).listen(0, '127.0.0.1');
+await new Promise((resolve) => plain.once('listening', resolve));
+const plainBase = `http://127.0.0.1:${plain.address().port}`;
+assert.equal(await (await fetch(`${plainBase}/plain/7`)).text(), 'true');
+assert.ok((await (await fetch(`${plainBase}/metrics`)).text()).includes('route="/plain/:id"'), '/metrics labels the route set by setRoute');
+await new Promise((resolve) => plain.close(resolve));
+await handler.llmscope.shutdown();
 
 console.log('esm consumer ok');

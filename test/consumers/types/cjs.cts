@@ -8,6 +8,7 @@ import { RequestContext } from '@llmscope/core/adapter';
 import { LlmscopeModule } from '@llmscope/nestjs';
 import testkit = require('@llmscope/testkit');
 import expressPkg = require('@llmscope/express');
+import withLlmscope, { type LlmscopeHandler } from '@llmscope/node';
 
 const middleware: LlmscopeMiddleware = llmscope({ serviceName: 'types-cjs' });
 const same: typeof named = llmscope;
@@ -23,4 +24,5 @@ const inside: boolean = getContext() !== undefined;
 const ctx: typeof RequestContext = RequestContext;
 const dynamicModule = LlmscopeModule.forRoot({});
 const server: typeof testkit.LlmServer = testkit.LlmServer;
-export { same, viaRequire, viaRequireNamed, scope, plugin, created, inside, ctx, dynamicModule, server };
+const nodeHandler: LlmscopeHandler = withLlmscope((_req, res) => res.end());
+export { nodeHandler, same, viaRequire, viaRequireNamed, scope, plugin, created, inside, ctx, dynamicModule, server };

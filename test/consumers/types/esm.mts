@@ -8,6 +8,8 @@ import core, { createLlmscope, getContext } from '@llmscope/core';
 import { RequestContext, resolveOptions } from '@llmscope/core/adapter';
 import nest, { LlmscopeModule, type LlmscopeModuleOptions } from '@llmscope/nestjs';
 import { LlmServer, OtlpReceiver } from '@llmscope/testkit';
+import { createServer } from 'node:http';
+import withLlmscope, { setRoute, type LlmscopeHandler } from '@llmscope/node';
 
 const options: LlmscopeOptions = { serviceName: 'types-esm' };
 const middleware: LlmscopeMiddleware = llmscope(options);
@@ -33,4 +35,11 @@ const nestOptions: LlmscopeModuleOptions = { serviceName: 'types-esm' };
 const dynamicModule = LlmscopeModule.forRoot(nestOptions);
 const sameModule: typeof LlmscopeModule = nest.LlmscopeModule;
 const traced: Promise<number> = step('work', async () => 1);
+const nodeHandler: LlmscopeHandler = withLlmscope((_req, res) => {
+  setRoute('/x');
+  res.end();
+});
+createServer(nodeHandler);
+// @ts-expect-error the default is withLlmscope, which needs a handler
+withLlmscope();
 export { same, scope, created, alsoCreated, inside, ctx, resolved, dynamicModule, sameModule, traced, LlmServer, OtlpReceiver };
