@@ -3,8 +3,8 @@
  * @packageDocumentation
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { LlmscopeOptions } from '@llmscope/core';
-import { getContext, isMetricsRequest, Llmscope, respondWithError, serveMetrics, startNodeRequest, type RequestContext } from '@llmscope/core/adapter';
+import { Llmscope, type LlmscopeOptions } from '@llmscope/core';
+import { getContext, isMetricsRequest, respondWithError, serveMetrics, startNodeRequest, type RequestContext } from '@llmscope/core/adapter';
 
 export * from '@llmscope/core';
 
