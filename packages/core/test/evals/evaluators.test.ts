@@ -138,7 +138,7 @@ describe('evaluators', () => {
       name: 'slow',
       evaluate: async () => {
         started++;
-        await sleep(400);
+        await sleep(800);
         finished++;
         return { value: 1 };
       },
@@ -147,16 +147,16 @@ describe('evaluators', () => {
     try {
       const times: number[] = [];
       for (let i = 0; i < 6; i++) times.push((await post(app)).ms);
-      // Each request took far less than one evaluation (400 ms): none waited for an evaluator.
-      expect(Math.max(...times)).toBeLessThan(300);
+      // Each request took far less than one evaluation (800 ms): none waited for an evaluator.
+      expect(Math.max(...times)).toBeLessThan(500);
       const m = await metrics(app);
       // One running, two queued, the rest dropped.
       expect(outcomes(m, 'slow').dropped).toBe(3);
       expect(find(m, 'llmscope_evaluations_queue_depth')[0]?.value).toBe(2);
       const t0 = performance.now();
-      await app.mw.llmscope.shutdown(5000);
+      await app.mw.llmscope.shutdown(8000);
       expect(finished).toBe(3);
-      expect(performance.now() - t0).toBeLessThan(2500);
+      expect(performance.now() - t0).toBeLessThan(3500);
       expect(outcomes(await metrics(app), 'slow')).toEqual({ ok: 3, dropped: 3 });
       // After shutdown no call is queued any more.
       await post(app);
@@ -193,7 +193,7 @@ describe('evaluators', () => {
     ];
     await withApp({ evaluations: { evaluators } }, async (app) => {
       const { ms } = await post(app);
-      expect(ms).toBeLessThan(300);
+      expect(ms).toBeLessThan(1000);
       await app.mw.llmscope.evaluations!.idle();
       const m = await metrics(app);
       expect(outcomes(m, 'hangs')).toEqual({ timeout: 1 });
