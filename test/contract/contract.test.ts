@@ -294,6 +294,41 @@ describe.each(targets.map((t) => [t.name, t] as [string, ContractTarget]))('%s',
       });
     });
 
+    test('the feedback route: authorize, validation, size and type limits, a human score with the trace\'s prompt version; not app traffic', async () => {
+      const authorize = (req: unknown): boolean => (req as { headers: Record<string, unknown> }).headers['x-reviewer'] === 'yes';
+      await withApp({ metrics: { defaultMetrics: false }, evaluations: { feedback: { authorize, maxBodyBytes: 512 } } }, async (app) => {
+        const chat = await request(app.url).post('/chat').send({ question: 'q' });
+        const traceId = chat.headers['x-trace-id'] as string;
+        const post = (body: unknown) => request(app.url).post('/llmscope/feedback').set('x-reviewer', 'yes').send(body as object);
+        await request(app.url).post('/llmscope/feedback').send({ traceId, name: 'thumbs', value: 1 }).expect(403, { error: 'not allowed to post feedback' });
+        const ok = await post({ traceId, name: 'thumbs', value: 1, comment: 'great answer' }).expect(202);
+        expect(ok.headers['cache-control']).toBe('no-store');
+        expect(ok.body).toEqual({ accepted: true, traceId, name: 'thumbs' });
+        await post({ traceId, name: 'thumbs', value: 1, user: 'me' }).expect(400, { error: 'unknown field `user`; expected traceId, spanId, name, value, comment' });
+        await post({ name: 'thumbs', value: 1 }).expect(400, { error: '`traceId` is required (the x-trace-id response header of the answer)' });
+        await post({ traceId: 'abc', name: 'thumbs', value: 1 }).expect(400, { error: '`traceId` must be 32 lower-case hex characters (the x-trace-id header)' });
+        await post({ traceId, name: 'thumbs', value: { nested: true } }).expect(400);
+        await post({ traceId, name: 'thumbs', value: 1, comment: 'x'.repeat(600) }).expect(413);
+        await request(app.url).post('/llmscope/feedback').set('x-reviewer', 'yes').set('content-type', 'text/plain').send('thumbs up').expect(415);
+        const s = await scrape(app.url);
+        expect(find(s, 'llmscope_quality_score_count', { name: 'thumbs', evaluator: 'feedback', source: 'human', prompt_name: 'answer', prompt_version: 'v2' })[0]?.value).toBe(1);
+        expect(find(s, 'llmscope_quality_score_sum', { name: 'thumbs' })[0]?.value).toBe(1);
+        expect(find(s, 'http_server_requests_total').map((x) => x.labels.route)).toEqual(['/chat']);
+      });
+    });
+
+    test('the feedback route: a rate limit per client answers 429 with Retry-After; off by default', async () => {
+      await withApp({ metrics: { defaultMetrics: false } }, async (app) => {
+        await request(app.url).post('/llmscope/feedback').send({ name: 'thumbs', value: 1 }).expect(404);
+      });
+      await withApp({ metrics: { defaultMetrics: false }, evaluations: { feedback: { ratePerMinute: 2 } } }, async (app) => {
+        const traceId = '0af7651916cd43dd8448eb211c80319c';
+        for (let i = 0; i < 2; i++) await request(app.url).post('/llmscope/feedback').send({ traceId, name: 'thumbs', value: 0 }).expect(202);
+        const limited = await request(app.url).post('/llmscope/feedback').send({ traceId, name: 'thumbs', value: 0 }).expect(429);
+        expect(limited.headers['retry-after']).toBe('30');
+      });
+    });
+
     test('a metric name of the app\'s registry that clashes with llmscope\'s fails at start-up, naming it', async () => {
       const registry = new Registry();
       new Gauge({ name: 'http_server_requests_total', help: 'the app\'s own', registers: [registry] });

@@ -42,7 +42,7 @@ export { GEN_AI_DURATION_BUCKETS, GEN_AI_SERVER_TTFT_BUCKETS, GEN_AI_TOKEN_BUCKE
 // Scores
 export { score } from './evals/api';
 export type { ScoreInput, ScoreRecord, ScoreSink, ScoreSource, ScoreTarget } from './evals/score';
-export type { EvaluationsOptions, EvaluationQueueOptions } from './evals/options';
+export type { EvaluationsOptions, EvaluationQueueOptions, FeedbackOptions } from './evals/options';
 export { DEFAULT_FAILURE_MODES } from './evals/options';
 export { InvalidEvaluatorOutput, type Evaluator, type EvaluatorInput, type EvaluatorOutput, type EvaluatorResult, type EvaluatedMessage, type RetrievedDocument } from './evals/evaluator';
 export { JUDGE_FEATURE, type EvaluationOutcome } from './evals/runner';

@@ -23,6 +23,7 @@ import { SamplingPipeline } from './sampling/pipeline';
 import type { ScoreOwner } from './evals/api';
 import type { ScoreInput, ScoreRecord, ScoreSink } from './evals/score';
 import { Scores } from './evals/scores';
+import { FeedbackRoute } from './evals/feedback';
 import { EvaluationRunner } from './evals/runner';
 import { traceScore } from './evals/trace';
 import { currentLlmCall } from './genai/call';
@@ -95,6 +96,11 @@ export class Llmscope implements GenAiOwner, ScoreOwner {
    */
   readonly scores: Scores;
   /**
+   * The human feedback route (`evaluations.feedback`); undefined when off. Adapters serve it
+   * with the kit's `serveFeedback` (or hand it a parsed body, as Fastify does).
+   */
+  readonly feedback: FeedbackRoute | undefined;
+  /**
    * The evaluator queue; undefined when no evaluator is configured (nothing per call then).
    * @internal
    */
@@ -133,6 +139,11 @@ export class Llmscope implements GenAiOwner, ScoreOwner {
     if (telemetry !== undefined) this.genai.addSink((record) => telemetry.llmCall(record));
     this.reportsErrors = telemetry !== undefined && (telemetry.logging !== undefined || telemetry.sentry !== undefined);
     this.scores = new Scores(this.registry, o.evaluations);
+    const feedback = o.evaluations.feedback;
+    this.feedback = feedback === undefined ? undefined : new FeedbackRoute(feedback, (input) => this.score(input));
+    if (feedback !== undefined && feedback.authorize === undefined && process.env.NODE_ENV === 'production') {
+      process.emitWarning(`llmscope: the feedback route ${feedback.path} has no \`authorize\` hook: anyone who can reach the app can score any trace. Set \`evaluations.feedback.authorize\`.`, 'LlmscopeWarning');
+    }
     // Late scores find their trace by id: only traced calls have one.
     if (this.tracingOn && o.evaluations.recentTraces > 0) this.genai.addSink(this.scores.llmCallSink);
     if (this.tracingOn) this.scores.addSink(traceScore);

@@ -4,7 +4,7 @@
  */
 import type { Request, RequestHandler, Response, NextFunction } from 'express';
 import { Llmscope, type LlmscopeOptions } from '@llmscope/core';
-import { isMetricsRequest, serveMetrics, startNodeRequest } from '@llmscope/core/adapter';
+import { isFeedbackRequest, isMetricsRequest, serveFeedback, serveMetrics, startNodeRequest } from '@llmscope/core/adapter';
 import { NO_MOUNTS, patchLayer } from './route-tracking';
 
 export * from '@llmscope/core';
@@ -33,6 +33,10 @@ export function llmscope(options?: LlmscopeOptions<Request>): LlmscopeMiddleware
   const middleware = function llmscopeMiddleware(req: Request, res: Response, next: NextFunction): void {
     if (isMetricsRequest(scope, req.method, req.url)) {
       void serveMetrics(scope, req, res);
+      return;
+    }
+    if (isFeedbackRequest(scope, req.method, req.url)) {
+      void serveFeedback(scope, req, res);
       return;
     }
     if (!patched) {

@@ -59,6 +59,8 @@ const plugin: FastifyPluginAsync<LlmscopeFastifyOptions> = async function llmsco
   const metricsPath = scope.metricsPath;
   // The template the metrics route gets: registered inside a prefixed plugin, the prefix applies.
   const metricsRoute = metricsPath === undefined ? undefined : fastify.prefix + metricsPath;
+  const feedback = scope.feedback;
+  const feedbackRoute = feedback === undefined ? undefined : fastify.prefix + feedback.path;
   const traceHeader = scope.options.traceIdHeader;
 
   fastify.decorate('llmscope', scope);
@@ -70,8 +72,8 @@ const plugin: FastifyPluginAsync<LlmscopeFastifyOptions> = async function llmsco
     // matched the route before onRequest, so the label is known here, once per request.
     const route = request.routeOptions.url;
     const raw = request.raw;
-    if (route === metricsRoute && route !== undefined && (raw.method === 'GET' || raw.method === 'HEAD')) {
-      // Scrapes are not app traffic: they are neither counted nor traced.
+    if (route !== undefined && ((route === metricsRoute && (raw.method === 'GET' || raw.method === 'HEAD')) || (route === feedbackRoute && raw.method === 'POST'))) {
+      // Scrapes and feedback posts are not app traffic: they are neither counted nor traced.
       next();
       return;
     }
@@ -116,6 +118,15 @@ const plugin: FastifyPluginAsync<LlmscopeFastifyOptions> = async function llmsco
     // printRoutes(), respects the app's router options and clashes loudly with an app route.
     fastify.get(metricsPath, async function llmscopeMetrics(request, reply) {
       const r = await scope.handleMetrics(request.headers.authorization);
+      reply.code(r.status).headers(r.headers);
+      return r.body;
+    });
+  }
+  if (feedback !== undefined) {
+    // Fastify parses the JSON body (bodyLimit → 413, other types → 415, bad JSON → 400); the
+    // route's checks (rate, authorize, fields) are core's, as on every adapter.
+    fastify.post(feedback.path, { bodyLimit: feedback.maxBodyBytes }, async function llmscopeFeedback(request, reply) {
+      const r = await feedback.handle(request.body, undefined, request.ip, request);
       reply.code(r.status).headers(r.headers);
       return r.body;
     });

@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Llmscope, type LlmscopeOptions } from '@llmscope/core';
-import { getContext, isMetricsRequest, respondWithError, serveMetrics, startNodeRequest, type RequestContext } from '@llmscope/core/adapter';
+import { getContext, isFeedbackRequest, isMetricsRequest, respondWithError, serveFeedback, serveMetrics, startNodeRequest, type RequestContext } from '@llmscope/core/adapter';
 
 export * from '@llmscope/core';
 
@@ -49,6 +49,10 @@ export function withLlmscope(handler: NodeHandler, options?: LlmscopeOptions<Inc
   const listener = function llmscopeListener(req: IncomingMessage, res: ServerResponse): void {
     if (isMetricsRequest(scope, req.method, req.url)) {
       void serveMetrics(scope, req, res);
+      return;
+    }
+    if (isFeedbackRequest(scope, req.method, req.url)) {
+      void serveFeedback(scope, req, res);
       return;
     }
     const ctx = startNodeRequest(scope, req, res);

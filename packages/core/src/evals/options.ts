@@ -1,4 +1,4 @@
-import { arrayOf, check, configError, func, invalid, object, oneOf, positiveInt, ratio, required } from '../config/validate';
+import { arrayOf, check, configError, func, invalid, object, oneOf, positiveInt, ratio, required, section } from '../config/validate';
 import type { LlmCallRecord } from '../genai/record';
 import { needsContent, type Evaluator } from './evaluator';
 
@@ -13,8 +13,29 @@ export interface EvaluationQueueOptions {
   concurrency?: number;
 }
 
+/** The human feedback route (`evaluations.feedback`), off by default. */
+export interface FeedbackOptions {
+  /** Path of the route (`POST`). Default `/llmscope/feedback`. */
+  path?: string;
+  /**
+   * Decides whether a request may post feedback (it receives the framework's request: check a
+   * session cookie or a token). Answered 403 when it returns false or throws. Without it, anyone
+   * who can reach the app can score any trace: llmscope warns in production.
+   */
+  authorize?: (request: unknown) => boolean | Promise<boolean>;
+  /** Largest body accepted, bytes. Default 4096. */
+  maxBodyBytes?: number;
+  /** Posts per client address per minute (then 429 with `Retry-After`). Default 60. */
+  ratePerMinute?: number;
+}
+
 /** Scores and evaluations (`evaluations`). */
 export interface EvaluationsOptions {
+  /**
+   * `POST /llmscope/feedback` taking `{ traceId, spanId?, name, value, comment? }` (a human score),
+   * mounted by every adapter. Off by default; `true` turns it on with the defaults.
+   */
+  feedback?: boolean | FeedbackOptions;
   /**
    * How many recent traces are remembered so that a score given later by trace id (user
    * feedback) keeps the trace's prompt version, feature and session. Default 10000; 0 turns it off.
@@ -56,7 +77,15 @@ export interface ResolvedEvaluator {
   readonly needsContent: boolean;
 }
 
+export interface ResolvedFeedback {
+  path: string;
+  authorize: ((request: unknown) => boolean | Promise<boolean>) | undefined;
+  maxBodyBytes: number;
+  ratePerMinute: number;
+}
+
 export interface ResolvedEvaluations {
+  feedback: ResolvedFeedback | undefined;
   recentTraces: number;
   maxCommentLength: number;
   evaluators: ResolvedEvaluator[];
@@ -66,7 +95,8 @@ export interface ResolvedEvaluations {
   maxDocuments: number;
 }
 
-const KEYS = ['recentTraces', 'maxCommentLength', 'evaluators', 'timeoutMs', 'queue', 'failureModes', 'maxDocuments'] as const;
+const FEEDBACK_KEYS = ['path', 'authorize', 'maxBodyBytes', 'ratePerMinute'] as const;
+const KEYS = ['feedback', 'recentTraces', 'maxCommentLength', 'evaluators', 'timeoutMs', 'queue', 'failureModes', 'maxDocuments'] as const;
 const EVALUATOR_KEYS = ['name', 'evaluate', 'sampleRate', 'timeoutMs', 'when', 'source'] as const;
 const QUEUE_KEYS = ['maxItems', 'concurrency'] as const;
 const NAME = 'a string of 1 to 64 characters';
@@ -95,6 +125,18 @@ function resolveEvaluator(at: string, value: unknown, defaultTimeoutMs: number):
   };
 }
 
+function resolveFeedback(value: unknown): ResolvedFeedback | undefined {
+  if (value === undefined || value === false) return undefined;
+  const o = section('evaluations.feedback', value === true ? {} : value, FEEDBACK_KEYS, 'true, false or an object such as { authorize: (req) => Boolean(req.user) }') ?? {};
+  const path = check('evaluations.feedback.path', o.path, (v): v is string => typeof v === 'string' && v.startsWith('/') && !v.includes('?'), 'a path starting with / such as "/llmscope/feedback"') ?? '/llmscope/feedback';
+  return {
+    path,
+    authorize: func<(request: unknown) => boolean | Promise<boolean>>('evaluations.feedback.authorize', o.authorize, '(request) => boolean | Promise<boolean>'),
+    maxBodyBytes: positiveInt('evaluations.feedback.maxBodyBytes', o.maxBodyBytes, 'a positive integer (bytes)') ?? 4096,
+    ratePerMinute: positiveInt('evaluations.feedback.ratePerMinute', o.ratePerMinute) ?? 60,
+  };
+}
+
 /** Validates the `evaluations` option. */
 export function resolveEvaluations(value: unknown): ResolvedEvaluations {
   const o = object('evaluations', value, KEYS) ?? {};
@@ -109,6 +151,7 @@ export function resolveEvaluations(value: unknown): ResolvedEvaluations {
   const queue = object('evaluations.queue', o.queue, QUEUE_KEYS) ?? {};
   const modes = arrayOf('evaluations.failureModes', o.failureModes, { test: shortString, expected: MODE }, 'an array of labels') ?? DEFAULT_FAILURE_MODES;
   return {
+    feedback: resolveFeedback(o.feedback),
     recentTraces: wholeNumber('evaluations.recentTraces', o.recentTraces) ?? 10_000,
     maxCommentLength: wholeNumber('evaluations.maxCommentLength', o.maxCommentLength) ?? 1000,
     evaluators,

@@ -9,6 +9,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestContext } from '../context/context';
 import type { Llmscope } from '../llmscope';
+import type { HandlerResponse } from './metrics-endpoint';
 
 /** `?`: the metrics path may be followed by a query string (`/metrics?name[]=x`). */
 const QUERY = 0x3f;
@@ -104,4 +105,68 @@ export function respondWithError(scope: Llmscope, ctx: RequestContext, res: Serv
   // Replaces a length the handler may have set for the body it never sent.
   res.setHeader('content-length', ERROR_BODY.length);
   res.end(ERROR_BODY);
+}
+
+/**
+ * Whether a request is a post to `scope`'s feedback route (`evaluations.feedback`): method POST
+ * and the route's path, optionally followed by `?query`. Answer it with {@link serveFeedback}.
+ */
+export function isFeedbackRequest(scope: Llmscope, method: string | undefined, url: string | undefined): boolean {
+  const feedback = scope.feedback;
+  return feedback !== undefined && method === 'POST' && feedback.matches(url);
+}
+
+/**
+ * Answers the feedback route on raw Node objects: reads the body (at most the route's
+ * `maxBodyBytes`: a longer one is answered 413 without reading on), hands it to the route and
+ * writes its answer. Never rejects.
+ *
+ * @param request - what `authorize` receives (the framework's request object); default `req`
+ */
+export async function serveFeedback(scope: Llmscope, req: IncomingMessage, res: ServerResponse, request: unknown = req): Promise<void> {
+  const feedback = scope.feedback;
+  if (feedback === undefined) return;
+  const write = (r: HandlerResponse): void => {
+    if (res.headersSent || res.destroyed) return;
+    res.statusCode = r.status;
+    for (const name in r.headers) res.setHeader(name, r.headers[name] as string);
+    res.end(r.body);
+  };
+  const tooLarge = (): void => {
+    write({ status: 413, headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', connection: 'close' }, body: JSON.stringify({ error: `the body must be at most ${feedback.maxBodyBytes} bytes` }) });
+  };
+  try {
+    const declared = Number(req.headers['content-length']);
+    if (declared > feedback.maxBodyBytes) {
+      tooLarge();
+      req.resume();
+      return;
+    }
+    // Events rather than for-await: leaving a for-await early destroys the request, and with it
+    // the socket the 413 must be written to. An over-long body is drained and dropped.
+    const body = await new Promise<Buffer | undefined>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      req.on('data', (chunk: Buffer) => {
+        if (size > feedback.maxBodyBytes) return;
+        size += chunk.length;
+        if (size > feedback.maxBodyBytes) resolve(undefined);
+        else chunks.push(chunk);
+      });
+      req.on('end', () => resolve(Buffer.concat(chunks)));
+      req.on('error', reject);
+    });
+    if (body === undefined) {
+      tooLarge();
+      return;
+    }
+    const address = req.socket.remoteAddress ?? 'unknown';
+    write(await feedback.handle(body, req.headers['content-type'], address, request));
+  } catch {
+    // A client gone mid-body: nothing to answer.
+    if (!res.headersSent && !res.destroyed) {
+      res.statusCode = 400;
+      res.end();
+    }
+  }
 }
