@@ -10,5 +10,5 @@ export { RequestContext, getContext } from './context/context';
 export { resolveOptions, type ResolvedOptions } from './config/options';
 export type { HandlerResponse } from './http/metrics-endpoint';
 // The kit: what every adapter built on Node's http objects does around a request, once.
-export { isMetricsRequest, serveMetrics, setTraceIdHeader, finishOnClose, startNodeRequest, respondWithError, isFeedbackRequest, serveFeedback } from './http/node-response';
+export { isMetricsRequest, serveMetrics, setTraceIdHeader, finishOnClose, startNodeRequest, respondWithError, isFeedbackRequest, serveFeedback, serveOwnRoute, withInstance } from './http/node-response';
 export type { FeedbackRoute } from './evals/feedback';

@@ -4,7 +4,7 @@
  */
 import type { Request, RequestHandler, Response, NextFunction } from 'express';
 import { Llmscope, type LlmscopeOptions } from '@llmscope/core';
-import { isFeedbackRequest, isMetricsRequest, serveFeedback, serveMetrics, startNodeRequest } from '@llmscope/core/adapter';
+import { serveOwnRoute, startNodeRequest, withInstance } from '@llmscope/core/adapter';
 import { NO_MOUNTS, patchLayer } from './route-tracking';
 
 export * from '@llmscope/core';
@@ -31,14 +31,7 @@ export function llmscope(options?: LlmscopeOptions<Request>): LlmscopeMiddleware
   let patched = false;
 
   const middleware = function llmscopeMiddleware(req: Request, res: Response, next: NextFunction): void {
-    if (isMetricsRequest(scope, req.method, req.url)) {
-      void serveMetrics(scope, req, res);
-      return;
-    }
-    if (isFeedbackRequest(scope, req.method, req.url)) {
-      void serveFeedback(scope, req, res);
-      return;
-    }
+    if (serveOwnRoute(scope, req, res)) return;
     if (!patched) {
       patched = true;
       const layer = firstLayer(req.app);
@@ -51,9 +44,8 @@ export function llmscope(options?: LlmscopeOptions<Request>): LlmscopeMiddleware
     const ctx = startNodeRequest(scope, req, res);
     ctx.adapterState = NO_MOUNTS;
     scope.run(ctx, next);
-  } as LlmscopeMiddleware;
-  Object.defineProperty(middleware, 'llmscope', { value: scope, enumerable: true });
-  return middleware;
+  };
+  return withInstance(middleware as RequestHandler, scope);
 }
 
 export default llmscope;

@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Llmscope, type LlmscopeOptions } from '@llmscope/core';
-import { getContext, isFeedbackRequest, isMetricsRequest, respondWithError, serveFeedback, serveMetrics, startNodeRequest, type RequestContext } from '@llmscope/core/adapter';
+import { getContext, respondWithError, serveOwnRoute, startNodeRequest, withInstance, type RequestContext } from '@llmscope/core/adapter';
 
 export * from '@llmscope/core';
 
@@ -47,20 +47,12 @@ export function withLlmscope(handler: NodeHandler, options?: LlmscopeOptions<Inc
     }
   };
   const listener = function llmscopeListener(req: IncomingMessage, res: ServerResponse): void {
-    if (isMetricsRequest(scope, req.method, req.url)) {
-      void serveMetrics(scope, req, res);
-      return;
-    }
-    if (isFeedbackRequest(scope, req.method, req.url)) {
-      void serveFeedback(scope, req, res);
-      return;
-    }
+    if (serveOwnRoute(scope, req, res)) return;
     const ctx = startNodeRequest(scope, req, res);
     ctx.adapterState = res;
     scope.run(ctx, invoke);
-  } as LlmscopeHandler;
-  Object.defineProperty(listener, 'llmscope', { value: scope, enumerable: true });
-  return listener;
+  };
+  return withInstance(listener, scope);
 }
 
 export default withLlmscope;

@@ -170,3 +170,28 @@ export async function serveFeedback(scope: Llmscope, req: IncomingMessage, res: 
     }
   }
 }
+
+/**
+ * Answers llmscope's own routes on raw Node objects, before the app sees the request: the metrics
+ * endpoint ({@link serveMetrics}) and the feedback route ({@link serveFeedback}). Returns true when
+ * it answered (the adapter then stops); false for app traffic.
+ */
+export function serveOwnRoute(scope: Llmscope, req: IncomingMessage, res: ServerResponse): boolean {
+  const method = req.method;
+  const url = req.url;
+  if (isMetricsRequest(scope, method, url)) {
+    void serveMetrics(scope, req, res);
+    return true;
+  }
+  if (isFeedbackRequest(scope, method, url)) {
+    void serveFeedback(scope, req, res);
+    return true;
+  }
+  return false;
+}
+
+/** `handler` with the llmscope instance behind it as a read-only `llmscope` property (for `shutdown()`, the registry). */
+export function withInstance<F extends object>(handler: F, scope: Llmscope): F & { readonly llmscope: Llmscope } {
+  Object.defineProperty(handler, 'llmscope', { value: scope, enumerable: true });
+  return handler as F & { readonly llmscope: Llmscope };
+}
