@@ -12,3 +12,4 @@ export type { HandlerResponse } from './http/metrics-endpoint';
 // The kit: what every adapter built on Node's http objects does around a request, once.
 export { isMetricsRequest, serveMetrics, setTraceIdHeader, finishOnClose, startNodeRequest, respondWithError, isFeedbackRequest, serveFeedback, serveOwnRoute, withInstance } from './http/node-response';
 export type { FeedbackRoute } from './evals/feedback';
+export { resolveEvaluatorList } from './evals/options';

@@ -25,6 +25,9 @@ import type { ScoreInput, ScoreRecord, ScoreSink } from './evals/score';
 import { Scores } from './evals/scores';
 import { FeedbackRoute } from './evals/feedback';
 import { EvaluationRunner } from './evals/runner';
+import type { Evaluator } from './evals/evaluator';
+import { resolveEvaluatorList, type ResolvedEvaluator } from './evals/options';
+import type { LlmCallRecord } from './genai/record';
 import { traceScore } from './evals/trace';
 import { currentLlmCall } from './genai/call';
 import type { TailSamplerStats } from './sampling/tail';
@@ -104,9 +107,11 @@ export class Llmscope implements GenAiOwner, ScoreOwner {
    * The evaluator queue; undefined when no evaluator is configured (nothing per call then).
    * @internal
    */
-  readonly evaluations: EvaluationRunner | undefined;
+  evaluations: EvaluationRunner | undefined;
+  /** One call's evaluators, validated once per array (null: invalid, skipped). */
+  private readonly callEvaluators = new WeakMap<readonly Evaluator[], ResolvedEvaluator[] | null>();
   /** Set when retrieval steps keep their documents for evaluators (content capture on). @internal */
-  readonly documentCapture: { readonly maxDocuments: number; readonly maxLength: number } | undefined;
+  documentCapture: { readonly maxDocuments: number; readonly maxLength: number } | undefined;
 
   constructor(options?: LlmscopeOptions<never>) {
     this.options = resolveOptions(options);
@@ -149,9 +154,9 @@ export class Llmscope implements GenAiOwner, ScoreOwner {
     if (this.tracingOn) this.scores.addSink(traceScore);
     if (telemetry !== undefined) this.scores.addSink((s) => telemetry.score(s));
     if (o.evaluations.evaluators.length > 0) {
-      this.evaluations = new EvaluationRunner({ owner: this, limits: this.limits, tracingOn: this.tracingOn, registry: this.registry, scores: this.scores, captureContent: o.llm.captureContent }, o.evaluations);
+      this.evaluations = this.evaluationRunner();
       this.genai.addSink(this.evaluations.sink);
-      if (o.llm.captureContent && o.evaluations.maxDocuments > 0) this.documentCapture = { maxDocuments: o.evaluations.maxDocuments, maxLength: o.llm.maxContentLength };
+      this.captureDocuments();
     }
     // One process-wide processor (adding it twice is a no-op): each foreign span goes to one instance.
     llmscopeSpanProcessor.add(foreignGenAiSpans);
@@ -328,6 +333,43 @@ export class Llmscope implements GenAiOwner, ScoreOwner {
   /** Adds a consumer of this instance's scores; returns a function that removes it. */
   onScore(sink: ScoreSink): () => void {
     return this.scores.addSink(sink);
+  }
+
+  /** Retrieval steps keep their documents for evaluators (with content capture on), from now on. */
+  private captureDocuments(): void {
+    const o = this.options;
+    if (this.documentCapture === undefined && o.llm.captureContent && o.evaluations.maxDocuments > 0) {
+      this.documentCapture = { maxDocuments: o.evaluations.maxDocuments, maxLength: o.llm.maxContentLength };
+    }
+  }
+
+  /** The evaluator runner, created on first need (configured evaluators, or one call's). */
+  private evaluationRunner(): EvaluationRunner {
+    const o = this.options;
+    this.evaluations ??= new EvaluationRunner({ owner: this, limits: this.limits, tracingOn: this.tracingOn, registry: this.registry, scores: this.scores, captureContent: o.llm.captureContent }, o.evaluations);
+    return this.evaluations;
+  }
+
+  /**
+   * Runs one call's own evaluators (`traceLLM({ evaluators })`) on its record. The array is
+   * validated once (cached by identity); an invalid one is reported once as a warning and
+   * skipped: a bad evaluator never fails the call. @internal
+   */
+  evaluateCall(record: LlmCallRecord, evaluators: readonly Evaluator[]): void {
+    let resolved = this.callEvaluators.get(evaluators);
+    if (resolved === undefined) {
+      try {
+        resolved = resolveEvaluatorList('traceLLM evaluators', evaluators, this.options.evaluations.timeoutMs);
+      } catch (error) {
+        resolved = null;
+        process.emitWarning(`${error instanceof Error ? error.message : String(error)} The call's evaluators are skipped.`, 'LlmscopeWarning');
+      }
+      this.callEvaluators.set(evaluators, resolved);
+    }
+    if (resolved === null) return;
+    // Documents are kept from the first call with evaluators on: later requests' calls get them.
+    this.captureDocuments();
+    this.evaluationRunner().offer(record, resolved);
   }
 
   /** Reports a failed step or job (called by `step()` and `runWithContext()`). @internal */

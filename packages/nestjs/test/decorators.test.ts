@@ -161,6 +161,13 @@ class DecoratedController {
     return 'ok';
   }
 
+  /** An LLM call with its own evaluator: scored after it ends, off the response path. */
+  @Get('evaluated')
+  @TraceLLM({ model: 'gpt-4o-mini', provider: 'openai', promptName: 'judged', promptVersion: 'j1', evaluators: [{ name: 'answered', evaluate: ({ record }) => ({ value: (record.outputTokens ?? 0) > 0 }) }] })
+  evaluated(): object {
+    return { id: 'chatcmpl-e', model: 'gpt-4o-mini', choices: [{ index: 0, message: { role: 'assistant', content: 'yes' }, finish_reason: 'stop' }], usage: { prompt_tokens: 3, completion_tokens: 1 } };
+  }
+
   /** A score given through the service inside a prompt scope carries that prompt version. */
   @Get('scored')
   @PromptVersion('graded', 'g2')
@@ -281,6 +288,18 @@ describe.each(PLATFORMS.map((p) => [p] as [Platform]))('decorators on %s', (plat
     const cost = find(s, 'llmscope_llm_cost_usd_total', { model: 'gpt-4o-mini', prompt_name: 'priced', prompt_version: 'p1' })[0];
     // 1000 input and 1000 output tokens at gpt-4o-mini's price, computed by the price library itself.
     expect(cost?.value).toBeCloseTo(GPT_4O_MINI_1000_1000, 12);
+  });
+
+  test('@TraceLLM({ evaluators }): the method\'s calls are evaluated off the response path, with their prompt version', async () => {
+    await request(nest.url).get('/d/evaluated').expect(200);
+    await request(nest.url).get('/d/evaluated').expect(200);
+    await nest.app.get(LlmscopeService).llmscope.evaluations?.idle();
+    const s = parseMetrics((await request(nest.url).get('/metrics').expect(200)).text);
+    expect(find(s, 'llmscope_quality_score_count', { name: 'answered', prompt_name: 'judged', prompt_version: 'j1' })[0]?.value).toBe(2);
+  });
+
+  test('@TraceLLM with an invalid evaluator list fails when the class is defined', () => {
+    expect(() => TraceLLM({ evaluators: [{ name: 'x' }] as never })).toThrow('llmscope: option `@TraceLLM evaluators[0].evaluate` is required: a function (input) => result | Promise<result>.');
   });
 
   test('LlmscopeService.score() inside a @PromptVersion scope: the score carries the prompt version', async () => {

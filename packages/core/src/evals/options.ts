@@ -137,17 +137,26 @@ function resolveFeedback(value: unknown): ResolvedFeedback | undefined {
   };
 }
 
+/**
+ * Validates a list of evaluators found at option path `at` (`evaluations.evaluators`, or the
+ * `evaluators` of one `traceLLM`/`@TraceLLM`): each evaluator's shape, names unique.
+ */
+export function resolveEvaluatorList(at: string, value: unknown, defaultTimeoutMs = 30_000): ResolvedEvaluator[] {
+  const list = check(at, value, (v): v is unknown[] => Array.isArray(v), 'an array of evaluators') ?? [];
+  const evaluators = list.map((e, i) => resolveEvaluator(`${at}[${i}]`, e, defaultTimeoutMs));
+  const seen = new Set<string>();
+  evaluators.forEach((e, i) => {
+    if (seen.has(e.name)) configError(`option \`${at}[${i}].name\` must be unique, got ${JSON.stringify(e.name)} twice.`);
+    seen.add(e.name);
+  });
+  return evaluators;
+}
+
 /** Validates the `evaluations` option. */
 export function resolveEvaluations(value: unknown): ResolvedEvaluations {
   const o = object('evaluations', value, KEYS) ?? {};
   const timeoutMs = positiveInt('evaluations.timeoutMs', o.timeoutMs, 'a positive integer (milliseconds)') ?? 30_000;
-  const list = check('evaluations.evaluators', o.evaluators, (v): v is unknown[] => Array.isArray(v), 'an array of evaluators') ?? [];
-  const evaluators = list.map((e, i) => resolveEvaluator(`evaluations.evaluators[${i}]`, e, timeoutMs));
-  const seen = new Set<string>();
-  evaluators.forEach((e, i) => {
-    if (seen.has(e.name)) configError(`option \`evaluations.evaluators[${i}].name\` must be unique, got ${JSON.stringify(e.name)} twice.`);
-    seen.add(e.name);
-  });
+  const evaluators = resolveEvaluatorList('evaluations.evaluators', o.evaluators, timeoutMs);
   const queue = object('evaluations.queue', o.queue, QUEUE_KEYS) ?? {};
   const modes = arrayOf('evaluations.failureModes', o.failureModes, { test: shortString, expected: MODE }, 'an array of labels') ?? DEFAULT_FAILURE_MODES;
   return {

@@ -112,12 +112,20 @@ export class EvaluationRunner {
     return this.queue.length;
   }
 
-  /** The LLM-call sink: samples, filters and enqueues; never runs an evaluator itself. */
+  /** The LLM-call sink: the configured evaluators (see {@link offer}). */
   readonly sink = (record: LlmCallRecord): void => {
+    this.offer(record, this.options.evaluators);
+  };
+
+  /**
+   * Samples, filters and enqueues `evaluators` for `record` (the configured ones, or those given
+   * to one call with `traceLLM({ evaluators })`); never runs an evaluator itself.
+   */
+  offer(record: LlmCallRecord, evaluators: readonly ResolvedEvaluator[]): void {
     // Judges' own calls (and evaluators' calls of any kind) are never evaluated: no recursion.
     if (this.closed || record.outcome !== 'ok' || record.operation === 'embeddings' || record.feature === JUDGE_FEATURE) return;
     let documents: readonly RetrievedDocument[] | undefined;
-    for (const evaluator of this.options.evaluators) {
+    for (const evaluator of evaluators) {
       if (!sampled(evaluator, record)) continue;
       if (evaluator.when !== undefined) {
         try {
@@ -140,7 +148,7 @@ export class EvaluationRunner {
       this.scheduled = true;
       setImmediate(this.pump);
     }
-  };
+  }
 
   /** Resolves when nothing is queued or running (for tests and shutdown). */
   idle(): Promise<void> {

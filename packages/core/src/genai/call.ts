@@ -9,6 +9,8 @@ import { currentGenAiOwner } from './owner';
 import type { LlmCallRecord } from './record';
 import { endAttributes, startAttributes, type LlmCallStart } from './record-attributes';
 import type { LlmRuntime } from './runtime';
+import type { Evaluator } from '../evals/evaluator';
+import type { GenAiOwner } from './owner';
 import { estimateTokens, type LlmResultInfo, type LlmUsage } from './usage';
 import { GEN_AI } from './schema';
 
@@ -45,6 +47,13 @@ export interface LlmCallOptions {
   stream?: boolean;
   /** Extra span attributes. */
   attributes?: Attributes;
+  /**
+   * Evaluators for this call only (besides `evaluations.evaluators`): they run on its record
+   * after it ends, off the response path, sampled and queued like the configured ones. Pass the
+   * same array on every call (a module constant, or `@TraceLLM({ evaluators })`): it is validated
+   * once per array. See docs/evaluations.md.
+   */
+  evaluators?: readonly Evaluator[];
 }
 
 /** Handle given to the function traced by {@link traceLLM}, to report what the result does not say. */
@@ -79,6 +88,9 @@ export class LlmCallState implements LlmCall {
   readonly span: Span | undefined;
   /** The LLM side of the instance recording this call (undefined without any instance). */
   readonly runtime: LlmRuntime | undefined;
+  /** The instance recording the call, and the call's own evaluators (rarely set). */
+  private readonly owner: GenAiOwner | undefined;
+  private readonly evaluators: readonly Evaluator[] | undefined;
   /** The request the call belongs to, for its totals. */
   private readonly ctx: RequestContext | undefined;
   readonly start = performance.now();
@@ -102,6 +114,8 @@ export class LlmCallState implements LlmCall {
     const owner = currentGenAiOwner();
     const runtime = owner?.genai;
     this.runtime = runtime;
+    this.owner = owner;
+    this.evaluators = options.evaluators !== undefined && options.evaluators.length > 0 ? options.evaluators : undefined;
     const ctx = getContext();
     this.ctx = ctx;
     const capture = runtime?.options.captureContent === true && (options.input !== undefined || options.system !== undefined);
@@ -227,6 +241,7 @@ export class LlmCallState implements LlmCall {
       }
     }
     runtime?.emit(record, this.ctx);
+    if (this.evaluators !== undefined) this.owner?.evaluateCall(record, this.evaluators);
   }
 }
 

@@ -1,4 +1,6 @@
 import { currentOwner, type ContextOwner, type RequestContext } from '../context/context';
+import type { Evaluator } from '../evals/evaluator';
+import type { LlmCallRecord } from './record';
 import type { LlmRuntime } from './runtime';
 
 /** A failed `validateOutput`, as reported to logs and Sentry. */
@@ -15,6 +17,8 @@ export interface GenAiOwner extends ContextOwner {
   readonly genai: LlmRuntime;
   /** Reports a failed `validateOutput` to the logs and Sentry. */
   reportValidationFailure(failure: ValidationFailure, ctx: RequestContext | undefined): void;
+  /** Runs `evaluators` (given to one call with `traceLLM({ evaluators })`) on its record, off the response path. */
+  evaluateCall(record: LlmCallRecord, evaluators: readonly Evaluator[]): void;
 }
 
 /**

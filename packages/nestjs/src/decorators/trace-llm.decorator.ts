@@ -1,4 +1,5 @@
 import { traceLLM, type LlmCallOptions } from '@llmscope/core';
+import { resolveEvaluatorList } from '@llmscope/core/adapter';
 import { wrapMethod } from './wrap-method';
 
 /** Options of {@link TraceLLM}: those of core's `traceLLM`, the model optional. */
@@ -11,14 +12,18 @@ export type TraceLLMOptions = Partial<LlmCallOptions>;
  * sync and async methods and on methods returning an async iterable (a streamed answer), whose
  * span stays open until the iteration ends.
  *
+ * `evaluators` attach evaluators to this method's calls only (scores off the response path, see
+ * docs/evaluations.md); an invalid list fails when the class is defined.
+ *
  * @example
- * \@TraceLLM({ model: 'gpt-4o-mini', provider: 'openai' })
+ * \@TraceLLM({ model: 'gpt-4o-mini', provider: 'openai', evaluators: [citationEvaluator()] })
  * complete(messages: Message[]) { return this.openai.chat.completions.create({ model: 'gpt-4o-mini', messages }); }
  */
 export function TraceLLM(options: TraceLLMOptions = {}): MethodDecorator {
   // Without a model the span is named after the requested one as `unknown`; the response model
   // read from the result is still recorded.
   const callOptions: LlmCallOptions = { ...options, model: options.model ?? 'unknown' };
+  if (options.evaluators !== undefined) resolveEvaluatorList('@TraceLLM evaluators', options.evaluators);
   return (_target, _key, descriptor) => {
     wrapMethod(descriptor, (original) =>
       function tracedLlmCall(this: unknown, ...args: unknown[]) {
