@@ -1,14 +1,16 @@
 import express, { type Express, type Request } from 'express';
 import { llmscope, getContext, setFeature, setPromptVersion, type Llmscope, type LlmscopeOptions } from '@llmscope/express';
 // Relative import: works with or without the npm workspace link of @llmscope/example-kit.
-import { answerQuestion, describeEndpoints, PROMPT, SIMULATED_PRICES } from '../../shared/src';
+import { answerQuestion, describeEndpoints, exampleLlmscopeOptions, PROMPT } from '../../shared/src';
 
 /** Options of {@link createApp}; the defaults are what `npm start` runs. */
 export interface AppOptions {
-  /** llmscope options, over the example's own (the price of sim-gpt). Default: each trace prints as a tree outside production. */
+  /** llmscope options, over the example's own (the price of sim-gpt, the evaluators, the feedback route). Each trace prints as a tree outside production. */
   llmscope?: LlmscopeOptions<Request>;
   /** Speed factor of the simulated LLM (default: `SIM_LLM_SPEED`, else real-looking latency). */
   speed?: number;
+  /** Share of the answers the relevance judge grades (default 0.5). */
+  judgeSampleRate?: number;
 }
 
 /** The Express app, with the llmscope instance behind its middleware (to flush it on exit). */
@@ -18,9 +20,11 @@ export type ExampleApp = Express & { readonly llmscope: Llmscope };
 export function createApp(options: AppOptions = {}): ExampleApp {
   const app = express();
   // First, so that everything after it (body parser included) runs inside the request's context.
-  // User and session come from the x-user-id / x-session-id headers by default; the price of the
-  // simulated model gives its calls a cost.
-  const mw = llmscope({ ...options.llmscope, llm: { prices: SIMULATED_PRICES, ...options.llmscope?.llm } });
+  // User and session come from the x-user-id / x-session-id headers by default. The shared options
+  // price the simulated model and score its answers: citations on every call, a judge on a
+  // sample, and human feedback at POST /llmscope/feedback (examples/shared/src/evaluations.ts).
+  const scoring = exampleLlmscopeOptions({ judgeSampleRate: options.judgeSampleRate, speed: options.speed });
+  const mw = llmscope({ ...scoring, ...options.llmscope, llm: { ...scoring.llm, ...options.llmscope?.llm } });
   app.use(mw);
   app.use(express.json());
 

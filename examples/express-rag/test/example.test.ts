@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import request from 'supertest';
 import { SpanKind } from '@opentelemetry/api';
@@ -6,6 +7,7 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { llmscopeSpanProcessor, TreePrinterProcessor } from '@llmscope/core';
 import { memoryExporter, waitForSpans, find, listen, parseMetrics, type Listening } from '@llmscope/testkit';
 import { createApp } from '../src/app';
+import { checkScoring } from '../../shared/test/scoring';
 
 const exporter = memoryExporter();
 // The printer `npm start` uses, writing into an array instead of stdout (NODE_ENV=test turns
@@ -16,7 +18,8 @@ let app: Listening;
 
 beforeAll(async () => {
   // Speed 0: the simulated latencies are skipped, the pipeline and its spans are the same.
-  app = await listen(createApp({ speed: 0 }));
+  // The judge grades every answer (the example samples half), so that its score is certain.
+  app = await listen(createApp({ speed: 0, judgeSampleRate: 1 }));
 });
 afterAll(() => app.close());
 
@@ -69,8 +72,8 @@ describe('express-rag example', () => {
     const input = llm.attributes['gen_ai.usage.input_tokens'] as number;
     const output = llm.attributes['gen_ai.usage.output_tokens'] as number;
     // The simulated LLM counts tokens deterministically (examples/shared/test/kit.test.ts): this question's prompt and answer.
-    expect(input).toBe(190);
-    expect(output).toBe(21);
+    expect(input).toBe(199);
+    expect(output).toBe(22);
     // Priced with the example's SIMULATED_PRICES: $0.15 / $0.60 per million tokens.
     expect(llm.attributes['llmscope.cost.usd']).toBeCloseTo((input * 0.15 + output * 0.6) / 1e6, 12);
   });
@@ -108,9 +111,14 @@ describe('express-rag example', () => {
     ]);
   });
 
-  test('GET / lists the endpoints; a bad body gets a 400', async () => {
+  test('answers are scored: citation accuracy (code), relevance (judge), and feedback with the trace id (human), by prompt version', async () => {
+    await checkScoring(app.url, { prompt_name: 'rag-answer', prompt_version: 'v1' });
+  });
+
+  test('GET / lists the endpoints and the curl lines; a bad body gets a 400', async () => {
     const res = await request(app.url).get('/').expect(200);
-    expect(res.body.endpoints.map((e: { method: string; path: string }) => `${e.method} ${e.path}`)).toEqual(['GET /', 'POST /chat', 'GET /metrics']);
+    expect(res.body.endpoints.map((e: { method: string; path: string }) => `${e.method} ${e.path}`)).toEqual(['GET /', 'POST /chat', 'POST /llmscope/feedback', 'GET /metrics']);
+    expect(res.body.try.feedback).toContain(`${app.url}/llmscope/feedback`);
     await request(app.url).post('/chat').send({ question: 42 }).expect(400);
   });
 });
@@ -145,6 +153,10 @@ describe('npm start', () => {
       expect(body.answer).toContain('AES-256');
       const [tree] = await waitFor(new RegExp(`POST /chat \\d+ms \\(1 LLM call, in \\d+ / out \\d+ tok, \\$\\d\\.\\d{6}\\) → 200  user bob  trace ${body.traceId}\\n(?:[├└].*\\n){5}`), 3000);
       expect(tree).toMatch(/├ chat sim-gpt \d+ms \(in \d+ \/ out \d+ tok, \$\d+\.\d{6}\)\n└ response_formatting \d+ms\n$/);
+      // The banner's feedback line, with the answer's trace id in place of <traceId>, runs as printed.
+      const [feedback] = await waitFor(new RegExp(`curl -s ${url}/llmscope/feedback .*`), 100);
+      const { stdout: answer } = await promisify(execFile)('sh', ['-c', feedback.replace('<traceId>', body.traceId)]);
+      expect(JSON.parse(answer)).toEqual({ accepted: true, traceId: body.traceId, name: 'thumbs' });
     } finally {
       if (child.pid !== undefined && child.exitCode === null) process.kill(-child.pid, 'SIGTERM');
       await exited;

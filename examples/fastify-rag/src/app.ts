@@ -1,16 +1,18 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { llmscope, getContext, setFeature, type LlmscopeFastifyOptions } from '@llmscope/fastify';
+import { llmscope, getContext, setFeature, setPromptVersion, type LlmscopeFastifyOptions } from '@llmscope/fastify';
 // Relative import: works with or without the npm workspace link of @llmscope/example-kit.
-import { answerQuestion, describeEndpoints } from '../../shared/src';
+import { answerQuestion, describeEndpoints, exampleLlmscopeOptions, PROMPT } from '../../shared/src';
 
 /** Options of {@link createApp}; the defaults are what `npm run start:fastify` runs. */
 export interface AppOptions {
-  /** llmscope options (default: none, so each trace prints as a tree outside production). */
+  /** llmscope options, over the example's own (the price of sim-gpt, the evaluators, the feedback route). Each trace prints as a tree outside production. */
   llmscope?: LlmscopeFastifyOptions;
   /** Speed factor of the simulated LLM (default: `SIM_LLM_SPEED`, else real-looking latency). */
   speed?: number;
   /** Fastify's logger option (default: off, the trace trees say what happened). */
   logger?: FastifyServerOptions['logger'];
+  /** Share of the answers the relevance judge grades (default 0.5). */
+  judgeSampleRate?: number;
 }
 
 interface ChatBody {
@@ -31,13 +33,17 @@ export async function createApp(options: AppOptions = {}): Promise<FastifyInstan
   const app = Fastify({ logger: options.logger ?? false });
   // First, and awaited: its hooks (fastify-plugin, so not encapsulated) then cover every route
   // and plugin registered after it, and the 404 handler. User and session come from the
-  // x-user-id / x-session-id headers by default.
-  await app.register(llmscope, options.llmscope ?? {});
+  // x-user-id / x-session-id headers by default. The shared options price the simulated model and
+  // score its answers: citations on every call, a judge on a sample, and human feedback at
+  // POST /llmscope/feedback (examples/shared/src/evaluations.ts).
+  const scoring = exampleLlmscopeOptions({ judgeSampleRate: options.judgeSampleRate, speed: options.speed });
+  await app.register(llmscope, { ...scoring, ...options.llmscope, llm: { ...scoring.llm, ...options.llmscope?.llm } });
 
   app.get('/', async (req) => describeEndpoints('Fastify', `${req.protocol}://${req.host || 'localhost'}`));
 
   app.post<{ Body: ChatBody }>('/chat', { schema: chatSchema }, async (req) => {
     setFeature('chat');
+    setPromptVersion(PROMPT.name, PROMPT.version);
     const { answer, sources } = await answerQuestion(req.body.question, { speed: options.speed });
     return { answer, sources, traceId: getContext()?.traceId };
   });

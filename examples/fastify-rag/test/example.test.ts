@@ -8,6 +8,7 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { llmscopeSpanProcessor, TreePrinterProcessor } from '@llmscope/core';
 import { memoryExporter, waitForSpans, find, parseMetrics } from '@llmscope/testkit';
 import { createApp } from '../src/app';
+import { checkScoring } from '../../shared/test/scoring';
 
 const exporter = memoryExporter();
 // The printer `npm start` uses, writing into an array instead of stdout (NODE_ENV=test turns
@@ -27,7 +28,8 @@ beforeAll(async () => {
       done();
     },
   });
-  app = await createApp({ speed: 0, logger: { level: 'info', stream } });
+  // The judge grades every answer (the example samples half), so that its score is certain.
+  app = await createApp({ speed: 0, logger: { level: 'info', stream }, judgeSampleRate: 1 });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
   if (address === null || typeof address === 'string') throw new Error('no TCP port');
@@ -73,7 +75,7 @@ describe('fastify-rag example', () => {
     expect(llm.kind).toBe(SpanKind.CLIENT);
     expect(llm.attributes).toMatchObject({ 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'sim-gpt', 'gen_ai.conversation.id': 's-1', 'user.id': 'alice' });
     // The simulated LLM counts tokens deterministically (examples/shared/test/kit.test.ts): this question's prompt and answer.
-    expect(llm.attributes).toMatchObject({ 'gen_ai.usage.input_tokens': 190, 'gen_ai.usage.output_tokens': 21 });
+    expect(llm.attributes).toMatchObject({ 'gen_ai.usage.input_tokens': 199, 'gen_ai.usage.output_tokens': 22 });
   });
 
   test('/metrics counts the LLM tokens the spans report and the request under its route', async () => {
@@ -96,9 +98,13 @@ describe('fastify-rag example', () => {
     expect(lines).toHaveLength(6);
   });
 
+  test('answers are scored: citation accuracy (code), relevance (judge), and feedback with the trace id (human), by prompt version', async () => {
+    await checkScoring(url, { prompt_name: 'rag-answer', prompt_version: 'v1' });
+  });
+
   test('GET / lists the endpoints; an invalid body gets Fastify\'s 400; Fastify still logs its lines', async () => {
     const res = await request(url).get('/').expect(200);
-    expect(res.body.endpoints.map((e: { method: string; path: string }) => `${e.method} ${e.path}`)).toEqual(['GET /', 'POST /chat', 'GET /metrics']);
+    expect(res.body.endpoints.map((e: { method: string; path: string }) => `${e.method} ${e.path}`)).toEqual(['GET /', 'POST /chat', 'POST /llmscope/feedback', 'GET /metrics']);
     await request(url).post('/chat').send({}).expect(400);
     await request(url).post('/chat').send({ question: '   ' }).expect(400);
     const completed = logLines.filter((l) => l.msg === 'request completed');
@@ -135,7 +141,7 @@ describe('npm run start:fastify', () => {
       const body = (await res.json()) as { answer: string; traceId: string };
       expect(body.answer).toContain('AES-256');
       const [tree] = await waitFor(new RegExp(`POST /chat \\d+ms \\(1 LLM call, in \\d+ / out \\d+ tok, \\$\\d\\.\\d{6}\\) → 200  user bob  trace ${body.traceId}\\n(?:[├└].*\\n){5}`), 3000);
-      expect(tree).toMatch(/├ chat sim-gpt \d+ms \(in \d+ \/ out \d+ tok\)\n└ response_formatting \d+ms\n$/);
+      expect(tree).toMatch(/├ chat sim-gpt \d+ms \(in \d+ \/ out \d+ tok, \$\d+\.\d{6}\)\n└ response_formatting \d+ms\n$/);
     } finally {
       if (child.pid !== undefined && child.exitCode === null) process.kill(-child.pid, 'SIGTERM');
       await exited;

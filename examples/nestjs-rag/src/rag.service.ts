@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { trace } from '@opentelemetry/api';
-import { PromptVersion, RagStep, TraceLLM } from '@llmscope/nestjs';
+import { PromptVersion, RagStep, TraceLLM, retrievalAttributes } from '@llmscope/nestjs';
 // Relative import: works with or without the npm workspace link of @llmscope/example-kit.
 import {
   DATA_SOURCE_ID, DOCUMENTS, InMemoryVectorStore, PRODUCT, RAG_ATTRIBUTES, SIMULATED_MODEL, SimulatedLLM, embed, simulatedDelay, speedFromEnv,
@@ -37,20 +36,20 @@ export class RagService {
     return embed(question, store.dimensions);
   }
 
-  @RagStep('vector_search', { [RAG_ATTRIBUTES.dataSourceId]: store.id, [RAG_ATTRIBUTES.topK]: TOP_K })
+  // retrievalAttributes(): the step's kind, so that llmscope counts the documents returned and,
+  // with evaluators and content capture on, keeps their ids and texts for citationEvaluator().
+  @RagStep('vector_search', retrievalAttributes({ dataSourceId: store.id, topK: TOP_K }))
   async search(vector: number[]): Promise<ScoredDocument[]> {
     await simulatedDelay(3, this.speed); // a vector database's round trip
-    const results = store.search(vector, TOP_K);
-    // The count is only known now; the step's span is the active one inside the method.
-    trace.getActiveSpan()?.setAttribute(RAG_ATTRIBUTES.documentsReturned, results.length);
-    return results;
+    return store.search(vector, TOP_K);
   }
 
   @RagStep('prompt_construction')
   buildPrompt(question: string, found: readonly ScoredDocument[]): ChatMessage[] {
-    const context = found.map((r, i) => `[${i + 1}] ${r.document.title}: ${r.document.text}`).join('\n');
+    // Each document tagged with its id, so that the answer cites ids citationEvaluator() can check.
+    const context = found.map((r) => `[${r.id}] ${r.document.title}: ${r.document.text}`).join('\n');
     return [
-      { role: 'system', content: `You are the ${PRODUCT} help assistant. Answer only from the numbered context and cite it like [1].` },
+      { role: 'system', content: `You are the ${PRODUCT} help assistant. Answer only from the context and cite each document's id like [pricing].` },
       { role: 'user', content: `Context:\n${context}\n\nQuestion: ${question}` },
     ];
   }

@@ -6,6 +6,7 @@ import { SpanKind } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { memoryExporter, waitForSpans, find, parseMetrics } from '@llmscope/testkit';
 import { createApp } from '../src/app';
+import { checkScoring } from '../../shared/test/scoring';
 
 const exporter = memoryExporter();
 const STEPS = ['embed_query', 'vector_search', 'prompt_construction', 'chat sim-gpt', 'response_formatting'];
@@ -24,7 +25,8 @@ describe.each([['express'], ['fastify']] as const)('nestjs-rag example on %s', (
     // Speed 0: the simulated latencies are skipped (RagService reads it when Nest creates it).
     const speed = process.env.SIM_LLM_SPEED;
     process.env.SIM_LLM_SPEED = '0';
-    app = await createApp({ platform });
+    // The judge grades every answer (the example samples half), so that its score is certain.
+    app = await createApp({ platform, judgeSampleRate: 1 });
     if (speed === undefined) delete process.env.SIM_LLM_SPEED;
     else process.env.SIM_LLM_SPEED = speed;
     await app.listen(0, '127.0.0.1');
@@ -51,7 +53,7 @@ describe.each([['express'], ['fastify']] as const)('nestjs-rag example on %s', (
     const llm = byName(spans, 'chat sim-gpt');
     expect(llm.attributes).toMatchObject({ 'gen_ai.provider.name': 'simulated', 'llmscope.prompt.name': 'help-answer', 'llmscope.prompt.version': 'v1', 'gen_ai.conversation.id': 's-1' });
     // The simulated LLM counts tokens deterministically (examples/shared/test/kit.test.ts): this question's prompt and answer.
-    expect(llm.attributes).toMatchObject({ 'gen_ai.usage.input_tokens': 191, 'gen_ai.usage.output_tokens': 34 });
+    expect(llm.attributes).toMatchObject({ 'gen_ai.usage.input_tokens': 200, 'gen_ai.usage.output_tokens': 35 });
     const s = parseMetrics((await request(url).get('/metrics').expect(200)).text);
     // The app's first /chat: the counters hold exactly this call's tokens.
     expect(find(s, 'llmscope_llm_tokens_total', { model: 'sim-gpt', token_type: 'input' })[0]?.value).toBe(llm.attributes['gen_ai.usage.input_tokens']);
@@ -59,9 +61,15 @@ describe.each([['express'], ['fastify']] as const)('nestjs-rag example on %s', (
     expect(find(s, 'http_server_requests_total', { route: '/chat', status_code: '200' })[0]?.value).toBe(1);
   });
 
+  test('answers are scored: citation accuracy (code), relevance (judge), and feedback with the trace id (human), by prompt version', async () => {
+    // 0.7: @TraceLLM records no prompt messages (it does not see the method's arguments), so the
+    // judge gets no question and the simulated judge gives its neutral verdict.
+    await checkScoring(url, { prompt_name: 'help-answer', prompt_version: 'v1' }, 0.7);
+  });
+
   test('GET / lists the endpoints; a bad body gets a 400', async () => {
     const res = await request(url).get('/').expect(200);
-    expect(res.body.endpoints.map((e: { method: string; path: string }) => `${e.method} ${e.path}`)).toEqual(['GET /', 'POST /chat', 'GET /metrics']);
+    expect(res.body.endpoints.map((e: { method: string; path: string }) => `${e.method} ${e.path}`)).toEqual(['GET /', 'POST /chat', 'POST /llmscope/feedback', 'GET /metrics']);
     await request(url).post('/chat').send({ question: 42 }).expect(400);
   });
 });

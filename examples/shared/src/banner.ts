@@ -11,14 +11,16 @@ export interface Endpoint {
 export const ENDPOINTS: readonly Endpoint[] = [
   { method: 'GET', path: '/', description: 'this list' },
   { method: 'POST', path: '/chat', description: '{"question": "..."} → {answer, sources, traceId}; x-user-id / x-session-id headers tag it' },
-  { method: 'GET', path: '/metrics', description: 'Prometheus metrics (HTTP and LLM)' },
+  { method: 'POST', path: '/llmscope/feedback', description: '{"traceId": "...", "name": "thumbs", "value": 1} → 202: a human score of that answer (x-user-id header required)' },
+  { method: 'GET', path: '/metrics', description: 'Prometheus metrics (HTTP, LLM and quality scores)' },
 ];
 
 /** What `GET /` answers: the app's name and its endpoints as absolute URLs. */
-export function describeEndpoints(framework: string, baseUrl: string): { app: string; endpoints: Array<Endpoint & { url: string }> } {
+export function describeEndpoints(framework: string, baseUrl: string): { app: string; endpoints: Array<Endpoint & { url: string }>; try: { chat: string; feedback: string } } {
   return {
     app: `llmscope ${framework} RAG example`,
     endpoints: ENDPOINTS.map((e) => ({ ...e, url: baseUrl + e.path })),
+    try: { chat: curlLine(baseUrl), feedback: feedbackCurlLine(baseUrl) },
   };
 }
 
@@ -26,6 +28,18 @@ export function describeEndpoints(framework: string, baseUrl: string): { app: st
 export function curlLine(baseUrl: string, question: string = SAMPLE_QUESTIONS[0] as string): string {
   const body = JSON.stringify({ question }).replace(/'/g, `'\\''`);
   return `curl -s ${baseUrl}/chat -H 'content-type: application/json' -H 'x-user-id: alice' -H 'x-session-id: s-1' -d '${body}'`;
+}
+
+/** Placeholder of {@link feedbackCurlLine}'s trace id, for the banner. */
+export const TRACE_ID_PLACEHOLDER = '<traceId>';
+
+/**
+ * A ready-to-paste `curl` line scoring an answer as user alice (a thumbs up, a human score): the
+ * trace id is the `traceId` of the answer (also its `x-trace-id` header).
+ */
+export function feedbackCurlLine(baseUrl: string, traceId: string = TRACE_ID_PLACEHOLDER, value: number = 1): string {
+  const body = JSON.stringify({ traceId, name: 'thumbs', value, comment: 'helpful' }).replace(/'/g, `'\\''`);
+  return `curl -s ${baseUrl}/llmscope/feedback -H 'content-type: application/json' -H 'x-user-id: alice' -d '${body}'`;
 }
 
 /** Options of {@link formatBanner}. */
@@ -47,6 +61,8 @@ export function formatBanner({ framework, port, host = 'localhost' }: BannerOpti
     '',
     'Try:',
     `  ${curlLine(base)}`,
+    `Then score that answer: put its traceId in place of ${TRACE_ID_PLACEHOLDER} (llmscope scores answers too: citations on every one, a judge on a sample):`,
+    `  ${feedbackCurlLine(base)}`,
     '',
     ...ENDPOINTS.map((e) => `  ${`${e.method.padEnd(4)} ${base}${e.path}`.padEnd(width)}  ${e.description}`),
     '',

@@ -9,12 +9,19 @@ import { InMemoryVectorStore, type ScoredDocument } from './vector-store';
 export const SIMULATED_MODEL = 'sim-gpt';
 
 /**
+ * Model name of the simulated LLM when it grades answers (the example's judge): the same
+ * {@link SimulatedLLM}, told apart in the token and cost metrics by its model name.
+ */
+export const SIMULATED_JUDGE_MODEL = 'sim-judge';
+
+/**
  * A price for the simulated model (that of a small hosted model), for llmscope's `llm.prices`
  * option: no price table knows `sim-gpt`, and with a price the example shows cost on its spans
  * and in `llmscope_llm_cost_usd_total`.
  */
 export const SIMULATED_PRICES: Record<string, ModelPrice> = {
   [SIMULATED_MODEL]: { inputPerMTok: 0.15, outputPerMTok: 0.6, contextWindow: 16384 },
+  [SIMULATED_JUDGE_MODEL]: { inputPerMTok: 0.15, outputPerMTok: 0.6, contextWindow: 16384 },
 };
 
 /**
@@ -70,9 +77,10 @@ function llmFor(speed: number): SimulatedLLM {
 export const PROMPT = { name: 'rag-answer', version: 'v1' } as const;
 
 function buildPrompt(question: string, found: readonly ScoredDocument[]): ChatMessage[] {
-  const context = found.map((r, i) => `[${i + 1}] ${r.document.title}: ${r.document.text}`).join('\n');
+  // Each document tagged with its id, so that the answer cites ids citationEvaluator() can check.
+  const context = found.map((r) => `[${r.id}] ${r.document.title}: ${r.document.text}`).join('\n');
   return [
-    { role: 'system', content: `You are the ${PRODUCT} help assistant. Answer only from the numbered context and cite it like [1].` },
+    { role: 'system', content: `You are the ${PRODUCT} help assistant. Answer only from the context and cite each document's id like [pricing].` },
     { role: 'user', content: `Context:\n${context}\n\nQuestion: ${question}` },
   ];
 }
@@ -103,7 +111,8 @@ export async function answerQuestion(question: string, options: AnswerOptions = 
 
   const messages = step('prompt_construction', () => buildPrompt(question, found));
 
-  const completion = await traceLLM({ model: SIMULATED_MODEL, provider: 'simulated', temperature: 0, maxTokens: 256 }, () =>
+  // `input`: the prompt, kept on the span and for evaluators when `llm.captureContent` is on.
+  const completion = await traceLLM({ model: SIMULATED_MODEL, provider: 'simulated', temperature: 0, maxTokens: 256, input: messages }, () =>
     llm.chat.completions.create({ model: SIMULATED_MODEL, messages, temperature: 0, max_tokens: 256 }));
 
   return step('response_formatting', () => ({

@@ -50,18 +50,46 @@ function hashHex(text: string): string {
   return (hash >>> 0).toString(16).padStart(8, '0');
 }
 
+// A grading prompt (llmscope's judgeEvaluator): the question and the answer between <<< and >>>.
+const GRADING = /Question:\n<<<\n([\s\S]*?)\n>>>\n\nAnswer:\n<<<\n([\s\S]*?)\n>>>/;
+
+/** The question of a RAG prompt (its `Question:` line), else the whole text. */
+function questionOf(text: string): string {
+  return /^Question:\s*(.*)$/m.exec(text)?.[1] ?? text;
+}
+
+/**
+ * Grades an answer the way a judge model asked for `{"score", "reason"}` would, deterministically:
+ * the share of the question's meaningful words the answer covers (0.4 to 1), 0.1 for an answer
+ * that says the context does not cover the question.
+ */
+function grade(question: string, answer: string): string {
+  const verdict = (score: number, reason: string): string => JSON.stringify({ score: Math.round(score * 100) / 100, reason });
+  if (answer.trim() === '' || answer.includes(NO_ANSWER)) return verdict(0.1, 'The answer does not address the question.');
+  // `(not recorded)`: the judge got no prompt messages (a call traced without its `input`).
+  const asked = question === '(not recorded)' ? new Set<string>() : new Set(contentWords(questionOf(question)));
+  if (asked.size === 0) return verdict(0.7, 'No question to compare with; the answer cites its sources.');
+  const said = new Set(contentWords(answer));
+  const covered = [...asked].filter((w) => said.has(w)).length;
+  return verdict(0.4 + (0.6 * covered) / asked.size, `The answer covers ${covered} of the ${asked.size} key words of the question.`);
+}
+
 /**
  * Builds the reply the way an instruction-following model would with a RAG prompt: it reads the
- * numbered context lines (`[1] ...`) and the `Question:` line of the last user message and
- * answers with the context sentences that share most words with the question, citing them.
+ * context lines tagged with a source id (`[pricing] ...`, `[1] ...`) and the `Question:` line of
+ * the last user message and answers with the context sentences that share most words with the
+ * question, citing their ids. Asked to grade an answer (a judge's prompt), it replies with a
+ * JSON verdict `{"score", "reason"}`.
  */
 function compose(messages: readonly ChatMessage[]): string {
   const last = [...messages].reverse().find((m) => m.role === 'user')?.content ?? '';
-  const question = /^Question:\s*(.*)$/m.exec(last)?.[1] ?? last;
+  const grading = GRADING.exec(last);
+  if (grading) return grade(grading[1] as string, grading[2] as string);
+  const question = questionOf(last);
   const asked = new Set(contentWords(question));
   const candidates: Array<{ sentence: string; source: string; score: number; order: number }> = [];
   for (const line of last.split('\n')) {
-    const m = /^\[(\d+)\]\s*(?:[^:]*:\s*)?(.*)$/.exec(line);
+    const m = /^\[([\w.:#/-]+)\]\s*(?:[^:]*:\s*)?(.*)$/.exec(line);
     if (!m) continue;
     for (const sentence of (m[2] ?? '').split(/(?<=[.!?])\s+/)) {
       const score = contentWords(sentence).filter((w) => asked.has(w)).length;

@@ -1,8 +1,14 @@
 import { cosineSimilarity, embed, EMBEDDING_DIMENSIONS } from './embeddings';
 import type { KnowledgeDocument } from './documents';
 
-/** A document returned by a search, with its cosine similarity to the query. */
+/**
+ * A document returned by a search, with its cosine similarity to the query. `id` and `text` at
+ * the top level are what llmscope reads from a retrieval step's result (for evaluators such as
+ * `citationEvaluator()`), as from LangChain's or a vector database's results.
+ */
 export interface ScoredDocument {
+  id: string;
+  text: string;
   document: KnowledgeDocument;
   score: number;
 }
@@ -43,7 +49,7 @@ export class InMemoryVectorStore {
    */
   search(vector: readonly number[], topK: number, minScore = 0): ScoredDocument[] {
     return this.entries
-      .map((e) => ({ document: e.document, score: cosineSimilarity(vector, e.vector) }))
+      .map((e) => ({ id: e.document.id, text: e.document.text, document: e.document, score: cosineSimilarity(vector, e.vector) }))
       .filter((r) => r.score > minScore)
       .sort((a, b) => b.score - a.score || a.document.id.localeCompare(b.document.id))
       .slice(0, topK);

@@ -1,5 +1,5 @@
 import {
-  answerQuestion, countTokens, cosineSimilarity, curlLine, DATA_SOURCE_ID, DOCUMENTS, embed, EMBEDDING_DIMENSIONS,
+  answerQuestion, countTokens, cosineSimilarity, curlLine, DATA_SOURCE_ID, DOCUMENTS, embed, EMBEDDING_DIMENSIONS, feedbackCurlLine,
   formatBanner, InMemoryVectorStore, SimulatedLLM, speedFromEnv,
 } from '../src';
 
@@ -19,6 +19,8 @@ describe('example kit', () => {
     const store = new InMemoryVectorStore(DATA_SOURCE_ID).add(DOCUMENTS);
     expect(store.size).toBe(10);
     expect(store.search(embed('How do I export my notes to PDF?'), 3)[0]?.document.id).toBe('export');
+    // id and text at the top level: what llmscope keeps from a retrieval step for evaluators.
+    expect(store.search(embed('Is my data encrypted?'), 1)[0]).toMatchObject({ id: 'security', text: expect.stringContaining('AES-256') });
     expect(store.search(embed('Is my data encrypted?'), 3)[0]?.document.id).toBe('security');
     expect(store.search(embed('What is the capital of France?'), 3)).toEqual([]);
   });
@@ -37,6 +39,18 @@ describe('example kit', () => {
     expect(cut.usage.completion_tokens).toBeLessThanOrEqual(3);
     const none = await llm.chat.completions.create({ model: 'sim-gpt', messages: [{ role: 'user', content: 'Context:\n\nQuestion: Why?' }] });
     expect(none.choices[0]?.message.content).toMatch(/does not answer/);
+  });
+
+  test('the simulated LLM cites document ids, and grades answers like a judge asked for {score, reason}', async () => {
+    const llm = new SimulatedLLM({ speed: 0 });
+    const rag = await llm.complete({ model: 'm', messages: [{ role: 'user', content: 'Context:\n[sync] Sync: Notes sync in real time.\n\nQuestion: Do notes sync?' }] });
+    expect(rag.choices[0]?.message.content).toBe('Notes sync in real time. [sync]');
+    const judge = async (question: string, answer: string): Promise<unknown> => JSON.parse((await llm.complete({
+      model: 'm', messages: [{ role: 'user', content: `Grade.\n\nQuestion:\n<<<\n${question}\n>>>\n\nAnswer:\n<<<\n${answer}\n>>>\n\nReply with JSON.` }],
+    })).choices[0]?.message.content ?? '');
+    expect(await judge('Context:\n[sync] ...\n\nQuestion: Do notes sync?', 'Notes sync in real time. [sync]')).toEqual({ score: 1, reason: 'The answer covers 2 of the 2 key words of the question.' });
+    expect(await judge('Do notes sync offline?', 'Notes sync in real time. [sync]')).toMatchObject({ score: 0.8 });
+    expect(await judge('Why?', 'The provided context does not answer this question.')).toMatchObject({ score: 0.1 });
   });
 
   test('latency is realistic at speed 1 and scales with the speed factor', async () => {
@@ -60,7 +74,7 @@ describe('example kit', () => {
     expect(answer.answer).toContain('works offline');
     expect(answer.sources[0]).toMatchObject({ id: 'offline', title: 'Working offline' });
     expect(answer.model).toBe('sim-gpt');
-    expect(answer.usage).toEqual({ inputTokens: 190, outputTokens: 21 });
+    expect(answer.usage).toEqual({ inputTokens: 199, outputTokens: 22 });
   });
 
   test('the banner shows the URLs and a curl line that is valid shell', () => {
@@ -69,6 +83,8 @@ describe('example kit', () => {
     expect(banner).toContain('POST http://localhost:4321/chat');
     expect(banner).toContain('GET  http://localhost:4321/metrics');
     expect(banner).toContain(curlLine('http://localhost:4321'));
+    expect(banner).toContain(feedbackCurlLine('http://localhost:4321'));
+    expect(feedbackCurlLine('http://h:1', 'abc')).toBe(`curl -s http://h:1/llmscope/feedback -H 'content-type: application/json' -H 'x-user-id: alice' -d '{"traceId":"abc","name":"thumbs","value":1,"comment":"helpful"}'`);
     expect(curlLine('http://h:1', "What's new?")).toContain(`-d '{"question":"What'\\''s new?"}'`);
   });
 });
