@@ -55,7 +55,8 @@ export class RagService {
   }
 
   // Usage and response model are read from the OpenAI-shaped completion the method returns.
-  @TraceLLM({ model: SIMULATED_MODEL, provider: 'simulated', temperature: 0, maxTokens: 256 })
+  // inputFrom: the prompt is the method's first argument (content capture and the judge read it).
+  @TraceLLM({ model: SIMULATED_MODEL, provider: 'simulated', temperature: 0, maxTokens: 256, inputFrom: (args) => args[0] })
   complete(messages: ChatMessage[]): Promise<ChatCompletion> {
     return this.llm.chat.completions.create({ model: SIMULATED_MODEL, messages, temperature: 0, max_tokens: 256 });
   }

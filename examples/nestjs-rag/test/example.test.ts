@@ -62,9 +62,8 @@ describe.each([['express'], ['fastify']] as const)('nestjs-rag example on %s', (
   });
 
   test('answers are scored: citation accuracy (code), relevance (judge), and feedback with the trace id (human), by prompt version', async () => {
-    // 0.7: @TraceLLM records no prompt messages (it does not see the method's arguments), so the
-    // judge gets no question and the simulated judge gives its neutral verdict.
-    await checkScoring(url, { prompt_name: 'help-answer', prompt_version: 'v1' }, 0.7);
+    // @TraceLLM({ inputFrom }) records the prompt, so the judge sees the question as on the other frameworks.
+    await checkScoring(url, { prompt_name: 'help-answer', prompt_version: 'v1' });
   });
 
   test('GET / lists the endpoints; a bad body gets a 400', async () => {

@@ -6,7 +6,7 @@ import { Reflector } from '@nestjs/core';
 import { SpanKind } from '@opentelemetry/api';
 import { calcPrice } from '@pydantic/genai-prices';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { LlmscopeModule, LlmscopeService, PromptVersion, RagStep, TraceLLM, traceLLM } from '../src';
+import { LlmscopeModule, LlmscopeService, PromptVersion, RagStep, TraceLLM, traceLLM, type Evaluator } from '../src';
 import { memoryExporter, waitForSpans, find, parseMetrics } from '@llmscope/testkit';
 import { appModule, PLATFORMS, startNest, type Platform, type RunningNest } from './app';
 
@@ -101,6 +101,9 @@ class Llm {
   }
 }
 
+const COMPLETION_OK = { id: 'chatcmpl-q', model: 'gpt-4o-mini', choices: [{ index: 0, message: { role: 'assistant', content: 'Within 30 days.' }, finish_reason: 'stop' }], usage: { prompt_tokens: 5, completion_tokens: 4 } };
+const SAW_QUESTION: Evaluator = { name: 'saw_question', evaluate: ({ question }) => ({ value: question?.includes('refund') === true }) };
+
 @Controller('d')
 class DecoratedController {
   constructor(@Inject(RagService) private readonly rag: RagService, @Inject(Llm) private readonly llm: Llm, @Inject(LlmscopeService) private readonly llmscope: LlmscopeService) {}
@@ -168,6 +171,26 @@ class DecoratedController {
     return { id: 'chatcmpl-e', model: 'gpt-4o-mini', choices: [{ index: 0, message: { role: 'assistant', content: 'yes' }, finish_reason: 'stop' }], usage: { prompt_tokens: 3, completion_tokens: 1 } };
   }
 
+  /** The prompt comes from the arguments (inputFrom); a picker that throws records no prompt. */
+  @Get('asked')
+  async asked(): Promise<string> {
+    await this.ask([{ role: 'user', content: 'what is the refund policy?' }]);
+    await this.askBroken('ignored');
+    return 'ok';
+  }
+
+  @TraceLLM({ model: 'gpt-4o-mini', provider: 'openai', inputFrom: (args) => args[0], evaluators: [SAW_QUESTION] })
+  ask(messages: unknown): object {
+    void messages;
+    return COMPLETION_OK;
+  }
+
+  @TraceLLM({ model: 'gpt-4o-mini', provider: 'openai', inputFrom: () => { throw new Error('bad picker'); }, evaluators: [SAW_QUESTION] })
+  askBroken(question: string): object {
+    void question;
+    return COMPLETION_OK;
+  }
+
   /** A score given through the service inside a prompt scope carries that prompt version. */
   @Get('scored')
   @PromptVersion('graded', 'g2')
@@ -217,7 +240,8 @@ function endMs(span: ReadableSpan): number {
 describe.each(PLATFORMS.map((p) => [p] as [Platform]))('decorators on %s', (platform) => {
   let nest: RunningNest;
   beforeAll(async () => {
-    const module = appModule(LlmscopeModule.forRoot(), [DecoratedController]);
+    // Content capture on: evaluators read the prompt that @TraceLLM({ inputFrom }) records.
+    const module = appModule(LlmscopeModule.forRoot({ llm: { captureContent: true } }), [DecoratedController]);
     // Providers of the test controller, in a module of their own under the app module.
     nest = await startNest(platform, { module, providers: [RagService, Llm, RoleGuard] });
   });
@@ -296,6 +320,15 @@ describe.each(PLATFORMS.map((p) => [p] as [Platform]))('decorators on %s', (plat
     await nest.app.get(LlmscopeService).llmscope.evaluations?.idle();
     const s = parseMetrics((await request(nest.url).get('/metrics').expect(200)).text);
     expect(find(s, 'llmscope_quality_score_count', { name: 'answered', prompt_name: 'judged', prompt_version: 'j1' })[0]?.value).toBe(2);
+  });
+
+  test('@TraceLLM({ inputFrom }) hands the method\'s prompt to evaluators; a throwing picker records none', async () => {
+    await request(nest.url).get('/d/asked').expect(200);
+    await nest.app.get(LlmscopeService).llmscope.evaluations?.idle();
+    const s = parseMetrics((await request(nest.url).get('/metrics').expect(200)).text);
+    // The evaluator scores 1 when it sees the question the method received.
+    expect(find(s, 'llmscope_quality_score_sum', { name: 'saw_question' })[0]?.value).toBe(1);
+    expect(find(s, 'llmscope_quality_score_count', { name: 'saw_question' })[0]?.value).toBe(2);
   });
 
   test('@TraceLLM with an invalid evaluator list fails when the class is defined', () => {
