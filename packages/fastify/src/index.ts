@@ -70,6 +70,9 @@ const plugin: FastifyPluginAsync<LlmscopeFastifyOptions> = async function llmsco
   function onRequest(request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction): void {
     // The matched route's template, prefixes included; undefined for the 404 handler. Fastify
     // matched the route before onRequest, so the label is known here, once per request.
+    // `request.routeOptions.url` exists in Fastify 4.10+ and 5 alike (5 removed the older
+    // `request.routerPath`), and is the one API here whose floor is above 4.0: hence the peer
+    // range's 4.x minimum.
     const route = request.routeOptions.url;
     const raw = request.raw;
     if (route !== undefined && ((route === metricsRoute && (raw.method === 'GET' || raw.method === 'HEAD')) || (route === feedbackRoute && raw.method === 'POST'))) {
@@ -91,8 +94,9 @@ const plugin: FastifyPluginAsync<LlmscopeFastifyOptions> = async function llmsco
     // also when the client went away or the reply was hijacked, where onResponse never runs.
     finishOnClose(scope, ctx, reply.raw);
     // Everything after this hook (later hooks, body parsing, validation, the handler) runs inside
-    // the context. Fastify 5 resumes after body parsing through an AsyncResource bound here, so
-    // bodies that arrive in later socket reads do not lose it (the tests check with a slow body).
+    // the context. Fastify (4 and 5) resumes after body parsing through an AsyncResource bound
+    // here, so bodies that arrive in later socket reads do not lose it (the tests check with a
+    // slow body, on both majors).
     scope.run(ctx, next);
   }
 
@@ -134,7 +138,7 @@ const plugin: FastifyPluginAsync<LlmscopeFastifyOptions> = async function llmsco
 };
 
 /**
- * The llmscope Fastify plugin. Register it first, on the root instance:
+ * The llmscope Fastify plugin, for Fastify 4 (4.10+) and 5. Register it first, on the root instance:
  * `await app.register(llmscope, options)`. It is wrapped with fastify-plugin, so its hooks apply
  * to every route of the app, including those of encapsulated child plugins and the 404 handler.
  * Every request gets a context (user, session, tags) that follows it into hooks and handlers,
@@ -142,6 +146,7 @@ const plugin: FastifyPluginAsync<LlmscopeFastifyOptions> = async function llmsco
  * Invalid options make `register()` fail with a message that says what to change.
  * The instance is reachable as `app.llmscope`.
  */
-export const llmscope = fp(plugin, { fastify: '5.x', name: '@llmscope/fastify' });
+// Fastify 4 (4.10+, see the peer range) and 5: every API used here behaves the same on both.
+export const llmscope = fp(plugin, { fastify: '4.x || 5.x', name: '@llmscope/fastify' });
 
 export default llmscope;

@@ -1,6 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { Writable } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import Fastify4 from 'fastify4';
 import request from 'supertest';
 import { Counter, Registry } from 'prom-client';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
@@ -11,9 +12,21 @@ import { memoryExporter, waitForSpans, find, parseMetrics } from '@llmscope/test
 const exporter = memoryExporter();
 const open: FastifyInstance[] = [];
 
+type FastifyFactory = typeof Fastify;
+
+/**
+ * The majors the plugin supports: `fastify` (5) and the `fastify4` alias (npm:fastify@^4.29).
+ * Tests of what is framework-specific (prefixes, encapsulation, the 404 handlers, hooks and body
+ * parsing, error handlers, the external hook Nest on Fastify 4 uses) run on each, with the major's
+ * own `Fastify()`. Fastify 4's instances are typed with Fastify 5's types here (the calls used are
+ * the same on both); an app on Fastify 4 compiles against its own types.
+ */
+const majors: [string, FastifyFactory][] = [['5', Fastify], ['4', Fastify4 as unknown as FastifyFactory]];
+const onEachMajor = test.each(majors);
+
 /** A Fastify app with llmscope registered first; `routes` adds the app's routes and plugins. */
-async function build(options?: LlmscopeFastifyOptions, routes?: (app: FastifyInstance) => void | Promise<void>, fastifyOptions?: FastifyServerOptions): Promise<FastifyInstance> {
-  const app = Fastify(fastifyOptions);
+async function build(options?: LlmscopeFastifyOptions, routes?: (app: FastifyInstance) => void | Promise<void>, fastifyOptions?: FastifyServerOptions, factory: FastifyFactory = Fastify): Promise<FastifyInstance> {
+  const app = factory(fastifyOptions);
   open.push(app);
   await app.register(llmscope, options ?? {});
   await routes?.(app);
@@ -77,6 +90,18 @@ function usersRoutes(app: FastifyInstance): void {
   app.register(privatePlugin);
 }
 
+describe('Fastify majors', () => {
+  onEachMajor('the plugin registers on Fastify %s (fastify-plugin declares 4.x || 5.x)', async (major, Fastify) => {
+    const app = await build({ metrics: { defaultMetrics: false } }, (instance) => {
+      instance.get('/users/:id', async () => ({ user: getContext()?.userId ?? null, route: getContext()?.route }));
+    }, undefined, Fastify);
+    expect(app.version.split('.')[0]).toBe(major);
+    const url = await serve(app);
+    expect((await request(url).get('/users/3').set('x-user-id', 'ola').expect(200)).body).toEqual({ user: 'ola', route: '/users/:id' });
+    expect(app.llmscope.metricsPath).toBe('/metrics');
+  });
+});
+
 describe('metrics', () => {
   test('/metrics returns Prometheus text with one series per route template', async () => {
     const url = await serve(await build(undefined, usersRoutes));
@@ -95,8 +120,8 @@ describe('metrics', () => {
     expect(find(await metrics(url), 'http_server_requests_total', { route: '/metrics' })).toHaveLength(0);
   });
 
-  test('route templates include register prefixes, nested prefixes and encapsulated child plugins', async () => {
-    const url = await serve(await build(undefined, usersRoutes));
+  onEachMajor('route templates include register prefixes, nested prefixes and encapsulated child plugins (Fastify %s)', async (_major, Fastify) => {
+    const url = await serve(await build(undefined, usersRoutes, undefined, Fastify));
     await request(url).get('/api/users/7').expect(200);
     await request(url).get('/api/v1/items/8').expect(200, { id: '8' });
     await request(url).get('/api/v1/items/9').expect(200);
@@ -114,8 +139,8 @@ describe('metrics', () => {
     expect(serverSpan(spans, 'GET /orgs/:org/members/:member').attributes['http.route']).toBe('/orgs/:org/members/:member');
   });
 
-  test('1000 random unknown paths add one route value; a custom 404 handler is measured the same way', async () => {
-    const url = await serve(await build(undefined, usersRoutes));
+  onEachMajor('1000 random unknown paths add one route value; a custom 404 handler is measured the same way (Fastify %s)', async (_major, Fastify) => {
+    const url = await serve(await build(undefined, usersRoutes, undefined, Fastify));
     await request(url).get('/users/1').expect(200);
     const agent = request(url);
     for (let i = 0; i < 1000; i += 50) {
@@ -134,7 +159,7 @@ describe('metrics', () => {
         reply.code(404);
         return { missing: getContext()?.userId ?? null };
       });
-    }));
+    }, undefined, Fastify));
     const res = await request(custom).get('/whatever/1').set('x-user-id', 'eve').expect(404);
     expect(res.body).toEqual({ missing: 'eve' });
     await request(custom).post('/whatever/2').send({ a: 1 }).expect(404);
@@ -149,7 +174,7 @@ describe('metrics', () => {
     expect(find(await metrics(url), 'app_jobs_total')[0]?.value).toBe(3);
   });
 
-  test('registered inside an encapsulated plugin, it measures that plugin only, with /metrics under its prefix', async () => {
+  onEachMajor('registered inside an encapsulated plugin, it measures that plugin only, with /metrics under its prefix (Fastify %s)', async (_major, Fastify) => {
     const app = Fastify();
     open.push(app);
     app.get('/outside', async () => ({ user: getContext()?.userId ?? null }));
@@ -166,7 +191,7 @@ describe('metrics', () => {
     expect(samples.map((s) => `${s.labels.route} ${s.labels.status_code} ${s.value}`)).toEqual(['/scoped/inside/:id 200 1']);
   });
 
-  test('a route already at /metrics clashes loudly at start-up', async () => {
+  onEachMajor('a route already at /metrics clashes loudly at start-up (Fastify %s)', async (_major, Fastify) => {
     const app = Fastify();
     open.push(app);
     app.get('/metrics', async () => 'mine');
@@ -198,7 +223,7 @@ describe('context and identity', () => {
     expect(code['llmscope.tag.bad']).toBeUndefined();
   });
 
-  test('context follows awaits, timers, body parsing (JSON, text, large, custom parser) and later hooks', async () => {
+  onEachMajor('context follows awaits, timers, body parsing (JSON, text, large, custom parser) and later hooks (Fastify %s)', async (_major, Fastify) => {
     const seenInHooks: Record<string, (string | undefined)[]> = {};
     const url = await serve(await build(undefined, (app) => {
       app.addContentTypeParser('application/x-slow', { parseAs: 'string' }, (_req, body, done) => {
@@ -222,7 +247,7 @@ describe('context and identity', () => {
         const body = req.body as { question?: string } | string;
         return { seen, size: typeof body === 'string' ? body.length : JSON.stringify(body).length };
       });
-    }));
+    }, undefined, Fastify));
     const big = { question: 'x'.repeat(200_000) };
     const send = (user: string, type: string, body: string | object) =>
       request(url).post('/chat').set('x-user-id', user).set('content-type', type).send(body as string).expect(200);
@@ -274,7 +299,7 @@ describe('context and identity', () => {
     await expect(attempt({ logLevel: 'warn' } as LlmscopeFastifyOptions)).resolves.toBeUndefined();
   });
 
-  test('registering twice fails with a clear message', async () => {
+  onEachMajor('registering twice fails with a clear message (Fastify %s)', async (_major, Fastify) => {
     const app = Fastify();
     open.push(app);
     await app.register(llmscope);
@@ -332,7 +357,7 @@ describe('tracing', () => {
     expect(find(samples, 'llmscope_llm_tokens_total', { model: 'sim-gpt', token_type: 'output' })[0]?.value).toBe(85);
   });
 
-  test('thrown errors (sync, async, reply.send(err), in a hook, in a child plugin) give 500, an ERROR span with an exception event and 500 in the metrics', async () => {
+  onEachMajor('thrown errors (sync, async, reply.send(err), in a hook, in a child plugin) give 500, an ERROR span with an exception event and 500 in the metrics (Fastify %s)', async (_major, Fastify) => {
     const url = await serve(await build(undefined, (app) => {
       app.get('/sync', () => {
         throw new TypeError('sync boom');
@@ -353,7 +378,7 @@ describe('tracing', () => {
       app.get('/handled', async () => {
         throw Object.assign(new Error('bad input'), { statusCode: 400 });
       });
-    }));
+    }, undefined, Fastify));
     for (const path of ['/sync', '/async', '/send', '/hook', '/r/deep']) await request(url).get(path).expect(500);
     await request(url).get('/handled').expect(400);
     const spans = await waitForSpans(exporter, (s) => serverSpans(s).length === 6);
@@ -373,7 +398,7 @@ describe('tracing', () => {
     expect(find(samples, 'http_server_requests_total', { route: '/handled', status_code: '400' })[0]?.value).toBe(1);
   });
 
-  test('a setErrorHandler keeps its status: 4xx stays a client error, 5xx is an ERROR span with the exception', async () => {
+  onEachMajor('a setErrorHandler keeps its status: 4xx stays a client error, 5xx is an ERROR span with the exception (Fastify %s)', async (_major, Fastify) => {
     const url = await serve(await build(undefined, (app) => {
       app.setErrorHandler(async (error, _req, reply) => {
         const message = error instanceof Error ? error.message : String(error);
@@ -386,7 +411,7 @@ describe('tracing', () => {
       app.get('/fail', async () => {
         throw new Error('db down');
       });
-    }));
+    }, undefined, Fastify));
     const invalid = await request(url).get('/invalid').set('x-user-id', 'frank').expect(422);
     expect(invalid.body).toEqual({ error: 'bad question', user: 'frank' });
     const fail = await request(url).get('/fail').expect(503);
@@ -451,7 +476,7 @@ describe('requestHook: external', () => {
     expect(find(await metrics(url), 'http_server_requests_total')).toHaveLength(0);
   });
 
-  test('run by the host, the hook records the request as the plugin would', async () => {
+  onEachMajor('run by the host, the hook records the request as the plugin would (Fastify %s)', async (_major, Fastify) => {
     const app = Fastify();
     open.push(app);
     await app.register(llmscope, { requestHook: 'external', metrics: { defaultMetrics: false } });

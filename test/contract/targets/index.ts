@@ -1,9 +1,10 @@
 import type { ContractTarget } from '../target';
 import { expressTarget } from './express';
 import { fastifyTarget } from './fastify';
+import { fastify4Target } from './fastify4';
 import { nestExpressTarget } from './nest-express';
 import { nestFastifyTarget } from './nest-fastify';
 import { nodeTarget } from './node';
 
 /** Every adapter under contract. Add a target here and the whole suite runs against it. */
-export const targets: ContractTarget[] = [expressTarget, fastifyTarget, nestExpressTarget, nestFastifyTarget, nodeTarget];
+export const targets: ContractTarget[] = [expressTarget, fastifyTarget, fastify4Target, nestExpressTarget, nestFastifyTarget, nodeTarget];
