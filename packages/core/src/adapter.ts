@@ -9,6 +9,7 @@ export { Llmscope, createLlmscope } from './llmscope';
 export { RequestContext, getContext } from './context/context';
 export { resolveOptions, type ResolvedOptions } from './config/options';
 export type { HandlerResponse } from './http/metrics-endpoint';
+export type { MetricsServerAddress } from './http/metrics-server';
 // The kit: what every adapter built on Node's http objects does around a request, once.
 export { isMetricsRequest, serveMetrics, setTraceIdHeader, finishOnClose, startNodeRequest, respondWithError, isFeedbackRequest, serveFeedback, serveOwnRoute, withInstance } from './http/node-response';
 export type { FeedbackRoute } from './evals/feedback';

@@ -19,6 +19,7 @@ export { SECRET_PATTERNS, EMAIL_PATTERN, type RedactOptions, type RedactionRule 
 export type { SamplingOptions, HeadSamplingOptions, TailSamplingOptions, PriorityRules, RouteLatencyOptions, TraceSummary } from './sampling/options';
 export type { TailSamplerStats } from './sampling/tail';
 export type { HandlerResponse } from './http/metrics-endpoint';
+export type { MetricsServerAddress } from './http/metrics-server';
 
 // Context
 export { runWithContext, setUser, setSession, setFeature, setPromptVersion, tag, type TagValue, type ContextLimits, type LlmscopeContext, type LlmTotals } from './context/context';

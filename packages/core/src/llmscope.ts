@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { context, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type Tracer } from '@opentelemetry/api';
+import { suppressTracing } from '@opentelemetry/core';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { clipString, headerValue } from './context/clip';
 import { bindContext, getContext, isFallbackOwner, RequestContext, runInContext, setFallbackOwner, type ContextLimits, type ErrorOrigin } from './context/context';
@@ -12,6 +13,8 @@ import { LlmRuntime } from './genai/runtime';
 import { COMMON, LLMSCOPE } from './genai/schema';
 import { foreignGenAiSpans } from './genai/span-records';
 import { createMetricsHandler, type HandlerResponse } from './http/metrics-endpoint';
+import { setMetricPrefix } from './http/prom';
+import { MetricsServer, type MetricsServerAddress } from './http/metrics-server';
 import { resolveOptions, type LlmscopeOptions, type ResolvedOptions } from './config/options';
 import { RouteTable } from './http/routes';
 import { errorType } from './tracing/span-run';
@@ -68,8 +71,16 @@ export class Llmscope implements GenAiOwner, ScoreOwner {
   readonly options: ResolvedOptions;
   /** The Prometheus registry the metrics live in (llmscope's own unless one was passed). */
   readonly registry: Registry | undefined;
-  /** Path of the metrics endpoint, or undefined when none is mounted. */
+  /** Path of the metrics endpoint on the app's port, or undefined when none is mounted there (`metrics.path: false`, or `metrics.port`). */
   readonly metricsPath: string | undefined;
+  private readonly metricsServer: MetricsServer | undefined;
+  /**
+   * With `metrics.port`: resolves with the port and address the metrics server listens on, or
+   * rejects when it cannot listen (the port in use; also reported as a warning). Else undefined.
+   */
+  get metricsListening(): Promise<MetricsServerAddress> | undefined {
+    return this.metricsServer?.listening;
+  }
   /** Whether this instance creates spans (`tracing` not `false`). */
   readonly tracingOn: boolean;
   private readonly tracer: Tracer | undefined;
@@ -80,6 +91,10 @@ export class Llmscope implements GenAiOwner, ScoreOwner {
    */
   readonly genai: LlmRuntime;
   private readonly routes: RouteTable;
+  /** Whether `metrics.exclude` has paths or predicates to check when a request starts. */
+  private readonly excluding: boolean;
+  private readonly excludePaths: Set<string> | undefined;
+  private readonly excludeRequest: ((method: string, path: string) => boolean) | undefined;
   private readonly limits: ContextLimits;
   private readonly metricsHandler: ((authorization: string | undefined) => Promise<HandlerResponse>) | undefined;
   /**
@@ -117,16 +132,25 @@ export class Llmscope implements GenAiOwner, ScoreOwner {
     this.options = resolveOptions(options);
     const o = this.options;
     this.limits = { maxValueLength: o.maxValueLength, maxTags: o.maxTags };
-    this.routes = new RouteTable(o.unmatchedRoute, o.maxRoutes);
+    this.routes = new RouteTable(o.unmatchedRoute, o.maxRoutes, o.metrics?.excludeRoutes);
+    this.excludePaths = o.metrics?.excludePaths;
+    this.excludeRequest = o.metrics?.excludeRequest;
+    this.excluding = this.excludePaths !== undefined || this.excludeRequest !== undefined;
     if (o.metrics) {
       this.registry = o.metrics.registry ?? new Registry();
+      const prefix = o.metrics.prefix;
+      if (prefix !== '') setMetricPrefix(this.registry, prefix);
+      // Only llmscope's own registry: on an app registry they would label the app's metrics (rejected in options).
+      if (o.metrics.labels !== undefined) this.registry.setDefaultLabels(o.metrics.labels);
       // Default metrics are registered once per registry (an app registry may have them already).
-      if (o.metrics.defaultMetrics && this.registry.getSingleMetric('process_cpu_user_seconds_total') === undefined) {
-        collectDefaultMetrics({ register: this.registry });
+      if (o.metrics.defaultMetrics && this.registry.getSingleMetric(`${prefix}process_cpu_user_seconds_total`) === undefined) {
+        collectDefaultMetrics(prefix === '' ? { register: this.registry } : { register: this.registry, prefix });
       }
       this.http = new HttpMetrics(this.registry, o.metrics.httpDurationBuckets);
-      this.metricsPath = o.metrics.path;
       this.metricsHandler = createMetricsHandler(this.registry, o.metrics.bearerToken);
+      // On a port of its own, the adapters see no metrics path and serve nothing on the app's port.
+      if (o.metrics.port !== undefined && o.metrics.path !== undefined) this.metricsServer = new MetricsServer((authorization) => this.handleMetrics(authorization), o.metrics.path, o.metrics.port, o.metrics.host);
+      else this.metricsPath = o.metrics.path;
     }
     this.genai = new LlmRuntime(this.registry, o.llm);
     this.tracingOn = o.tracing !== undefined;
@@ -180,6 +204,7 @@ export class Llmscope implements GenAiOwner, ScoreOwner {
   startRequest(method: string, url: string | undefined, headers: IncomingHttpHeaders, request: unknown): RequestContext {
     const ctx = new RequestContext(performance.now(), this.limits, this);
     ctx.method = normaliseMethod(method);
+    if (this.excluding && this.isExcluded(method, url)) return this.excludedContext(ctx);
     const max = this.limits.maxValueLength;
     const identify = this.options.identify;
     if (identify !== undefined) {
@@ -218,6 +243,39 @@ export class Llmscope implements GenAiOwner, ScoreOwner {
     return ctx;
   }
 
+  /**
+   * Whether `metrics.exclude` excludes a request by its path (exact paths, then the predicates;
+   * the query is ignored). Route templates with parameters are decided later, on the route.
+   *
+   * @param method - the request method as received
+   * @param url - the request target (path and query)
+   */
+  isExcluded(method: string | undefined, url: string | undefined): boolean {
+    if (!this.excluding) return false;
+    let path = url ?? '/';
+    const q = path.indexOf('?');
+    if (q !== -1) path = path.slice(0, q);
+    if (this.excludePaths !== undefined && this.excludePaths.has(path)) return true;
+    const predicate = this.excludeRequest;
+    if (predicate === undefined) return false;
+    try {
+      return predicate(method ?? 'GET', path) === true;
+    } catch {
+      // A throwing predicate must not fail the request: it is counted as usual.
+      return false;
+    }
+  }
+
+  /**
+   * An excluded request's context: finished from the start (no metrics, no span, no log line),
+   * with tracing suppressed so that steps and LLM calls in it start no trace of their own.
+   */
+  private excludedContext(ctx: RequestContext): RequestContext {
+    ctx.finished = true;
+    ctx.otelContext = bindContext(ctx, this.tracer === undefined ? undefined : suppressTracing(context.active()));
+    return ctx;
+  }
+
   /** Runs `fn` (the rest of the framework's handling) inside the request's context and span. */
   run<T>(ctx: RequestContext, fn: () => T): T {
     return runInContext(ctx, fn);
@@ -247,9 +305,11 @@ export class Llmscope implements GenAiOwner, ScoreOwner {
     const ms = performance.now() - ctx.startTime;
     if (this.http) {
       this.http.active.dec();
-      this.http.observe(entry, ctx.method, statusCode, ms / 1000);
+      if (!entry.excluded) this.http.observe(entry, ctx.method, statusCode, ms / 1000);
     }
-    if (this.telemetry !== undefined) this.telemetry.requestFinished(ctx, statusCode, entry.route, ms);
+    // A template in `metrics.exclude` is known only now: not counted, not logged; its span was
+    // started before the route was known and ends as usual (docs/metrics.md).
+    if (this.telemetry !== undefined && !entry.excluded) this.telemetry.requestFinished(ctx, statusCode, entry.route, ms);
     const span = ctx.span;
     if (span === undefined) return;
     span.updateName(entry.spanName(ctx.method));
@@ -417,6 +477,7 @@ export class Llmscope implements GenAiOwner, ScoreOwner {
     // Traces still open are decided now, so their kept spans reach the exporters flushed next.
     this.sampling?.close();
     if (this.telemetry !== undefined) await this.telemetry.shutdown(Math.max(1, deadline - Date.now()));
+    if (this.metricsServer !== undefined) await settleWithin(this.metricsServer.close(), Math.max(1, deadline - Date.now()));
   }
 }
 

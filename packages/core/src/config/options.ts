@@ -1,6 +1,6 @@
 import type { Registry } from 'prom-client';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { arrayOf, boolean, buckets, check, func, nonEmptyString, object, positiveInt, section, string } from './validate';
+import { arrayOf, boolean, buckets, check, configError, field, func, nonEmptyString, object, positiveInt, record, section, string } from './validate';
 import { resolveLlmOptions, type LlmOptions, type ResolvedLlmOptions } from '../genai/options';
 import { resolveEvaluations, type EvaluationsOptions, type ResolvedEvaluations } from '../evals/options';
 import { resolveExporters, type ExportersOptions, type ResolvedExporters } from '../exporters/options';
@@ -30,6 +30,33 @@ export interface MetricsOptions {
   defaultMetrics?: boolean;
   /** Buckets (seconds) of `http_server_request_duration_seconds`. Default: the OTel HTTP semconv buckets, extended to 60 s for LLM responses. */
   httpDurationBuckets?: number[];
+  /**
+   * Requests that get no HTTP metrics and no span (health checks, readiness probes). Each item is
+   * an exact path (`'/healthz'`: decided when the request starts, query ignored), a route template
+   * with parameters (`'/items/:id'`: decided when the route is known, metrics only, see
+   * docs/metrics.md), or a predicate `(method, path) => boolean` called once per request with the
+   * path without its query. Default: none (nothing is checked per request).
+   */
+  exclude?: Array<string | ((method: string, path: string) => boolean)>;
+  /**
+   * Prefix of the names of llmscope's metrics (`myapp_` gives `myapp_http_server_requests_total`),
+   * prom-client's default metrics included. A Prometheus name prefix: `[a-zA-Z_:][a-zA-Z0-9_:]*`.
+   * Default: none (the names in docs/metrics.md).
+   */
+  prefix?: string;
+  /**
+   * Constant labels added to every series of llmscope's registry (`{ service: 'rag-api', env: 'prod' }`),
+   * with prom-client's `setDefaultLabels`. Not allowed with `registry` (it would label the app's
+   * own metrics too): call `setDefaultLabels` on that registry instead.
+   */
+  labels?: Record<string, string>;
+  /**
+   * Serve the metrics endpoint on this port, from a small `node:http` server of llmscope's own,
+   * instead of on the app's port (the adapters then do not serve it). Closed by `shutdown()`.
+   */
+  port?: number;
+  /** Interface of the `port` server. Default: all interfaces (what a Prometheus scraping pod IPs needs). */
+  host?: string;
 }
 
 /** Options of the tracing side of llmscope. */
@@ -123,6 +150,16 @@ export interface ResolvedOptions {
     registry: Registry | undefined;
     defaultMetrics: boolean;
     httpDurationBuckets: number[];
+    /** Exact paths excluded when the request starts; undefined when none. */
+    excludePaths: Set<string> | undefined;
+    /** Route templates (with parameters) excluded from metrics when the route is known; undefined when none. */
+    excludeRoutes: Set<string> | undefined;
+    /** The predicates, combined into one; undefined when none. */
+    excludeRequest: ((method: string, path: string) => boolean) | undefined;
+    prefix: string;
+    labels: Record<string, string> | undefined;
+    port: number | undefined;
+    host: string | undefined;
   } | undefined;
   tracing: { spanProcessors: SpanProcessor[]; printTraces: boolean } | undefined;
   llm: ResolvedLlmOptions;
@@ -145,7 +182,50 @@ const TOP_LEVEL_KEYS = [
   'exporters', 'logging', 'redact', 'shutdownOnSignal', 'shutdownTimeoutMs',
   'sampling', 'evaluations',
 ] as const;
-const METRICS_KEYS = ['path', 'bearerToken', 'registry', 'defaultMetrics', 'httpDurationBuckets'] as const;
+const METRICS_KEYS = ['path', 'bearerToken', 'registry', 'defaultMetrics', 'httpDurationBuckets', 'exclude', 'prefix', 'labels', 'port', 'host'] as const;
+const METRIC_PREFIX = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+/** Labels llmscope's own metrics use: a constant label of the same name would clash with them. */
+const RESERVED_LABELS = ['method', 'route', 'status_code', 'le', 'quantile'];
+type ExcludeItem = string | ((method: string, path: string) => boolean);
+
+function resolveExclude(value: unknown): Pick<NonNullable<ResolvedOptions['metrics']>, 'excludePaths' | 'excludeRoutes' | 'excludeRequest'> {
+  const items = arrayOf('metrics.exclude', value, {
+    test: (v): v is ExcludeItem => (typeof v === 'string' && v.startsWith('/')) || typeof v === 'function',
+    expected: 'a path or route template starting with "/", such as "/healthz", or a function (method, path) => boolean',
+  }, 'an array of paths, route templates or functions, such as ["/healthz", "/ready"]') ?? [];
+  let excludePaths: Set<string> | undefined;
+  let excludeRoutes: Set<string> | undefined;
+  const predicates: ((method: string, path: string) => boolean)[] = [];
+  for (const item of items) {
+    if (typeof item === 'function') predicates.push(item);
+    // A template with a parameter or a wildcard cannot match a path: it is decided on the route.
+    else if (item.includes(':') || item.includes('*')) (excludeRoutes ??= new Set()).add(item);
+    else {
+      (excludePaths ??= new Set()).add(item);
+      (excludeRoutes ??= new Set()).add(item);
+    }
+  }
+  const excludeRequest = predicates.length === 0 ? undefined
+    : predicates.length === 1 ? predicates[0]
+    : (method: string, path: string): boolean => predicates.some((p) => p(method, path));
+  return { excludePaths, excludeRoutes, excludeRequest };
+}
+
+function resolveConstantLabels(value: unknown, registry: Registry | undefined): Record<string, string> | undefined {
+  const labels = record('metrics.labels', value, "an object of label names to string values, such as { service: 'rag-api', env: 'prod' }");
+  if (labels === undefined) return undefined;
+  for (const [name, v] of Object.entries(labels)) {
+    if (!LABEL_NAME.test(name) || name.startsWith('__') || RESERVED_LABELS.includes(name)) {
+      configError(`option \`${field('metrics.labels', name)}\` must have a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __, not one of ${RESERVED_LABELS.join(', ')}), got ${JSON.stringify(name)}.`);
+    }
+    string(field('metrics.labels', name), v, "a string such as 'prod'");
+  }
+  if (registry !== undefined && Object.keys(labels).length > 0) {
+    configError('option `metrics.labels` cannot be combined with `metrics.registry`: constant labels apply to a whole registry, so they would label your own metrics too. Call `registry.setDefaultLabels({ ... })` on your registry instead, or remove `metrics.registry`.');
+  }
+  return Object.keys(labels).length === 0 ? undefined : labels as Record<string, string>;
+}
 const TRACING_KEYS = ['spanProcessors', 'printTraces'] as const;
 const REDACT_KEYS = ['secrets', 'emails', 'patterns', 'replacement'] as const;
 // RFC 9110 token characters: what a header name may contain.
@@ -179,6 +259,11 @@ function resolveMetrics(value: unknown): ResolvedOptions['metrics'] {
     registry: check('metrics.registry', m.registry, isRegistry, 'a prom-client Registry (new Registry() or the default `register`)'),
     defaultMetrics: boolean('metrics.defaultMetrics', m.defaultMetrics) ?? true,
     httpDurationBuckets: buckets('metrics.httpDurationBuckets', m.httpDurationBuckets) ?? DEFAULT_HTTP_BUCKETS,
+    ...resolveExclude(m.exclude),
+    prefix: check('metrics.prefix', m.prefix, (v): v is string => typeof v === 'string' && METRIC_PREFIX.test(v), 'a Prometheus metric name prefix such as "myapp_" ([a-zA-Z_:][a-zA-Z0-9_:]*)') ?? '',
+    labels: resolveConstantLabels(m.labels, m.registry as Registry | undefined),
+    port: check('metrics.port', m.port, (v): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 65535, 'a port number from 0 to 65535, such as 9464 (0: any free port)'),
+    host: nonEmptyString('metrics.host', m.host, { expected: 'a host name or address such as "0.0.0.0" or "127.0.0.1"' }),
   };
 }
 

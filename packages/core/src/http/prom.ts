@@ -3,18 +3,40 @@ import { LlmscopeConfigError } from '../config/errors';
 
 type MetricClass = typeof Counter | typeof Gauge | typeof Histogram;
 
+/** The `metrics.prefix` of each registry llmscope registers in (absent: no prefix). */
+const prefixes = new WeakMap<Registry, string>();
+
 /**
- * Returns the metric `name` from `registry` if it is already there with the same type (an app
+ * Sets the prefix of llmscope's metric names in `registry` (option `metrics.prefix`), before any
+ * metric is registered there. An app registry shared by two instances must get the same prefix.
+ */
+export function setMetricPrefix(registry: Registry, prefix: string): void {
+  const current = prefixes.get(registry);
+  if (current !== undefined && current !== prefix) {
+    throw new LlmscopeConfigError(`option \`metrics.prefix\` is ${JSON.stringify(prefix)}, but another llmscope instance registers in the same registry with ${JSON.stringify(current)}; give both the same prefix, or each its own registry.`);
+  }
+  prefixes.set(registry, prefix);
+}
+
+/** `name` with the registry's `metrics.prefix`. */
+export function metricName(registry: Registry, name: string): string {
+  const prefix = prefixes.get(registry);
+  return prefix === undefined ? name : prefix + name;
+}
+
+/**
+ * Returns the metric `name` (with the registry's `metrics.prefix`) from `registry` if it is already there with the same type (an app
  * registry shared by two llmscope instances, or a hot reload), else registers a new one. Saves
  * users from prom-client's "metric already registered" error.
  */
 export function getOrCreate<C extends MetricClass>(Kind: C, registry: Registry, config: ConstructorParameters<C>[0]): InstanceType<C> {
-  const existing = registry.getSingleMetric(config.name);
+  const name = metricName(registry, config.name);
+  const existing = registry.getSingleMetric(name);
   if (existing !== undefined) {
     if (existing instanceof Kind) return existing as InstanceType<C>;
-    throw new LlmscopeConfigError(`the registry already has a metric named ${config.name} of another type; rename the app's metric or give llmscope its own registry.`);
+    throw new LlmscopeConfigError(`the registry already has a metric named ${name} of another type; rename the app's metric or give llmscope its own registry.`);
   }
-  return new Kind({ ...config, registers: [registry] } as never) as InstanceType<C>;
+  return new Kind({ ...config, name, registers: [registry] } as never) as InstanceType<C>;
 }
 
 /** A counter named `name` in `registry` (shared when it is there already). */

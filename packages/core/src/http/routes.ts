@@ -13,6 +13,8 @@ export class RouteEntry {
     readonly route: string,
     /** False for the unmatched entry: its spans are named by the method alone (OTel semconv) and get no `http.route`. */
     readonly matched: boolean,
+    /** True for a template in `metrics.exclude`: its requests are not counted (decided once per route). */
+    readonly excluded = false,
   ) {}
 
   spanName(method: string): string {
@@ -35,7 +37,7 @@ export class RouteTable {
   readonly unmatched: RouteEntry;
   private readonly overflow = new RouteEntry('other', true);
 
-  constructor(unmatchedRoute: string, private readonly maxRoutes: number) {
+  constructor(unmatchedRoute: string, private readonly maxRoutes: number, private readonly excluded?: ReadonlySet<string>) {
     this.unmatched = new RouteEntry(unmatchedRoute, false);
   }
 
@@ -44,7 +46,7 @@ export class RouteTable {
     let entry = this.routes.get(route);
     if (entry === undefined) {
       if (this.routes.size >= this.maxRoutes) return this.overflow;
-      entry = new RouteEntry(route, true);
+      entry = new RouteEntry(route, true, this.excluded !== undefined && this.excluded.has(route));
       this.routes.set(route, entry);
     }
     return entry;
