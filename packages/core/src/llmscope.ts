@@ -96,7 +96,7 @@ export class Llmscope implements GenAiOwner, ScoreOwner {
   private readonly excludePaths: Set<string> | undefined;
   private readonly excludeRequest: ((method: string, path: string) => boolean) | undefined;
   private readonly limits: ContextLimits;
-  private readonly metricsHandler: ((authorization: string | undefined) => Promise<HandlerResponse>) | undefined;
+  private readonly metricsHandler: ((authorization: string | undefined, accept?: string) => Promise<HandlerResponse>) | undefined;
   /**
    * Exporters, logs and redaction; undefined when none is configured (nothing per request then).
    * @internal
@@ -149,7 +149,7 @@ export class Llmscope implements GenAiOwner, ScoreOwner {
       this.http = new HttpMetrics(this.registry, o.metrics.httpDurationBuckets);
       this.metricsHandler = createMetricsHandler(this.registry, o.metrics.bearerToken);
       // On a port of its own, the adapters see no metrics path and serve nothing on the app's port.
-      if (o.metrics.port !== undefined && o.metrics.path !== undefined) this.metricsServer = new MetricsServer((authorization) => this.handleMetrics(authorization), o.metrics.path, o.metrics.port, o.metrics.host);
+      if (o.metrics.port !== undefined && o.metrics.path !== undefined) this.metricsServer = new MetricsServer((authorization, accept) => this.handleMetrics(authorization, accept), o.metrics.path, o.metrics.port, o.metrics.host);
       else this.metricsPath = o.metrics.path;
     }
     this.genai = new LlmRuntime(this.registry, o.llm);
@@ -349,10 +349,11 @@ export class Llmscope implements GenAiOwner, ScoreOwner {
   /**
    * Answers a request to the metrics endpoint (adapters call it for `GET metricsPath`).
    * @param authorization - the request's `Authorization` header
+   * @param accept - the request's `Accept` header: `application/openmetrics-text` gets OpenMetrics, else Prometheus text 0.0.4
    */
-  handleMetrics(authorization: string | undefined): Promise<HandlerResponse> {
+  handleMetrics(authorization: string | undefined, accept?: string): Promise<HandlerResponse> {
     if (this.metricsHandler === undefined) return Promise.resolve({ status: 404, headers: {}, body: '' });
-    return this.metricsHandler(authorization);
+    return this.metricsHandler(authorization, accept);
   }
 
   /**

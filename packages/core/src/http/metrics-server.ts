@@ -24,13 +24,13 @@ export class MetricsServer {
   private readonly server: Server;
 
   /** @param handle - the metrics handler (`Llmscope.handleMetrics`): status, headers and body for an `Authorization` header */
-  constructor(handle: (authorization: string | undefined) => Promise<HandlerResponse>, path: string, port: number, host: string | undefined) {
+  constructor(handle: (authorization: string | undefined, accept: string | undefined) => Promise<HandlerResponse>, path: string, port: number, host: string | undefined) {
     this.server = createServer((req: IncomingMessage, res: ServerResponse) => {
       const url = req.url ?? '/';
       const method = req.method;
       const isPath = url.startsWith(path) && (url.length === path.length || url.charCodeAt(path.length) === QUERY);
       if (isPath && (method === 'GET' || method === 'HEAD')) {
-        handle(req.headers.authorization).then((r) => {
+        handle(req.headers.authorization, req.headers.accept).then((r) => {
           if (res.headersSent || res.destroyed) return;
           res.statusCode = r.status;
           for (const name in r.headers) res.setHeader(name, r.headers[name] as string);

@@ -32,12 +32,13 @@ export function isMetricsRequest(scope: Llmscope, method: string | undefined, ur
 
 /**
  * Answers the metrics endpoint on a raw Node response: the status, headers and Prometheus text
- * of {@link Llmscope.handleMetrics} (401 without the configured bearer token), no body for HEAD.
+ * of {@link Llmscope.handleMetrics} (401 without the configured bearer token; OpenMetrics when
+ * `Accept` asks for it), no body for HEAD.
  * Never rejects; a response that is already sent or closed is left alone.
  */
 export async function serveMetrics(scope: Llmscope, req: IncomingMessage, res: ServerResponse): Promise<void> {
   try {
-    const r = await scope.handleMetrics(req.headers.authorization);
+    const r = await scope.handleMetrics(req.headers.authorization, req.headers.accept);
     if (res.headersSent || res.destroyed) return;
     res.statusCode = r.status;
     for (const name in r.headers) res.setHeader(name, r.headers[name] as string);

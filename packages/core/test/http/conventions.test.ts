@@ -155,3 +155,44 @@ describe('metrics.port: the endpoint on a port of its own', () => {
     expect(() => new Llmscope({ metrics: { host: '' } })).toThrow('option `metrics.host` must be a host name or address');
   });
 });
+
+describe('content negotiation: OpenMetrics when asked', () => {
+  const PROMETHEUS_ACCEPT = 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
+
+  test('Accept: application/openmetrics-text gets OpenMetrics (# EOF, counters as x_total); the Prometheus text stays intact', async () => {
+    const app = await ragApp({ metrics: { prefix: 'myapp_', labels: { env: 'prod' } } });
+    try {
+      await chat(app.url, 'hello');
+      const om = await scrape(app.url, { accept: PROMETHEUS_ACCEPT });
+      expect(om.status).toBe(200);
+      expect(om.headers.get('content-type')).toBe('application/openmetrics-text; version=1.0.0; charset=utf-8');
+      const text = await om.text();
+      expect(text.endsWith('# EOF\n')).toBe(true);
+      expect(text).toContain('# TYPE myapp_http_server_requests counter');
+      expect(text).toMatch(/^myapp_http_server_requests_total\{[^}]*route="\/chat\/:id"[^}]*env="prod"[^}]*\} 1$/m);
+      expect(text).not.toContain('_total_total');
+      // The same registry still answers Prometheus text 0.0.4, counter names untouched.
+      for (const accept of [undefined, 'text/plain']) {
+        const res = await scrape(app.url, accept === undefined ? {} : { accept });
+        expect(res.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+        const samples = parseMetrics(await res.text());
+        expect(find(samples, 'myapp_http_server_requests_total', { route: '/chat/:id', env: 'prod' })[0]?.value).toBe(1);
+      }
+    } finally {
+      await app.close();
+      await app.mw.llmscope.shutdown();
+    }
+  });
+
+  test('on the metrics port too', async () => {
+    const scope = new Llmscope({ metrics: { defaultMetrics: false, port: 0, host: '127.0.0.1' }, tracing: false });
+    try {
+      const { port } = await (scope.metricsListening as Promise<{ port: number }>);
+      const res = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { accept: 'application/openmetrics-text' } });
+      expect(res.headers.get('content-type')).toMatch(/^application\/openmetrics-text/);
+      expect((await res.text()).endsWith('# EOF\n')).toBe(true);
+    } finally {
+      await scope.shutdown();
+    }
+  });
+});
