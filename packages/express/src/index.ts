@@ -5,24 +5,37 @@
 import type { Request, RequestHandler, Response, NextFunction } from 'express';
 import { Llmscope, type LlmscopeOptions } from '@llmscope/core';
 import { serveOwnRoute, startNodeRequest, withInstance } from '@llmscope/core/adapter';
-import { NO_MOUNTS, patchLayer } from './route-tracking';
+import { NO_MOUNTS, patchLayer, patchLayer4 } from './route-tracking';
 
 export * from '@llmscope/core';
 
 /** The middleware, with the llmscope instance behind it (for `shutdown()` or its registry). */
 export type LlmscopeMiddleware = RequestHandler & { readonly llmscope: Llmscope };
 
-/** The first layer of the app's router (Express 5). Express 4's `app.router` getter throws. */
+/**
+ * The first layer of the app's router: Express 5's `app.router`, else Express 4's `app._router`
+ * (Express 4's `app.router` getter throws; its router exists once a first middleware is added).
+ */
 function firstLayer(app: unknown): object | undefined {
+  let layer: object | undefined;
   try {
-    return (app as { router?: { stack?: object[] } }).router?.stack?.[0];
+    layer = (app as { router?: { stack?: object[] } }).router?.stack?.[0];
   } catch {
-    return undefined;
+    // Express 4
   }
+  return layer ?? (app as { _router?: { stack?: object[] } } | undefined)?._router?.stack?.[0];
+}
+
+/** Patches the router's Layer prototype: Express 5's, else Express 4's. False when neither. */
+function patchRouter(app: unknown): boolean {
+  const layer = firstLayer(app);
+  if (layer === undefined) return false;
+  const proto = Object.getPrototypeOf(layer);
+  return patchLayer(proto) || patchLayer4(proto);
 }
 
 /**
- * Creates the llmscope middleware for Express 5. Put it first: `app.use(llmscope())`.
+ * Creates the llmscope middleware for Express 4.17+ and 5. Put it first: `app.use(llmscope())`.
  * It gives every request a context, user/session tags, a server span and HTTP metrics, and
  * serves `/metrics`. Invalid options throw here, at start-up.
  */
@@ -34,9 +47,8 @@ export function llmscope(options?: LlmscopeOptions<Request>): LlmscopeMiddleware
     if (serveOwnRoute(scope, req, res)) return;
     if (!patched) {
       patched = true;
-      const layer = firstLayer(req.app);
-      if (layer === undefined || !patchLayer(Object.getPrototypeOf(layer))) {
-        process.emitWarning('llmscope: this Express router is not Express 5\'s; route templates and errors are not recorded (requests are labelled unmatched).', 'LlmscopeWarning');
+      if (!patchRouter(req.app)) {
+        process.emitWarning('llmscope: this Express router is neither Express 4\'s nor Express 5\'s; route templates and errors are not recorded (requests are labelled unmatched).', 'LlmscopeWarning');
       }
     }
     // Context, span, trace-id header and the finish on 'close' come from the kit; the route

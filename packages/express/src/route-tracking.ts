@@ -9,13 +9,31 @@ const PATCHED = Symbol.for('llmscope.express.layerPatched');
  */
 export const NO_MOUNTS: readonly string[] = Object.freeze([]);
 
+/** A route as both routers have it: `app.get(path)` keeps its path (string, array or RegExp). */
+interface Route {
+  path: unknown;
+}
+
 /** The parts of router 2.x's Layer (Express 5) that route tracking reads. */
-interface Layer {
-  handle: (...args: unknown[]) => unknown;
+interface Layer5 {
   rawPath?: unknown;
-  route?: { path: unknown };
+  route?: Route;
   handleRequest(req: Request, res: Response, next: NextFunction): unknown;
   handleError(error: unknown, req: Request, res: Response, next: NextFunction): unknown;
+  [PATCHED]?: true;
+}
+
+/**
+ * The parts of Express 4's Layer (`express/lib/router/layer.js`) that route tracking reads. It
+ * keeps no path, only the RegExp that path-to-regexp 0.1.x made of it (and its keys).
+ */
+interface Layer4 {
+  regexp: RegExp & { fast_slash?: boolean };
+  keys?: { name: string | number }[];
+  route?: Route;
+  method?: string;
+  handle_request(req: Request, res: Response, next: NextFunction): unknown;
+  handle_error(error: unknown, req: Request, res: Response, next: NextFunction): unknown;
   [PATCHED]?: true;
 }
 
@@ -36,6 +54,47 @@ function joinRoute(prefix: string | undefined, path: string): string {
   return path === '/' ? prefix : prefix + path;
 }
 
+function isError(err: unknown): boolean {
+  return err !== undefined && err !== null && err !== 'route' && err !== 'router';
+}
+
+/**
+ * A request enters a route layer: its template, joined to the innermost mount template, is the
+ * request's route. Returns the `next` to hand the layer: the route's handlers may be the last
+ * layer, and an error they pass on then goes straight to Express's final handler without
+ * meeting another layer, so it is recorded on its way out.
+ */
+function enterRoute(ctx: RequestContext, route: Route, next: NextFunction): NextFunction {
+  const mounts = ctx.adapterState as string[];
+  const scope = ctx.owner as Llmscope;
+  scope.setRoute(ctx, joinRoute(mounts[mounts.length - 1], pathText(route.path)));
+  return function llmscopeRouteNext(err?: unknown) {
+    if (isError(err)) scope.recordError(ctx, err);
+    next(err as Error);
+  } as NextFunction;
+}
+
+/**
+ * A request enters a layer mounted at a path (router, sub-app, middleware): its template
+ * prefixes the routes inside it until it hands the request back with `next()`, which pops it
+ * (and records an error the mounted stack passes out, which may meet no other layer).
+ */
+function enterMount(ctx: RequestContext, template: string, next: NextFunction): NextFunction {
+  const mounts = ctx.adapterState as string[];
+  const stack = mounts === NO_MOUNTS ? (ctx.adapterState = []) as string[] : mounts;
+  stack.push(joinRoute(stack[stack.length - 1], template));
+  return function llmscopeMountNext(err?: unknown) {
+    stack.pop();
+    if (isError(err) && !ctx.finished) (ctx.owner as Llmscope).recordError(ctx, err);
+    next(err as Error);
+  } as NextFunction;
+}
+
+function recordLayerError(error: unknown): void {
+  const ctx = tracked();
+  if (ctx !== undefined) (ctx.owner as Llmscope).recordError(ctx, error);
+}
+
 /**
  * Teaches Express 5's router (the `router` package's Layer) to report, for requests llmscope
  * tracks, the full route template including mount paths of routers and sub-apps, and the errors
@@ -47,46 +106,227 @@ function joinRoute(prefix: string | undefined, path: string): string {
  *
  * @returns false when the router is not the Express 5 one (no route templates then).
  */
-export function patchLayer(proto: Layer): boolean {
+export function patchLayer(proto: Layer5): boolean {
   if (proto[PATCHED]) return true;
   if (typeof proto.handleRequest !== 'function' || typeof proto.handleError !== 'function') return false;
   const handleRequest = proto.handleRequest;
   const handleError = proto.handleError;
 
-  proto.handleRequest = function llmscopeHandleRequest(this: Layer, req, res, next) {
+  proto.handleRequest = function llmscopeHandleRequest(this: Layer5, req, res, next) {
     const ctx = tracked();
     if (ctx !== undefined) {
-      const mounts = ctx.adapterState as string[];
-      const scope = ctx.owner as Llmscope;
-      if (this.route !== undefined) {
-        scope.setRoute(ctx, joinRoute(mounts[mounts.length - 1], pathText(this.route.path)));
-        // The route's handlers may be the last layer: an error they pass on goes straight to
-        // Express's final handler without meeting another layer, so catch it here.
-        const routeNext = next;
-        next = function llmscopeRouteNext(err?: unknown) {
-          if (err !== undefined && err !== null && err !== 'route' && err !== 'router') scope.recordError(ctx, err);
-          routeNext(err as Error);
-        } as NextFunction;
-      } else if (this.rawPath !== '/' && this.rawPath !== undefined) {
-        // A layer mounted at a path (router, sub-app, middleware): its template prefixes the
-        // routes inside it until it hands the request back with next().
-        const stack = mounts === NO_MOUNTS ? (ctx.adapterState = []) as string[] : mounts;
-        stack.push(joinRoute(stack[stack.length - 1], pathText(this.rawPath)));
-        const mountNext = next;
-        next = function llmscopeMountNext(err?: unknown) {
-          stack.pop();
-          mountNext(err as Error);
-        } as NextFunction;
+      if (this.route !== undefined) next = enterRoute(ctx, this.route, next);
+      else if (this.rawPath !== '/' && this.rawPath !== undefined) next = enterMount(ctx, pathText(this.rawPath), next);
+    }
+    return handleRequest.call(this, req, res, next);
+  };
+
+  proto.handleError = function llmscopeHandleError(this: Layer5, error, req, res, next) {
+    recordLayerError(error);
+    return handleError.call(this, error, req, res, next);
+  };
+  proto[PATCHED] = true;
+  return true;
+}
+
+/** Mount templates of Express 4 layers, read back from their RegExp once per layer. */
+const mountTemplates = new WeakMap<object, string>();
+
+function mountTemplate(layer: Layer4): string {
+  let template = mountTemplates.get(layer);
+  if (template === undefined) {
+    template = regexpTemplate(layer.regexp, layer.keys ?? []);
+    mountTemplates.set(layer, template);
+  }
+  return template;
+}
+
+/**
+ * The same for Express 4.17+ (`express/lib/router/layer.js`, methods `handle_request` and
+ * `handle_error`). Route layers keep their path on `layer.route.path` as in Express 5; a layer
+ * mounted with `app.use(path, ...)` keeps only the RegExp made of its path, so the template is
+ * read back from that RegExp the first time a tracked request enters the layer and cached per
+ * layer (a WeakMap, nothing added to Express's objects). Plain middleware (`app.use(fn)`, a
+ * RegExp flagged `fast_slash`) and the handler layers inside a route (they carry `method`) are
+ * passed by before the context lookup.
+ *
+ * @returns false when the router is not the Express 4 one.
+ */
+export function patchLayer4(proto: Layer4): boolean {
+  if (proto[PATCHED]) return true;
+  if (typeof proto.handle_request !== 'function' || typeof proto.handle_error !== 'function') return false;
+  const handleRequest = proto.handle_request;
+  const handleError = proto.handle_error;
+
+  proto.handle_request = function llmscopeHandleRequest(this: Layer4, req, res, next) {
+    const route = this.route;
+    if (route !== undefined || (this.regexp.fast_slash !== true && !('method' in this))) {
+      const ctx = tracked();
+      if (ctx !== undefined) {
+        if (route !== undefined) next = enterRoute(ctx, route, next);
+        else {
+          const template = mountTemplate(this);
+          if (template !== '') next = enterMount(ctx, template, next);
+        }
       }
     }
     return handleRequest.call(this, req, res, next);
   };
 
-  proto.handleError = function llmscopeHandleError(this: Layer, error, req, res, next) {
-    const ctx = tracked();
-    if (ctx !== undefined) (ctx.owner as Llmscope).recordError(ctx, error);
+  proto.handle_error = function llmscopeHandleError(this: Layer4, error, req, res, next) {
+    recordLayerError(error);
     return handleError.call(this, error, req, res, next);
   };
   proto[PATCHED] = true;
   return true;
+}
+
+// Reading a path back from the RegExp that path-to-regexp 0.1.x (Express 4) made of it. Called
+// once per mounted layer, never per request. Anything the generator does not produce (a RegExp
+// the app passed itself) gives the RegExp's own text, `/\/files\/.*/`, as Express 5 reports it.
+
+/** Generated sources end with one of these (non-ending match), or `$`. */
+const TAILS = ['(?=\\/|$)', '(?:\\/|$)'];
+/**
+ * Captures path-to-regexp writes for a plain `:name` (with or without a `.` format before it); the
+ * RegExp's source escapes `/` in a character class or not, depending on how it was written.
+ */
+const PLAIN_CAPTURES = ['([^/]+?)', '([^/\\.]+?)', '([^\\/]+?)', '([^\\/\\.]+?)'];
+
+/**
+ * The path template a RegExp of path-to-regexp 0.1.x was made from: `/orgs/:orgId`, `/a,/b` for
+ * an array, `''` for `/`; the RegExp's text when it was not made by path-to-regexp.
+ */
+export function regexpTemplate(regexp: RegExp, keys: readonly { name: string | number }[]): string {
+  const names = keys.filter((k) => typeof k.name === 'string').map((k) => k.name as string);
+  let source = regexp.source;
+  // path-to-regexp before 0.1.8 wraps an array's alternatives in one group.
+  if (source.startsWith('(?:^') && groupEnd(source, 0) === source.length) source = source.slice(3, -1);
+  const parts = splitTop(source);
+  const out: string[] = [];
+  let nameIndex = 0;
+  for (const part of parts) {
+    const result = unparse(part, names, nameIndex);
+    if (result === undefined) return String(regexp);
+    out.push(result.path);
+    nameIndex = result.nameIndex;
+  }
+  return out.length === 1 && (out[0] === '' || out[0] === '/') ? '' : out.join(',');
+}
+
+/** Index just past the group opening at `start` (`source[start] === '('`), or -1. */
+function groupEnd(source: string, start: number): number {
+  let depth = 0;
+  let inClass = false;
+  for (let i = start; i < source.length; i++) {
+    const c = source[i];
+    if (c === '\\') i++;
+    else if (inClass) inClass = c !== ']';
+    else if (c === '[') inClass = true;
+    else if (c === '(') depth++;
+    else if (c === ')' && --depth === 0) return i + 1;
+  }
+  return -1;
+}
+
+/** `source` split at its top-level `|` (an array path's alternatives). */
+function splitTop(source: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let inClass = false;
+  let from = 0;
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i];
+    if (c === '\\') i++;
+    else if (inClass) inClass = c !== ']';
+    else if (c === '[') inClass = true;
+    else if (c === '(') depth++;
+    else if (c === ')') depth--;
+    else if (c === '|' && depth === 0) {
+      parts.push(source.slice(from, i));
+      from = i + 1;
+    }
+  }
+  parts.push(source.slice(from));
+  return parts;
+}
+
+function unparse(part: string, names: readonly string[], nameIndex: number): { path: string; nameIndex: number } | undefined {
+  if (part[0] !== '^') return undefined;
+  let body = part.slice(1);
+  const tail = TAILS.find((t) => body.endsWith(t));
+  if (tail !== undefined) body = body.slice(0, -tail.length);
+  else if (body.endsWith('$') && !body.endsWith('\\$')) body = body.slice(0, -1);
+  // Mounts are never strict: the generator always allows a trailing slash.
+  if (!body.endsWith('\\/?')) return undefined;
+  body = body.slice(0, -3);
+  let path = '';
+  for (let i = 0; i < body.length;) {
+    const c = body[i] as string;
+    if (c === '\\') {
+      const e = body[i + 1];
+      if (e === undefined) return undefined;
+      path += e === '/' || e === '.' ? e : c + e;
+      i += 2;
+    } else if (c === '(') {
+      const end = groupEnd(body, i);
+      if (end < 0) return undefined;
+      const group = body.slice(i, end);
+      i = end;
+      if (group === '(.*)') {
+        path += '*';
+        continue;
+      }
+      if (!group.startsWith('(?:')) {
+        path += group; // a group the app wrote in its path: kept as written
+        continue;
+      }
+      const key = keyGroup(group.slice(3, -1));
+      if (key === undefined) {
+        if (group[3] === '?' || group[3] === '=' || group[3] === '!') return undefined;
+        path += '(' + group.slice(3); // `/(a|b)` became `/(?:a|b)`
+        continue;
+      }
+      const name = names[nameIndex++];
+      if (name === undefined) return undefined;
+      let optional = '';
+      if (body[i] === '?') {
+        optional = '?';
+        i++;
+      }
+      path += key.prefix + ':' + name + key.capture + key.star + optional;
+    } else if (c === '.' || c === '*' || c === '$' || c === '^' || c === '|' || c === '?' || c === '[') {
+      return undefined; // never left bare by the generator: a RegExp the app wrote
+    } else {
+      path += c;
+      i++;
+    }
+  }
+  return { path, nameIndex };
+}
+
+/** The inside of a `(?:...)` group made for a `:name` key, or undefined when it is not one. */
+function keyGroup(inner: string): { prefix: string; capture: string; star: string } | undefined {
+  let i = 0;
+  let prefix = '';
+  if (inner.startsWith('\\.', i)) {
+    prefix += '.';
+    i += 2;
+  }
+  if (inner.startsWith('\\/', i)) {
+    prefix = '/' + prefix;
+    i += 2;
+  }
+  if (inner[i] !== '(') return undefined;
+  const end = groupEnd(inner, i);
+  if (end < 0) return undefined;
+  const capture = inner.slice(i, end);
+  const rest = inner.slice(end);
+  let star = '';
+  if (rest !== '') {
+    if (!rest.startsWith('((?:[') || groupEnd(rest, 0) !== rest.length) return undefined;
+    star = '*';
+  }
+  const plain = PLAIN_CAPTURES.includes(capture) || (capture.startsWith('((?:(?!\\/|') && capture.endsWith(').)+?)'));
+  return { prefix, capture: plain ? '' : capture, star };
 }

@@ -284,6 +284,19 @@ describe('tracing', () => {
     expect(find(samples, 'http_server_requests_total', { route: '/handled', status_code: '400' })[0]?.value).toBe(1);
   });
 
+  test('an error a mounted router passes out is recorded, though no layer follows it', async () => {
+    const app = express();
+    app.use(llmscope());
+    const guard = express.Router();
+    guard.use((_req, _res, next) => next(new Error('guard boom')));
+    app.use('/guarded', guard);
+    const url = await serve(app);
+    await request(url).get('/guarded/x').expect(500);
+    const spans = await waitForSpans(exporter, (s) => s.length === 1);
+    expect(spans[0]?.status).toEqual({ code: SpanStatusCode.ERROR, message: 'guard boom' });
+    expect(spans[0]?.events.find((e) => e.name === 'exception')?.attributes?.['exception.message']).toBe('guard boom');
+  });
+
   test('user error handlers see the same error and keep their status', async () => {
     const app = express();
     app.use(llmscope());
@@ -302,13 +315,14 @@ describe('tracing', () => {
 
 });
 
-describe('an app whose router is not Express 5\'s', () => {
+describe('an app whose router is neither Express 4\'s nor Express 5\'s', () => {
   test('requests still succeed and are recorded, and a warning says why', async () => {
     const app = express();
     const mw = llmscope({ tracing: false, metrics: { defaultMetrics: false } });
-    // Express 4's `app.router` getter throws ("'app.router' is deprecated!"); stand one in.
+    // Stand in an app whose `router` getter throws (as Express 4's does) and that has no Express 4
+    // `_router` either: a router llmscope does not know.
     const fake = (req: Request, res: express.Response, next: express.NextFunction): void => {
-      Object.defineProperty(req, 'app', { value: { get router() { throw new Error('\'app.router\' is deprecated!'); } }, configurable: true });
+      Object.defineProperty(req, 'app', { value: { get router() { throw new Error('\'app.router\' is deprecated!'); }, _router: { stack: [{}] } }, configurable: true });
       mw(req, res, next);
     };
     app.use(fake);
@@ -319,7 +333,7 @@ describe('an app whose router is not Express 5\'s', () => {
     const url = await serve(app);
     await request(url).get('/old/1').expect(200, 'ok');
     await request(url).get('/old/2').expect(200, 'ok');
-    expect(emitWarning.mock.calls.filter((c) => String(c[0]).includes('not Express 5'))).toHaveLength(1);
+    expect(emitWarning.mock.calls.filter((c) => String(c[0]).includes('neither Express 4\'s nor Express 5\'s'))).toHaveLength(1);
     emitWarning.mockRestore();
     // Both requests are recorded (the router patch from earlier tests in this process may still name the route).
     expect(await mw.llmscope.registry?.metrics()).toMatch(/http_server_requests_total\{[^}]*status_code="200"\} 2/);
