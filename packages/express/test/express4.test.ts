@@ -9,6 +9,7 @@ import request from 'supertest';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { llmscope, getContext, step } from '../src';
+import { regexpTemplate } from '../src/route-tracking';
 import { memoryExporter, waitForSpans, find, listen, parseMetrics, type Listening } from '@llmscope/testkit';
 
 type Express = typeof express5;
@@ -151,6 +152,26 @@ describe('route templates on Express 4', () => {
     expect(await routes(url)).toEqual([
       '/\\/re//leaf/:n', '/file/:name.:ext/leaf/:n', '/num/:id(\\d+)/leaf/:n', '/opt/:maybe?/leaf/:n', '/range/:from-:to/leaf/:n', '/trail/leaf/:n', '/v1.2/leaf/:n', 'unmatched',
     ]);
+  });
+
+  test('mount RegExps of Express 4.17 (path-to-regexp 0.1.7, recorded here) read back as the same templates', () => {
+    // The RegExp sources and key names Express 4.17.0's Layer makes for `app.use(path, ...)`.
+    const recorded: [string, RegExp, (string | number)[]][] = [
+      ['/api', /^\/api\/?(?=\/|$)/i, []],
+      ['/orgs/:orgId', /^\/orgs\/(?:([^\/]+?))\/?(?=\/|$)/i, ['orgId']],
+      ['/a/:b?', /^\/a(?:\/([^\/]+?))?\/?(?=\/|$)/i, ['b']],
+      ['/f/:file.:ext', /^\/f\/(?:([^\/]+?))(?:\.([^\/\.]+?))\/?(?=\/|$)/i, ['file', 'ext']],
+      ['/x/:from-:to', /^\/x\/(?:([^\/]+?))-(?:([^\/]+?))\/?(?=\/|$)/i, ['from', 'to']],
+      ['/p/:path*', /^\/p\/(?:([^\/]+?)((?:[\/].+?)?))\/?(?=\/|$)/i, ['path', 0]],
+      ['/n/:id(\\d+)', /^\/n\/(?:(\d+))\/?(?=\/|$)/i, ['id']],
+      ['/a,/b/:c', /(?:^\/a\/?(?=\/|$)|^\/b\/(?:([^\/]+?))\/?(?=\/|$))/i, ['c']],
+      ['*', /^(.*)\/?(?=\/|$)/i, [0]],
+      ['', /^\/?(?=\/|$)/i, []],
+      ['/\\/files\\/.*/', /\/files\/.*/, []],
+    ];
+    for (const [template, regexp, names] of recorded) {
+      expect(regexpTemplate(regexp, names.map((name) => ({ name })))).toBe(template);
+    }
   });
 
   test('the server span is named by the template, carries the trace id header and the context reaches the handler', async () => {
