@@ -240,6 +240,25 @@ describe.each(targets.map((t) => [t.name, t] as [string, ContractTarget]))('%s',
       });
     });
 
+    test('metrics.exclude: excluded paths and predicates are answered by the app but neither counted nor traced', async () => {
+      await withApp({ metrics: { defaultMetrics: false, exclude: ['/users/1', (method, path) => method === 'GET' && path === '/plain'] } }, async (app) => {
+        const excluded = await request(app.url).get('/users/1?probe=1').expect(200);
+        expect(excluded.headers['x-trace-id']).toBeUndefined();
+        const plain = await request(app.url).get('/plain').set('x-user-id', 'carol').expect(200);
+        // The request still has its context: only metrics and the span are skipped.
+        expect(plain.body).toEqual({ user: 'carol' });
+        expect(plain.headers['x-trace-id']).toBeUndefined();
+        await request(app.url).get('/users/2').expect(200);
+        const spans = server(await waitForSpans(exporter, (x) => server(x).length >= 1));
+        await new Promise((r) => setTimeout(r, 50));
+        expect(server(exporter.getFinishedSpans()).map((x) => x.attributes['url.path'])).toEqual(['/users/2']);
+        expect(spans).toHaveLength(1);
+        const s = await scrape(app.url);
+        expect(find(s, 'http_server_requests_total').map((x) => [x.labels.route, x.value])).toEqual([['/users/:id', 1]]);
+        expect(find(s, 'http_server_active_requests')[0]?.value).toBe(0);
+      });
+    });
+
     test('tracing false: no spans, no trace header; metrics, LLM metrics and context still work', async () => {
       await withApp({ tracing: false, metrics: { defaultMetrics: false } }, async (app) => {
         const res = await request(app.url).get('/plain').set('x-user-id', 'carol').expect(200);

@@ -146,7 +146,7 @@ export class Llmscope implements GenAiOwner, ScoreOwner {
       if (o.metrics.defaultMetrics && this.registry.getSingleMetric(`${prefix}process_cpu_user_seconds_total`) === undefined) {
         collectDefaultMetrics(prefix === '' ? { register: this.registry } : { register: this.registry, prefix });
       }
-      this.http = new HttpMetrics(this.registry, o.metrics.httpDurationBuckets);
+      this.http = new HttpMetrics(this.registry, o.metrics.httpDurationBuckets, o.metrics.tagLabels);
       this.metricsHandler = createMetricsHandler(this.registry, o.metrics.bearerToken);
       // On a port of its own, the adapters see no metrics path and serve nothing on the app's port.
       if (o.metrics.port !== undefined && o.metrics.path !== undefined) this.metricsServer = new MetricsServer((authorization, accept) => this.handleMetrics(authorization, accept), o.metrics.path, o.metrics.port, o.metrics.host);
@@ -204,7 +204,6 @@ export class Llmscope implements GenAiOwner, ScoreOwner {
   startRequest(method: string, url: string | undefined, headers: IncomingHttpHeaders, request: unknown): RequestContext {
     const ctx = new RequestContext(performance.now(), this.limits, this);
     ctx.method = normaliseMethod(method);
-    if (this.excluding && this.isExcluded(method, url)) return this.excludedContext(ctx);
     const max = this.limits.maxValueLength;
     const identify = this.options.identify;
     if (identify !== undefined) {
@@ -221,6 +220,8 @@ export class Llmscope implements GenAiOwner, ScoreOwner {
       ctx.userId = clipString(headerValue(headers[this.options.userHeader]), max);
       ctx.sessionId = clipString(headerValue(headers[this.options.sessionHeader]), max);
     }
+    // Identity first: an excluded request's handlers still see their user and session.
+    if (this.excluding && this.isExcluded(method, url)) return this.excludedContext(ctx);
     if (this.http) this.http.active.inc();
     if (this.tracer) {
       const active = context.active();
@@ -305,7 +306,7 @@ export class Llmscope implements GenAiOwner, ScoreOwner {
     const ms = performance.now() - ctx.startTime;
     if (this.http) {
       this.http.active.dec();
-      if (!entry.excluded) this.http.observe(entry, ctx.method, statusCode, ms / 1000);
+      if (!entry.excluded) this.http.observe(entry, ctx.method, statusCode, ms / 1000, ctx.tags);
     }
     // A template in `metrics.exclude` is known only now: not counted, not logged; its span was
     // started before the route was known and ends as usual (docs/metrics.md).

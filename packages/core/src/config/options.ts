@@ -55,6 +55,12 @@ export interface MetricsOptions {
    * instead of on the app's port (the adapters then do not serve it). Closed by `shutdown()`.
    */
   port?: number;
+  /**
+   * Tags (set with `tag(key, value)`) that become labels of the HTTP metrics, each with a cap on
+   * its distinct values: `{ tier: { max: 10 } }`. Past `max` values a tag is labelled `other`;
+   * a request without the tag is labelled `none`. Never put user or session ids here. Default: none.
+   */
+  tagLabels?: Record<string, { max: number }>;
   /** Interface of the `port` server. Default: all interfaces (what a Prometheus scraping pod IPs needs). */
   host?: string;
 }
@@ -160,6 +166,8 @@ export interface ResolvedOptions {
     labels: Record<string, string> | undefined;
     port: number | undefined;
     host: string | undefined;
+    /** Tag keys labelled on the HTTP metrics, with their caps; undefined when none. */
+    tagLabels: Array<{ key: string; max: number }> | undefined;
   } | undefined;
   tracing: { spanProcessors: SpanProcessor[]; printTraces: boolean } | undefined;
   llm: ResolvedLlmOptions;
@@ -182,7 +190,28 @@ const TOP_LEVEL_KEYS = [
   'exporters', 'logging', 'redact', 'shutdownOnSignal', 'shutdownTimeoutMs',
   'sampling', 'evaluations',
 ] as const;
-const METRICS_KEYS = ['path', 'bearerToken', 'registry', 'defaultMetrics', 'httpDurationBuckets', 'exclude', 'prefix', 'labels', 'port', 'host'] as const;
+const METRICS_KEYS = ['path', 'bearerToken', 'registry', 'defaultMetrics', 'httpDurationBuckets', 'exclude', 'prefix', 'labels', 'port', 'host', 'tagLabels'] as const;
+const TAG_LABEL_KEYS = ['max'] as const;
+/** Most tag labels: each one multiplies the HTTP series. */
+const MAX_TAG_LABELS = 5;
+
+function resolveTagLabels(value: unknown, constant: Record<string, string> | undefined): Array<{ key: string; max: number }> | undefined {
+  const tags = record('metrics.tagLabels', value, 'an object of tag keys to caps, such as { tier: { max: 10 } }');
+  if (tags === undefined) return undefined;
+  const keys = Object.keys(tags);
+  if (keys.length > MAX_TAG_LABELS) configError(`option \`metrics.tagLabels\` has ${keys.length} tags; at most ${MAX_TAG_LABELS} (each one multiplies the HTTP series).`);
+  const resolved = keys.map((key) => {
+    const at = field('metrics.tagLabels', key);
+    if (!LABEL_NAME.test(key) || key.startsWith('__') || RESERVED_LABELS.includes(key) || (constant !== undefined && key in constant)) {
+      configError(`option \`${at}\` must have a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __, not one of ${RESERVED_LABELS.join(', ')} nor a key of \`metrics.labels\`), got ${JSON.stringify(key)}.`);
+    }
+    const t = object(at, tags[key], TAG_LABEL_KEYS, 'an object such as { max: 10 }');
+    const max = positiveInt(field(at, 'max'), t?.max, 'a positive integer (the most distinct values kept), such as 10');
+    if (max === undefined) configError(`option \`${field(at, 'max')}\` is required: a positive integer (the most distinct values kept), such as 10.`);
+    return { key, max };
+  });
+  return resolved.length === 0 ? undefined : resolved;
+}
 const METRIC_PREFIX = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 /** Labels llmscope's own metrics use: a constant label of the same name would clash with them. */
@@ -262,6 +291,7 @@ function resolveMetrics(value: unknown): ResolvedOptions['metrics'] {
     ...resolveExclude(m.exclude),
     prefix: check('metrics.prefix', m.prefix, (v): v is string => typeof v === 'string' && METRIC_PREFIX.test(v), 'a Prometheus metric name prefix such as "myapp_" ([a-zA-Z_:][a-zA-Z0-9_:]*)') ?? '',
     labels: resolveConstantLabels(m.labels, m.registry as Registry | undefined),
+    tagLabels: resolveTagLabels(m.tagLabels, m.labels as Record<string, string> | undefined),
     port: check('metrics.port', m.port, (v): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 65535, 'a port number from 0 to 65535, such as 9464 (0: any free port)'),
     host: nonEmptyString('metrics.host', m.host, { expected: 'a host name or address such as "0.0.0.0" or "127.0.0.1"' }),
   };

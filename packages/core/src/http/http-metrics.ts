@@ -1,6 +1,8 @@
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { TagValue } from '../context/context';
+import { LabelCap } from '../genai/labels';
 import { counter, gauge, histogram } from './prom';
-import type { RouteEntry } from './routes';
+import type { RouteEntry, SeriesChildren } from './routes';
 
 /** HTTP methods kept as label values; anything else is recorded as `_OTHER` (OTel semconv), so a client cannot create series. */
 export const KNOWN_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH'];
@@ -20,20 +22,32 @@ export function normaliseMethod(method: string | undefined): string {
  * the route entry, so a request costs two map lookups, one observe and one inc.
  */
 export class HttpMetrics {
-  readonly duration: Histogram<'method' | 'route' | 'status_code'>;
-  readonly requests: Counter<'method' | 'route' | 'status_code'>;
+  readonly duration: Histogram<string>;
+  readonly requests: Counter<string>;
   readonly active: Gauge;
-  constructor(registry: Registry, buckets: number[]) {
-    const labels = ['method', 'route', 'status_code'] as const;
+  /** `metrics.tagLabels`: the tag keys and their caps; undefined when none (the plain path). */
+  private readonly tagKeys: string[] | undefined;
+  private readonly tagCaps: LabelCap[] = [];
+
+  constructor(registry: Registry, buckets: number[], tagLabels?: ReadonlyArray<{ key: string; max: number }>) {
+    const labels = ['method', 'route', 'status_code', ...(tagLabels ?? []).map((t) => t.key)];
+    if (tagLabels !== undefined && tagLabels.length > 0) {
+      this.tagKeys = tagLabels.map((t) => t.key);
+      this.tagCaps = tagLabels.map((t) => new LabelCap(t.max, 'none'));
+    }
     this.duration = histogram(registry, 'http_server_request_duration_seconds', 'Duration of HTTP server requests, by method, route template and status code.', labels, buckets);
     this.requests = counter(registry, 'http_server_requests_total', 'HTTP server requests, by method, route template and status code.', labels);
     this.active = gauge(registry, 'http_server_active_requests', 'HTTP server requests in flight.');
   }
 
-  observe(entry: RouteEntry, method: string, status: number, seconds: number): void {
+  observe(entry: RouteEntry, method: string, status: number, seconds: number, tags?: Record<string, TagValue>): void {
     // Status codes outside 100-599 are not HTTP; fold them so they cannot create series.
     const code = status >= 100 && status <= 599 ? status : 0;
     const key = code * 16 + (METHOD_INDEX.get(method) ?? 15);
+    if (this.tagKeys !== undefined) {
+      this.observeTagged(entry, key, method, code, seconds, tags);
+      return;
+    }
     let children = entry.series.get(key);
     if (children === undefined) {
       const labels = { method, route: entry.route, status_code: code === 0 ? 'invalid' : String(code) };
@@ -43,5 +57,36 @@ export class HttpMetrics {
     children.duration.observe(seconds);
     children.count.inc();
   }
-}
 
+  /** The label value of tag `i` of the request: capped, `none` when absent. */
+  private tagValue(i: number, tags: Record<string, TagValue> | undefined): string {
+    const raw = tags === undefined ? undefined : tags[(this.tagKeys as string[])[i] as string];
+    return (this.tagCaps[i] as LabelCap).get(raw === undefined || typeof raw === 'string' ? raw : String(raw));
+  }
+
+  /**
+   * With tag labels: each tag's value through its cap (one map lookup), then the children cached
+   * by (method, status) and the joined values, so a request costs a few lookups, one observe and one inc.
+   */
+  private observeTagged(entry: RouteEntry, key: number, method: string, code: number, seconds: number, tags: Record<string, TagValue> | undefined): void {
+    const keys = this.tagKeys as string[];
+    let joined = '';
+    for (let i = 0; i < keys.length; i++) {
+      const value = this.tagValue(i, tags);
+      joined = i === 0 ? value : `${joined}\u0000${value}`;
+    }
+    const tagged = (entry.tagged ??= new Map());
+    let byTags = tagged.get(key);
+    if (byTags === undefined) tagged.set(key, (byTags = new Map()));
+    let children: SeriesChildren | undefined = byTags.get(joined);
+    if (children === undefined) {
+      const labels: Record<string, string> = { method, route: entry.route, status_code: code === 0 ? 'invalid' : String(code) };
+      // The caps already hold these values: asking again gives the same labels.
+      for (let i = 0; i < keys.length; i++) labels[keys[i] as string] = this.tagValue(i, tags);
+      children = { duration: this.duration.labels(labels), count: this.requests.labels(labels) };
+      byTags.set(joined, children);
+    }
+    children.duration.observe(seconds);
+    children.count.inc();
+  }
+}

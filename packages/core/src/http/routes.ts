@@ -7,6 +7,8 @@ export interface SeriesChildren {
 /** What llmscope caches per route template: span names by method, metric children by method and status. */
 export class RouteEntry {
   readonly series = new Map<number, SeriesChildren>();
+  /** With `metrics.tagLabels`: by (method, status), then by the tag label values. Created on first use. */
+  tagged: Map<number, Map<string, SeriesChildren>> | undefined = undefined;
   private readonly spanNames = new Map<string, string>();
 
   constructor(

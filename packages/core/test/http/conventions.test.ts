@@ -1,5 +1,5 @@
 import { find, memoryExporter, parseMetrics, waitForSpans } from '@llmscope/testkit';
-import { Llmscope, LlmscopeConfigError } from '../../src';
+import { Llmscope, LlmscopeConfigError, tag } from '../../src';
 import { Registry } from 'prom-client';
 import { chat, ragApp, type RagApp } from '../exporters/exporter-app';
 
@@ -194,5 +194,40 @@ describe('content negotiation: OpenMetrics when asked', () => {
     } finally {
       await scope.shutdown();
     }
+  });
+});
+
+describe('metrics.tagLabels: bounded labels from the request context', () => {
+  test('declared tags label the HTTP metrics, capped; absent → none; undeclared tags are not labels', async () => {
+    const app = await ragApp({ metrics: { defaultMetrics: false, tagLabels: { tier: { max: 2 } } } }, (a) => {
+      a.get('/t/:tier', (req, res) => {
+        if (req.params.tier !== 'untagged') tag('tier', req.params.tier);
+        tag('customer', 'c-123');
+        res.send('ok');
+      });
+    });
+    try {
+      for (const tier of ['free', 'paid', 'paid', 'enterprise', 'gold', 'untagged']) expect((await fetch(`${app.url}/t/${tier}`)).status).toBe(200);
+      const samples = find(parseMetrics(await (await scrape(app.url)).text()), 'http_server_requests_total', { route: '/t/:tier' });
+      expect(Object.fromEntries(samples.map((x) => [x.labels.tier, x.value]))).toEqual({ free: 1, paid: 2, other: 2, none: 1 });
+      expect(samples.every((x) => x.labels.customer === undefined)).toBe(true);
+    } finally {
+      await app.close();
+      await app.mw.llmscope.shutdown();
+    }
+  });
+
+  test('numbers and booleans are labelled as text; validation', async () => {
+    const scope = new Llmscope({ metrics: { defaultMetrics: false, tagLabels: { plan: { max: 5 } } }, tracing: false });
+    const ctx = scope.startRequest('GET', '/x', {}, undefined);
+    scope.run(ctx, () => tag('plan', 3));
+    scope.finishRequest(ctx, 200);
+    const s = parseMetrics((await scope.handleMetrics(undefined)).body);
+    expect(find(s, 'http_server_requests_total', { plan: '3' })[0]?.value).toBe(1);
+    expect(() => new Llmscope({ metrics: { tagLabels: { tier: {} as never } } })).toThrow('option `metrics.tagLabels.tier.max` is required: a positive integer');
+    expect(() => new Llmscope({ metrics: { tagLabels: { tier: { max: 0 } } } })).toThrow('option `metrics.tagLabels.tier.max` must be a positive integer');
+    expect(() => new Llmscope({ metrics: { tagLabels: { route: { max: 3 } } } })).toThrow('option `metrics.tagLabels.route` must have a Prometheus label name');
+    expect(() => new Llmscope({ metrics: { tagLabels: { 'user-tier': { max: 3 } } } })).toThrow('option `metrics.tagLabels["user-tier"]` must have a Prometheus label name');
+    expect(() => new Llmscope({ metrics: { labels: { env: 'prod' }, tagLabels: { env: { max: 3 } } } })).toThrow('nor a key of `metrics.labels`');
   });
 });
