@@ -2,6 +2,8 @@
  * One contract, every adapter: the same scenarios and assertions against each target.
  * An adapter that fails a scenario fails the suite.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { Gauge, Registry } from 'prom-client';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
@@ -237,6 +239,43 @@ describe.each(targets.map((t) => [t.name, t] as [string, ContractTarget]))('%s',
         const s = parseMetrics(await registry.metrics());
         expect(find(s, 'http_server_requests_total', { route: 'unmatched', method: 'GET', status_code: '404' })[0]?.value).toBe(1);
         expect(find(s, 'http_server_requests_total', { route: '/users/:id', method: 'GET', status_code: '200' })[0]?.value).toBe(1);
+      });
+    });
+
+    test('Accept: application/openmetrics-text gets OpenMetrics; no Accept gets the Prometheus text 0.0.4', async () => {
+      await withApp({ metrics: { defaultMetrics: false } }, async (app) => {
+        await request(app.url).get('/users/1').expect(200);
+        const om = await request(app.url).get('/metrics').set('accept', 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5').buffer(true).parse((res, cb) => {
+          let text = '';
+          res.on('data', (c: Buffer) => { text += c.toString(); });
+          res.on('end', () => cb(null, text));
+        }).expect(200);
+        expect(om.headers['content-type']).toBe('application/openmetrics-text; version=1.0.0; charset=utf-8');
+        expect(String(om.body).endsWith('# EOF\n')).toBe(true);
+        expect(String(om.body)).toMatch(/^http_server_requests_total\{[^}]*route="\/users\/:id"[^}]*\} 1$/m);
+        const text = await request(app.url).get('/metrics').expect(200);
+        expect(text.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
+        expect(text.text).not.toContain('# EOF');
+      });
+    });
+
+    test('metrics.port: the endpoint is served on its own port, not on the app port', async () => {
+      const port = await new Promise<number>((resolve) => {
+        const probe = createServer().listen(0, '127.0.0.1', () => {
+          const { port: free } = probe.address() as AddressInfo;
+          probe.close(() => resolve(free));
+        });
+      });
+      await withApp({ metrics: { defaultMetrics: false, port, host: '127.0.0.1' } }, async (app) => {
+        await request(app.url).get('/users/1').expect(200);
+        // The app's port: the metrics path is app traffic (the app's own 404).
+        const onApp = await request(app.url).get('/metrics').expect(404);
+        expect(onApp.text ?? '').not.toContain('# TYPE');
+        const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+        expect(res.status).toBe(200);
+        const s = parseMetrics(await res.text());
+        expect(find(s, 'http_server_requests_total', { route: '/users/:id', status_code: '200' })[0]?.value).toBe(1);
+        expect(find(s, 'http_server_requests_total', { route: 'unmatched', status_code: '404' })[0]?.value).toBe(1);
       });
     });
 

@@ -121,7 +121,7 @@ const plugin: FastifyPluginAsync<LlmscopeFastifyOptions> = async function llmsco
     // A real route (GET, and HEAD through Fastify's exposeHeadRoutes), so that it shows in
     // printRoutes(), respects the app's router options and clashes loudly with an app route.
     fastify.get(metricsPath, async function llmscopeMetrics(request, reply) {
-      const r = await scope.handleMetrics(request.headers.authorization);
+      const r = await scope.handleMetrics(request.headers.authorization, request.headers.accept);
       reply.code(r.status).headers(r.headers);
       return r.body;
     });
