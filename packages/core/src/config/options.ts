@@ -282,6 +282,8 @@ function resolveMetrics(value: unknown): ResolvedOptions['metrics'] {
   if (m === undefined) return undefined;
   const path = m.path === false ? undefined
     : check('metrics.path', m.path, (v): v is string => typeof v === 'string' && v.startsWith('/'), 'a path starting with "/", such as "/metrics", or false') ?? '/metrics';
+  if (m.host !== undefined && m.port === undefined) configError('option `metrics.host` is the interface of the `metrics.port` server: set `metrics.port` too (such as 9464), or remove `metrics.host`.');
+  if (m.port !== undefined && path === undefined) configError('option `metrics.port` serves the metrics endpoint, but `metrics.path` is false: remove one of them.');
   return {
     path,
     bearerToken: nonEmptyString('metrics.bearerToken', m.bearerToken, { expected: 'a non-empty string (remove it to leave the endpoint open)', secret: true }),

@@ -152,7 +152,9 @@ describe('metrics.port: the endpoint on a port of its own', () => {
 
   test('validation', () => {
     expect(() => new Llmscope({ metrics: { port: 70000 } })).toThrow('option `metrics.port` must be a port number from 0 to 65535, such as 9464 (0: any free port), got 70000.');
-    expect(() => new Llmscope({ metrics: { host: '' } })).toThrow('option `metrics.host` must be a host name or address');
+    expect(() => new Llmscope({ metrics: { port: 9464, host: '' } })).toThrow('option `metrics.host` must be a host name or address');
+    expect(() => new Llmscope({ metrics: { host: '127.0.0.1' } })).toThrow('option `metrics.host` is the interface of the `metrics.port` server: set `metrics.port` too');
+    expect(() => new Llmscope({ metrics: { port: 9464, path: false } })).toThrow('option `metrics.port` serves the metrics endpoint, but `metrics.path` is false');
   });
 });
 
