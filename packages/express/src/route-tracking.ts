@@ -107,26 +107,47 @@ function recordLayerError(error: unknown): void {
  * @returns false when the router is not the Express 5 one (no route templates then).
  */
 export function patchLayer(proto: Layer5): boolean {
-  if (proto[PATCHED]) return true;
-  if (typeof proto.handleRequest !== 'function' || typeof proto.handleError !== 'function') return false;
-  const handleRequest = proto.handleRequest;
-  const handleError = proto.handleError;
-
-  proto.handleRequest = function llmscopeHandleRequest(this: Layer5, req, res, next) {
+  return patchOnce(proto, 'handleRequest', 'handleError', (handleRequest) => function llmscopeHandleRequest(this: Layer5, req, res, next) {
     const ctx = tracked();
     if (ctx !== undefined) {
       if (this.route !== undefined) next = enterRoute(ctx, this.route, next);
       else if (this.rawPath !== '/' && this.rawPath !== undefined) next = enterMount(ctx, pathText(this.rawPath), next);
     }
     return handleRequest.call(this, req, res, next);
-  };
+  });
+}
 
-  proto.handleError = function llmscopeHandleError(this: Layer5, error, req, res, next) {
+type Handle = (this: unknown, req: Request, res: Response, next: NextFunction) => unknown;
+type HandleError = (this: unknown, error: unknown, req: Request, res: Response, next: NextFunction) => unknown;
+
+/**
+ * Wraps a router Layer prototype once per process (both majors): its request handler with
+ * `wrapRequest`, its error handler with {@link recordingErrors}. False when the prototype does
+ * not have the two methods (not that major's router).
+ */
+function patchOnce<L extends { [PATCHED]?: true }, K extends string, E extends string>(
+  proto: L,
+  requestKey: K,
+  errorKey: E,
+  wrapRequest: (handleRequest: Handle) => (this: L, req: Request, res: Response, next: NextFunction) => unknown,
+): boolean {
+  if (proto[PATCHED]) return true;
+  const methods = proto as unknown as Record<K | E, unknown>;
+  const handleRequest = methods[requestKey];
+  const handleError = methods[errorKey];
+  if (typeof handleRequest !== 'function' || typeof handleError !== 'function') return false;
+  methods[requestKey] = wrapRequest(handleRequest as Handle);
+  methods[errorKey] = recordingErrors(handleError as HandleError);
+  proto[PATCHED] = true;
+  return true;
+}
+
+/** A layer's error handler that records the error flowing through it first (both majors). */
+function recordingErrors(handleError: HandleError): HandleError {
+  return function llmscopeHandleError(this: unknown, error, req, res, next) {
     recordLayerError(error);
     return handleError.call(this, error, req, res, next);
   };
-  proto[PATCHED] = true;
-  return true;
 }
 
 /** Mount templates of Express 4 layers, read back from their RegExp once per layer. */
@@ -153,12 +174,7 @@ function mountTemplate(layer: Layer4): string {
  * @returns false when the router is not the Express 4 one.
  */
 export function patchLayer4(proto: Layer4): boolean {
-  if (proto[PATCHED]) return true;
-  if (typeof proto.handle_request !== 'function' || typeof proto.handle_error !== 'function') return false;
-  const handleRequest = proto.handle_request;
-  const handleError = proto.handle_error;
-
-  proto.handle_request = function llmscopeHandleRequest(this: Layer4, req, res, next) {
+  return patchOnce(proto, 'handle_request', 'handle_error', (handleRequest) => function llmscopeHandleRequest(this: Layer4, req, res, next) {
     const route = this.route;
     if (route !== undefined || (this.regexp.fast_slash !== true && !('method' in this))) {
       const ctx = tracked();
@@ -171,14 +187,7 @@ export function patchLayer4(proto: Layer4): boolean {
       }
     }
     return handleRequest.call(this, req, res, next);
-  };
-
-  proto.handle_error = function llmscopeHandleError(this: Layer4, error, req, res, next) {
-    recordLayerError(error);
-    return handleError.call(this, error, req, res, next);
-  };
-  proto[PATCHED] = true;
-  return true;
+  });
 }
 
 // Reading a path back from the RegExp that path-to-regexp 0.1.x (Express 4) made of it. Called
