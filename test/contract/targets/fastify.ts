@@ -12,26 +12,35 @@ const api: FastifyPluginAsync = async (instance) => {
   await instance.register(items, { prefix: '/v1' });
 };
 
-export const fastifyTarget: ContractTarget = {
-  name: 'fastify',
-  closeFlushes: true,
-  async start(options) {
-    const app = Fastify();
-    await app.register(llmscope, options ?? {});
-    app.get<{ Params: { id: string } }>('/users/:id', async (req) => userHandler(req.params.id));
-    await app.register(api, { prefix: '/api' });
-    app.get('/boom', async () => boomHandler());
-    app.get('/tagged', async () => taggedHandler());
-    app.post<{ Body: { question?: unknown } }>('/chat', async (req) => chatHandler(String(req.body?.question)));
-    app.get('/me', async () => meHandler());
-    app.get('/plain', async () => plainHandler());
-    app.get('/slow', async () => slowHandler());
-    // The Fastify way to stream: send a Readable; Fastify pipes it and ends the response with it.
-    app.get('/stream', async (_req, reply) => reply.header('content-type', 'text/event-stream').header('cache-control', 'no-cache').send(Readable.from(sseFrames())));
-    app.get('/baggage', async () => baggageHandler());
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const address = app.server.address();
-    if (address === null || typeof address === 'string') throw new Error('fastify did not listen on a TCP port');
-    return { url: `http://127.0.0.1:${address.port}`, close: () => app.close() };
-  },
-};
+/**
+ * The scenario app on a Fastify module of major `major`: `fastify` (5) here, `fastify4`
+ * (npm:fastify@^4.29) in targets/fastify4.ts. The same app and plugin on both majors.
+ */
+export function fastifyTargetOn(name: string, fastify: typeof Fastify, major: string): ContractTarget {
+  return {
+    name,
+    closeFlushes: true,
+    async start(options) {
+      const app = fastify();
+      if (!app.version.startsWith(`${major}.`)) throw new Error(`the ${name} target runs Fastify ${app.version}`);
+      await app.register(llmscope, options ?? {});
+      app.get<{ Params: { id: string } }>('/users/:id', async (req) => userHandler(req.params.id));
+      await app.register(api, { prefix: '/api' });
+      app.get('/boom', async () => boomHandler());
+      app.get('/tagged', async () => taggedHandler());
+      app.post<{ Body: { question?: unknown } }>('/chat', async (req) => chatHandler(String(req.body?.question)));
+      app.get('/me', async () => meHandler());
+      app.get('/plain', async () => plainHandler());
+      app.get('/slow', async () => slowHandler());
+      // The Fastify way to stream: send a Readable; Fastify pipes it and ends the response with it.
+      app.get('/stream', async (_req, reply) => reply.header('content-type', 'text/event-stream').header('cache-control', 'no-cache').send(Readable.from(sseFrames())));
+      app.get('/baggage', async () => baggageHandler());
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      const address = app.server.address();
+      if (address === null || typeof address === 'string') throw new Error(`${name} did not listen on a TCP port`);
+      return { url: `http://127.0.0.1:${address.port}`, close: () => app.close() };
+    },
+  };
+}
+
+export const fastifyTarget = fastifyTargetOn('fastify', Fastify, '5');
