@@ -227,9 +227,7 @@ export class Llmscope implements GenAiOwner, ScoreOwner {
       const active = context.active();
       // Extracting costs ~2 µs; skip it when there is nothing to continue.
       const parent = headers.traceparent === undefined ? active : propagation.extract(active, headers);
-      let path = url ?? '/';
-      const q = path.indexOf('?');
-      if (q !== -1) path = path.slice(0, q);
+      const path = pathOf(url);
       const attributes: Attributes = {
         'http.request.method': ctx.method,
         'url.path': path.length > 2048 ? path.slice(0, 2048) : path,
@@ -253,9 +251,7 @@ export class Llmscope implements GenAiOwner, ScoreOwner {
    */
   isExcluded(method: string | undefined, url: string | undefined): boolean {
     if (!this.excluding) return false;
-    let path = url ?? '/';
-    const q = path.indexOf('?');
-    if (q !== -1) path = path.slice(0, q);
+    const path = pathOf(url);
     if (this.excludePaths !== undefined && this.excludePaths.has(path)) return true;
     const predicate = this.excludeRequest;
     if (predicate === undefined) return false;
@@ -481,6 +477,13 @@ export class Llmscope implements GenAiOwner, ScoreOwner {
     if (this.telemetry !== undefined) await this.telemetry.shutdown(Math.max(1, deadline - Date.now()));
     if (this.metricsServer !== undefined) await settleWithin(this.metricsServer.close(), Math.max(1, deadline - Date.now()));
   }
+}
+
+/** The path of a request target: the query dropped (a slice only when there is one). */
+function pathOf(url: string | undefined): string {
+  if (url === undefined) return '/';
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
 }
 
 /** Creates an llmscope instance (adapters do this for you). Throws {@link LlmscopeConfigError} on bad options. */
