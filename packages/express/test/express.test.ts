@@ -4,27 +4,12 @@ import { Counter, Registry } from 'prom-client';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { llmscope, getContext, setUser, setSession, tag, step, traceLLM, LlmscopeConfigError, type LlmscopeMiddleware } from '../src';
-import { memoryExporter, waitForSpans, find, listen, parseMetrics, type Listening } from '@llmscope/testkit';
+import { memoryExporter, waitForSpans, find, parseMetrics } from '@llmscope/testkit';
+import { closeServed, serve, serverSpan } from './serve';
 
 const exporter = memoryExporter();
-const open: Listening[] = [];
-
-async function serve(app: express.Express): Promise<string> {
-  const l = await listen(app);
-  open.push(l);
-  return l.url;
-}
-
 afterEach(() => exporter.reset());
-afterAll(async () => {
-  await Promise.all(open.map((l) => l.close()));
-});
-
-function serverSpan(spans: ReadableSpan[], name: string): ReadableSpan {
-  const span = spans.find((s) => s.kind === SpanKind.SERVER && s.name === name);
-  if (!span) throw new Error(`no server span ${name} among ${spans.map((s) => s.name).join(', ')}`);
-  return span;
-}
+afterAll(closeServed);
 
 async function metrics(url: string) {
   const res = await request(url).get('/metrics').expect(200);

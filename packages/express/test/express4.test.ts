@@ -7,32 +7,16 @@ import express5 from 'express';
 import express4 from 'express4';
 import request from 'supertest';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { llmscope, getContext, step } from '../src';
 import { regexpTemplate } from '../src/route-tracking';
-import { memoryExporter, waitForSpans, find, listen, parseMetrics, type Listening } from '@llmscope/testkit';
+import { memoryExporter, waitForSpans, find, parseMetrics } from '@llmscope/testkit';
+import { closeServed, serve, serverSpan } from './serve';
 
 type Express = typeof express5;
 
 const exporter = memoryExporter();
-const open: Listening[] = [];
-
-async function serve(app: ReturnType<Express>): Promise<string> {
-  const l = await listen(app);
-  open.push(l);
-  return l.url;
-}
-
 afterEach(() => exporter.reset());
-afterAll(async () => {
-  await Promise.all(open.map((l) => l.close()));
-});
-
-function serverSpan(spans: ReadableSpan[], name: string): ReadableSpan {
-  const span = spans.find((s) => s.kind === SpanKind.SERVER && s.name === name);
-  if (!span) throw new Error(`no server span ${name} among ${spans.map((s) => s.name).join(', ')}`);
-  return span;
-}
+afterAll(closeServed);
 
 async function routes(url: string): Promise<string[]> {
   const res = await request(url).get('/metrics').expect(200);
