@@ -170,13 +170,17 @@ describe('judgeEvaluator against an OpenAI-compatible server', () => {
       return reply.choices[0]?.message.content ?? '';
     };
     llm.enqueue({ text: 'The answer is supported. Score: 0.75' });
-    await judged(judgeEvaluator({ rubric: 'groundedness', call: ask }), async ({ app, scores }) => {
+    await judged(judgeEvaluator({ rubric: 'groundedness', call: ask }), async ({ app, scores, calls }) => {
       expect(scores.map((s) => [s.name, s.value, s.source, s.evaluator])).toEqual([['groundedness', 0.75, 'judge', 'judge-groundedness']]);
       const prompt = String((llm.requests[0]?.body.messages as { content: string }[])[0]?.content);
       expect(prompt).toContain('[doc-1] Refunds take 5 days.');
       const m = await metrics(app);
-      expect(find(m, 'gen_ai_client_operation_duration_seconds_count', {}).length).toBeGreaterThan(0);
-      expect(find(m, 'llmscope_llm_cost_usd_total', { feature: JUDGE_FEATURE })[0]?.value).toBeGreaterThan(0);
+      // The app's call and the judge's, each counted once; the judge's cost under its own feature.
+      expect(calls.map((c) => c.feature)).toEqual(['support-chat', JUDGE_FEATURE]);
+      expect(find(m, 'gen_ai_client_operation_duration_seconds_count', {}).reduce((n, x) => n + x.value, 0)).toBe(2);
+      const judgeCost = calls.find((c) => c.feature === JUDGE_FEATURE)?.costUsd;
+      expect(typeof judgeCost).toBe('number');
+      expect(find(m, 'llmscope_llm_cost_usd_total', { feature: JUDGE_FEATURE })[0]?.value).toBeCloseTo(judgeCost as number, 12);
       expect(outcomes(m, 'judge-groundedness')).toEqual({ ok: 1 });
     });
   });
