@@ -78,7 +78,8 @@ describe('metrics.prefix and metrics.labels', () => {
     const samples = parseMetrics(await (await scrape(app.url)).text());
     expect(find(samples, 'myapp_http_server_requests_total', { route: '/chat/:id', service: 'rag-api', env: 'prod' })[0]?.value).toBe(1);
     expect(find(samples, 'myapp_llmscope_llm_tokens_total', { token_type: 'input' })[0]?.value).toBe(120);
-    expect(find(samples, 'myapp_gen_ai_client_token_usage_count').length).toBeGreaterThan(0);
+    // One call: one input and one output observation.
+    expect(find(samples, 'myapp_gen_ai_client_token_usage_count').map((s) => [s.labels.token_type, s.value]).sort()).toEqual([['input', 1], ['output', 1]]);
     expect(find(samples, 'myapp_process_cpu_user_seconds_total')).toHaveLength(1);
     expect(samples.filter((s) => !s.name.startsWith('myapp_'))).toEqual([]);
     expect(samples.filter((s) => s.labels.service !== 'rag-api' || s.labels.env !== 'prod')).toEqual([]);
