@@ -72,7 +72,7 @@ export class FeedbackRoute {
     if (Buffer.isBuffer(body) || typeof body === 'string') {
       if (contentType === undefined || !JSON_TYPE.test(contentType)) return answer(415, { error: 'the body must be JSON (content-type: application/json)' });
       const length = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
-      if (length > this.maxBodyBytes) return answer(413, { error: `the body must be at most ${this.maxBodyBytes} bytes` });
+      if (length > this.maxBodyBytes) return this.tooLarge();
       try {
         parsed = JSON.parse(body.toString()) as unknown;
       } catch {
@@ -94,6 +94,11 @@ export class FeedbackRoute {
     const result = this.record(input);
     if (typeof result === 'string') return answer(400, { error: result });
     return answer(202, { accepted: true, traceId: result.traceId, name: result.name });
+  }
+
+  /** The 413 answer to a body over `maxBodyBytes` (adapters that stop reading early send it too). */
+  tooLarge(): HandlerResponse {
+    return answer(413, { error: `the body must be at most ${this.maxBodyBytes} bytes` });
   }
 
   /** One post from `client` if its bucket has a token (refilled at `ratePerMinute`). Bounded map. */

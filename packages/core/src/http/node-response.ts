@@ -134,7 +134,9 @@ export async function serveFeedback(scope: Llmscope, req: IncomingMessage, res: 
     res.end(r.body);
   };
   const tooLarge = (): void => {
-    write({ status: 413, headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', connection: 'close' }, body: JSON.stringify({ error: `the body must be at most ${feedback.maxBodyBytes} bytes` }) });
+    // The rest of the body is not read: the connection is not reused.
+    const r = feedback.tooLarge();
+    write({ ...r, headers: { ...r.headers, connection: 'close' } });
   };
   try {
     const declared = Number(req.headers['content-length']);
