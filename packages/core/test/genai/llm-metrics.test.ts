@@ -77,13 +77,19 @@ describe('metrics derived from any span with GenAI attributes', () => {
     const b = new Llmscope(quiet);
     const other = trace.getTracer('langchain');
     await inRequest(a, () => traceLLM({ model: 'gpt-4o-mini', provider: 'openai' }, reply(10, 1)));
+    let ended!: Promise<void>;
     await inRequest(b, () => {
       const span = other.startSpan('chat claude', { attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'anthropic', 'gen_ai.request.model': 'claude-3-5-haiku-latest' } });
       span.setAttribute('gen_ai.usage.input_tokens', 20);
-      // Ended outside the request: routed by where it started.
-      setImmediate(() => span.end());
+      // Ended outside the request's function: routed by where it started.
+      ended = new Promise((done) => setImmediate(() => {
+        span.end();
+        done();
+      }));
       return new Promise((r) => setTimeout(r, 5));
     });
+    // On a loaded machine the 5 ms timer can fire before the immediate: wait for the end itself.
+    await ended;
     // Outside any request: the latest instance (b).
     other.startSpan('chat x', { attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'openai', 'gen_ai.request.model': 'gpt-4o-mini' } }).end();
     const sa = await samples(a);
