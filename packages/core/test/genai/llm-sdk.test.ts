@@ -102,7 +102,9 @@ describe('instrumentOpenAI against the real openai client', () => {
     const [span] = llmSpans();
     const ttft = span?.attributes['gen_ai.response.time_to_first_chunk'] as number;
     expect(ttft).toBeGreaterThanOrEqual(delay / 1000);
-    expect(ttft).toBeLessThan(delay / 1000 + 0.1);
+    // Generous: a loaded 2-core machine delays the first chunk too (0.1 s of slack failed once at
+    // 0.296 s). That it is the first chunk, not the end of the stream, is the next check.
+    expect(ttft).toBeLessThan(delay / 1000 + 0.5);
     const duration = (span?.duration[0] ?? 0) + (span?.duration[1] ?? 0) / 1e9;
     expect(duration).toBeGreaterThan(ttft + 0.05); // 5 more chunks, 20 ms apart
     expect(span?.attributes).toMatchObject({ 'gen_ai.request.stream': true, 'gen_ai.usage.input_tokens': 40, 'gen_ai.usage.output_tokens': 9, 'gen_ai.response.finish_reasons': ['stop'] });
