@@ -36,9 +36,9 @@ export type { LlmCallRecord, LlmCallSink } from './genai/record';
 export { instrumentOpenAI, type InstrumentOpenAIOptions } from './genai/instrument/openai';
 export { instrumentAnthropic, type InstrumentAnthropicOptions } from './genai/instrument/anthropic';
 export { validateOutput, type StandardSchemaV1, type InferOutput, type OutputIssue, type OutputValidation, type ValidateOutputOptions } from './genai/validate-output';
-export { recordCacheLookup, trackQueueDepth, getCostReport } from './genai/helpers';
+export { recordCacheLookup, trackQueueDepth, recordQueueProcessed, getCostReport } from './genai/helpers';
 export type { CostReport, CostDimension, CostRow, CostTotals } from './genai/cost/attribution';
-export { GEN_AI_DURATION_BUCKETS, GEN_AI_SERVER_TTFT_BUCKETS, GEN_AI_TOKEN_BUCKETS, CONTEXT_UTILIZATION_BUCKETS } from './genai/buckets';
+export { GEN_AI_DURATION_BUCKETS, LLM_DURATION_BUCKETS, GEN_AI_SERVER_TTFT_BUCKETS, GEN_AI_TOKEN_BUCKETS, CONTEXT_UTILIZATION_BUCKETS } from './genai/buckets';
 
 // Scores
 export { score } from './evals/api';

@@ -7,6 +7,14 @@
 export const GEN_AI_DURATION_BUCKETS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
 
 /**
+ * Buckets of `gen_ai_client_operation_duration_seconds` (seconds): the GenAI semconv ones plus a
+ * 15 s boundary, so that "LLM p99 above 15 s" (the `LlmLatencyP99High` alert in ops/prometheus)
+ * is measured at a bucket edge instead of interpolated between 10.24 and 20.48. One bucket more
+ * per series (15 + `+Inf`), nothing else.
+ */
+export const LLM_DURATION_BUCKETS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 15, 20.48, 40.96, 81.92];
+
+/**
  * `gen_ai.server.time_to_first_token` (seconds): finer below one second. Pass it as
  * `llm.timeToFirstChunkBuckets` for a TTFT SLO such as "p95 under 1 s".
  */

@@ -1,5 +1,5 @@
 import type { Counter, Histogram, Registry } from 'prom-client';
-import { CONTEXT_UTILIZATION_BUCKETS, GEN_AI_DURATION_BUCKETS, GEN_AI_TOKEN_BUCKETS } from './buckets';
+import { CONTEXT_UTILIZATION_BUCKETS, GEN_AI_DURATION_BUCKETS, GEN_AI_TOKEN_BUCKETS, LLM_DURATION_BUCKETS } from './buckets';
 import { clipLabel, LabelCap } from './labels';
 import { counter, histogram } from '../http/prom';
 
@@ -48,7 +48,7 @@ export class LlmMetrics {
   constructor(registry: Registry, options: { maxModels?: number; timeToFirstChunkBuckets?: number[] } = {}) {
     this.models = new LabelCap(options.maxModels ?? 200, 'unknown');
     const base = ['operation', 'provider', 'model'] as const;
-    this.duration = histogram(registry, 'gen_ai_client_operation_duration_seconds', 'Duration of LLM calls (GenAI semconv gen_ai.client.operation.duration), by operation, provider, model and outcome.', [...base, 'outcome'], GEN_AI_DURATION_BUCKETS);
+    this.duration = histogram(registry, 'gen_ai_client_operation_duration_seconds', 'Duration of LLM calls (GenAI semconv gen_ai.client.operation.duration), by operation, provider, model and outcome.', [...base, 'outcome'], LLM_DURATION_BUCKETS);
     this.timeToFirstChunk = histogram(registry, 'gen_ai_client_operation_time_to_first_chunk_seconds', 'Time from the request to the first chunk of a streamed LLM answer (GenAI semconv gen_ai.client.operation.time_to_first_chunk).', [...base], options.timeToFirstChunkBuckets ?? GEN_AI_DURATION_BUCKETS);
     this.tokenUsage = histogram(registry, 'gen_ai_client_token_usage', 'Tokens per LLM call (GenAI semconv gen_ai.client.token.usage), by operation, provider, model and token type (input, output).', [...base, 'token_type'], GEN_AI_TOKEN_BUCKETS);
     this.tokens = counter(registry, 'llmscope_llm_tokens_total', 'Tokens used by LLM calls, by operation, provider, model and token type (input, output; cache_read and cache_creation are parts of input).', [...base, 'token_type']);

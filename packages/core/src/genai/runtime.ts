@@ -40,7 +40,10 @@ export class LlmRuntime {
   readonly costs: CostAttribution | undefined;
   private readonly cacheRequests: Counter<'cache' | 'result'> | undefined;
   private readonly queueDepth: Gauge<'queue'> | undefined;
+  private readonly queueProcessed: Counter<'queue'> | undefined;
   private readonly cacheNames = new LabelCap(100, 'default');
+  /** Queue names of the processed counter: the same clipped names as the depth gauge's, at most 100. */
+  private readonly queueNames = new LabelCap(100, 'default');
   private readonly queues = new Map<string, () => number>();
   private sinks: LlmCallSink[] = [];
 
@@ -63,6 +66,7 @@ export class LlmRuntime {
           }
         }
       });
+      this.queueProcessed = counter(registry, 'llmscope_queue_processed_total', 'Items taken off app queues and processed, by queue name: with llmscope_queue_depth, tells a queue that drains from one that is stuck.', ['queue']);
       let sets = queuesByGauge.get(this.queueDepth);
       if (sets === undefined) queuesByGauge.set(this.queueDepth, (sets = new Set()));
       sets.add(this.queues);
@@ -121,6 +125,12 @@ export class LlmRuntime {
   /** Counts a cache lookup: `llmscope_cache_requests_total{cache, result}`. */
   recordCacheLookup(cache: string, hit: boolean): void {
     this.cacheRequests?.inc({ cache: this.cacheNames.get(cache), result: hit ? 'hit' : 'miss' });
+  }
+
+  /** Counts `count` items processed off a queue: `llmscope_queue_processed_total{queue}`. */
+  recordQueueProcessed(queue: string, count: number): void {
+    if (this.queueProcessed === undefined || !(count > 0) || !Number.isFinite(count)) return;
+    this.queueProcessed.inc({ queue: this.queueNames.get(queue) }, count);
   }
 
   /** Reports `read()` as `llmscope_queue_depth{queue}` at every scrape; returns a function that stops it. */
