@@ -1,0 +1,117 @@
+import type { Registry } from 'prom-client';
+import { configError } from '../../config/validate';
+import type { Telemetry } from '../../exporters/telemetry';
+import type { LlmCallRecord, LlmCallSink } from '../../genai/record';
+import type { ScoreRecord, ScoreSink } from '../../evals/score';
+import type { TrafficControl } from '../traffic';
+import { PromptGuard, type GuardListener } from './guard';
+import { GuardMetrics } from './metrics';
+import type { ResolvedGuard } from './options';
+import { telemetryReporter, type GuardReporter } from './report';
+
+/** What {@link PromptGuards} needs of an llmscope instance (an `Llmscope` has it all). */
+export interface GuardHost {
+  onLlmCall(sink: LlmCallSink): () => void;
+  onScore(sink: ScoreSink): () => void;
+  readonly registry: Registry | undefined;
+  readonly telemetry: Telemetry | undefined;
+}
+
+/** What {@link PromptGuards} is built from besides the resolved guards. */
+export interface PromptGuardsDeps {
+  /** The experiment (traffic control) of a prompt, or undefined when it has none. */
+  readonly control: (prompt: string) => TrafficControl | undefined;
+  /** Where the metrics go; none without. */
+  readonly registry?: Registry | undefined;
+  /** Log lines and Sentry messages. Default: process warnings for rollbacks only. */
+  readonly reporter?: GuardReporter;
+  /** The clock, milliseconds. Default `Date.now`. */
+  readonly now?: () => number;
+}
+
+/**
+ * Every guard and rollout of an instance: routes LLM-call records and scores to the guard of
+ * their prompt (a map lookup and an append), and evaluates each guard on its own unref'd timer.
+ */
+export class PromptGuards {
+  private readonly byPrompt = new Map<string, PromptGuard>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private detach: (() => void)[] = [];
+
+  constructor(guards: readonly ResolvedGuard[], deps: PromptGuardsDeps) {
+    const metrics = deps.registry === undefined ? undefined : new GuardMetrics(deps.registry);
+    const reporter = deps.reporter ?? telemetryReporter(undefined);
+    for (const g of guards) {
+      const control = deps.control(g.prompt);
+      if (control === undefined) configError(`${g.at.startsWith('prompts.rollouts') ? 'rollout' : 'guard'} \`${g.at}\` is for prompt ${JSON.stringify(g.prompt)}, which has no experiment: declare its versions and weights in the prompt's experiment, or remove the ${g.at.startsWith('prompts.rollouts') ? 'rollout' : 'guard'}.`);
+      const weights = control.weights();
+      if (g.baseline !== undefined && !(g.baseline in weights)) configError(`option \`${g.at}.baseline\` is ${JSON.stringify(g.baseline)}, which is not a version of the experiment of ${JSON.stringify(g.prompt)} (${Object.keys(weights).join(', ')}).`);
+      this.byPrompt.set(g.prompt, new PromptGuard(g, { control, reporter, metrics, now: deps.now }));
+    }
+  }
+
+  /** Builds the guards of an instance: its registry, its logger and Sentry, its records and scores. */
+  static attach(host: GuardHost, guards: readonly ResolvedGuard[], control: (prompt: string) => TrafficControl | undefined): PromptGuards {
+    const set = new PromptGuards(guards, { control, registry: host.registry, reporter: telemetryReporter(host.telemetry) });
+    if (set.byPrompt.size > 0) set.detach = [host.onLlmCall(set.llmCallSink), host.onScore(set.scoreSink)];
+    set.start();
+    return set;
+  }
+
+  /** An LLM-call sink: the call's duration, outcome and cost go to its prompt version's window. */
+  readonly llmCallSink = (r: LlmCallRecord): void => {
+    if (r.promptName === undefined || r.promptVersion === undefined) return;
+    this.byPrompt.get(r.promptName)?.recordCall(r.promptVersion, r.seconds, r.outcome === 'error', r.costUsd);
+  };
+
+  /** A score sink: numeric and boolean scores go to their prompt version's window (categories are ignored). */
+  readonly scoreSink = (s: ScoreRecord): void => {
+    if (s.promptName === undefined || s.promptVersion === undefined || s.numericValue === undefined) return;
+    this.byPrompt.get(s.promptName)?.recordScore(s.promptVersion, s.name, s.numericValue, s.dataType === 'BOOLEAN');
+  };
+
+  /** The guard of `prompt`. */
+  get(prompt: string): PromptGuard | undefined {
+    return this.byPrompt.get(prompt);
+  }
+
+  /** Every guard. */
+  get all(): readonly PromptGuard[] {
+    return [...this.byPrompt.values()];
+  }
+
+  /** Adds a listener to every guard; returns a function that removes it. */
+  on(listener: GuardListener): () => void {
+    const off = this.all.map((g) => g.on(listener));
+    return () => off.forEach((f) => f());
+  }
+
+  /** Starts every guard (a rollout sets its first step) and its evaluation timer (unref'd: it never keeps the process alive). */
+  start(): void {
+    for (const g of this.byPrompt.values()) {
+      g.start();
+      const timer = setInterval(() => {
+        try {
+          g.evaluate();
+        } catch {
+          // A guard never throws into the app's event loop.
+        }
+      }, g.config.evaluateEveryMs);
+      timer.unref();
+      this.timers.push(timer);
+    }
+  }
+
+  /** Evaluates every guard now (what the timers do). */
+  evaluate(): void {
+    for (const g of this.byPrompt.values()) g.evaluate();
+  }
+
+  /** Stops the timers and the sinks. */
+  close(): void {
+    for (const t of this.timers) clearInterval(t);
+    this.timers.length = 0;
+    for (const d of this.detach) d();
+    this.detach = [];
+  }
+}
