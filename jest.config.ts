@@ -78,8 +78,34 @@ const consumers: Config = {
 
 const examplesNest: Config = esm({ ...examples, displayName: 'examples-nestjs', testMatch: ['<rootDir>/nestjs-rag/test/**/*.test.ts'], testPathIgnorePatterns: ['/node_modules/'] });
 
+// NestJS 10 and 11 (CommonJS, unlike 12), each installed in its own workspace folder
+// (test/compat/nest10, test/compat/nest11: npm nests them there, the root's Nest being 12). Every
+// `@nestjs/*` import, @llmscope/nestjs's own included, resolves into that folder, so the whole
+// app and the adapter run on that major; the platforms' express and fastify are the ones that
+// Nest major brings (found next to it). `llmscopeNestMajor` makes the suites run their Nest
+// targets only, named after the major, and check that it is the one loaded.
+function onNest(major: 10 | 11, config: Config, name: string): Config {
+  return {
+    ...config,
+    displayName: `${name}-nest${major}`,
+    moduleNameMapper: {
+      ...config.moduleNameMapper,
+      '^@nestjs/(common|core|platform-express|platform-fastify)((/.*)?)$': join(__dirname, `test/compat/nest${major}/node_modules/@nestjs/$1$2`),
+    },
+    globals: { llmscopeNestMajor: String(major) },
+  };
+}
+
+// @TraceLLM, @PromptVersion, @RagStep and the module on each older major (the package's
+// prompt-scope test has no Nest in it: run once, above).
+const nestjsOn = (major: 10 | 11) => onNest(major, { ...project('nestjs'), testMatch: ['<rootDir>/test/{decorators,module}.test.ts'] }, 'nestjs');
+const contractOn = (major: 10 | 11) => onNest(major, { ...contract, testMatch: ['<rootDir>/contract.test.ts'] }, 'contract');
+
 const config: Config = {
-  projects: [project('core'), project('express'), project('fastify'), esm(project('nestjs')), project('node'), project('testkit'), examples, examplesNest, esm(contract), consumers],
+  projects: [
+    project('core'), project('express'), project('fastify'), esm(project('nestjs')), project('node'), project('testkit'), examples, examplesNest, esm(contract), consumers,
+    nestjsOn(10), nestjsOn(11), contractOn(10), contractOn(11),
+  ],
   testTimeout: 30000,
   // The OTLP exporter's retry timers (in @opentelemetry/otlp-exporter-base) are not unref'd, so a
   // worker can outlive its last test by up to an export timeout. Tests close their own servers

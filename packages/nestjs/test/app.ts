@@ -8,6 +8,7 @@ import {
 import { NestFactory, type AbstractHttpAdapter } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { assertNestLoaded } from '../../../test/compat/nest-major';
 
 export type Platform = 'express' | 'fastify';
 export const PLATFORMS: Platform[] = ['express', 'fastify'];
@@ -24,6 +25,7 @@ export async function startNest(
   platform: Platform, module: Type | DynamicModule, prefix?: string,
   beforeListen?: (app: INestApplication) => void, beforeCreate?: (adapter: AbstractHttpAdapter) => void,
 ): Promise<RunningNest> {
+  assertNestLoaded();
   const adapter = platform === 'express' ? new ExpressAdapter() : new FastifyAdapter();
   beforeCreate?.(adapter);
   // abortOnError: false, so that a failing bootstrap rejects instead of aborting the process.

@@ -5,6 +5,7 @@ import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { getContext, Llmscope, LlmscopeModule, LlmscopeService, LlmscopeConfigError, setUser } from '../src';
 import { memoryExporter, waitForSpans, find, parseMetrics } from '@llmscope/testkit';
+import { nestMajor } from '../../../test/compat/nest-major';
 import { appModule, PLATFORMS, startNest, type Platform, type RunningNest } from './app';
 
 const exporter = memoryExporter();
@@ -177,28 +178,51 @@ describe.each(PLATFORMS.map((p) => [p] as [Platform]))('Nest on %s', (platform) 
     }
   });
 
-  test('request hooks the app sets on the Nest adapter, before or after create(), still run (inside the context)', async () => {
-    const seen: string[] = [];
-    const hook = (name: string) => (_req: unknown, _res: unknown, done: () => void) => {
-      seen.push(`${name} ${getContext() === undefined ? 'outside' : 'inside'}`);
-      done();
-    };
-    const nest = await startNest(platform, appModule(LlmscopeModule.forRoot()), undefined, (app) => {
-      app.get(HttpAdapterHost).httpAdapter.setOnRequestHook(hook('after'));
-    }, (adapter) => adapter.setOnRequestHook(hook('before')));
-    try {
-      await request(nest.url).get('/v1/items/1').expect(200);
-      expect(seen).toEqual(['after inside']);
-      const withoutLater = await startNest(platform, appModule(LlmscopeModule.forRoot()), undefined, undefined, (adapter) => adapter.setOnRequestHook(hook('before')));
-      await request(withoutLater.url).get('/v1/items/1').expect(200);
-      await withoutLater.close();
-      expect(seen).toEqual(['after inside', 'before inside']);
-      const s = await metrics(nest.url);
-      expect(find(s, 'http_server_requests_total', { route: '/v1/items/:id', status_code: '200' })[0]?.value).toBe(1);
-    } finally {
-      await nest.close();
-    }
-  });
+  // Nest 10's adapters have no setOnRequestHook (Nest 11 added it): there, the app's own early
+  // hooks are the platform's, added after create(), and they must run inside the context too.
+  if (nestMajor() === '10') {
+    test('Nest 10: no setOnRequestHook; an onRequest hook or Express middleware the app adds after create() runs inside the context', async () => {
+      const seen: string[] = [];
+      const hook = (_req: unknown, _res: unknown, done: () => void) => {
+        seen.push(getContext() === undefined ? 'outside' : 'inside');
+        done();
+      };
+      const nest = await startNest(platform, appModule(LlmscopeModule.forRoot()), undefined, (app) => {
+        const instance = app.getHttpAdapter().getInstance() as { addHook?: (name: 'onRequest', fn: typeof hook) => void; use: (fn: typeof hook) => void };
+        if (platform === 'fastify') instance.addHook?.('onRequest', hook);
+        else instance.use(hook);
+      }, (adapter) => expect((adapter as { setOnRequestHook?: unknown }).setOnRequestHook).toBeUndefined());
+      try {
+        await request(nest.url).get('/v1/items/1').expect(200);
+        expect(seen).toEqual(['inside']);
+      } finally {
+        await nest.close();
+      }
+    });
+  } else {
+    test('request hooks the app sets on the Nest adapter, before or after create(), still run (inside the context)', async () => {
+      const seen: string[] = [];
+      const hook = (name: string) => (_req: unknown, _res: unknown, done: () => void) => {
+        seen.push(`${name} ${getContext() === undefined ? 'outside' : 'inside'}`);
+        done();
+      };
+      const nest = await startNest(platform, appModule(LlmscopeModule.forRoot()), undefined, (app) => {
+        app.get(HttpAdapterHost).httpAdapter.setOnRequestHook(hook('after'));
+      }, (adapter) => adapter.setOnRequestHook(hook('before')));
+      try {
+        await request(nest.url).get('/v1/items/1').expect(200);
+        expect(seen).toEqual(['after inside']);
+        const withoutLater = await startNest(platform, appModule(LlmscopeModule.forRoot()), undefined, undefined, (adapter) => adapter.setOnRequestHook(hook('before')));
+        await request(withoutLater.url).get('/v1/items/1').expect(200);
+        await withoutLater.close();
+        expect(seen).toEqual(['after inside', 'before inside']);
+        const s = await metrics(nest.url);
+        expect(find(s, 'http_server_requests_total', { route: '/v1/items/:id', status_code: '200' })[0]?.value).toBe(1);
+      } finally {
+        await nest.close();
+      }
+    });
+  }
 
   test('user comes from identify() with the platform request', async () => {
     const module = LlmscopeModule.forRoot({ identify: (req) => ({ userId: String(req.headers['x-account'] ?? 'anon') }) });

@@ -1,9 +1,14 @@
 import { ExpressAdapter } from '@nestjs/platform-express';
+import { assertNestLoaded, nestMajor } from '../../compat/nest-major';
 import type { ContractTarget } from '../target';
 import { startNestApp } from './nest-app';
 
+/** Nest on platform-express, of the major the project loads (jest.config.ts: 12, or 10/11 in the `contract-nest*` projects). */
 export const nestExpressTarget: ContractTarget = {
-  name: 'nest-express',
+  name: `nest${nestMajor()}-express`,
   closeFlushes: true,
-  start: (options) => startNestApp(new ExpressAdapter(), options),
+  start: (options) => {
+    assertNestLoaded();
+    return startNestApp(new ExpressAdapter(), options);
+  },
 };

@@ -1,9 +1,14 @@
 import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { assertNestLoaded, nestMajor } from '../../compat/nest-major';
 import type { ContractTarget } from '../target';
 import { startNestApp } from './nest-app';
 
+/** Nest on platform-fastify, of the major the project loads (jest.config.ts: 12, or 10/11 in the `contract-nest*` projects). */
 export const nestFastifyTarget: ContractTarget = {
-  name: 'nest-fastify',
+  name: `nest${nestMajor()}-fastify`,
   closeFlushes: true,
-  start: (options) => startNestApp(new FastifyAdapter(), options),
+  start: (options) => {
+    assertNestLoaded();
+    return startNestApp(new FastifyAdapter(), options);
+  },
 };
