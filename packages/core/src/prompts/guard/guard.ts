@@ -70,7 +70,8 @@ export class PromptGuard {
 
   /**
    * Starts the guard: fixes the baseline (the configured one, else the version with the largest
-   * weight now) and, for a rollout, sets the first step's weights.
+   * weight now) and, for a rollout, sets the first step's weights. Throws when the experiment
+   * refuses them (a candidate it does not have).
    */
   start(): void {
     const weights = this.deps.control.weights();
@@ -89,8 +90,14 @@ export class PromptGuard {
       this.stepIndex = 0;
       this.stepSince = this.now();
       const w = rollout.steps[0] as number;
-      if (w >= 100) this.complete(rollout.candidate);
-      else this.setWeights({ [this.baselineVersion]: 100 - w, [rollout.candidate]: w }, `rollout of ${this.prompt} ${rollout.candidate} starts at ${w}%`);
+      if (w >= 100) {
+        this.complete(rollout.candidate);
+        return;
+      }
+      const first = { [this.baselineVersion]: 100 - w, [rollout.candidate]: w };
+      // Not through setWeights(): an experiment refusing the first step (an unknown candidate) is a start-up error.
+      this.deps.control.setWeights(first, `rollout of ${this.prompt} ${rollout.candidate} starts at ${w}%`);
+      this.deps.metrics?.weights(this.prompt, first, weights);
     }
   }
 

@@ -89,7 +89,12 @@ export class PromptGuards {
   /** Starts every guard (a rollout sets its first step) and its evaluation timer (unref'd: it never keeps the process alive). */
   start(): void {
     for (const g of this.byPrompt.values()) {
-      g.start();
+      try {
+        g.start();
+      } catch (error) {
+        this.close();
+        configError(`option \`${g.config.at}${g.config.rollout === undefined ? '' : '.candidate'}\`: the experiment of ${JSON.stringify(g.prompt)} refused the rollout's first weights: ${error instanceof Error ? error.message : String(error)}`);
+      }
       const timer = setInterval(() => {
         try {
           g.evaluate();

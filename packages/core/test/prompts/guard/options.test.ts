@@ -58,4 +58,14 @@ describe('guard and rollout options', () => {
     expect(build({ guards: { 'rag-answer': { baseline: 'v9' } } })).toThrow('llmscope: option `prompts.guards["rag-answer"].baseline` is "v9", which is not a version of the experiment of "rag-answer" (v3, v4).');
     expect(build({ guards: { 'rag-answer': {} } })).not.toThrow();
   });
+
+  test('at start: a rollout whose candidate the experiment refuses is a start-up error, with the experiment\'s reason', () => {
+    // Like the registry's experiments: versions the prompt does not have are refused.
+    const strict = new MemoryTraffic('rag-answer', { v3: 100 });
+    strict.setWeights = (weights) => {
+      for (const v of Object.keys(weights)) if (v !== 'v3' && v !== 'v4') throw new TypeError(`names version ${JSON.stringify(v)}, which the prompt does not have`);
+    };
+    const guards = new PromptGuards(resolvePromptGuards('prompts', { rollouts: { 'rag-answer': { candidate: 'v5' } } }), { control: () => strict });
+    expect(() => guards.start()).toThrow(new LlmscopeConfigError('option `prompts.rollouts["rag-answer"].candidate`: the experiment of "rag-answer" refused the rollout\'s first weights: names version "v5", which the prompt does not have'));
+  });
 });
