@@ -1,3 +1,6 @@
+// The one deep import: @nestjs/core does not export ExceptionsHandler. The file and its
+// `next(exception, host)` are the same on Nest 10, 11 and 12 (10 and 11 have no `exports` map,
+// 12's exports `./*.js`); the thrown-error tests of each major's Jest projects go through it.
 import { ExceptionsHandler } from '@nestjs/core/exceptions/exceptions-handler.js';
 import { getContext, Llmscope } from '@llmscope/core/adapter';
 
