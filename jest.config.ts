@@ -1,3 +1,8 @@
+/**
+ * Loaded with ts-node on every Node version: Node 22.18+ would otherwise import this file as an ES
+ * module by itself (type stripping), where `__dirname` does not exist.
+ * @jest-config-loader ts-node
+ */
 import { join } from 'node:path';
 import type { Config } from 'jest';
 
@@ -17,12 +22,20 @@ function project(name: string): Config {
     displayName: name,
     rootDir: join(__dirname, 'packages', name),
     testMatch: ['<rootDir>/test/**/*.test.ts'],
+    // *.node22.test.ts: the Node 22+ projects below.
+    testPathIgnorePatterns: ['/node_modules/', '\\.node22\\.test\\.ts$'],
     transform: tsJest,
     moduleNameMapper,
     testEnvironment: 'node',
     testEnvironmentOptions: { globalsCleanup: 'off' },
   };
 }
+
+// Tests of dependencies that require Node 22 (openai 7), in *.node22.test.ts files: a project of
+// their own, in the run only on Node 22 and later. On Node 20, `npm test` runs them on Node 22 and
+// 24 (scripts/test-node-versions.mjs, which says so).
+const onNode22 = Number(process.versions.node.split('.')[0]) >= 22;
+const coreNode22: Config = { ...project('core'), displayName: 'core-node22', testMatch: ['<rootDir>/test/**/*.node22.test.ts'], testPathIgnorePatterns: ['/node_modules/'] };
 
 // NestJS 12 is published as ES modules only, and Jest's CommonJS runtime cannot load them
 // (no require(esm) there). Projects that load Nest run in Jest's ESM mode instead: test files
@@ -105,6 +118,7 @@ const config: Config = {
   projects: [
     project('core'), project('express'), project('fastify'), esm(project('nestjs')), project('node'), project('testkit'), examples, examplesNest, esm(contract), consumers,
     nestjsOn(10), nestjsOn(11), contractOn(10), contractOn(11),
+    ...(onNode22 ? [coreNode22] : []),
   ],
   testTimeout: 30000,
   // The OTLP exporter's retry timers (in @opentelemetry/otlp-exporter-base) are not unref'd, so a

@@ -116,9 +116,20 @@ export function responseEvents(a: AnswerContent): [string, string][] {
   let seq = 0;
   const ev = (type: string, data: Json): [string, string] => [type, JSON.stringify({ type, sequence_number: seq++, ...data })];
   const itemId = `msg_${a.id}`;
-  const out: [string, string][] = [ev('response.created', { response: responseObject(a, false) })];
+  const item = (status: string, text: string | undefined): Json => ({ type: 'message', id: itemId, status, role: 'assistant', content: text === undefined ? [] : [{ type: 'output_text', text, annotations: [] }] });
+  const part = (text: string): Json => ({ type: 'output_text', text, annotations: [] });
+  // The item and content-part events too: the SDKs' stream helpers (responses.stream()) build the
+  // output from them.
+  const out: [string, string][] = [
+    ev('response.created', { response: responseObject(a, false) }),
+    ev('response.in_progress', { response: responseObject(a, false) }),
+    ev('response.output_item.added', { output_index: 0, item: item('in_progress', undefined) }),
+    ev('response.content_part.added', { item_id: itemId, output_index: 0, content_index: 0, part: part('') }),
+  ];
   for (const piece of a.pieces) out.push(ev('response.output_text.delta', { item_id: itemId, output_index: 0, content_index: 0, delta: piece, logprobs: [] }));
   out.push(ev('response.output_text.done', { item_id: itemId, output_index: 0, content_index: 0, text: a.text, logprobs: [] }));
+  out.push(ev('response.content_part.done', { item_id: itemId, output_index: 0, content_index: 0, part: part(a.text) }));
+  out.push(ev('response.output_item.done', { output_index: 0, item: item('completed', a.text) }));
   out.push(ev('response.completed', { response: responseObject(a, true) }));
   return out;
 }

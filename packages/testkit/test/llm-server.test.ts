@@ -65,7 +65,14 @@ describe('LlmServer speaks the OpenAI API', () => {
     const events: string[] = [];
     llm.enqueue({ text: 'abc def', chunks: 2 });
     for await (const e of await openai().responses.create({ model: 'gpt-4o', input: 'q', stream: true })) events.push(e.type);
-    expect(events).toEqual(['response.created', 'response.output_text.delta', 'response.output_text.delta', 'response.output_text.done', 'response.completed']);
+    expect(events).toEqual([
+      'response.created', 'response.in_progress', 'response.output_item.added', 'response.content_part.added',
+      'response.output_text.delta', 'response.output_text.delta', 'response.output_text.done',
+      'response.content_part.done', 'response.output_item.done', 'response.completed',
+    ]);
+    // The SDK's stream helper builds the answer from the item and content-part events.
+    llm.enqueue({ text: 'abc def', chunks: 2 });
+    expect((await openai().responses.stream({ model: 'gpt-4o', input: 'q' }).finalResponse()).output_text).toBe('abc def');
     llm.enqueue({ dimensions: 4 });
     const e = await openai().embeddings.create({ model: 'text-embedding-3-small', input: ['x', 'y'] });
     expect(llm.requests.at(-1)?.body.encoding_format).toBe('base64');

@@ -35,6 +35,16 @@ export class ForeignGenAiSpanProcessor implements SpanProcessor {
     this.starts.set(span, { ctx: getContext(), insideOperation: inside?.operation });
   }
 
+  /**
+   * Marks a foreign span that started just before an llmscope call as that same call, so it is not
+   * counted twice: the Anthropic SDK's `messages.stream()` starts its span, then hands it to the
+   * `messages.create()` that llmscope instruments.
+   */
+  sameCall(span: object, operation: string): void {
+    const start = this.starts.get(span);
+    if (start !== undefined) start.insideOperation = operation;
+  }
+
   onEnd(span: ReadableSpan): void {
     if (span.instrumentationScope.name === TRACER_NAME) return;
     const start = this.starts.get(span);

@@ -37,15 +37,23 @@ export function countAttempts(client: Obj): void {
  * Hooks an SDK `APIPromise` in place, keeping its identity and its helpers (`withResponse()`,
  * `asResponse()`): the request's failure ends the call as failed, and the parsed body (or the
  * stream) ends it, or starts observing the stream. Anything that is not an APIPromise is chained.
+ *
+ * The promises the SDK derives from it (`_thenUnwrap`, under `.parse()` and the stream helpers)
+ * read its `parseResponse` in openai 6 and the Anthropic SDK; openai 7 gives each APIPromise its
+ * own `_thenUnwrap`, closed over the unhooked parser, so the derived promise is hooked too. `seen`
+ * is shared by a call's promises: the first to settle is the one read.
  */
-function hookResult(result: unknown, call: LlmCallState): unknown {
+function hookResult(result: unknown, call: LlmCallState, seen = { settled: false }): unknown {
   const onValue = (value: unknown): unknown => {
+    if (seen.settled) return value;
+    seen.settled = true;
     if (isAsyncIterable(value) && observeStream(value, call, call.runtime?.options.streamIdleTimeoutMs)) return value;
     call.applyResult(readResult(value));
     call.end(undefined, false);
     return value;
   };
   const onError = (error: unknown): never => {
+    seen.settled = true;
     call.end(error, true);
     throw error;
   };
@@ -60,7 +68,11 @@ function hookResult(result: unknown, call: LlmCallState): unknown {
       }
       return onValue(value);
     };
-    result.responsePromise = (result.responsePromise as unknown as Promise<unknown>).then(undefined, onError);
+    const failed = (result.responsePromise as unknown as Promise<unknown>).then(undefined, onError);
+    // Read by this promise's parse() when awaited; a promise only derived from (openai 7's
+    // `_thenUnwrap`) never is, and its failure is the derived promise's to report.
+    failed.catch(() => undefined);
+    result.responsePromise = failed;
     const asResponse = result.asResponse;
     if (typeof asResponse === 'function') {
       // The raw Response alone: the SDK never parses the body, so the call ends here, without
@@ -70,6 +82,12 @@ function hookResult(result: unknown, call: LlmCallState): unknown {
           if (result.parsedPromise === undefined) call.end(undefined, false);
           return raw;
         });
+      };
+    }
+    const thenUnwrap = result._thenUnwrap;
+    if (typeof thenUnwrap === 'function' && Object.prototype.hasOwnProperty.call(result, '_thenUnwrap')) {
+      result._thenUnwrap = function (this: unknown, ...args: unknown[]) {
+        return hookResult((thenUnwrap as Fn).apply(this, args), call, seen);
       };
     }
     return result;
@@ -83,9 +101,16 @@ function hookResult(result: unknown, call: LlmCallState): unknown {
 /**
  * Replaces `target[method]` (an SDK resource method such as `chat.completions.create`) with one
  * that traces each call as an LLM call described by `describe(params)`. The SDK's own spans and
- * HTTP spans become children of the LLM span. Idempotent.
+ * HTTP spans become children of the LLM span. `prepare` may replace the params; `started` sees
+ * the arguments once the call has started. Idempotent.
  */
-export function wrapMethod(target: unknown, method: string, describe: (params: Obj) => LlmCallOptions, prepare?: (params: Obj) => Obj): void {
+export function wrapMethod(
+  target: unknown,
+  method: string,
+  describe: (params: Obj) => LlmCallOptions,
+  prepare?: (params: Obj) => Obj,
+  started?: (args: unknown[], call: LlmCallState) => void,
+): void {
   if (!isObject(target)) return;
   const original = target[method];
   if (typeof original !== 'function' || (original as unknown as Obj)[WRAPPED]) return;
@@ -102,6 +127,11 @@ export function wrapMethod(target: unknown, method: string, describe: (params: O
       call = startLlmCall(described);
     } catch {
       return (original as Fn).apply(this, args);
+    }
+    try {
+      started?.(args, call);
+    } catch {
+      // Never fails the app's call.
     }
     const run = (): unknown => currentLlmCall.run(call, () => (original as Fn).apply(this, args));
     let result: unknown;

@@ -17,13 +17,14 @@ export interface InstrumentOpenAIOptions {
 }
 
 /**
- * Instruments an official `openai` client (v5/v6) in place and returns it: every
- * `chat.completions.create`, `responses.create`, `embeddings.create` and `completions.create`
- * becomes an LLM call (span, metrics, cost) as with `traceLLM`, streaming included (time to first
- * chunk, usage from the final chunk), with SDK retries counted and errors typed
- * (`RateLimitError`, `AuthenticationError`, `InternalServerError`, `APIConnectionTimeoutError`,
- * ...). The helpers built on `create` (`chat.completions.stream()`, `.parse()`, `runTools()`)
- * are covered through it. Calling it twice is harmless.
+ * Instruments an official `openai` client (openai 6 and 7) in place and returns it, typed as
+ * given: every `chat.completions.create`, `responses.create`, `embeddings.create` and
+ * `completions.create` becomes an LLM call (span, metrics, cost) as with `traceLLM`, streaming
+ * included (time to first chunk, usage from the final chunk), with SDK retries counted and errors
+ * typed (`RateLimitError`, `AuthenticationError`, `InternalServerError`,
+ * `APIConnectionTimeoutError`, ...). The helpers built on `create` (`chat.completions.stream()`,
+ * `chat.completions.parse()`, `runTools()`, `responses.stream()`, `responses.parse()`) are covered
+ * through it. Calling it twice is harmless.
  *
  * @example
  * const openai = instrumentOpenAI(new OpenAI());
