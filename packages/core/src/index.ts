@@ -50,6 +50,14 @@ export { JUDGE_FEATURE, type EvaluationOutcome } from './evals/runner';
 export { judgeEvaluator, type JudgeEvaluatorOptions, type JudgeRubric, type JudgeChatClient } from './evals/judge';
 export { schemaEvaluator, citationEvaluator, lengthEvaluator, refusalEvaluator, REFUSAL_PHRASES, type SchemaEvaluatorOptions, type CitationEvaluatorOptions, type LengthEvaluatorOptions, type RefusalEvaluatorOptions } from './evals/builtins';
 
+// Prompts
+export { getPrompt, forcePromptVersion } from './prompts/api';
+export { LlmscopePromptError, type GetPromptOptions, type PromptRegistry } from './prompts/registry';
+export type { Prompt, TextPrompt, ChatPrompt, ChatMessage, ChatPlaceholder, PromptSource } from './prompts/prompt';
+export type { PromptsOptions, PromptDefinition, LangfusePromptsOptions, PromptExperimentOptions } from './prompts/options';
+export type { TrafficControl } from './prompts/traffic';
+export type { PromptExperiment, WeightChange, AssignmentReason } from './prompts/experiment';
+
 // For apps that register their own OpenTelemetry provider
 export { llmscopeSpanProcessor } from './tracing/provider';
 export { llmscopeSampler } from './sampling/head';

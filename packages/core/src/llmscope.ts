@@ -35,6 +35,9 @@ import { traceScore } from './evals/trace';
 import { currentLlmCall } from './genai/call';
 import type { TailSamplerStats } from './sampling/tail';
 import { settleWithin } from './context/settle';
+import { PromptRegistry, type GetPromptOptions } from './prompts/registry';
+import type { PromptOwner } from './prompts/api';
+import type { Prompt } from './prompts/prompt';
 
 
 let warnedForeignProvider = false;
@@ -66,7 +69,7 @@ function warnIfNotFed(o: ResolvedOptions): void {
  * when the route template is known → {@link recordError} if an error reaches the framework →
  * {@link finishRequest} with the status code. Adapters hold no metric, span or context logic.
  */
-export class Llmscope implements GenAiOwner, ScoreOwner {
+export class Llmscope implements GenAiOwner, ScoreOwner, PromptOwner {
   /** The validated options. */
   readonly options: ResolvedOptions;
   /** The Prometheus registry the metrics live in (llmscope's own unless one was passed). */
@@ -125,6 +128,11 @@ export class Llmscope implements GenAiOwner, ScoreOwner {
   evaluations: EvaluationRunner | undefined;
   /** One call's evaluators, validated once per array (null: invalid, skipped). */
   private readonly callEvaluators = new WeakMap<readonly Evaluator[], ResolvedEvaluator[] | null>();
+  /**
+   * The prompt registry: local prompts, Langfuse, experiments (each experiment is the
+   * `TrafficControl` a rollout or rollback guard drives: `prompts.experiment('rag-answer')`).
+   */
+  readonly prompts: PromptRegistry;
   /** Set when retrieval steps keep their documents for evaluators (content capture on). @internal */
   documentCapture: { readonly maxDocuments: number; readonly maxLength: number } | undefined;
 
@@ -153,6 +161,7 @@ export class Llmscope implements GenAiOwner, ScoreOwner {
       else this.metricsPath = o.metrics.path;
     }
     this.genai = new LlmRuntime(this.registry, o.llm);
+    this.prompts = new PromptRegistry(o.prompts, this.registry);
     this.tracingOn = o.tracing !== undefined;
     if (o.tracing) {
       const state = ensureTracing(o.serviceName);
@@ -386,6 +395,14 @@ export class Llmscope implements GenAiOwner, ScoreOwner {
       ctx: current !== undefined && current.owner === this ? current : undefined,
       call: call === undefined ? undefined : { traceId: call.traceId, spanId: call.spanId },
     });
+  }
+
+  /**
+   * Gets a prompt from this instance's registry (see the `getPrompt()` function): inside a
+   * request it also sets the request's prompt name and version.
+   */
+  getPrompt(name: string, options?: GetPromptOptions): Promise<Prompt> {
+    return this.prompts.get(name, options);
   }
 
   /** Adds a consumer of this instance's scores; returns a function that removes it. */

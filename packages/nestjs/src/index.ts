@@ -1,11 +1,12 @@
 /**
  * @llmscope/nestjs: `LlmscopeModule.forRoot(options)`, `@TraceLLM()`, `@PromptVersion()`,
- * `@RagStep()` and an injectable `LlmscopeService`. The core API is re-exported.
+ * `@RagStep()`, and injectable `LlmscopeService` and `LlmscopePrompts`. The core API is re-exported.
  * @packageDocumentation
  */
 export * from '@llmscope/core';
 export { LlmscopeModule } from './llmscope.module';
 export { LlmscopeService } from './llmscope.service';
+export { LlmscopePrompts } from './llmscope-prompts.service';
 export { LLMSCOPE_OPTIONS } from './tokens';
 export type { LlmscopeModuleOptions, LlmscopeModuleAsyncOptions, PlatformRequest } from './options';
 export { TraceLLM, type TraceLLMOptions } from './decorators/trace-llm.decorator';

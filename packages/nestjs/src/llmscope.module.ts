@@ -3,6 +3,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import { Llmscope } from '@llmscope/core/adapter';
 import { captureNestExceptions } from './exception-capture';
 import { LlmscopeService } from './llmscope.service';
+import { LlmscopePrompts } from './llmscope-prompts.service';
 import type { LlmscopeModuleAsyncOptions, LlmscopeModuleOptions } from './options';
 import { attachLlmscope } from './platform';
 import { LLMSCOPE_OPTIONS } from './tokens';
@@ -10,7 +11,7 @@ import { LLMSCOPE_OPTIONS } from './tokens';
 /**
  * llmscope for NestJS. Import it once, in the root module:
  * `LlmscopeModule.forRoot(options)` or `LlmscopeModule.forRootAsync({ imports, useFactory, inject })`.
- * It is global: `LlmscopeService` and the `Llmscope` instance are injectable everywhere.
+ * It is global: `LlmscopeService`, `LlmscopePrompts` and the `Llmscope` instance are injectable everywhere.
  *
  * When Nest creates the application, the module hooks llmscope into the HTTP platform
  * (platform-express or platform-fastify), serves `/metrics`, records every request with its route
@@ -54,7 +55,8 @@ function build(optionsProvider: Provider, imports: NonNullable<DynamicModule['im
         inject: [LLMSCOPE_OPTIONS, HttpAdapterHost],
       },
       LlmscopeService,
+      LlmscopePrompts,
     ],
-    exports: [Llmscope, LlmscopeService, LLMSCOPE_OPTIONS],
+    exports: [Llmscope, LlmscopeService, LlmscopePrompts, LLMSCOPE_OPTIONS],
   };
 }

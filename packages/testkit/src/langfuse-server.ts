@@ -50,6 +50,11 @@ export class LangfuseServer extends Backend {
   readonly scores: LangfuseScore[] = [];
   /** Requests rejected for missing or wrong credentials. */
   unauthorized = 0;
+  /**
+   * Every call to the prompts API answered (not those failed by the fault mode), in order: what a
+   * cache test counts (`server.promptRequests.length` unchanged → served from the cache).
+   */
+  readonly promptRequests: { name: string; version: string | null; label: string | null; status: number }[] = [];
   private readonly prompts: LangfusePrompt[] = [];
 
   constructor(options: LangfuseServerOptions = {}) {
@@ -71,6 +76,22 @@ export class LangfuseServer extends Backend {
     };
     this.prompts.push(full);
     return full;
+  }
+
+  /**
+   * Moves `label` of prompt `name` to `version` (taken off every other version), as Langfuse's
+   * `PATCH /api/public/v2/prompts/{name}/versions/{version}` with `newLabels` does.
+   */
+  setLabel(name: string, label: string, version: number): void {
+    const target = this.prompts.find((p) => p.name === name && p.version === version);
+    if (target === undefined) throw new Error(`testkit: prompt ${name} has no version ${version}`);
+    for (const p of this.prompts) if (p.name === name) p.labels = p.labels.filter((l) => l !== label);
+    target.labels.push(label);
+  }
+
+  /** Waits until the prompts API has answered `count` calls in all. */
+  waitForPromptRequests(count: number, timeoutMs = 5000): Promise<LangfuseServer['promptRequests']> {
+    return waitFor(() => this.promptRequests.length >= count && this.promptRequests, timeoutMs, `${count} prompt requests at the Langfuse server`);
   }
 
   /** Waits until `predicate` holds for the spans received so far. */
@@ -105,8 +126,11 @@ export class LangfuseServer extends Backend {
     let found: LangfusePrompt | undefined;
     if (version !== null) found = versions.find((p) => p.version === Number(version));
     else found = versions.filter((p) => p.labels.includes(label as string)).sort((a, b) => b.version - a.version)[0];
-    if (found === undefined) return { status: 404, body: { message: `Prompt not found: '${name}'` } };
-    return { status: 200, body: found };
+    const reply: Reply = found === undefined
+      ? { status: 404, body: { message: `Prompt not found: '${name}'${version !== null ? ` with version ${version}` : ` with label ${label}`}`, error: 'LangfuseNotFoundError' } }
+      : { status: 200, body: found };
+    this.promptRequests.push({ name, version, label: version === null ? label : null, status: reply.status });
+    return reply;
   }
 
   /**

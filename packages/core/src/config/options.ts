@@ -7,6 +7,7 @@ import { resolveExporters, type ExportersOptions, type ResolvedExporters } from 
 import { resolveLogging, type LoggingOptions, type ResolvedLogging } from '../logging/options';
 import type { RedactOptions } from '../logging/redact';
 import { resolveSampling, type ResolvedSampling, type SamplingOptions } from '../sampling/options';
+import { resolvePrompts, type PromptsOptions, type ResolvedPrompts } from '../prompts/options';
 
 /** Who is making a request. Either field may be absent. */
 export interface Identity {
@@ -137,6 +138,8 @@ export interface LlmscopeOptions<TRequest = unknown> {
   sampling?: SamplingOptions | false;
   /** Scores and evaluations: the recent-trace index for late scores. See docs/evaluations.md. */
   evaluations?: EvaluationsOptions;
+  /** Prompts: the registry (local prompts, a folder, Langfuse) and experiments. See docs/prompts.md. */
+  prompts?: PromptsOptions;
 }
 
 /** Options after defaults, environment and validation. */
@@ -178,6 +181,7 @@ export interface ResolvedOptions {
   shutdownTimeoutMs: number;
   sampling: ResolvedSampling;
   evaluations: ResolvedEvaluations;
+  prompts: ResolvedPrompts;
 }
 
 /** OTel HTTP semconv buckets, extended because LLM answers often take 10-60 s. */
@@ -188,7 +192,7 @@ const TOP_LEVEL_KEYS = [
   'maxValueLength', 'maxTags', 'maxRoutes', 'metrics', 'tracing',
   'llm',
   'exporters', 'logging', 'redact', 'shutdownOnSignal', 'shutdownTimeoutMs',
-  'sampling', 'evaluations',
+  'sampling', 'evaluations', 'prompts',
 ] as const;
 const METRICS_KEYS = ['path', 'bearerToken', 'registry', 'defaultMetrics', 'httpDurationBuckets', 'exclude', 'prefix', 'labels', 'port', 'host', 'tagLabels'] as const;
 const TAG_LABEL_KEYS = ['max'] as const;
@@ -364,5 +368,6 @@ export function resolveOptions(options: LlmscopeOptions<never> | undefined, env:
     shutdownTimeoutMs: positiveInt('shutdownTimeoutMs', o.shutdownTimeoutMs) ?? 5000,
     sampling: resolveSampling(o.sampling, env),
     evaluations: resolveEvaluations(o.evaluations),
+    prompts: resolvePrompts(o.prompts, exporters.langfuse, env),
   };
 }

@@ -70,6 +70,8 @@ export class RequestContext {
   tagCount = 0;
   promptName: string | undefined = undefined;
   promptVersion: string | undefined = undefined;
+  /** The prompt experiment that chose `promptVersion` (set by `getPrompt()`), else undefined. */
+  promptExperiment: string | undefined = undefined;
   /** Route template, once the framework knows it. */
   route: string | undefined = undefined;
   /** The error that ended the request, if any reached the framework. */
@@ -216,6 +218,8 @@ export function setPromptVersion(name: unknown, version: unknown): void {
   if (n === undefined || v === undefined) return;
   ctx.promptName = n;
   ctx.promptVersion = v;
+  // Set by hand: no experiment chose this version.
+  ctx.promptExperiment = undefined;
 }
 
 /**
@@ -273,6 +277,8 @@ export interface LlmscopeContext {
   readonly feature: string | undefined;
   readonly promptName: string | undefined;
   readonly promptVersion: string | undefined;
+  /** The prompt experiment that chose `promptVersion`, when `getPrompt()` assigned it. */
+  readonly promptExperiment: string | undefined;
   /** Route template, once the framework has matched it. */
   readonly route: string | undefined;
   readonly tags: Readonly<Record<string, TagValue>> | undefined;

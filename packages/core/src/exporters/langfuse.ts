@@ -62,11 +62,12 @@ export function langfuseView(span: ReadableSpan): ReadableSpan {
   }
   const promptName = a[LLMSCOPE.promptName];
   const promptVersion = a[LLMSCOPE.promptVersion];
-  if (typeof promptName === 'string' && a['langfuse.observation.prompt.name'] === undefined) {
+  // Langfuse prompt versions are integers: a name with a label such as "v2-beta" or "fallback"
+  // (a fallback prompt) links to no prompt and stays in llmscope.prompt.*.
+  const version = typeof promptVersion === 'number' ? promptVersion : typeof promptVersion === 'string' && promptVersion !== '' ? Number(promptVersion) : NaN;
+  if (typeof promptName === 'string' && Number.isInteger(version) && a['langfuse.observation.prompt.name'] === undefined) {
     extra['langfuse.observation.prompt.name'] = promptName;
-    // Langfuse prompt versions are integers; a label such as "v2-beta" stays in llmscope.prompt.version.
-    const version = typeof promptVersion === 'number' ? promptVersion : Number(promptVersion);
-    if (Number.isInteger(version)) extra['langfuse.observation.prompt.version'] = version;
+    extra['langfuse.observation.prompt.version'] = version;
   }
   if (a[COMMON.sessionId] === undefined && typeof a[GEN_AI.conversationId] === 'string') extra[COMMON.sessionId] = a[GEN_AI.conversationId];
   if (span.parentSpanContext === undefined || span.parentSpanContext.isRemote === true) {

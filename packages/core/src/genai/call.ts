@@ -129,6 +129,8 @@ export class LlmCallState implements LlmCall {
       feature: text(options.feature) ?? ctx?.feature,
       promptName: text(options.promptName) ?? ctx?.promptName,
       promptVersion: text(options.promptVersion) ?? ctx?.promptVersion,
+      // The request's experiment describes the request's prompt only, not one named by the call.
+      promptExperiment: options.promptName === undefined && options.promptVersion === undefined ? ctx?.promptExperiment : undefined,
       userId: ctx?.userId,
       sessionId: ctx?.sessionId,
       inputMessages: capture ? inputMessages(options.input, options.system, (runtime as LlmRuntime).options.maxContentLength) : undefined,

@@ -6,7 +6,7 @@ import { COMMON, GEN_AI, GEN_AI_LEGACY, LLMSCOPE, isGenAiAttributes } from './sc
 /** What is known of an LLM call when it starts: the request side of the record. */
 export type LlmCallStart = Pick<LlmCallRecord,
   'operation' | 'provider' | 'model' | 'temperature' | 'maxTokens' | 'topP'
-  | 'userId' | 'sessionId' | 'feature' | 'promptName' | 'promptVersion' | 'inputMessages'>;
+  | 'userId' | 'sessionId' | 'feature' | 'promptName' | 'promptVersion' | 'promptExperiment' | 'inputMessages'>;
 
 const MAX_ATTRIBUTE = 256;
 
@@ -26,6 +26,7 @@ export function startAttributes(c: LlmCallStart): Attributes {
   if (c.topP !== undefined) a[GEN_AI.topP] = c.topP;
   if (c.promptName !== undefined) a[LLMSCOPE.promptName] = c.promptName;
   if (c.promptVersion !== undefined) a[LLMSCOPE.promptVersion] = c.promptVersion;
+  if (c.promptExperiment !== undefined) a[LLMSCOPE.promptExperiment] = c.promptExperiment;
   if (c.sessionId !== undefined) a[GEN_AI.conversationId] = c.sessionId;
   if (c.userId !== undefined) a[COMMON.userId] = c.userId;
   if (c.feature !== undefined) a[LLMSCOPE.feature] = c.feature;
@@ -74,6 +75,7 @@ export interface ContextFields {
   feature?: string | undefined;
   promptName?: string | undefined;
   promptVersion?: string | undefined;
+  promptExperiment?: string | undefined;
 }
 
 /** The error a failed span recorded, rebuilt from its exception event (for Sentry). */
@@ -132,6 +134,7 @@ export function recordFromSpan(span: ReadableSpan, ctx: ContextFields | undefine
     feature: str(a[LLMSCOPE.feature]) ?? ctx?.feature,
     promptName: str(a[LLMSCOPE.promptName]) ?? ctx?.promptName,
     promptVersion: str(a[LLMSCOPE.promptVersion]) ?? ctx?.promptVersion,
+    promptExperiment: str(a[LLMSCOPE.promptExperiment]) ?? (a[LLMSCOPE.promptName] === undefined ? ctx?.promptExperiment : undefined),
     inputMessages: str(a[GEN_AI.inputMessages]),
     outputMessages: str(a[GEN_AI.outputMessages]),
     source: 'span',

@@ -55,6 +55,8 @@ export interface LlmCallRecord {
   readonly feature: string | undefined;
   readonly promptName: string | undefined;
   readonly promptVersion: string | undefined;
+  /** The prompt experiment that assigned `promptVersion` (`getPrompt()` with `prompts.experiments`). */
+  readonly promptExperiment?: string | undefined;
   /** Prompt and answer as captured (`llm.captureContent`), JSON in the GenAI message format. */
   readonly inputMessages: string | undefined;
   readonly outputMessages: string | undefined;

@@ -44,6 +44,8 @@ export const LLMSCOPE = {
   feature: 'llmscope.feature',
   promptName: 'llmscope.prompt.name',
   promptVersion: 'llmscope.prompt.version',
+  /** The prompt experiment that chose the version (its variant is the version). */
+  promptExperiment: 'llmscope.prompt.experiment',
   costUsd: 'llmscope.cost.usd',
   retries: 'llmscope.retries',
   usageEstimated: 'llmscope.usage.estimated',

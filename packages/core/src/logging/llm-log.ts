@@ -17,6 +17,7 @@ export function llmLogLine(r: LlmCallRecord, logging: ResolvedLogging, redactor:
   if (r.responseModel !== undefined) line.response_model = r.responseModel;
   if (r.promptName !== undefined) line.prompt_name = r.promptName;
   if (r.promptVersion !== undefined) line.prompt_version = r.promptVersion;
+  if (r.promptExperiment !== undefined) line.prompt_experiment = r.promptExperiment;
   if (r.temperature !== undefined) line.temperature = r.temperature;
   if (r.maxTokens !== undefined) line.max_tokens = r.maxTokens;
   if (r.topP !== undefined) line.top_p = r.topP;

@@ -8,6 +8,12 @@ interface PromptScope {
   readonly ctx: RequestContext;
   name: string | undefined;
   version: string | undefined;
+  experiment: string | undefined;
+}
+
+/** What an instance's prompt registry says a prompt's version is for the current request (core's `PromptRegistry.peek`). */
+interface PromptPeek {
+  peek(name: string): { version: string | undefined; experiment: string | undefined };
 }
 
 const SCOPE = createContextKey('llmscope.nestjs.promptScope');
@@ -40,6 +46,7 @@ function scopePromptFields(ctx: RequestContext): void {
   if (marked[SCOPED]) return;
   let name = ctx.promptName;
   let version = ctx.promptVersion;
+  let experiment = ctx.promptExperiment;
   Object.defineProperties(ctx, {
     promptName: {
       get: () => { const s = activeScope(ctx); return s !== undefined ? s.name : name; },
@@ -53,22 +60,40 @@ function scopePromptFields(ctx: RequestContext): void {
       enumerable: true,
       configurable: true,
     },
+    promptExperiment: {
+      get: () => { const s = activeScope(ctx); return s !== undefined ? s.experiment : experiment; },
+      set: (value: string | undefined) => { const s = activeScope(ctx); if (s !== undefined) s.experiment = value; else experiment = value; },
+      enumerable: true,
+      configurable: true,
+    },
   });
   marked[SCOPED] = true;
 }
 
 /**
  * Runs `fn` with the prompt `name`@`version`: every LLM span and LLM metric inside carries it,
- * also from undecorated code it calls. Outside a request, `fn` runs in a context of its own.
+ * also from undecorated code it calls. Without a version, the version is the one the prompt
+ * registry of the request's llmscope instance picks for this request: the prompt experiment's
+ * variant, else the `production` version when it is known without fetching (local prompts, or
+ * cached from Langfuse); a `getPrompt(name)` inside sets it in any case. Outside a request, `fn`
+ * runs in a context of its own.
  */
-export function runWithPrompt<T>(name: string, version: string, fn: () => T): T {
+export function runWithPrompt<T>(name: string, version: string | undefined, fn: () => T): T {
   const ctx = getContext();
   if (ctx === undefined) return runWithContext(() => runWithPrompt(name, version, fn));
   scopePromptFields(ctx);
-  const scope: PromptScope = { ctx, name: undefined, version: undefined };
+  const scope: PromptScope = { ctx, name: undefined, version: undefined, experiment: undefined };
   const inScope = (): T => {
-    // Through core, so that the values are clipped like any prompt version.
-    setPromptVersion(name, version);
+    if (version !== undefined) {
+      // Through core, so that the values are clipped like any prompt version.
+      setPromptVersion(name, version);
+    } else {
+      const registry = (ctx.owner as { prompts?: PromptPeek } | undefined)?.prompts;
+      const picked = registry?.peek(name);
+      scope.name = name;
+      scope.version = picked?.version;
+      scope.experiment = picked?.experiment;
+    }
     return fn();
   };
   if (otelCarriesValues()) return context.with(context.active().setValue(SCOPE, scope), inScope);
