@@ -58,6 +58,14 @@ export type { PromptsOptions, PromptDefinition, LangfusePromptsOptions, PromptEx
 export type { TrafficControl } from './prompts/traffic';
 export type { PromptExperiment, WeightChange, AssignmentReason } from './prompts/experiment';
 
+// Prompts
+export { getPrompt, forcePromptVersion } from './prompts/api';
+export { LlmscopePromptError, type GetPromptOptions, type PromptRegistry } from './prompts/registry';
+export type { Prompt, PromptBase, TextPrompt, ChatPrompt, ChatMessage, ChatPlaceholder, PromptSource } from './prompts/prompt';
+export type { PromptsOptions, PromptDefinition, LangfusePromptsOptions, PromptExperimentOptions } from './prompts/options';
+export type { TrafficControl } from './prompts/traffic';
+export type { PromptExperiment, WeightChange, AssignmentReason } from './prompts/experiment';
+
 // For apps that register their own OpenTelemetry provider
 export { llmscopeSpanProcessor } from './tracing/provider';
 export { llmscopeSampler } from './sampling/head';

@@ -6,7 +6,9 @@ export type AssignmentReason = 'split' | 'forced';
 
 /** One change of an experiment's weights. */
 export interface WeightChange {
+  /** The weights set (every version of the experiment, 0 for those left out). */
   readonly weights: Readonly<Record<string, number>>;
+  /** Why, as given to `setWeights`. */
   readonly reason: string;
   /** When it happened, ms since the epoch. */
   readonly atMs: number;
@@ -48,6 +50,7 @@ export class PromptExperiment implements TrafficControl {
   /** The last change made with {@link setWeights}; undefined while the configured weights hold. */
   lastChange: WeightChange | undefined;
 
+  /** @internal Built by the registry from `prompts.experiments`. */
   constructor(
     /** The prompt's name. */
     readonly prompt: string,
@@ -64,6 +67,7 @@ export class PromptExperiment implements TrafficControl {
     this.layout();
   }
 
+  /** {@inheritDoc TrafficControl.weights} */
   weights(): Readonly<Record<string, number>> {
     return this.current;
   }
@@ -73,6 +77,11 @@ export class PromptExperiment implements TrafficControl {
     return this.order;
   }
 
+  /**
+   * {@inheritDoc TrafficControl.setWeights}
+   * Throws a `TypeError` for weights that are not numbers >= 0 adding up to more than 0, or that
+   * name a version the (local) prompt does not have; the weights in force are then kept.
+   */
   setWeights(weights: Readonly<Record<string, number>>, reason: string): void {
     const problem = weightsProblem(weights, this.known);
     if (problem !== undefined) throw new TypeError(`llmscope: new weights of the prompt experiment ${JSON.stringify(this.prompt)} ${problem}.`);

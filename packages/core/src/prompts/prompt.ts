@@ -2,7 +2,9 @@ import { Template } from './template';
 
 /** One message of a chat prompt. */
 export interface ChatMessage {
+  /** `system`, `user`, `assistant`, ... */
   role: string;
+  /** The message text (with `{{variables}}` until compiled). */
   content: string;
 }
 
@@ -11,7 +13,9 @@ export interface ChatMessage {
  * the messages given for it under that name in `placeholders`, or nothing.
  */
 export interface ChatPlaceholder {
+  /** Marks a placeholder. */
   type: 'placeholder';
+  /** The key of `compile()`'s `placeholders` whose messages take its place. */
   name: string;
 }
 
@@ -19,7 +23,7 @@ export interface ChatPlaceholder {
 export type PromptSource = 'local' | 'langfuse' | 'fallback';
 
 /** What every prompt has, text or chat. */
-interface PromptBase {
+export interface PromptBase {
   /** The prompt's name, such as `rag-answer`. */
   readonly name: string;
   /**
@@ -45,7 +49,9 @@ interface PromptBase {
 
 /** A text prompt. */
 export interface TextPrompt extends PromptBase {
+  /** A text prompt. */
   readonly type: 'text';
+  /** The text, with its `{{variables}}`. */
   readonly prompt: string;
   /** The text with `{{variables}}` replaced (Mustache variables, no HTML escaping; a missing one renders empty). */
   compile(variables?: Readonly<Record<string, unknown>>): string;
@@ -53,7 +59,9 @@ export interface TextPrompt extends PromptBase {
 
 /** A chat prompt. */
 export interface ChatPrompt extends PromptBase {
+  /** A chat prompt. */
   readonly type: 'chat';
+  /** The messages and placeholders, with their `{{variables}}`. */
   readonly prompt: readonly (ChatMessage | ChatPlaceholder)[];
   /**
    * The messages with `{{variables}}` replaced in each content, and each placeholder replaced by

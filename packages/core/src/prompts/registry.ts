@@ -56,8 +56,9 @@ const FEATURE_FLAG = {
  * spans, metrics, cost, logs, scores and Sentry events of the request carry them.
  */
 export class PromptRegistry {
+  /** The local prompts. @internal */
   readonly local: LocalSource;
-  /** The Langfuse source; undefined when `prompts.langfuse` is off. */
+  /** The Langfuse source; undefined when `prompts.langfuse` is off. @internal */
   readonly langfuse: LangfuseSource | undefined;
   private readonly experiments = new Map<string, PromptExperiment>();
   /** Per request: each experiment's assignment (stable within the request), and forced versions. */
@@ -71,6 +72,7 @@ export class PromptRegistry {
   private readonly fallbackPrompts = new Map<string, Prompt>();
   private readonly fallbackArrays = new WeakMap<readonly ChatMessage[], Prompt>();
 
+  /** @internal Built by the instance from `prompts`. */
   constructor(options: ResolvedPrompts, metrics: Registry | undefined) {
     this.local = options.local;
     this.langfuse = options.langfuse === undefined ? undefined : new LangfuseSource(options.langfuse);
@@ -116,6 +118,7 @@ export class PromptRegistry {
   /**
    * Forces `version` of prompt `name` for the current request (tests, internal users): its
    * experiment assignment and its default label are skipped. Outside a request it does nothing.
+   * Apps call `forcePromptVersion()`. @internal
    */
   force(name: string, version: string): void {
     const ctx = getContext();
@@ -159,6 +162,7 @@ export class PromptRegistry {
    * What `get(name)` would pick for the current request without fetching: the experiment's
    * variant, else the `production` version if it is known now (local, or cached from Langfuse).
    * For callers that cannot wait (Nest's `@PromptVersion(name)` sets the method's prompt with it).
+   * @internal
    */
   peek(name: string): { version: string | undefined; experiment: string | undefined } {
     const ctx = getContext();
