@@ -53,14 +53,6 @@ export { schemaEvaluator, citationEvaluator, lengthEvaluator, refusalEvaluator, 
 // Prompts
 export { getPrompt, forcePromptVersion } from './prompts/api';
 export { LlmscopePromptError, type GetPromptOptions, type PromptRegistry } from './prompts/registry';
-export type { Prompt, TextPrompt, ChatPrompt, ChatMessage, ChatPlaceholder, PromptSource } from './prompts/prompt';
-export type { PromptsOptions, PromptDefinition, LangfusePromptsOptions, PromptExperimentOptions } from './prompts/options';
-export type { TrafficControl } from './prompts/traffic';
-export type { PromptExperiment, WeightChange, AssignmentReason } from './prompts/experiment';
-
-// Prompts
-export { getPrompt, forcePromptVersion } from './prompts/api';
-export { LlmscopePromptError, type GetPromptOptions, type PromptRegistry } from './prompts/registry';
 export type { Prompt, PromptBase, TextPrompt, ChatPrompt, ChatMessage, ChatPlaceholder, PromptSource } from './prompts/prompt';
 export type { PromptsOptions, PromptDefinition, LangfusePromptsOptions, PromptExperimentOptions } from './prompts/options';
 export type { TrafficControl } from './prompts/traffic';
