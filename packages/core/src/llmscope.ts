@@ -19,6 +19,7 @@ import { resolveOptions, type LlmscopeOptions, type ResolvedOptions } from './co
 import { RouteTable } from './http/routes';
 import { errorType } from './tracing/span-run';
 import { step } from './tracing/step';
+import { traceOutgoingCalls } from './tracing/outgoing';
 import { installSignalHook } from './exporters/shutdown-signal';
 import { Telemetry } from './exporters/telemetry';
 import { ensureTracing, flushTracing, getTracer, llmscopeSpanProcessor, providerFeedsLlmscope } from './tracing/provider';
@@ -170,6 +171,7 @@ export class Llmscope implements GenAiOwner, ScoreOwner, PromptOwner {
       this.sampling = new SamplingPipeline(o.sampling, this.registry);
       for (const p of o.tracing.spanProcessors) this.sampling.stage.add(p);
       if (o.tracing.printTraces) this.sampling.addPrinter();
+      if (o.tracing.outgoing) traceOutgoingCalls(this);
       this.tracer = getTracer();
     }
     this.telemetry = Telemetry.create({ exporters: o.exporters, logging: o.logging, redact: o.redact, tracingOn: this.tracingOn, exportStage: this.sampling?.stage }, this.registry);

@@ -79,6 +79,14 @@ export interface TracingOptions {
    * `production` nor `test`.
    */
   printTraces?: boolean;
+  /**
+   * Trace the app's outgoing HTTP calls (`fetch`, `http`/`https`) made inside a request: each gets
+   * a CLIENT span, child of the active span (the request's or the `step()` it runs in), and
+   * carries the trace on as `traceparent`, so the next service joins it. Calls that already have
+   * a `traceparent`, or that an OpenTelemetry HTTP/undici instrumentation of the app handles, are
+   * left alone. Default `true`. See docs/tracing.md.
+   */
+  outgoing?: boolean;
 }
 
 /**
@@ -172,7 +180,7 @@ export interface ResolvedOptions {
     /** Tag keys labelled on the HTTP metrics, with their caps; undefined when none. */
     tagLabels: Array<{ key: string; max: number }> | undefined;
   } | undefined;
-  tracing: { spanProcessors: SpanProcessor[]; printTraces: boolean } | undefined;
+  tracing: { spanProcessors: SpanProcessor[]; printTraces: boolean; outgoing: boolean } | undefined;
   llm: ResolvedLlmOptions;
   exporters: ResolvedExporters;
   logging: ResolvedLogging | undefined;
@@ -259,7 +267,7 @@ function resolveConstantLabels(value: unknown, registry: Registry | undefined): 
   }
   return Object.keys(labels).length === 0 ? undefined : labels as Record<string, string>;
 }
-const TRACING_KEYS = ['spanProcessors', 'printTraces'] as const;
+const TRACING_KEYS = ['spanProcessors', 'printTraces', 'outgoing'] as const;
 const REDACT_KEYS = ['secrets', 'emails', 'patterns', 'replacement'] as const;
 // RFC 9110 token characters: what a header name may contain.
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -313,7 +321,7 @@ function resolveTracing(value: unknown, env: NodeJS.ProcessEnv): ResolvedOptions
   }, 'an array of OpenTelemetry SpanProcessor objects') ?? [];
   const printTraces = boolean('tracing.printTraces', t.printTraces);
   const quietEnv = env.NODE_ENV === 'production' || env.NODE_ENV === 'test';
-  return { spanProcessors: processors, printTraces: printTraces ?? (processors.length === 0 && !quietEnv) };
+  return { spanProcessors: processors, printTraces: printTraces ?? (processors.length === 0 && !quietEnv), outgoing: boolean('tracing.outgoing', t.outgoing) ?? true };
 }
 
 function resolveRedact(value: unknown): RedactOptions | false {

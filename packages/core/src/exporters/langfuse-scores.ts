@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ScoreRecord } from '../evals/score';
 import type { Redactor } from '../logging/redact';
 import type { TelemetryHealth } from './health';
+import { untraced } from '../tracing/untraced';
 import { loadOptional } from './optional';
 import type { ResolvedExporters } from './options';
 import type { QueueLimits } from './queue';
@@ -86,7 +87,8 @@ export class LangfuseScoreExporter {
         }
       }
     };
-    this.inFlight = send();
+    // Scores are flushed from inside requests too: not traced, no traceparent.
+    this.inFlight = untraced(send);
     await this.inFlight;
     this.inFlight = undefined;
   }

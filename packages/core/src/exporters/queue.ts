@@ -2,6 +2,7 @@ import { TraceFlags, type Context } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, Span, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { TelemetryHealth } from './health';
+import { untraced } from '../tracing/untraced';
 
 /** Bounds of an exporter's queue. */
 export interface QueueLimits {
@@ -117,7 +118,8 @@ export class BoundedExportProcessor implements SpanProcessor {
         resolve(result);
       };
       try {
-        this.exporter.export(spans, finish);
+        // Outside the request whose span scheduled this export: not traced, no traceparent.
+        untraced(() => this.exporter.export(spans, finish));
       } catch (error) {
         finish({ code: ExportResultCode.FAILED, error: error instanceof Error ? error : new Error(String(error)) });
       }

@@ -1,6 +1,7 @@
 import { LlmscopeConfigError } from '../config/errors';
 import type { Redactor } from '../logging/redact';
 import type { TelemetryHealth } from './health';
+import { untraced } from '../tracing/untraced';
 import { loadOptional } from './optional';
 import type { ResolvedExporters } from './options';
 
@@ -80,7 +81,8 @@ function boundedTransport(sentry: SentryNode, health: TelemetryHealth, maxInFlig
           };
           const timer = setTimeout(() => settle({}, new Error(`Sentry did not answer within ${timeoutMs} ms`)), timeoutMs);
           timer.unref();
-          Promise.resolve(base.send(envelope)).then(
+          // Events are sent from inside the failing request: not traced, no traceparent.
+          Promise.resolve(untraced(() => base.send(envelope))).then(
             (response) => settle(response, response.statusCode !== undefined && response.statusCode >= 400 ? new Error(`Sentry answered HTTP ${response.statusCode}`) : undefined),
             (error: unknown) => settle({}, error),
           );
