@@ -1,4 +1,4 @@
-import type { Moments } from './stats';
+import { quantileSorted, type Moments } from './stats';
 import { RollingWindow } from './window';
 
 /** Columns of an arm's call window. */
@@ -30,17 +30,53 @@ export interface ScoreSummary {
   readonly successes: number;
 }
 
-/** What the rules see of one arm at one evaluation: a copy, so windows keep filling meanwhile. */
+/** Durations of an arm's successful calls (failed calls have the error rule), seconds. */
+export interface LatencySummary {
+  /** Successful calls. */
+  readonly n: number;
+  /** The `q` quantile (0–1); NaN without calls. */
+  quantile(q: number): number;
+  /** Calls slower than `seconds` (from a histogram: slower than the first bucket edge at or above it, so never over-counted). */
+  above(seconds: number): number;
+}
+
+/**
+ * What the rules see of one arm at one evaluation: from this process's windows, or from the
+ * fleet's counters in Prometheus.
+ */
 export interface ArmSnapshot {
   readonly version: string;
   /** LLM calls in the window. */
   readonly calls: number;
   readonly errors: number;
-  /** Durations of the successful calls, seconds (failed calls have the error rule). */
-  readonly latencies: Float64Array;
+  readonly latency: LatencySummary;
   /** Cost per call over the priced calls, USD. */
   readonly cost: Moments;
   readonly scores: ReadonlyMap<string, ScoreSummary>;
+  /**
+   * Changes whenever the arm gets new samples (calls or scores): a failing evaluation counts
+   * toward `consecutive` only when the candidate's token moved since the last one.
+   */
+  readonly token: number;
+}
+
+/** A latency summary over raw durations (sorted once, here). */
+export function sampleLatency(values: Float64Array): LatencySummary {
+  values.sort();
+  return {
+    n: values.length,
+    quantile: (q) => quantileSorted(values, q),
+    above: (seconds) => {
+      let k = 0;
+      for (let i = values.length - 1; i >= 0 && (values[i] as number) > seconds; i--) k++;
+      return k;
+    },
+  };
+}
+
+/** An empty arm (a version with no sample yet). */
+export function emptySnapshot(version: string): ArmSnapshot {
+  return { version, calls: 0, errors: 0, latency: sampleLatency(new Float64Array(0)), cost: { n: 0, mean: NaN, variance: 0 }, scores: new Map(), token: 0 };
 }
 
 /**
@@ -93,6 +129,6 @@ export class ArmWindows {
       s.window.forEach(0, (v) => { if (v === 1) successes++; });
       scores.set(name, { kind: s.boolean ? 'boolean' : 'numeric', moments: s.window.moments(0), successes });
     }
-    return { version: this.version, calls: calls.size, errors, latencies: calls.values(SECONDS, ok), cost: calls.moments(COST), scores };
+    return { version: this.version, calls: calls.size, errors, latency: sampleLatency(calls.values(SECONDS, ok)), cost: calls.moments(COST), scores, token: this.appended };
   }
 }

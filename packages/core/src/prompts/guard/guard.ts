@@ -1,5 +1,5 @@
 import type { TrafficControl } from '../traffic';
-import { ArmWindows, type ArmSnapshot } from './arm';
+import { ArmWindows, emptySnapshot, type ArmSnapshot } from './arm';
 import type { GuardMetrics, GuardState } from './metrics';
 import type { ResolvedGuard } from './options';
 import type { GuardReporter } from './report';
@@ -145,31 +145,49 @@ export class PromptGuard {
   }
 
   private snapshot(version: string, now: number): ArmSnapshot {
-    return this.arm(version)?.snapshot(now) ?? { version, calls: 0, errors: 0, latencies: new Float64Array(0), cost: { n: 0, mean: NaN, variance: 0 }, scores: new Map() };
+    return this.arms.get(version)?.snapshot(now) ?? emptySnapshot(version);
   }
 
   /**
-   * Evaluates every rule for every candidate now. A rule failing with confidence in
-   * `consecutive` evaluations in a row (each with new samples of the candidate) rolls back; a
-   * rollout whose rules all pass and whose step has lasted `minDwellMs` moves to its next step.
-   * Returns the outcomes by candidate. Never throws.
+   * Evaluates every rule for every candidate now, on this process's windows. A rule failing
+   * with confidence in `consecutive` evaluations in a row (each with new samples of the
+   * candidate) rolls back; a rollout whose rules all pass and whose step has lasted `minDwellMs`
+   * moves to its next step. Returns the outcomes by candidate.
    */
   evaluate(): Readonly<Record<string, readonly RuleOutcome[]>> {
-    if (this.current === 'completed' || this.current === 'rolled_back') return this.lastOutcomes;
+    const now = this.now();
+    return this.evaluateWith((version) => this.snapshot(version, now));
+  }
+
+  /** The versions an evaluation needs: the baseline and the candidates (for a fleet source to fetch). */
+  versions(): string[] {
+    const baseline = this.baselineVersion;
+    return baseline === undefined ? [] : [baseline, ...this.candidates()];
+  }
+
+  /** Whether the guard still decides (not completed, not rolled back). */
+  get active(): boolean {
+    return this.current !== 'completed' && this.current !== 'rolled_back';
+  }
+
+  /**
+   * {@link evaluate} on arms given by `arm` (the fleet's aggregate read from Prometheus, for
+   * instance). A version `arm` does not know counts as empty.
+   */
+  evaluateWith(arm: (version: string) => ArmSnapshot | undefined): Readonly<Record<string, readonly RuleOutcome[]>> {
+    if (!this.active) return this.lastOutcomes;
     const baseline = this.baselineVersion;
     if (baseline === undefined) return this.lastOutcomes;
-    const now = this.now();
-    const base = this.snapshot(baseline, now);
+    const base = arm(baseline) ?? emptySnapshot(baseline);
     const outcomes: Record<string, readonly RuleOutcome[]> = {};
     for (const candidate of this.candidates()) {
-      const arm = this.arms.get(candidate);
-      const results = evaluateRules(this.config.rules, this.snapshot(candidate, now), base, this.config.alpha);
+      const snapshot = arm(candidate) ?? emptySnapshot(candidate);
+      const results = evaluateRules(this.config.rules, snapshot, base, this.config.alpha);
       outcomes[candidate] = results;
       this.deps.metrics?.checked(this.prompt, results);
       // The same samples seen again are not a new failure: count only with new candidate samples.
-      const appended = arm?.appended ?? 0;
-      const fresh = appended !== this.lastCounted.get(candidate);
-      if (fresh) this.lastCounted.set(candidate, appended);
+      const fresh = snapshot.token !== this.lastCounted.get(candidate);
+      if (fresh) this.lastCounted.set(candidate, snapshot.token);
       for (const o of results) {
         const key = `${candidate}\u0000${ruleKey(o)}`;
         if (o.status !== 'fail') this.failures.delete(key);
@@ -183,7 +201,7 @@ export class PromptGuard {
       }
     }
     this.lastOutcomes = outcomes;
-    if (this.config.rollout !== undefined) this.progress(outcomes[this.config.rollout.candidate] ?? [], now);
+    if (this.config.rollout !== undefined) this.progress(outcomes[this.config.rollout.candidate] ?? [], this.now());
     return outcomes;
   }
 

@@ -6,7 +6,9 @@ import type { ScoreRecord, ScoreSink } from '../../evals/score';
 import type { TrafficControl } from '../traffic';
 import { PromptGuard, type GuardListener } from './guard';
 import { GuardMetrics } from './metrics';
-import type { ResolvedGuard } from './options';
+import type { ResolvedPromptGuards } from './options';
+import { GuardFleetMetrics } from './fleet-metrics';
+import { PrometheusArmSource } from './prometheus';
 import { telemetryReporter, type GuardReporter } from './report';
 
 /** What {@link PromptGuards} needs of an llmscope instance (an `Llmscope` has it all). */
@@ -37,10 +39,25 @@ export class PromptGuards {
   private readonly byPrompt = new Map<string, PromptGuard>();
   private readonly timers: NodeJS.Timeout[] = [];
   private detach: (() => void)[] = [];
+  private readonly reporter: GuardReporter;
+  /** With `prompts.fleet`: the counters this replica exports, and where the fleet's are read. */
+  private readonly fleetMetrics: GuardFleetMetrics | undefined;
+  private readonly source: PrometheusArmSource | undefined;
+  /** Prompts whose fleet query is in flight (an evaluation never overlaps the previous one). */
+  private readonly inFlight = new Set<string>();
+  /** Prompts whose last fleet query failed (reported once per failure streak). */
+  private readonly failing = new Set<string>();
 
-  constructor(guards: readonly ResolvedGuard[], deps: PromptGuardsDeps) {
+  constructor(config: ResolvedPromptGuards, deps: PromptGuardsDeps) {
+    const { guards, fleet } = config;
     const metrics = deps.registry === undefined ? undefined : new GuardMetrics(deps.registry);
     const reporter = deps.reporter ?? telemetryReporter(undefined);
+    this.reporter = reporter;
+    if (fleet !== undefined && guards.length > 0) {
+      if (deps.registry === undefined) configError('option `prompts.fleet` reads the replicas\' guard counters from Prometheus, so every replica must export them: turn metrics on (`metrics` is false).');
+      this.fleetMetrics = new GuardFleetMetrics(deps.registry);
+      this.source = new PrometheusArmSource(fleet, deps.registry);
+    }
     for (const g of guards) {
       const control = deps.control(g.prompt);
       if (control === undefined) configError(`${g.at.startsWith('prompts.rollouts') ? 'rollout' : 'guard'} \`${g.at}\` is for prompt ${JSON.stringify(g.prompt)}, which has no experiment: declare its versions and weights in the prompt's experiment, or remove the ${g.at.startsWith('prompts.rollouts') ? 'rollout' : 'guard'}.`);
@@ -51,7 +68,7 @@ export class PromptGuards {
   }
 
   /** Builds the guards of an instance: its registry, its logger and Sentry, its records and scores. */
-  static attach(host: GuardHost, guards: readonly ResolvedGuard[], control: (prompt: string) => TrafficControl | undefined): PromptGuards {
+  static attach(host: GuardHost, guards: ResolvedPromptGuards, control: (prompt: string) => TrafficControl | undefined): PromptGuards {
     const set = new PromptGuards(guards, { control, registry: host.registry, reporter: telemetryReporter(host.telemetry) });
     if (set.byPrompt.size > 0) set.detach = [host.onLlmCall(set.llmCallSink), host.onScore(set.scoreSink)];
     set.start();
@@ -61,13 +78,19 @@ export class PromptGuards {
   /** An LLM-call sink: the call's duration, outcome and cost go to its prompt version's window. */
   readonly llmCallSink = (r: LlmCallRecord): void => {
     if (r.promptName === undefined || r.promptVersion === undefined) return;
-    this.byPrompt.get(r.promptName)?.recordCall(r.promptVersion, r.seconds, r.outcome === 'error', r.costUsd);
+    const guard = this.byPrompt.get(r.promptName);
+    if (guard === undefined) return;
+    if (this.fleetMetrics !== undefined) this.fleetMetrics.call(r.promptName, r.promptVersion, r.seconds, r.outcome === 'error', r.costUsd);
+    else guard.recordCall(r.promptVersion, r.seconds, r.outcome === 'error', r.costUsd);
   };
 
   /** A score sink: numeric and boolean scores go to their prompt version's window (categories are ignored). */
   readonly scoreSink = (s: ScoreRecord): void => {
     if (s.promptName === undefined || s.promptVersion === undefined || s.numericValue === undefined) return;
-    this.byPrompt.get(s.promptName)?.recordScore(s.promptVersion, s.name, s.numericValue, s.dataType === 'BOOLEAN');
+    const guard = this.byPrompt.get(s.promptName);
+    if (guard === undefined) return;
+    if (this.fleetMetrics !== undefined) this.fleetMetrics.recordScore(s.promptName, s.promptVersion, s.name, s.numericValue, s.dataType === 'BOOLEAN');
+    else guard.recordScore(s.promptVersion, s.name, s.numericValue, s.dataType === 'BOOLEAN');
   };
 
   /** The guard of `prompt`. */
@@ -95,21 +118,55 @@ export class PromptGuards {
         this.close();
         configError(`option \`${g.config.at}${g.config.rollout === undefined ? '' : '.candidate'}\`: the experiment of ${JSON.stringify(g.prompt)} refused the rollout's first weights: ${error instanceof Error ? error.message : String(error)}`);
       }
+      this.fleetMetrics?.declare(g.prompt, [...new Set([...g.versions(), ...Object.keys(this.controlWeights(g))])], g.config.rules.quality?.scores, g.config.maxScoreNames);
       const timer = setInterval(() => {
-        try {
-          g.evaluate();
-        } catch {
-          // A guard never throws into the app's event loop.
-        }
+        // Never throws into the app's event loop (evaluateOne catches).
+        void this.evaluateOne(g);
       }, g.config.evaluateEveryMs);
       timer.unref();
       this.timers.push(timer);
     }
   }
 
-  /** Evaluates every guard now (what the timers do). */
-  evaluate(): void {
-    for (const g of this.byPrompt.values()) g.evaluate();
+  private controlWeights(g: PromptGuard): Readonly<Record<string, number>> {
+    return g.status().weights;
+  }
+
+  /**
+   * Evaluates one guard: on this process's windows, or on the fleet's numbers read from
+   * Prometheus (skipped while the previous query is in flight; a failing query is reported once
+   * per failure streak at warn and decides nothing). Never rejects.
+   */
+  private async evaluateOne(g: PromptGuard): Promise<void> {
+    try {
+      const source = this.source;
+      if (source === undefined) {
+        g.evaluate();
+        return;
+      }
+      if (!g.active || this.inFlight.has(g.prompt)) return;
+      this.inFlight.add(g.prompt);
+      try {
+        const arms = await source.arms(g.prompt, g.config.windowMs);
+        if (this.failing.delete(g.prompt)) this.reporter.log('info', { event: 'prompt_guard_source_recovered', prompt_name: g.prompt }, 'prompt guard reads Prometheus again');
+        g.evaluateWith((version) => arms.get(version));
+      } catch (error) {
+        if (!this.failing.has(g.prompt)) {
+          this.failing.add(g.prompt);
+          const message = error instanceof Error ? error.message : String(error);
+          this.reporter.log('warn', { event: 'prompt_guard_source_failed', prompt_name: g.prompt, error: message, reason: `the guard of ${g.prompt} cannot read Prometheus (${message}); it decides nothing until it can` }, 'prompt guard cannot read Prometheus');
+        }
+      } finally {
+        this.inFlight.delete(g.prompt);
+      }
+    } catch {
+      // A guard never fails the app.
+    }
+  }
+
+  /** Evaluates every guard now (what the timers do); with `prompts.fleet`, once the queries are answered. Never rejects. */
+  async evaluate(): Promise<void> {
+    await Promise.all([...this.byPrompt.values()].map((g) => this.evaluateOne(g)));
   }
 
   /** Stops the timers and the sinks. */

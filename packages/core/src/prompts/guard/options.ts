@@ -1,4 +1,5 @@
-import { arrayOf, boolean, check, configError, entry, field, invalid, nonEmptyString, numberInRange, object, positiveInt, positiveNumber, record, required } from '../../config/validate';
+import { arrayOf, boolean, check, configError, entry, field, httpUrl, invalid, nonEmptyString, numberInRange, object, positiveInt, positiveNumber, record, required } from '../../config/validate';
+import type { ResolvedFleet } from './prometheus';
 
 /** The quality rule: the candidate's scores against the baseline's. */
 export interface QualityRuleOptions {
@@ -101,10 +102,35 @@ export interface RolloutOptions extends GuardOptions {
   minDwellMs?: number;
 }
 
+/**
+ * Fleet guards (`prompts.fleet`): with several replicas, every guard reads the replicas'
+ * aggregate from Prometheus's query API instead of this process's windows, so that every replica
+ * sees the same numbers and takes the same decision. Each replica exports the guard's counters
+ * (`llmscope_prompt_guard_*`) on its metrics endpoint; Prometheus must scrape them all.
+ */
+export interface GuardFleetOptions {
+  /** Prometheus's base URL, such as `http://prometheus:9090`. */
+  prometheusUrl: string;
+  /** Label matchers added to every query, such as `job="rag-api"` (when other apps report the same prompt names). Default none. */
+  selector?: string;
+  /** Longest wait for one query, milliseconds. Default 5000. */
+  timeoutMs?: number;
+  /** Headers sent with each query (`{ authorization: 'Bearer ...' }`). */
+  headers?: Record<string, string>;
+}
+
 /** Guards and rollouts by prompt name, as they hang under `prompts`. */
 export interface PromptGuardsOptions {
   guards?: Record<string, GuardOptions>;
   rollouts?: Record<string, RolloutOptions>;
+  /** Read the guards' numbers from Prometheus (the fleet's aggregate) instead of this process. Default: this process. */
+  fleet?: GuardFleetOptions;
+}
+
+/** Guards, rollouts and their source after validation. */
+export interface ResolvedPromptGuards {
+  readonly guards: readonly ResolvedGuard[];
+  readonly fleet: ResolvedFleet | undefined;
 }
 
 /** A rule's thresholds after defaults. */
@@ -239,13 +265,32 @@ function resolveOne(at: string, prompt: string, value: unknown, isRollout: boole
   };
 }
 
+const FLEET_KEYS = ['prometheusUrl', 'selector', 'timeoutMs', 'headers'] as const;
+/** Label matchers: `name="value"`, `name=~"re"`, `!=`, `!~`, separated by commas. */
+const MATCHERS = /^\s*[A-Za-z_][A-Za-z0-9_]*\s*(=~|!~|!=|=)\s*"(?:[^"\\]|\\.)*"\s*(,\s*[A-Za-z_][A-Za-z0-9_]*\s*(=~|!~|!=|=)\s*"(?:[^"\\]|\\.)*"\s*)*$/;
+
+function resolveFleet(at: string, value: unknown): ResolvedFleet | undefined {
+  const o = object(at, value, FLEET_KEYS, 'an object such as { prometheusUrl: "http://prometheus:9090" }');
+  if (o === undefined) return undefined;
+  const url = httpUrl(`${at}.prometheusUrl`, o.prometheusUrl, 'http://prometheus:9090') ?? required(`${at}.prometheusUrl`, "Prometheus's base URL such as http://prometheus:9090");
+  const headers = record(`${at}.headers`, o.headers, 'an object of header names to strings') ?? {};
+  for (const [name, v] of Object.entries(headers)) if (typeof v !== 'string') invalid(entry(`${at}.headers`, name), 'a string', v);
+  return {
+    prometheusUrl: url.replace(/\/+$/, ''),
+    selector: check(`${at}.selector`, o.selector, (v): v is string => typeof v === 'string' && MATCHERS.test(v), 'PromQL label matchers such as job="rag-api" or job="rag-api",env=~"prod|canary"')?.trim() ?? '',
+    timeoutMs: positiveInt(`${at}.timeoutMs`, o.timeoutMs, 'a positive whole number of milliseconds such as 5000') ?? 5000,
+    headers: headers as Record<string, string>,
+  };
+}
+
 /**
- * Validates `prompts.guards` and `prompts.rollouts` (`at` is the path of their parent, `prompts`)
- * and returns one resolved guard per prompt. A prompt may have a guard or a rollout, not both
- * (a rollout guards itself). Throws an {@link LlmscopeConfigError} naming the option otherwise.
+ * Validates `prompts.guards`, `prompts.rollouts` and `prompts.fleet` (`at` is the path of their
+ * parent, `prompts`) and returns one resolved guard per prompt and the fleet source. A prompt may
+ * have a guard or a rollout, not both (a rollout guards itself). Throws an
+ * {@link LlmscopeConfigError} naming the option otherwise.
  */
-export function resolvePromptGuards(at: string, value: PromptGuardsOptions | undefined): ResolvedGuard[] {
-  if (value === undefined) return [];
+export function resolvePromptGuards(at: string, value: PromptGuardsOptions | undefined): ResolvedPromptGuards {
+  if (value === undefined) return { guards: [], fleet: undefined };
   const guardsAt = field(at, 'guards');
   const rolloutsAt = field(at, 'rollouts');
   const guards = record(guardsAt, value.guards, 'an object of guards by prompt name, such as { "rag-answer": { minSamples: 100 } }') ?? {};
@@ -260,5 +305,5 @@ export function resolvePromptGuards(at: string, value: PromptGuardsOptions | und
     if (prompt.length === 0) configError(`option \`${rolloutsAt}\` has an empty prompt name.`);
     out.push(resolveOne(entry(rolloutsAt, prompt), prompt, r, true));
   }
-  return out;
+  return { guards: out, fleet: resolveFleet(field(at, 'fleet'), value.fleet) };
 }

@@ -1,6 +1,6 @@
 import type { ArmSnapshot } from './arm';
 import type { ResolvedRules } from './options';
-import { binomialAboveTest, quantileInPlace, twoProportionTest, welchRatioTest, type TestResult } from './stats';
+import { binomialAboveTest, twoProportionTest, welchRatioTest, type TestResult } from './stats';
 
 /** The guard's rules. */
 export type RuleName = 'quality' | 'error_rate' | 'latency_p95' | 'cost';
@@ -127,18 +127,13 @@ export function errorRateOutcome(rules: NonNullable<ResolvedRules['errorRate']>,
  * is not modelled; `minSamples` on the baseline keeps it meaningful).
  */
 export function latencyOutcome(rules: NonNullable<ResolvedRules['latency']>, candidate: ArmSnapshot, baseline: ArmSnapshot, alpha: number): RuleOutcome {
-  const nc = candidate.latencies.length;
-  const nb = baseline.latencies.length;
+  const nc = candidate.latency.n;
+  const nb = baseline.latency.n;
   const enough = nc >= rules.minSamples && nb >= rules.minSamples;
-  const cP95 = quantileInPlace(candidate.latencies, 0.95);
-  const bP95 = quantileInPlace(baseline.latencies, 0.95);
+  const cP95 = candidate.latency.quantile(0.95);
+  const bP95 = baseline.latency.quantile(0.95);
   const bound = Math.min(rules.maxP95Ratio * bP95, rules.maxP95Ms === undefined ? Infinity : rules.maxP95Ms / 1000);
-  let test: TestResult | undefined;
-  if (enough) {
-    let above = 0;
-    for (const x of candidate.latencies) if (x > bound) above++;
-    test = binomialAboveTest(above, nc, 0.05);
-  }
+  const test = enough ? binomialAboveTest(Math.round(candidate.latency.above(bound)), Math.round(nc), 0.05) : undefined;
   return {
     rule: 'latency_p95', status: status(enough, cP95 > bound, test, alpha), candidate: cP95, baseline: bP95, bound,
     pValue: test?.pValue, samples: { candidate: nc, baseline: nb }, rollsBack: true,

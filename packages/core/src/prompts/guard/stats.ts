@@ -185,10 +185,14 @@ export function binomialAboveTest(k: number, n: number, bound: number): TestResu
   return { statistic: n === 0 ? 0 : k / n, pValue: binomialUpperTail(k, n, bound) };
 }
 
-/** The `q` quantile (0–1) of `values`, sorted in place: the nearest-rank definition (the value at rank ⌈q·n⌉). */
-export function quantileInPlace(values: Float64Array, q: number): number {
+/** The `q` quantile (0–1) of sorted `values`: the nearest-rank definition (the value at rank ⌈q·n⌉). */
+export function quantileSorted(values: Float64Array, q: number): number {
   if (values.length === 0) return NaN;
-  values.sort();
   const rank = Math.max(1, Math.ceil(q * values.length));
   return values[rank - 1] as number;
+}
+
+/** {@link quantileSorted} after sorting `values` in place. */
+export function quantileInPlace(values: Float64Array, q: number): number {
+  return quantileSorted(values.sort(), q);
 }

@@ -68,7 +68,7 @@ describe('rollback guard on a real instance', () => {
     expect(outcomes.find((o) => o.rule === 'error_rate')).toMatchObject({ status: 'pass', candidate: 0, samples: { candidate: 30, baseline: 30 } });
     expect(guards.get('rag-answer')!.state).toBe('watching');
     await requests(4);
-    guards.evaluate();
+    await guards.evaluate();
     expect(guards.get('rag-answer')!.state).toBe('rolled_back');
     expect(traffic.weights()).toEqual({ v3: 100 });
     expect(events).toEqual([expect.objectContaining({ type: 'rollback', from: 'v4', to: 'v3', consecutive: 2 })]);

@@ -16,7 +16,7 @@ function message(value: unknown): string {
 
 describe('guard and rollout options', () => {
   test('defaults', () => {
-    const [guard, rollout] = resolvePromptGuards('prompts', { guards: { a: {} }, rollouts: { b: { candidate: 'v4' } } });
+    const { guards: [guard, rollout], fleet } = resolvePromptGuards('prompts', { guards: { a: {} }, rollouts: { b: { candidate: 'v4' } } });
     expect(guard).toEqual({
       prompt: 'a', at: 'prompts.guards["a"]', baseline: undefined, minSamples: 100, alpha: 0.05, consecutive: 3, windowMs: 1_800_000, windowSize: 2000,
       maxScoreNames: 8, evaluateEveryMs: 10_000, rollout: undefined,
@@ -28,8 +28,9 @@ describe('guard and rollout options', () => {
       },
     });
     expect(rollout).toMatchObject({ prompt: 'b', at: 'prompts.rollouts["b"]', rollout: { candidate: 'v4', steps: [5, 25, 50, 100], minDwellMs: GUARD_DEFAULTS.minDwellMs } });
-    expect(resolvePromptGuards('prompts', undefined)).toEqual([]);
-    const [custom] = resolvePromptGuards('prompts', { guards: { 'rag-answer': { minSamples: 50, quality: { minSamples: 200, scores: ['relevance'] }, latency: false } } });
+    expect(resolvePromptGuards('prompts', undefined)).toEqual({ guards: [], fleet: undefined });
+    expect(fleet).toBeUndefined();
+    const { guards: [custom] } = resolvePromptGuards('prompts', { guards: { 'rag-answer': { minSamples: 50, quality: { minSamples: 200, scores: ['relevance'] }, latency: false } } });
     expect(custom!.rules.quality).toEqual({ maxDrop: 0.1, scores: ['relevance'], minSamples: 200 });
     expect(custom!.rules.errorRate!.minSamples).toBe(50);
     expect(custom!.rules.latency).toBeUndefined();
