@@ -38,6 +38,9 @@ export { instrumentAnthropic, type InstrumentAnthropicOptions } from './genai/in
 export { validateOutput, type StandardSchemaV1, type InferOutput, type OutputIssue, type OutputValidation, type ValidateOutputOptions } from './genai/validate-output';
 export { recordCacheLookup, trackQueueDepth, recordQueueProcessed, getCostReport } from './genai/helpers';
 export type { CostReport, CostDimension, CostRow, CostTotals } from './genai/cost/attribution';
+export { BudgetExceededError, type BudgetScope, type BudgetUnit } from './budgets/errors';
+export type { BudgetsOptions, BudgetWindows, BudgetLimits, BudgetAction, BudgetExhaustion } from './budgets/options';
+export type { BudgetWindow } from './budgets/windows';
 export { GEN_AI_DURATION_BUCKETS, LLM_DURATION_BUCKETS, GEN_AI_SERVER_TTFT_BUCKETS, GEN_AI_TOKEN_BUCKETS, CONTEXT_UTILIZATION_BUCKETS } from './genai/buckets';
 
 // Scores

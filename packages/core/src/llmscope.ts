@@ -39,6 +39,7 @@ import { settleWithin } from './context/settle';
 import { PromptRegistry, type GetPromptOptions } from './prompts/registry';
 import type { PromptOwner } from './prompts/api';
 import type { Prompt } from './prompts/prompt';
+import { Budgets } from './budgets/budgets';
 
 
 let warnedForeignProvider = false;
@@ -134,6 +135,11 @@ export class Llmscope implements GenAiOwner, ScoreOwner, PromptOwner {
    * `TrafficControl` a rollout or rollback guard drives: `prompts.experiment('rag-answer')`).
    */
   readonly prompts: PromptRegistry;
+  /**
+   * LLM budgets (`budgets`): spend accounts, gauges and the gate before each call; undefined when none is set.
+   * @internal
+   */
+  readonly budgets: Budgets | undefined;
   /** Set when retrieval steps keep their documents for evaluators (content capture on). @internal */
   documentCapture: { readonly maxDocuments: number; readonly maxLength: number } | undefined;
 
@@ -163,6 +169,11 @@ export class Llmscope implements GenAiOwner, ScoreOwner, PromptOwner {
     }
     this.genai = new LlmRuntime(this.registry, o.llm);
     this.prompts = new PromptRegistry(o.prompts, this.registry);
+    if (o.budgets !== undefined) {
+      this.budgets = new Budgets(o.budgets, this.registry);
+      this.genai.addSink(this.budgets.sink);
+      if (this.budgets.enforcing) this.genai.gate = this.budgets.admit;
+    }
     this.tracingOn = o.tracing !== undefined;
     if (o.tracing) {
       const state = ensureTracing(o.serviceName);

@@ -8,6 +8,7 @@ import { resolveLogging, type LoggingOptions, type ResolvedLogging } from '../lo
 import type { RedactOptions } from '../logging/redact';
 import { resolveSampling, type ResolvedSampling, type SamplingOptions } from '../sampling/options';
 import { resolvePrompts, type PromptsOptions, type ResolvedPrompts } from '../prompts/options';
+import { resolveBudgets, type BudgetsOptions, type ResolvedBudgets } from '../budgets/options';
 
 /** Who is making a request. Either field may be absent. */
 export interface Identity {
@@ -148,6 +149,11 @@ export interface LlmscopeOptions<TRequest = unknown> {
   evaluations?: EvaluationsOptions;
   /** Prompts: the registry (local prompts, a folder, Langfuse) and experiments. See docs/prompts.md. */
   prompts?: PromptsOptions;
+  /**
+   * Daily and monthly cost and token budgets (total, per feature, per user), exported as gauges,
+   * with an optional enforcement (`onExhausted`: warn, reject with 429, or a cheaper model). See docs/ops.md.
+   */
+  budgets?: BudgetsOptions;
 }
 
 /** Options after defaults, environment and validation. */
@@ -190,6 +196,7 @@ export interface ResolvedOptions {
   sampling: ResolvedSampling;
   evaluations: ResolvedEvaluations;
   prompts: ResolvedPrompts;
+  budgets: ResolvedBudgets | undefined;
 }
 
 /** OTel HTTP semconv buckets, extended because LLM answers often take 10-60 s. */
@@ -200,7 +207,7 @@ const TOP_LEVEL_KEYS = [
   'maxValueLength', 'maxTags', 'maxRoutes', 'metrics', 'tracing',
   'llm',
   'exporters', 'logging', 'redact', 'shutdownOnSignal', 'shutdownTimeoutMs',
-  'sampling', 'evaluations', 'prompts',
+  'sampling', 'evaluations', 'prompts', 'budgets',
 ] as const;
 const METRICS_KEYS = ['path', 'bearerToken', 'registry', 'defaultMetrics', 'httpDurationBuckets', 'exclude', 'prefix', 'labels', 'port', 'host', 'tagLabels'] as const;
 const TAG_LABEL_KEYS = ['max'] as const;
@@ -377,5 +384,6 @@ export function resolveOptions(options: LlmscopeOptions<never> | undefined, env:
     sampling: resolveSampling(o.sampling, env),
     evaluations: resolveEvaluations(o.evaluations),
     prompts: resolvePrompts(o.prompts, exporters.langfuse, env),
+    budgets: resolveBudgets(o.budgets),
   };
 }

@@ -60,6 +60,8 @@ export interface LlmCallOptions {
 export interface LlmCall {
   /** The LLM span (undefined when tracing is off). */
   readonly span: Span | undefined;
+  /** The model to call: the requested one, or the cheaper one an exhausted budget chose (`budgets.onExhausted`). */
+  readonly model: string;
   /** Reports token usage (overrides what is read from the result). */
   setUsage(usage: LlmUsage): void;
   /** Reports the model that answered (`gen_ai.response.model`). */
@@ -144,6 +146,10 @@ export class LlmCallState implements LlmCall {
   /** `gen_ai.operation.name` of the call. */
   get operation(): string {
     return this.request.operation;
+  }
+
+  get model(): string {
+    return this.request.model;
   }
 
   setUsage(usage: LlmUsage): void {

@@ -27,6 +27,12 @@ function addToRequest(record: LlmCallRecord, ctx: RequestContext | undefined): v
 }
 
 /**
+ * Asked before an LLM call starts (budgets that enforce): returns the model to call (the
+ * requested one or a cheaper one), or throws to reject the call before the provider is called.
+ */
+export type LlmCallGate = (feature: string | undefined, userId: string | undefined, model: string, provider: string | undefined) => string;
+
+/**
  * The LLM side of one llmscope instance: its price book (table + the app's overrides), its LLM
  * metrics (when metrics are on), its cost attribution, the cache and queue helpers, and the
  * sinks every finished LLM-call record is handed to ({@link emit}). `Llmscope` creates one;
@@ -46,6 +52,8 @@ export class LlmRuntime {
   private readonly queueNames = new LabelCap(100, 'default');
   private readonly queues = new Map<string, () => number>();
   private sinks: LlmCallSink[] = [];
+  /** Asked before each LLM call when budgets enforce (`budgets.onExhausted` other than `warn`); else undefined. */
+  gate: LlmCallGate | undefined;
 
   constructor(registry: Registry | undefined, readonly options: ResolvedLlmOptions) {
     this.prices = new PriceBook(options.prices);

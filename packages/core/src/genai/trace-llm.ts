@@ -2,6 +2,7 @@ import { currentLlmCall, startLlmCall, type LlmCall, type LlmCallOptions } from 
 import { isAsyncIterable, observeStream } from './stream';
 import { readResult } from './usage';
 import { runInSpan } from '../tracing/span-run';
+import { admitLlmCall } from '../budgets/admit';
 
 export type { GenAiOperation, LlmCall, LlmCallOptions } from './call';
 
@@ -18,12 +19,16 @@ export type { GenAiOperation, LlmCall, LlmCallOptions } from './call';
  * (the final usage chunk), and output tokens are estimated when the provider sends none
  * (`llmscope.usage.estimated`). The result or error of `fn` passes through unchanged.
  *
+ * With `budgets` that enforce, an exhausted budget is checked before `fn` runs: it throws
+ * `BudgetExceededError` (a 429) without calling `fn`, or hands `fn` a cheaper model as
+ * `call.model` (pass it to the provider).
+ *
  * @example
  * const reply = await traceLLM({ model: 'gpt-4o-mini', provider: 'openai' }, () =>
  *   openai.chat.completions.create({ model: 'gpt-4o-mini', messages }));
  */
 export function traceLLM<T>(options: LlmCallOptions, fn: (call: LlmCall) => T): T {
-  const call = startLlmCall(options);
+  const call = startLlmCall(admitLlmCall(options));
   return runInSpan(call.span, () => currentLlmCall.run(call, fn, call), (error, value, failed) => {
     if (failed) {
       call.end(error, true);

@@ -10,10 +10,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestContext } from '../context/context';
 import type { Llmscope } from '../llmscope';
 import type { HandlerResponse } from './metrics-endpoint';
+import { BudgetExceededError } from '../budgets/errors';
 
 /** `?`: the metrics path may be followed by a query string (`/metrics?name[]=x`). */
 const QUERY = 0x3f;
 const ERROR_BODY = 'Internal Server Error\n';
+const BUDGET_BODY = 'Too Many Requests\n';
 
 /**
  * Whether a request is a scrape of `scope`'s metrics endpoint: method GET or HEAD and a request
@@ -91,8 +93,9 @@ export function startNodeRequest(scope: Llmscope, req: IncomingMessage, res: Ser
 
 /**
  * For an error no framework handles (a Node handler that threw or rejected): records it
- * ({@link Llmscope.recordError}) and answers 500 if the headers are not sent yet; a response
- * already under way is destroyed, so that the client sees a failure rather than waiting.
+ * ({@link Llmscope.recordError}) and answers 500 (429 with `retry-after` for a
+ * `BudgetExceededError`) if the headers are not sent yet; a response already under way is
+ * destroyed, so that the client sees a failure rather than waiting.
  */
 export function respondWithError(scope: Llmscope, ctx: RequestContext, res: ServerResponse, error: unknown): void {
   scope.recordError(ctx, error);
@@ -101,11 +104,15 @@ export function respondWithError(scope: Llmscope, ctx: RequestContext, res: Serv
     res.destroy();
     return;
   }
-  res.statusCode = 500;
+  // An exhausted LLM budget is the client's to wait out, not a server failure.
+  const budget = error instanceof BudgetExceededError;
+  const body = budget ? BUDGET_BODY : ERROR_BODY;
+  res.statusCode = budget ? 429 : 500;
+  if (budget) res.setHeader('retry-after', error.headers['retry-after'] as string);
   res.setHeader('content-type', 'text/plain; charset=utf-8');
   // Replaces a length the handler may have set for the body it never sent.
-  res.setHeader('content-length', ERROR_BODY.length);
-  res.end(ERROR_BODY);
+  res.setHeader('content-length', body.length);
+  res.end(body);
 }
 
 /**

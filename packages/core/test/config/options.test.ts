@@ -71,13 +71,13 @@ describe('resolveOptions', () => {
   }
 
   test.each<[string, unknown, string]>([
-    ['top level', { metrcs: {} }, 'llmscope: unknown option `metrcs`. Did you mean `metrics`? Known options: serviceName, identify, userHeader, sessionHeader, traceIdHeader, unmatchedRoute, maxValueLength, maxTags, maxRoutes, metrics, tracing, llm, exporters, logging, redact, shutdownOnSignal, shutdownTimeoutMs, sampling, evaluations, prompts.'],
+    ['top level', { metrcs: {} }, 'llmscope: unknown option `metrcs`. Did you mean `metrics`? Known options: serviceName, identify, userHeader, sessionHeader, traceIdHeader, unmatchedRoute, maxValueLength, maxTags, maxRoutes, metrics, tracing, llm, exporters, logging, redact, shutdownOnSignal, shutdownTimeoutMs, sampling, evaluations, prompts, budgets.'],
     ['nested in sampling.tail', { sampling: { tail: { maxTrace: 5 } } }, 'llmscope: unknown option `sampling.tail.maxTrace`. Did you mean `sampling.tail.maxTraces`? Known options: baseRate, keepErrors, slowMs, routeLatency, priority, maxTraces, maxSpansPerTrace, maxAgeMs.'],
     ['a swap of two letters', { llm: { captureContnet: true } }, 'llmscope: unknown option `llm.captureContnet`. Did you mean `llm.captureContent`? Known options: prices, captureContent, maxContentLength, maxModels, attribution, timeToFirstChunkBuckets, streamIdleTimeoutMs.'],
     ['in exporters', { exporters: { otpl: {} } }, 'llmscope: unknown option `exporters.otpl`. Did you mean `exporters.otlp`? Known options: otlp, langfuse, sentry, queue, failureLogIntervalMs.'],
     ['in logging', { logging: { levle: 'info' } }, 'llmscope: unknown option `logging.levle`. Did you mean `logging.level`? Known options: logger, level, requests, llmCalls, captureContent, maxContentLength.'],
     ['in a price', { llm: { prices: { m: { inputPerMTok: 1, outputPerMTok: 1, cachedPerMTok: 1 } } } }, 'llmscope: unknown option `llm.prices["m"].cachedPerMTok`. Did you mean `llm.prices["m"].cacheReadPerMTok`? Known options: inputPerMTok, outputPerMTok, cacheReadPerMTok, cacheWritePerMTok, contextWindow.'],
-    ['nothing close', { colour: 'red' }, 'llmscope: unknown option `colour`. Known options: serviceName, identify, userHeader, sessionHeader, traceIdHeader, unmatchedRoute, maxValueLength, maxTags, maxRoutes, metrics, tracing, llm, exporters, logging, redact, shutdownOnSignal, shutdownTimeoutMs, sampling, evaluations, prompts.'],
+    ['nothing close', { colour: 'red' }, 'llmscope: unknown option `colour`. Known options: serviceName, identify, userHeader, sessionHeader, traceIdHeader, unmatchedRoute, maxValueLength, maxTags, maxRoutes, metrics, tracing, llm, exporters, logging, redact, shutdownOnSignal, shutdownTimeoutMs, sampling, evaluations, prompts, budgets.'],
   ])('an unknown key %s is rejected with the closest known one', (_, options, expected) => {
     expect(message(options)).toBe(expected);
   });

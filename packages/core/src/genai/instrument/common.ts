@@ -2,6 +2,8 @@ import { context, trace } from '@opentelemetry/api';
 import { currentLlmCall, startLlmCall, type LlmCallOptions, type LlmCallState } from '../call';
 import { isAsyncIterable, observeStream } from '../stream';
 import { readResult } from '../usage';
+import { admitLlmCall } from '../../budgets/admit';
+import { BudgetExceededError } from '../../budgets/errors';
 
 const WRAPPED = Symbol.for('llmscope.instrumented');
 
@@ -124,8 +126,12 @@ export function wrapMethod(
       // which reads this call's result and stream; only its attempts are counted here.
       const outer = currentLlmCall.getStore();
       if (outer !== undefined && !outer.ended && outer.operation === (described.operation ?? 'chat')) return (original as Fn).apply(this, args);
-      call = startLlmCall(described);
-    } catch {
+      // An exhausted budget rejects the call or switches its model before the SDK sends anything.
+      const admitted = admitLlmCall(described);
+      if (admitted.model !== described.model && isObject(args[0])) args[0] = { ...args[0], model: admitted.model };
+      call = startLlmCall(admitted);
+    } catch (error) {
+      if (error instanceof BudgetExceededError) return Promise.reject(error);
       return (original as Fn).apply(this, args);
     }
     try {
