@@ -66,6 +66,7 @@ export class PromptRegistry {
   private readonly forced = new WeakMap<RequestContext, Map<string, string>>();
   private readonly warned = new Set<string>();
   private readonly assignments: Counter<'prompt_name' | 'prompt_version' | 'reason'> | undefined;
+  private readonly assignmentChildren = new Map<PromptExperiment, Map<string, Counter.Internal>>();
   private readonly fallbacks: Counter<'prompt_name'> | undefined;
   private readonly fallbackNames = new LabelCap(200, 'none');
   /** Fallback prompts already built (by name and content), so an outage parses no template per request. */
@@ -202,7 +203,16 @@ export class PromptRegistry {
   }
 
   private recordAssignment(experiment: PromptExperiment, a: Assignment, ctx: RequestContext): void {
-    this.assignments?.labels(experiment.prompt, a.version, a.reason).inc();
+    const counter = this.assignments;
+    if (counter !== undefined) {
+      // Children cached by experiment, version and reason: no label hashing per request.
+      const key = `${a.reason}\u0000${a.version}`;
+      let children = this.assignmentChildren.get(experiment);
+      if (children === undefined) this.assignmentChildren.set(experiment, children = new Map());
+      let child = children.get(key);
+      if (child === undefined) children.set(key, child = counter.labels(experiment.prompt, a.version, a.reason));
+      child.inc();
+    }
     if (ctx.owner !== undefined && !ctx.owner.tracingOn) return;
     const span = trace.getActiveSpan() ?? ctx.span;
     if (span === undefined || !span.isRecording()) return;
