@@ -119,6 +119,24 @@ describe('Langfuse prompts', () => {
     }
   });
 
+  test('Langfuse hanging: concurrent gets share one fetch, bounded by fetchTimeoutMs, then all get the fallback', async () => {
+    server.mode = 'hang';
+    const emitWarning = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    try {
+      const s = scope({ metrics: false, prompts: { langfuse: langfuse({ fetchTimeoutMs: 300 }) } });
+      const t = performance.now();
+      const got = await Promise.all(Array.from({ length: 5 }, () => s.getPrompt('rag-answer', { fallback: 'fb' })));
+      const ms = performance.now() - t;
+      expect(got.every((p) => p.isFallback && p.prompt === 'fb')).toBe(true);
+      expect(server.requestCount).toBe(1);
+      // The fetch timeout (300 ms) bounds the wait, with room for a loaded machine; far below a hang.
+      expect(ms).toBeGreaterThanOrEqual(250);
+      expect(ms).toBeLessThan(5000);
+    } finally {
+      emitWarning.mockRestore();
+    }
+  });
+
   test('a prompt Langfuse does not have (404, its error body) is served its fallback', async () => {
     const s = scope({ prompts: { langfuse: langfuse() } });
     const p = await s.getPrompt('missing', { fallback: 'x' });

@@ -121,6 +121,10 @@ describe('local prompts', () => {
     expect(await s.run(contextFor(s, 'u1'), () => getPrompt('a', { version: 'v4' }))).toMatchObject({ version: 'v4' });
   });
 
+  test('with no llmscope instance, getPrompt() rejects with what to do', async () => {
+    await expect(getPrompt('a')).rejects.toThrow('llmscope: getPrompt() needs an llmscope instance');
+  });
+
   test('getPrompt sets the prompt of the current context; outside any context it only returns the prompt', async () => {
     scope({ prompts: { local: [{ name: 'a', version: 'v3', prompt: 'x' }], experiments: { a: { variants: { v3: 1 } } } } });
     const seen = await runWithContext(async () => {
