@@ -61,7 +61,7 @@ export interface GuardOptions {
   baseline?: string;
   /** Samples per arm before any rule decides (each rule may ask for more). Default 100. */
   minSamples?: number;
-  /** Significance level of the one-sided tests. Default 0.05. */
+  /** Significance level of the one-sided tests. Default 0.01 (with `consecutive` 3 and repeated evaluations, about 5% false rollbacks for a candidate exactly at the bound: docs/prompt-rollouts.md). */
   alpha?: number;
   /** Evaluations in a row (each with new samples) a rule must fail before traffic moves back. Default 3. */
   consecutive?: number;
@@ -162,7 +162,7 @@ export interface ResolvedGuard {
 /** Defaults, in one place for the docs and the tests. */
 export const GUARD_DEFAULTS = {
   minSamples: 100,
-  alpha: 0.05,
+  alpha: 0.01,
   consecutive: 3,
   windowMs: 30 * 60_000,
   windowSize: 2000,

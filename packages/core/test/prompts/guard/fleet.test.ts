@@ -106,9 +106,9 @@ describe('fleet guard: the replicas\' aggregate read from a real Prometheus', ()
       expect(q.status).toBe('fail');
       // Both arms, though each replica served one: 30 calls each, in the fleet's aggregate. increase()
       // extrapolates to the window's end by up to a scrape interval: on series a few seconds old
-      // (here) that adds up to ~20%; on a 30-minute window, well under 1%.
+      // (here: about 1 s over 3 to 5 s of samples) that adds up to ~30%; on a 30-minute window, well under 1%.
       expect(q.samples.candidate).toBeGreaterThanOrEqual(30);
-      expect(q.samples.candidate).toBeLessThan(38);
+      expect(q.samples.candidate).toBeLessThan(45);
       expect(q.samples.baseline).toBeGreaterThanOrEqual(30);
       expect(q.candidate).toBeCloseTo(0.55, 1);
       expect(q.baseline).toBeCloseTo(0.85, 1);

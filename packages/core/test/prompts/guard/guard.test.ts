@@ -70,7 +70,7 @@ describe('rollback guard', () => {
     expect(t.guard.state).toBe('rolled_back');
     expect(t.traffic.weights()).toEqual({ v3: 100 });
     expect(t.traffic.changes).toHaveLength(1);
-    expect(t.traffic.changes[0]!.reason).toMatch(/^prompt rag-answer rolled back from v4 to v3: quality \(relevance\): candidate 0\.\d+ vs baseline 0\.\d+, bound >= 0\.\d+, p = .+, n = 140\/400 \(failed 3 evaluations in a row, alpha 0\.05\)$/);
+    expect(t.traffic.changes[0]!.reason).toMatch(/^prompt rag-answer rolled back from v4 to v3: quality \(relevance\): candidate 0\.\d+ vs baseline 0\.\d+, bound >= 0\.\d+, p = .+, n = 140\/400 \(failed 3 evaluations in a row, alpha 0\.01\)$/);
 
     const rollback = t.events.find((e) => e.type === 'rollback');
     expect(rollback).toMatchObject({ type: 'rollback', prompt: 'rag-answer', from: 'v4', to: 'v3', consecutive: 3, weights: { v3: 100 }, outcome: { rule: 'quality', score: 'relevance', status: 'fail' } });
@@ -80,7 +80,7 @@ describe('rollback guard', () => {
     expect(outcome!.bound).toBeCloseTo(0.9 * outcome!.baseline, 12);
 
     const warn = t.reporter.lines.find((l) => l.level === 'warn');
-    expect(warn).toMatchObject({ message: 'prompt rollback', fields: { event: 'prompt_rollback', prompt_name: 'rag-answer', prompt_version: 'v4', baseline_version: 'v3', rule: 'quality', score: 'relevance', samples_candidate: 140, samples_baseline: 400, consecutive: 3, alpha: 0.05 } });
+    expect(warn).toMatchObject({ message: 'prompt rollback', fields: { event: 'prompt_rollback', prompt_name: 'rag-answer', prompt_version: 'v4', baseline_version: 'v3', rule: 'quality', score: 'relevance', samples_candidate: 140, samples_baseline: 400, consecutive: 3, alpha: 0.01 } });
     expect(warn!.fields.p_value).toBe(outcome!.pValue);
     expect(t.reporter.messages).toHaveLength(1);
     expect(t.reporter.messages[0]).toMatchObject({ tags: { 'llmscope.source': 'prompt_guard', 'prompt.name': 'rag-answer', 'prompt.version': 'v4', 'prompt.baseline': 'v3', 'llmscope.guard.rule': 'quality' }, extra: { rule: 'quality', samples_candidate: 140 } });
@@ -164,7 +164,7 @@ describe('rollback guard', () => {
     expect(await t.metric('llmscope_prompt_rollbacks_total', { prompt: 'rag-answer', version: 'v4', rule: 'error_rate' })).toBe(1);
 
     // Baseline as bad as the candidate: the relative bound passes, the absolute ceiling (5%) does not.
-    const u = setup({ guards: { 'rag-answer': { minSamples: 100, consecutive: 1, errorRate: { max: 0.05 } } } });
+    const u = setup({ guards: { 'rag-answer': { minSamples: 100, consecutive: 1, alpha: 0.05, errorRate: { max: 0.05 } } } });
     u.feed('v3', 500, { ...HEALTHY, errorEvery: 10 });
     u.feed('v4', 100, { ...HEALTHY, errorEvery: 10 });
     const e = u.guard.evaluate().v4!.find((o) => o.rule === 'error_rate')!;

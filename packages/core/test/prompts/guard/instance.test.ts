@@ -83,7 +83,7 @@ describe('rollback guard on a real instance', () => {
 
     const [event] = await sentry.waitForEvents((e) => e.some((x) => x.tags?.['llmscope.source'] === 'prompt_guard'));
     expect(event?.level).toBe('warning');
-    expect(event?.message).toMatch(/^llmscope: prompt rag-answer rolled back from v4 to v3: quality \(relevance\): candidate 0\.5\d* vs baseline 0\.8\d*, bound >= 0\.7\d*, p = .+, n = 32\/32 \(failed 2 evaluations in a row, alpha 0\.05\)$/);
+    expect(event?.message).toMatch(/^llmscope: prompt rag-answer rolled back from v4 to v3: quality \(relevance\): candidate 0\.5\d* vs baseline 0\.8\d*, bound >= 0\.7\d*, p = .+, n = 32\/32 \(failed 2 evaluations in a row, alpha 0\.01\)$/);
     expect(event?.tags).toMatchObject({ 'prompt.name': 'rag-answer', 'prompt.version': 'v4', 'prompt.baseline': 'v3', 'llmscope.guard.rule': 'quality' });
     expect(event?.extra).toMatchObject({ rule: 'quality', score: 'relevance', samples_candidate: 32, samples_baseline: 32 });
 

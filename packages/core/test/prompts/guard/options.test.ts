@@ -18,7 +18,7 @@ describe('guard and rollout options', () => {
   test('defaults', () => {
     const { guards: [guard, rollout], fleet } = resolvePromptGuards('prompts', { guards: { a: {} }, rollouts: { b: { candidate: 'v4' } } });
     expect(guard).toEqual({
-      prompt: 'a', at: 'prompts.guards["a"]', baseline: undefined, minSamples: 100, alpha: 0.05, consecutive: 3, windowMs: 1_800_000, windowSize: 2000,
+      prompt: 'a', at: 'prompts.guards["a"]', baseline: undefined, minSamples: 100, alpha: 0.01, consecutive: 3, windowMs: 1_800_000, windowSize: 2000,
       maxScoreNames: 8, evaluateEveryMs: 10_000, rollout: undefined,
       rules: {
         quality: { maxDrop: 0.1, scores: undefined, minSamples: 100 },
