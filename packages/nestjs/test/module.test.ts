@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { Controller, Get, Injectable, Module, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
-import { HttpAdapterHost, NestFactory } from '@nestjs/core';
+import { AbstractHttpAdapter, HttpAdapterHost, NestFactory } from '@nestjs/core';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { getContext, Llmscope, LlmscopeModule, LlmscopeService, LlmscopeConfigError, setUser } from '../src';
@@ -173,6 +173,29 @@ describe.each(PLATFORMS.map((p) => [p] as [Platform]))('Nest on %s', (platform) 
       const s = await metrics(nest.url);
       expect(find(s, 'http_server_requests_total', { route: '/mw/open', status_code: '200' })[0]?.value).toBe(1);
       expect(find(s, 'http_server_requests_total', { status_code: '401' })[0]?.value).toBe(1);
+    } finally {
+      await nest.close();
+    }
+  });
+
+  // Nest 10 to 11.1.3 have no instrumentation hook (platform adapters implement setOnRequestHook
+  // from 11.1.4). Here an adapter of this major is made one of those (the base class's method,
+  // which ignores the hook, is what those adapters inherit): on Nest 11 and 12 this runs the
+  // Nest 10 path on Express 5 and Fastify 5, and on Nest 10 it is what the adapter is anyway.
+  test('an adapter without the instrumentation hook (Nest 10 to 11.1.3): Nest middleware still runs inside the context; a response it ends is recorded', async () => {
+    const nest = await startNest(platform, MiddlewareAppModule, undefined, undefined, (adapter) => {
+      if (typeof (adapter as { setOnRequestHook?: unknown }).setOnRequestHook === 'function') adapter.setOnRequestHook = AbstractHttpAdapter.prototype.setOnRequestHook;
+    });
+    try {
+      await request(nest.url).get('/mw/open').expect(200, { user: 'middleware-user' });
+      await request(nest.url).get('/mw/closed').expect(401);
+      await request(nest.url).get('/missing').expect(404);
+      const spans = serverSpans(await waitForSpans(exporter, (x) => serverSpans(x).length === 3));
+      const users = new Map(spans.map((x) => [x.attributes['http.response.status_code'], x.attributes['user.id']]));
+      expect([users.get(200), users.get(401), users.has(404)]).toEqual(['middleware-user', 'middleware-user', true]);
+      const s = await metrics(nest.url);
+      expect(find(s, 'http_server_requests_total', { route: '/mw/open', status_code: '200' })[0]?.value).toBe(1);
+      expect(find(s, 'http_server_requests_total', { route: 'unmatched', status_code: '404' })[0]?.value).toBe(1);
     } finally {
       await nest.close();
     }
