@@ -17,6 +17,22 @@ interface PromptSeries {
   readonly maxScores: number;
 }
 
+/** The children of one prompt version, looked up once (label hashing is the costly part of an inc). */
+interface CallChildren {
+  readonly ok: Counter.Internal;
+  readonly error: Counter.Internal;
+  readonly duration: Histogram.Internal<'prompt' | 'version'>;
+  readonly priced: Counter.Internal;
+  readonly cost: Counter.Internal;
+  readonly costSquared: Counter.Internal;
+}
+
+interface ScoreChildren {
+  readonly count: Counter.Internal;
+  readonly value: Counter.Internal;
+  readonly squared: Counter.Internal;
+}
+
 /**
  * What each replica exports for a fleet guard to read from Prometheus: per guarded prompt and
  * version, the sufficient statistics of the rules (counts, sums and sums of squares, a
@@ -33,6 +49,8 @@ export class GuardFleetMetrics {
   readonly scoreValue: Counter<'prompt' | 'version' | 'score' | 'kind'>;
   readonly scoreSquared: Counter<'prompt' | 'version' | 'score' | 'kind'>;
   private readonly prompts = new Map<string, PromptSeries>();
+  private readonly callChildren = new Map<string, CallChildren>();
+  private readonly scoreChildren = new Map<string, ScoreChildren>();
 
   constructor(registry: Registry) {
     const pv = ['prompt', 'version'] as const;
@@ -85,27 +103,52 @@ export class GuardFleetMetrics {
     return true;
   }
 
-  /** One LLM call of a guarded prompt. */
+  private callChildrenOf(prompt: string, version: string): CallChildren | undefined {
+    const key = `${prompt}\u0000${version}`;
+    let c = this.callChildren.get(key);
+    if (c === undefined) {
+      if (!this.version(prompt, version)) return undefined;
+      const labels = { prompt, version };
+      c = {
+        ok: this.calls.labels({ prompt, version, outcome: 'ok' }), error: this.calls.labels({ prompt, version, outcome: 'error' }),
+        duration: this.duration.labels(labels), priced: this.costCalls.labels(labels), cost: this.cost.labels(labels), costSquared: this.costSquared.labels(labels),
+      };
+      this.callChildren.set(key, c);
+    }
+    return c;
+  }
+
+  /** One LLM call of a guarded prompt: a few increments on cached children. */
   call(prompt: string, version: string, seconds: number, failed: boolean, costUsd: number | null | undefined): void {
-    if (!this.version(prompt, version)) return;
-    const labels = { prompt, version };
-    this.calls.inc({ prompt, version, outcome: failed ? 'error' : 'ok' });
-    if (!failed) this.duration.observe(labels, seconds);
-    if (typeof costUsd === 'number' && Number.isFinite(costUsd)) {
-      this.costCalls.inc(labels);
-      this.cost.inc(labels, costUsd);
-      this.costSquared.inc(labels, costUsd * costUsd);
+    const c = this.callChildrenOf(prompt, version);
+    if (c === undefined) return;
+    if (failed) c.error.inc();
+    else {
+      c.ok.inc();
+      c.duration.observe(seconds);
+    }
+    if (typeof costUsd === 'number' && Number.isFinite(costUsd) && costUsd >= 0) {
+      c.priced.inc();
+      c.cost.inc(costUsd);
+      c.costSquared.inc(costUsd * costUsd);
     }
   }
 
   /** One numeric or boolean score of a guarded prompt. */
   recordScore(prompt: string, version: string, name: string, value: number, isBoolean: boolean): void {
-    if (!this.version(prompt, version) || !this.score(prompt, name)) return;
     // Counters only go up: a negative score (out of the 0–1 range) cannot be summed, and is left out.
-    if (!(value >= 0)) return;
-    const labels = { prompt, version, score: name, kind: isBoolean ? 'boolean' : 'numeric' };
-    this.scores.inc(labels);
-    this.scoreValue.inc(labels, value);
-    this.scoreSquared.inc(labels, value * value);
+    if (!(value >= 0) || !Number.isFinite(value)) return;
+    const kind = isBoolean ? 'boolean' : 'numeric';
+    const key = `${prompt}\u0000${version}\u0000${name}\u0000${kind}`;
+    let c = this.scoreChildren.get(key);
+    if (c === undefined) {
+      if (!this.version(prompt, version) || !this.score(prompt, name)) return;
+      const labels = { prompt, version, score: name, kind };
+      c = { count: this.scores.labels(labels), value: this.scoreValue.labels(labels), squared: this.scoreSquared.labels(labels) };
+      this.scoreChildren.set(key, c);
+    }
+    c.count.inc();
+    c.value.inc(value);
+    c.squared.inc(value * value);
   }
 }
