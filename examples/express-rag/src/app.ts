@@ -1,5 +1,5 @@
 import express, { type Express, type Request } from 'express';
-import { llmscope, getContext, setFeature, setPromptVersion, type Llmscope, type LlmscopeOptions } from '@llmscope/express';
+import { llmscope, getContext, getPrompt, setFeature, type Llmscope, type LlmscopeOptions } from '@llmscope/express';
 // Relative import: works with or without the npm workspace link of @llmscope/example-kit.
 import { answerQuestion, describeEndpoints, exampleLlmscopeOptions, PROMPT } from '../../shared/src';
 
@@ -38,10 +38,12 @@ export function createApp(options: AppOptions = {}): ExampleApp {
       res.status(400).json({ error: 'send {"question": "..."} (a non-empty string of at most 2000 characters)' });
       return;
     }
-    // Labels of the cost metric and attributes of the spans: what the request is for, which prompt.
+    // Label of the cost metric and attribute of the spans: what the request is for.
     setFeature('chat');
-    setPromptVersion(PROMPT.name, PROMPT.version);
-    const { answer, sources } = await answerQuestion(question, { speed: options.speed });
+    // The prompt: this user's version of the rag-answer experiment (v1 or v2, see the shared options);
+    // getting it sets the request's prompt name and version for the spans, metrics and scores.
+    const prompt = await getPrompt(PROMPT.name);
+    const { answer, sources } = await answerQuestion(question, { speed: options.speed, prompt });
     res.json({ answer, sources, traceId: getContext()?.traceId });
   });
 

@@ -121,6 +121,26 @@ describe('express-rag example', () => {
     expect(res.body.try.feedback).toContain(`${app.url}/llmscope/feedback`);
     await request(app.url).post('/chat').send({ question: 42 }).expect(400);
   });
+
+  // Last: the scoring test above counts every answer as a v1 one.
+  test('the prompt experiment: each user gets a version of rag-answer (alice v1, erin v2), on the span and the cost by prompt version', async () => {
+    const asked = async (user: string): Promise<ReadableSpan> => {
+      const res = await request(app.url).post('/chat').set('x-user-id', user).send({ question: 'Can I use Orbit Notes offline?' }).expect(200);
+      const traceId = res.body.traceId as string;
+      const spans = await waitForSpans(exporter, (all) => all.some((s) => s.spanContext().traceId === traceId && s.name === 'chat sim-gpt'));
+      return spans.find((s) => s.spanContext().traceId === traceId && s.name === 'chat sim-gpt') as ReadableSpan;
+    };
+    const v1 = await asked('alice');
+    const v2 = await asked('erin');
+    expect(v1.attributes).toMatchObject({ 'llmscope.prompt.name': 'rag-answer', 'llmscope.prompt.version': 'v1', 'llmscope.prompt.experiment': 'rag-answer' });
+    expect(v2.attributes).toMatchObject({ 'llmscope.prompt.name': 'rag-answer', 'llmscope.prompt.version': 'v2', 'llmscope.prompt.experiment': 'rag-answer' });
+    // v2's longer system prompt: more input tokens for the same question, the same answer.
+    expect(v2.attributes['gen_ai.usage.input_tokens']).toBeGreaterThan(v1.attributes['gen_ai.usage.input_tokens'] as number);
+    expect(v2.attributes['gen_ai.usage.output_tokens']).toBe(v1.attributes['gen_ai.usage.output_tokens']);
+    const samples = parseMetrics((await request(app.url).get('/metrics').expect(200)).text);
+    expect(find(samples, 'llmscope_llm_cost_usd_total', { model: 'sim-gpt', prompt_name: 'rag-answer', prompt_version: 'v2' })[0]?.value).toBeGreaterThan(0);
+    expect(find(samples, 'llmscope_prompt_experiment_weight', { prompt_name: 'rag-answer', prompt_version: 'v2' })[0]?.value).toBe(0.2);
+  });
 });
 
 describe('npm start', () => {

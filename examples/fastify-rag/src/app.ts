@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { llmscope, getContext, setFeature, setPromptVersion, type LlmscopeFastifyOptions } from '@llmscope/fastify';
+import { llmscope, getContext, getPrompt, setFeature, type LlmscopeFastifyOptions } from '@llmscope/fastify';
 // Relative import: works with or without the npm workspace link of @llmscope/example-kit.
 import { answerQuestion, describeEndpoints, exampleLlmscopeOptions, PROMPT } from '../../shared/src';
 
@@ -43,8 +43,10 @@ export async function createApp(options: AppOptions = {}): Promise<FastifyInstan
 
   app.post<{ Body: ChatBody }>('/chat', { schema: chatSchema }, async (req) => {
     setFeature('chat');
-    setPromptVersion(PROMPT.name, PROMPT.version);
-    const { answer, sources } = await answerQuestion(req.body.question, { speed: options.speed });
+    // The prompt: this user's version of the rag-answer experiment (v1 or v2, see the shared options);
+    // getting it sets the request's prompt name and version for the spans, metrics and scores.
+    const prompt = await getPrompt(PROMPT.name);
+    const { answer, sources } = await answerQuestion(req.body.question, { speed: options.speed, prompt });
     return { answer, sources, traceId: getContext()?.traceId };
   });
 

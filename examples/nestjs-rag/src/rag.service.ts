@@ -1,8 +1,8 @@
-import { Injectable } from '@nestjs/common';
-import { PromptVersion, RagStep, TraceLLM, retrievalAttributes } from '@llmscope/nestjs';
+import { Inject, Injectable } from '@nestjs/common';
+import { LlmscopePrompts, PromptVersion, RagStep, TraceLLM, retrievalAttributes, type Prompt } from '@llmscope/nestjs';
 // Relative import: works with or without the npm workspace link of @llmscope/example-kit.
 import {
-  DATA_SOURCE_ID, DOCUMENTS, InMemoryVectorStore, PRODUCT, RAG_ATTRIBUTES, SIMULATED_MODEL, SimulatedLLM, embed, simulatedDelay, speedFromEnv,
+  DATA_SOURCE_ID, DOCUMENTS, InMemoryVectorStore, PROMPT, RAG_ATTRIBUTES, SIMULATED_MODEL, SimulatedLLM, buildPrompt, embed, simulatedDelay, speedFromEnv,
   type Answer, type ChatCompletion, type ChatMessage, type ScoredDocument,
 } from '../../shared/src';
 
@@ -13,19 +13,24 @@ const store = new InMemoryVectorStore(DATA_SOURCE_ID).add(DOCUMENTS);
 /**
  * The RAG pipeline of the example, one decorated method per stage: each `@RagStep` is a child
  * span of the request, `@TraceLLM` the LLM span and metrics, and the class-level
- * `@PromptVersion` tags every LLM call made inside with the prompt's name and version.
+ * `@PromptVersion(PROMPT.name)` (no version) tags every LLM call made inside with the prompt's name
+ * and this user's version of the experiment (v1 or v2, the shared options' rag-answer experiment).
  */
 @Injectable()
-@PromptVersion('help-answer', 'v1')
+@PromptVersion(PROMPT.name)
 export class RagService {
   private readonly speed = speedFromEnv();
   private readonly llm = new SimulatedLLM({ speed: this.speed });
 
+  constructor(@Inject(LlmscopePrompts) private readonly prompts: LlmscopePrompts) {}
+
   /** Answers a question about the example product. */
   async answer(question: string): Promise<Answer> {
+    // The same version the decorator picked for this request: the experiment's variant.
+    const prompt = await this.prompts.get(PROMPT.name);
     const vector = await this.embedQuery(question);
     const found = await this.search(vector);
-    const messages = this.buildPrompt(question, found);
+    const messages = this.buildPrompt(question, found, prompt);
     const completion = await this.complete(messages);
     return this.format(completion, found);
   }
@@ -45,13 +50,8 @@ export class RagService {
   }
 
   @RagStep('prompt_construction')
-  buildPrompt(question: string, found: readonly ScoredDocument[]): ChatMessage[] {
-    // Each document tagged with its id, so that the answer cites ids citationEvaluator() can check.
-    const context = found.map((r) => `[${r.id}] ${r.document.title}: ${r.document.text}`).join('\n');
-    return [
-      { role: 'system', content: `You are the ${PRODUCT} help assistant. Answer only from the context and cite each document's id like [pricing].` },
-      { role: 'user', content: `Context:\n${context}\n\nQuestion: ${question}` },
-    ];
+  buildPrompt(question: string, found: readonly ScoredDocument[], prompt: Prompt): ChatMessage[] {
+    return buildPrompt(question, found, prompt);
   }
 
   // Usage and response model are read from the OpenAI-shaped completion the method returns.

@@ -51,7 +51,7 @@ describe.each([['express'], ['fastify']] as const)('nestjs-rag example on %s', (
     expect(children.map((s) => s.name)).toEqual(STEPS);
     expect(byName(spans, 'vector_search').attributes).toMatchObject({ 'gen_ai.data_source.id': 'orbit-notes-docs', 'llmscope.retrieval.documents_returned': 3 });
     const llm = byName(spans, 'chat sim-gpt');
-    expect(llm.attributes).toMatchObject({ 'gen_ai.provider.name': 'simulated', 'llmscope.prompt.name': 'help-answer', 'llmscope.prompt.version': 'v1', 'gen_ai.conversation.id': 's-1' });
+    expect(llm.attributes).toMatchObject({ 'gen_ai.provider.name': 'simulated', 'llmscope.prompt.name': 'rag-answer', 'llmscope.prompt.version': 'v1', 'gen_ai.conversation.id': 's-1' });
     // The simulated LLM counts tokens deterministically (examples/shared/test/kit.test.ts): this question's prompt and answer.
     expect(llm.attributes).toMatchObject({ 'gen_ai.usage.input_tokens': 200, 'gen_ai.usage.output_tokens': 35 });
     const s = parseMetrics((await request(url).get('/metrics').expect(200)).text);
@@ -63,7 +63,7 @@ describe.each([['express'], ['fastify']] as const)('nestjs-rag example on %s', (
 
   test('answers are scored: citation accuracy (code), relevance (judge), and feedback with the trace id (human), by prompt version', async () => {
     // @TraceLLM({ inputFrom }) records the prompt, so the judge sees the question as on the other frameworks.
-    await checkScoring(url, { prompt_name: 'help-answer', prompt_version: 'v1' });
+    await checkScoring(url, { prompt_name: 'rag-answer', prompt_version: 'v1' });
   });
 
   test('GET / lists the endpoints; a bad body gets a 400', async () => {

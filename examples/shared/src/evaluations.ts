@@ -1,5 +1,5 @@
-import { citationEvaluator, judgeEvaluator, traceLLM, type EvaluationsOptions, type LlmOptions } from '@llmscope/core';
-import { SIMULATED_JUDGE_MODEL, SIMULATED_PRICES } from './rag';
+import { citationEvaluator, judgeEvaluator, traceLLM, type EvaluationsOptions, type LlmOptions, type PromptsOptions } from '@llmscope/core';
+import { RAG_EXPERIMENT, RAG_PROMPTS, SIMULATED_JUDGE_MODEL, SIMULATED_PRICES } from './rag';
 import { speedFromEnv } from './latency';
 import { SimulatedLLM } from './simulated-llm';
 
@@ -27,12 +27,14 @@ function authorizeFeedback(request: unknown): boolean {
  * retrieved documents?). Judge: a `relevance` judge on a sample, graded by the same simulated LLM
  * (its calls traced with `traceLLM`, so their cost lands under feature `llmscope.judge`). Human:
  * `POST /llmscope/feedback {traceId, name, value}`. Evaluators read the prompt, the answer and the
- * retrieved documents: `captureContent` on.
+ * retrieved documents: `captureContent` on. Prompts: the two versions of the RAG prompt, in an
+ * 80/20 experiment (`getPrompt('rag-answer')` gives each user theirs; docs/prompts.md).
  */
-export function exampleLlmscopeOptions(options: ExampleScoringOptions = {}): { llm: LlmOptions; evaluations: EvaluationsOptions } {
+export function exampleLlmscopeOptions(options: ExampleScoringOptions = {}): { llm: LlmOptions; evaluations: EvaluationsOptions; prompts: PromptsOptions } {
   const judge = new SimulatedLLM({ speed: options.speed ?? speedFromEnv() });
   return {
     llm: { prices: SIMULATED_PRICES, captureContent: true },
+    prompts: { local: RAG_PROMPTS, experiments: RAG_EXPERIMENT },
     evaluations: {
       evaluators: [
         citationEvaluator(),

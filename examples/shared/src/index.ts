@@ -4,7 +4,7 @@
  * key), an in-memory vector store, the RAG pipeline traced with llmscope, and the start-up banner.
  * @packageDocumentation
  */
-export { answerQuestion, PROMPT, RAG_ATTRIBUTES, SIMULATED_JUDGE_MODEL, SIMULATED_MODEL, SIMULATED_PRICES, type Answer, type AnswerOptions, type AnswerSource } from './rag';
+export { answerQuestion, buildPrompt, contextOf, PROMPT, RAG_PROMPTS, RAG_EXPERIMENT, RAG_ATTRIBUTES, SIMULATED_JUDGE_MODEL, SIMULATED_MODEL, SIMULATED_PRICES, type Answer, type AnswerOptions, type AnswerSource } from './rag';
 export { SimulatedLLM, type ChatCompletion, type ChatCompletionRequest, type ChatMessage, type SimulatedLlmOptions } from './simulated-llm';
 export { InMemoryVectorStore, type ScoredDocument } from './vector-store';
 export { embed, cosineSimilarity, EMBEDDING_DIMENSIONS } from './embeddings';

@@ -1,4 +1,4 @@
-import { embeddingAttributes, retrievalAttributes, step, traceLLM, type ModelPrice } from '@llmscope/core';
+import { embeddingAttributes, retrievalAttributes, step, traceLLM, type ModelPrice, type Prompt, type PromptDefinition, type PromptExperimentOptions } from '@llmscope/core';
 import { DATA_SOURCE_ID, DOCUMENTS, PRODUCT } from './documents';
 import { embed } from './embeddings';
 import { simulatedDelay, speedFromEnv } from './latency';
@@ -61,6 +61,11 @@ export interface AnswerOptions {
   llm?: SimulatedLLM;
   /** The knowledge base. Default: the Orbit Notes help centre. */
   store?: InMemoryVectorStore;
+  /**
+   * The prompt to answer with (from `getPrompt(PROMPT.name)`: the request's version of the
+   * experiment), compiled with `product`, `context` and `question`. Default: version v1's messages.
+   */
+  prompt?: Prompt;
 }
 
 // Built once: embedding the knowledge base is start-up work, not per-request work.
@@ -73,15 +78,47 @@ function llmFor(speed: number): SimulatedLLM {
   return llm;
 }
 
-/** The RAG prompt of {@link answerQuestion}, for `setPromptVersion(PROMPT.name, PROMPT.version)`. */
+/** The RAG prompt of {@link answerQuestion}: its name, and its baseline version. */
 export const PROMPT = { name: 'rag-answer', version: 'v1' } as const;
 
-function buildPrompt(question: string, found: readonly ScoredDocument[]): ChatMessage[] {
-  // Each document tagged with its id, so that the answer cites ids citationEvaluator() can check.
-  const context = found.map((r) => `[${r.id}] ${r.document.title}: ${r.document.text}`).join('\n');
+const SYSTEM_V1 = "You are the {{product}} help assistant. Answer only from the context and cite each document's id like [pricing].";
+const USER = 'Context:\n{{context}}\n\nQuestion: {{question}}';
+
+/**
+ * The two versions of the RAG prompt the examples serve (llmscope's `prompts.local`): v1, the
+ * baseline, and v2, a candidate with a longer system prompt (more input tokens: it shows in the
+ * cost by prompt version).
+ */
+export const RAG_PROMPTS: PromptDefinition[] = [
+  { name: PROMPT.name, version: 'v1', labels: ['production'], prompt: [{ role: 'system', content: SYSTEM_V1 }, { role: 'user', content: USER }], config: { model: SIMULATED_MODEL, temperature: 0, maxTokens: 256 } },
+  {
+    name: PROMPT.name, version: 'v2', labels: ['staging'], config: { model: SIMULATED_MODEL, temperature: 0, maxTokens: 256 },
+    prompt: [
+      { role: 'system', content: "You are the {{product}} help assistant, friendly and precise. Use only the context below; if it does not answer the question, say so. Cite each document's id like [pricing]." },
+      { role: 'user', content: USER },
+    ],
+  },
+];
+
+/**
+ * The experiment the examples run on their prompt (llmscope's `prompts.experiments`): 80% of users
+ * get v1, 20% v2, by a hash of the user id (sticky; the same on every replica and restart).
+ */
+export const RAG_EXPERIMENT: Record<string, PromptExperimentOptions> = { [PROMPT.name]: { variants: { v1: 80, v2: 20 } } };
+
+/** The retrieved documents as prompt context, each tagged with its id (so that the answer cites ids citationEvaluator() can check). */
+export function contextOf(found: readonly ScoredDocument[]): string {
+  return found.map((r) => `[${r.id}] ${r.document.title}: ${r.document.text}`).join('\n');
+}
+
+/** The messages of `prompt` (else of version v1) for a question and its documents. */
+export function buildPrompt(question: string, found: readonly ScoredDocument[], prompt?: Prompt): ChatMessage[] {
+  const variables = { product: PRODUCT, context: contextOf(found), question };
+  if (prompt?.type === 'chat') return prompt.compile(variables) as ChatMessage[];
+  if (prompt?.type === 'text') return [{ role: 'user', content: prompt.compile(variables) }];
   return [
-    { role: 'system', content: `You are the ${PRODUCT} help assistant. Answer only from the context and cite each document's id like [pricing].` },
-    { role: 'user', content: `Context:\n${context}\n\nQuestion: ${question}` },
+    { role: 'system', content: SYSTEM_V1.replace('{{product}}', PRODUCT) },
+    { role: 'user', content: `Context:\n${variables.context}\n\nQuestion: ${question}` },
   ];
 }
 
@@ -109,7 +146,7 @@ export async function answerQuestion(question: string, options: AnswerOptions = 
     return store.search(vector, topK);
   }, retrievalAttributes({ dataSourceId: store.id, topK }));
 
-  const messages = step('prompt_construction', () => buildPrompt(question, found));
+  const messages = step('prompt_construction', () => buildPrompt(question, found, options.prompt));
 
   // `input`: the prompt, kept on the span and for evaluators when `llm.captureContent` is on.
   const completion = await traceLLM({ model: SIMULATED_MODEL, provider: 'simulated', temperature: 0, maxTokens: 256, input: messages }, () =>
