@@ -137,6 +137,10 @@ function resolveExperiments(value: unknown, local: LocalSource, fromLangfuse: bo
       configError(`option \`${at}\` is an experiment on prompt ${JSON.stringify(prompt)}, which no local prompt has${local.names().length > 0 ? ` (known: ${local.names().join(', ')})` : ''}; add it to \`prompts.local\` or \`prompts.dir\`, or turn on \`prompts.langfuse\`.`);
     }
     const problem = weightsProblem(e.variants, known);
+    if (problem === undefined && fromLangfuse) {
+      const named = Object.keys(e.variants as Record<string, number>).find((v) => !/^[1-9][0-9]*$/.test(v));
+      if (named !== undefined) configError(`option \`${field(at, 'variants')}\` names version ${JSON.stringify(named)}, but Langfuse versions are numbers: use them as keys, such as { 3: 90, 4: 10 }.`);
+    }
     if (problem !== undefined) configError(`option \`${field(at, 'variants')}\` ${problem}${known !== undefined && problem.includes('does not have') ? ` (it has ${local.versions(prompt).join(', ')})` : ''}.`);
     const variants = e.variants as Record<string, number>;
     const salt = string(field(at, 'salt'), e.salt, 'a string') ?? prompt;

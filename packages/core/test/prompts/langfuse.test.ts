@@ -208,5 +208,7 @@ describe('Langfuse prompts', () => {
     expect(s.prompts.langfuse?.config).toMatchObject({ publicKey: 'pk-x', secretKey: 'sk-x', baseUrl: 'http://127.0.0.1:9', cacheTtlMs: 60_000, fetchTimeoutMs: 2000, maxRetries: 0 });
     expect(() => new Llmscope({ metrics: false, tracing: false, exporters: false, prompts: { langfuse: { publicKey: 'p', secretKey: 's', maxRetries: 9 } } }))
       .toThrow('option `prompts.langfuse.maxRetries` must be an integer from 0 to 5, got 9.');
+    expect(() => new Llmscope({ metrics: false, tracing: false, exporters: false, prompts: { langfuse: { publicKey: 'p', secretKey: 's' }, experiments: { a: { variants: { 3: 90, v4: 10 } } } } }))
+      .toThrow('option `prompts.experiments["a"].variants` names version "v4", but Langfuse versions are numbers: use them as keys, such as { 3: 90, 4: 10 }.');
   });
 });
