@@ -78,6 +78,17 @@ function appHandler(down: () => string, refusedPort: () => number) {
         }
         results.push(await httpGet(`http://127.0.0.1:${refusedPort()}/nothing`));
         break;
+      case '/proxy': {
+        // A request through a (forward) proxy: the path is the absolute URL.
+        const { hostname, port } = new URL(down());
+        results.push(await new Promise<number>((resolve, reject) => {
+          get({ host: hostname, port, path: 'http://vector-db.internal:6333/collections/kb?api_key=s3cret' }, (r) => {
+            r.resume();
+            r.on('end', () => resolve(r.statusCode ?? 0));
+          }).on('error', reject);
+        }));
+        break;
+      }
       case '/status':
         results.push((await fetch(`${down()}/missing`)).status);
         break;
@@ -196,6 +207,18 @@ export function outgoingScenarios(title: string): void {
       const failed = receiver.trace(status.headers.get('x-trace-id') ?? '').find((s) => s.kind === CLIENT);
       expect(failed?.attributes).toMatchObject({ 'http.response.status_code': 404, 'error.type': '404' });
       expect(failed?.status.code).toBe(2);
+    });
+
+    test('through a proxy (absolute-form path): url.full is the URL asked for, without its query', async () => {
+      const { app, handler } = await serve({ metrics: false, exporters: { otlp: { url: receiver.tracesUrl } } });
+      const res = await fetch(`${app.url}/proxy`);
+      expect(await res.json()).toEqual([200]);
+      const traceId = res.headers.get('x-trace-id') ?? '';
+      await handler.llmscope.shutdown();
+      await app.close();
+      const client = receiver.trace(traceId).find((s) => s.kind === CLIENT);
+      expect(client?.attributes['url.full']).toBe('http://vector-db.internal:6333/collections/kb');
+      expect(parse(traceparentOf('http://vector-db.internal:6333/collections/kb')[0]).spanId).toBe(client?.spanId);
     });
 
     test('`tracing.outgoing: false`: no traceparent, no CLIENT span', async () => {
