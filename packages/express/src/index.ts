@@ -5,7 +5,7 @@
 import type { Request, RequestHandler, Response, NextFunction } from 'express';
 import { Llmscope, type LlmscopeOptions } from '@llmscope/core';
 import { serveOwnRoute, startNodeRequest, withInstance } from '@llmscope/core/adapter';
-import { NO_MOUNTS, patchLayer, patchLayer4 } from './route-tracking';
+import { NO_MOUNTS, patchLayer, patchLayer4, trackRequest } from './route-tracking';
 
 export * from '@llmscope/core';
 
@@ -55,6 +55,7 @@ export function llmscope(options?: LlmscopeOptions<Request>): LlmscopeMiddleware
     // template comes from the patched router layers (route-tracking.ts), which need a stack.
     const ctx = startNodeRequest(scope, req, res);
     ctx.adapterState = NO_MOUNTS;
+    trackRequest(req, ctx);
     scope.run(ctx, next);
   };
   return withInstance(middleware as RequestHandler, scope);

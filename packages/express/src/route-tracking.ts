@@ -43,6 +43,28 @@ function tracked(): RequestContext | undefined {
   return ctx !== undefined && ctx.adapterState !== undefined && !ctx.finished ? ctx : undefined;
 }
 
+/**
+ * Each tracked request's context, by request object (a WeakMap: nothing added to Node's request,
+ * nothing kept after it). Middleware that resumes from a stream or socket callback hands the
+ * request on outside any context: body-parser before 1.20 (Express 4.17's `express.json()`, whose
+ * raw-body does not bind its callbacks), old session stores, callback-style auth. The next route
+ * or mount layer finds the request's context here and re-enters it, so route handlers run in
+ * their request's context whatever ran before them. Looked up only when the context is missing.
+ */
+const contexts = new WeakMap<object, RequestContext>();
+
+/** Remembers `ctx` as `req`'s, for layers entered after a callback lost the context. */
+export function trackRequest(req: object, ctx: RequestContext): void {
+  contexts.set(req, ctx);
+}
+
+/** `req`'s context when the current one was lost on the way (see `contexts`). */
+function lostContext(req: object): RequestContext | undefined {
+  if (getContext() !== undefined) return undefined;
+  const ctx = contexts.get(req);
+  return ctx !== undefined && !ctx.finished ? ctx : undefined;
+}
+
 function pathText(path: unknown): string {
   if (typeof path === 'string') return path;
   if (Array.isArray(path)) return path.map(pathText).join(',');
@@ -90,8 +112,8 @@ function enterMount(ctx: RequestContext, template: string, next: NextFunction): 
   } as NextFunction;
 }
 
-function recordLayerError(error: unknown): void {
-  const ctx = tracked();
+function recordLayerError(error: unknown, req: object): void {
+  const ctx = tracked() ?? lostContext(req);
   if (ctx !== undefined) (ctx.owner as Llmscope).recordError(ctx, error);
 }
 
@@ -107,8 +129,12 @@ function recordLayerError(error: unknown): void {
  * @returns false when the router is not the Express 5 one (no route templates then).
  */
 export function patchLayer(proto: Layer5): boolean {
-  return patchOnce(proto, 'handleRequest', 'handleError', (handleRequest) => function llmscopeHandleRequest(this: Layer5, req, res, next) {
+  return patchOnce(proto, 'handleRequest', 'handleError', (handleRequest) => function llmscopeHandleRequest(this: Layer5, req, res, next): unknown {
     const ctx = tracked();
+    if (ctx === undefined && (this.route !== undefined || this.rawPath !== undefined)) {
+      const lost = lostContext(req);
+      if (lost !== undefined) return (lost.owner as Llmscope).run(lost, () => llmscopeHandleRequest.call(this, req, res, next));
+    }
     if (ctx !== undefined) {
       if (this.route !== undefined) next = enterRoute(ctx, this.route, next);
       else if (this.rawPath !== '/' && this.rawPath !== undefined) next = enterMount(ctx, pathText(this.rawPath), next);
@@ -145,7 +171,7 @@ function patchOnce<L extends { [PATCHED]?: true }, K extends string, E extends s
 /** A layer's error handler that records the error flowing through it first (both majors). */
 function recordingErrors(handleError: HandleError): HandleError {
   return function llmscopeHandleError(this: unknown, error, req, res, next) {
-    recordLayerError(error);
+    recordLayerError(error, req);
     return handleError.call(this, error, req, res, next);
   };
 }
@@ -174,11 +200,14 @@ function mountTemplate(layer: Layer4): string {
  * @returns false when the router is not the Express 4 one.
  */
 export function patchLayer4(proto: Layer4): boolean {
-  return patchOnce(proto, 'handle_request', 'handle_error', (handleRequest) => function llmscopeHandleRequest(this: Layer4, req, res, next) {
+  return patchOnce(proto, 'handle_request', 'handle_error', (handleRequest) => function llmscopeHandleRequest(this: Layer4, req, res, next): unknown {
     const route = this.route;
     if (route !== undefined || (this.regexp.fast_slash !== true && !('method' in this))) {
       const ctx = tracked();
-      if (ctx !== undefined) {
+      if (ctx === undefined) {
+        const lost = lostContext(req);
+        if (lost !== undefined) return (lost.owner as Llmscope).run(lost, () => llmscopeHandleRequest.call(this, req, res, next));
+      } else {
         if (route !== undefined) next = enterRoute(ctx, route, next);
         else {
           const template = mountTemplate(this);
