@@ -12,6 +12,8 @@ import { memoryExporter, waitForSpans, find, parseMetrics } from '@llmscope/test
 import { BOOM_MESSAGE, contractIdentify, nextSlowStart, SLOW_MS, STREAM_EVENTS, STREAM_GAP_MS } from './scenario';
 import type { ContractOptions, ContractTarget, RunningApp } from './target';
 import { targets } from './targets';
+import { compatibilityRows, testedNodeMajors } from './compatibility';
+import { nestMajor } from '../compat/nest-major';
 
 const exporter = memoryExporter();
 
@@ -418,5 +420,30 @@ describe.each(flushingTargets.map((t) => [t.name, t] as [string, ContractTarget]
       if (!closed) await app.close();
       await processor.shutdown();
     }
+  });
+});
+
+// docs/compatibility.md is a claim; each target holds its row to what really ran, on this Node.
+describe('docs/compatibility.md', () => {
+  const rows = compatibilityRows();
+
+  test.each(targets.map((t) => [t.name, t] as [string, ContractTarget]))('%s: its row states the framework version and the Node that ran', (name, target) => {
+    const row = rows.find((r) => r.target === name);
+    expect(row).toBeDefined();
+    const { name: framework, version } = target.framework();
+    expect(row!.framework).toBe(framework);
+    // "tested" is major.minor (a patch from the lock file need not touch the page); Node's own row says "Node's".
+    if (framework === 'node:http') expect(row!.tested).toBe("Node's");
+    else expect(`${version}.`.startsWith(`${row!.tested}.`)).toBe(true);
+    expect(row!.node).toContain(Number(process.versions.node.split('.')[0]));
+  });
+
+  test('every row is a target that some contract project runs, on the Node majors the version script runs', () => {
+    // The main project runs `targets`; contract-nest10 / contract-nest11 run the Nest targets on those majors.
+    const nestOthers = ['10', '11'].flatMap((m) => [`nest${m}-express`, `nest${m}-fastify`]);
+    const run = nestMajor() === '12' ? [...targets.map((t) => t.name), ...nestOthers] : targets.map((t) => t.name);
+    const expected = nestMajor() === '12' ? rows : rows.filter((r) => r.target.startsWith(`nest${nestMajor()}-`));
+    expect(expected.map((r) => r.target).sort()).toEqual([...run].filter((n) => nestMajor() === '12' || n.startsWith(`nest${nestMajor()}-`)).sort());
+    for (const row of rows) expect(row.node).toEqual(testedNodeMajors());
   });
 });

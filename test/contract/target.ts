@@ -24,4 +24,9 @@ export interface ContractTarget {
    * `shutdown()` on the middleware's instance themselves.
    */
   closeFlushes?: boolean;
+  /**
+   * The framework and the version of it that this target really runs (read from what is
+   * installed or loaded, never typed in): checked against its row of docs/compatibility.md.
+   */
+  framework(): { name: string; version: string };
 }

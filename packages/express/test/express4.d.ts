@@ -6,3 +6,9 @@ declare module 'express4' {
   import express = require('express');
   export = express;
 }
+
+/** `express417` is `npm:express@4.17.0`, the floor of the peer range, for the contract target of that version. */
+declare module 'express417' {
+  import express = require('express');
+  export = express;
+}

@@ -3,14 +3,17 @@ import { llmscope } from '@llmscope/express';
 import { listen } from '@llmscope/testkit';
 import { baggageHandler, boomHandler, chatHandler, meHandler, plainHandler, slowHandler, sseFrames, taggedHandler, userHandler } from '../scenario';
 import type { ContractTarget } from '../target';
+import { installedVersion } from '../../compat/installed';
 
 /**
- * The scenario app on an Express module: `express` (5) here, `express4` (npm:express@^4, typed
- * with Express 5's types) in targets/express4.ts. The same app and adapter on both majors.
+ * The scenario app on an Express module: `express` (5) here, `express4` (npm:express@^4) and
+ * `express417` (npm:express@4.17.0, the floor of the peer range), typed with Express 5's types,
+ * in targets/express4.ts. The same app and adapter on every version; `pkg` is the installed name.
  */
-export function expressTargetOn(name: string, express: Express): ContractTarget {
+export function expressTargetOn(name: string, express: Express, pkg: string): ContractTarget {
   return {
     name,
+    framework: () => ({ name: 'Express', version: installedVersion(pkg) }),
     start: (options) => startOn(express, options),
   };
 }
@@ -58,4 +61,4 @@ async function startOn(express: Express, options: Parameters<ContractTarget['sta
   return listen(app);
 }
 
-export const expressTarget = expressTargetOn('express', express);
+export const expressTarget = expressTargetOn('express', express, 'express');

@@ -3,6 +3,7 @@ import Fastify, { type FastifyPluginAsync } from 'fastify';
 import { llmscope } from '@llmscope/fastify';
 import { baggageHandler, boomHandler, chatHandler, meHandler, plainHandler, slowHandler, sseFrames, taggedHandler, userHandler } from '../scenario';
 import type { ContractTarget } from '../target';
+import { installedVersion } from '../../compat/installed';
 
 // `/api/v1/items/:id` comes from two nested register prefixes, the Fastify way to mount.
 const items: FastifyPluginAsync = async (v1) => {
@@ -13,16 +14,19 @@ const api: FastifyPluginAsync = async (instance) => {
 };
 
 /**
- * The scenario app on a Fastify module of major `major`: `fastify` (5) here, `fastify4`
- * (npm:fastify@^4.29) in targets/fastify4.ts. The same app and plugin on both majors.
+ * The scenario app on a Fastify module of version `version` (a prefix: '5', '4', '4.10'):
+ * `fastify` (5) here, `fastify4` (npm:fastify@^4.29) and `fastify410` (npm:fastify@4.10.0, the
+ * floor of the peer range) in targets/fastify4.ts. The same app and plugin on every version;
+ * `pkg` is the installed name.
  */
-export function fastifyTargetOn(name: string, fastify: typeof Fastify, major: string): ContractTarget {
+export function fastifyTargetOn(name: string, fastify: typeof Fastify, version: string, pkg: string): ContractTarget {
   return {
     name,
+    framework: () => ({ name: 'Fastify', version: installedVersion(pkg) }),
     closeFlushes: true,
     async start(options) {
       const app = fastify();
-      if (!app.version.startsWith(`${major}.`)) throw new Error(`the ${name} target runs Fastify ${app.version}`);
+      if (!app.version.startsWith(`${version}.`)) throw new Error(`the ${name} target runs Fastify ${app.version}`);
       await app.register(llmscope, options ?? {});
       app.get<{ Params: { id: string } }>('/users/:id', async (req) => userHandler(req.params.id));
       await app.register(api, { prefix: '/api' });
@@ -43,4 +47,4 @@ export function fastifyTargetOn(name: string, fastify: typeof Fastify, major: st
   };
 }
 
-export const fastifyTarget = fastifyTargetOn('fastify', Fastify, '5');
+export const fastifyTarget = fastifyTargetOn('fastify', Fastify, '5', 'fastify');

@@ -62,6 +62,7 @@ function app(req: IncomingMessage, res: ServerResponse): unknown {
 
 export const nodeTarget: ContractTarget = {
   name: 'node',
+  framework: () => ({ name: 'node:http', version: process.versions.node }),
   async start(options) {
     // What an app writes as http.createServer(withLlmscope(app, options)); listen() creates the server.
     return listen(withLlmscope(app, options));
