@@ -60,6 +60,10 @@ export type { Prompt, PromptBase, TextPrompt, ChatPrompt, ChatMessage, ChatPlace
 export type { PromptsOptions, PromptDefinition, LangfusePromptsOptions, PromptExperimentOptions } from './prompts/options';
 export type { TrafficControl } from './prompts/traffic';
 export type { PromptExperiment, WeightChange, AssignmentReason } from './prompts/experiment';
+export type { GuardOptions, RolloutOptions, QualityRuleOptions, ErrorRateRuleOptions, LatencyRuleOptions, CostRuleOptions, GuardFleetOptions, PromptGuardsOptions } from './prompts/guard/options';
+export type { GuardEvent, GuardListener, GuardStatus } from './prompts/guard/guard';
+export type { RuleOutcome, RuleName, RuleStatus } from './prompts/guard/rules';
+export type { GuardState } from './prompts/guard/metrics';
 
 // For apps that register their own OpenTelemetry provider
 export { llmscopeSpanProcessor } from './tracing/provider';

@@ -37,6 +37,8 @@ import { currentLlmCall } from './genai/call';
 import type { TailSamplerStats } from './sampling/tail';
 import { settleWithin } from './context/settle';
 import { PromptRegistry, type GetPromptOptions } from './prompts/registry';
+import { PromptGuards } from './prompts/guard/guards';
+import type { GuardListener, GuardStatus } from './prompts/guard/guard';
 import type { PromptOwner } from './prompts/api';
 import type { Prompt } from './prompts/prompt';
 import { Budgets } from './budgets/budgets';
@@ -136,6 +138,12 @@ export class Llmscope implements GenAiOwner, ScoreOwner, PromptOwner {
    */
   readonly prompts: PromptRegistry;
   /**
+   * Rollback guards and gradual rollouts of prompt experiments (`prompts.guards` / `rollouts`);
+   * undefined when none is set.
+   * @internal Apps use {@link onPromptGuard} and {@link promptGuardStatus}.
+   */
+  readonly promptGuards: PromptGuards | undefined;
+  /**
    * LLM budgets (`budgets`): spend accounts, gauges and the gate before each call; undefined when none is set.
    * @internal
    */
@@ -206,6 +214,9 @@ export class Llmscope implements GenAiOwner, ScoreOwner, PromptOwner {
     }
     // One process-wide processor (adding it twice is a no-op): each foreign span goes to one instance.
     llmscopeSpanProcessor.add(foreignGenAiSpans);
+    // Last: guards read this instance's records, scores, logger and Sentry, and check their
+    // experiments (a bad baseline or candidate throws LlmscopeConfigError here, at start-up).
+    this.promptGuards = o.prompts.guards.guards.length > 0 ? PromptGuards.attach(this, o.prompts.guards, (name) => this.prompts.experiment(name)) : undefined;
     this.sampling?.attach();
     if (o.shutdownOnSignal.length > 0) this.removeSignalHook = installSignalHook(o.shutdownOnSignal, () => this.shutdown());
     setFallbackOwner(this);
@@ -418,6 +429,20 @@ export class Llmscope implements GenAiOwner, ScoreOwner, PromptOwner {
     return this.prompts.get(name, options);
   }
 
+  /**
+   * Listens to the prompt guards and rollouts (a rollback with the rule and its numbers, a
+   * rollout step, a hold); returns a function that removes the listener. A no-op without
+   * `prompts.guards` / `prompts.rollouts`.
+   */
+  onPromptGuard(listener: GuardListener): () => void {
+    return this.promptGuards?.on(listener) ?? (() => undefined);
+  }
+
+  /** The guard or rollout state of a prompt (weights, step, each rule's last outcome); undefined when it has none. */
+  promptGuardStatus(prompt: string): GuardStatus | undefined {
+    return this.promptGuards?.get(prompt)?.status();
+  }
+
   /** Adds a consumer of this instance's scores; returns a function that removes it. */
   onScore(sink: ScoreSink): () => void {
     return this.scores.addSink(sink);
@@ -498,6 +523,7 @@ export class Llmscope implements GenAiOwner, ScoreOwner, PromptOwner {
     if (isFallbackOwner(this)) setFallbackOwner(undefined);
     this.removeSignalHook?.();
     this.removeSignalHook = undefined;
+    this.promptGuards?.close();
     const deadline = Date.now() + timeoutMs;
     // Evaluations first (half the budget at most): their scores and judge spans are flushed next.
     if (this.evaluations !== undefined) await this.evaluations.close(Math.max(1, Math.floor(timeoutMs / 2)));

@@ -4,6 +4,7 @@ import { weightsProblem } from './experiment';
 import type { LangfusePromptConfig } from './langfuse';
 import { checkDefinition, LocalSource } from './local';
 import type { ChatMessage, ChatPlaceholder, PromptData } from './prompt';
+import { resolvePromptGuards, type PromptGuardsOptions, type ResolvedPromptGuards } from './guard/options';
 
 /** A prompt version given in code (`prompts.local`). */
 export interface PromptDefinition {
@@ -49,8 +50,11 @@ export interface PromptExperimentOptions {
   force?: Record<string, string>;
 }
 
-/** Options of the prompt registry (`prompts`). See docs/prompts.md. */
-export interface PromptsOptions {
+/**
+ * Options of the prompt registry (`prompts`). See docs/prompts.md; `guards`, `rollouts` and
+ * `fleet` (rollback guards and gradual rollouts of experiments): docs/prompt-rollouts.md.
+ */
+export interface PromptsOptions extends PromptGuardsOptions {
   /** Prompt versions given in code. */
   local?: PromptDefinition[];
   /** A folder of prompts read at start-up: `<dir>/<name>/<version>.txt|.md|.json`, with `<dir>/<name>/labels.json`. */
@@ -77,9 +81,11 @@ export interface ResolvedPrompts {
   local: LocalSource;
   langfuse: LangfusePromptConfig | undefined;
   experiments: ResolvedExperiment[];
+  /** Rollback guards and rollouts of the experiments (checked against them when the instance starts). */
+  guards: ResolvedPromptGuards;
 }
 
-const KEYS = ['local', 'dir', 'langfuse', 'experiments'] as const;
+const KEYS = ['local', 'dir', 'langfuse', 'experiments', 'guards', 'rollouts', 'fleet'] as const;
 const DEFINITION_KEYS = ['name', 'version', 'prompt', 'type', 'config', 'labels'];
 const LANGFUSE_KEYS = ['publicKey', 'secretKey', 'baseUrl', 'cacheTtlSeconds', 'fetchTimeoutMs', 'maxRetries', 'retryAfterSeconds'] as const;
 const EXPERIMENT_KEYS = ['variants', 'salt', 'force'] as const;
@@ -160,5 +166,7 @@ export function resolvePrompts(value: unknown, exporter: ResolvedExporters['lang
   const dir = nonEmptyString('prompts.dir', o.dir, { expected: "a folder path such as './prompts'" });
   const local = new LocalSource(resolveLocal(o.local), dir);
   const langfuse = resolveLangfuse(o.langfuse, exporter, env);
-  return { local, langfuse, experiments: resolveExperiments(o.experiments, local, langfuse !== undefined) };
+  const experiments = resolveExperiments(o.experiments, local, langfuse !== undefined);
+  const guards = resolvePromptGuards('prompts', { guards: o.guards, rollouts: o.rollouts, fleet: o.fleet } as PromptGuardsOptions);
+  return { local, langfuse, experiments, guards };
 }
