@@ -149,6 +149,8 @@ function stripBrackets(host: string): string {
 }
 
 // ---- fetch / undici -------------------------------------------------------------------------
+// A subscriber that throws crashes the process (Node rethrows it on the next tick): every handler
+// below reads its message defensively and the ones that do real work catch everything.
 
 /** undici's request as its diagnostics channels carry it (undici 5: string headers; 6+: an array). */
 interface UndiciRequest {
@@ -173,7 +175,7 @@ const undiciSetter: TextMapSetter<UndiciRequest> = {
 
 function onUndiciCreate(message: unknown): void {
   try {
-    const request = (message as { request?: UndiciRequest }).request;
+    const request = (message as { request?: UndiciRequest } | undefined)?.request;
     if (request === undefined || request.method === 'CONNECT' || undiciInstrumented()) return;
     const active = parentContext();
     if (active === undefined || undiciHasTraceparent(request.headers)) return;
@@ -197,13 +199,13 @@ function onUndiciCreate(message: unknown): void {
 }
 
 function onUndiciHeaders(message: unknown): void {
-  const { request, response } = message as { request?: UndiciRequest; response?: { statusCode?: unknown } };
+  const { request, response } = (message ?? {}) as { request?: UndiciRequest; response?: { statusCode?: unknown } };
   const span = request?.[CALL];
   if (span !== undefined && typeof response?.statusCode === 'number') setStatus(span, response.statusCode);
 }
 
 function onUndiciDone(message: unknown): void {
-  const request = (message as { request?: UndiciRequest }).request;
+  const request = (message as { request?: UndiciRequest } | undefined)?.request;
   const span = request?.[CALL];
   if (request === undefined || span === undefined) return;
   request[CALL] = undefined;
@@ -211,7 +213,7 @@ function onUndiciDone(message: unknown): void {
 }
 
 function onUndiciError(message: unknown): void {
-  const { request, error } = message as { request?: UndiciRequest; error?: unknown };
+  const { request, error } = (message ?? {}) as { request?: UndiciRequest; error?: unknown };
   const span = request?.[CALL];
   if (request === undefined || span === undefined) return;
   request[CALL] = undefined;
@@ -271,7 +273,7 @@ const httpSetter: TextMapSetter<ClientRequest> = {
 };
 
 function onHttpCreated(message: unknown): void {
-  const request = (message as { request?: ClientRequestInternals }).request;
+  const request = (message as { request?: ClientRequestInternals } | undefined)?.request;
   if (request !== undefined) onHttpRequest(request);
 }
 
@@ -314,7 +316,7 @@ function onHttpRequest(request: ClientRequestInternals): void {
 }
 
 function onHttpError(message: unknown): void {
-  const { request, error } = message as { request?: ClientRequestInternals; error?: unknown };
+  const { request, error } = (message ?? {}) as { request?: ClientRequestInternals; error?: unknown };
   const span = request?.[CALL];
   if (request === undefined || span === undefined || request[FAILED]) return;
   request[FAILED] = true;
