@@ -126,11 +126,16 @@ function setStatus(span: Span, statusCode: number): void {
   }
 }
 
-/** Marks `span` failed; `error.type` is the error's code (`ECONNREFUSED`) when it has one. */
+/**
+ * Marks `span` failed; `error.type` is the error's code (`ECONNREFUSED`) when it has one, else its
+ * name (`AbortError`: fetch's DOMException, whose code is a number). Read by shape, not
+ * `instanceof`: undici's errors may come from another realm.
+ */
 function failCall(span: Span, error: unknown): void {
   failSpan(span, error);
-  const code = (error as { code?: unknown } | null)?.code;
+  const { code, name } = (error ?? {}) as { code?: unknown; name?: unknown };
   if (typeof code === 'string') span.setAttribute('error.type', code);
+  else if (typeof name === 'string' && name !== '' && name !== 'Error') span.setAttribute('error.type', name);
 }
 
 /** `host[:port]` of an authority (`[::1]:8080` included), with the scheme's default port. */
@@ -328,13 +333,14 @@ function onHttpClose(this: ClientRequestInternals): void {
   const span = this[CALL];
   if (span === undefined) return;
   this[CALL] = undefined;
-  const response = this.res;
-  if (!this[FAILED]) {
-    if (response === null || response === undefined) failCall(span, new Error('the request ended without a response'));
-    else {
-      if (typeof response.statusCode === 'number') setStatus(span, response.statusCode);
-      if (!response.complete) failCall(span, new Error('the response was cut short'));
-    }
+  const response = this.res ?? undefined;
+  const failed = this[FAILED] === true;
+  // The status received stays recorded when the call failed afterwards (aborted mid-body).
+  if (typeof response?.statusCode === 'number') {
+    if (failed) span.setAttribute('http.response.status_code', response.statusCode);
+    else setStatus(span, response.statusCode);
   }
+  if (!failed && response === undefined) failCall(span, new Error('the request ended without a response'));
+  else if (!failed && response?.complete === false) failCall(span, new Error('the response was cut short'));
   span.end();
 }

@@ -89,6 +89,23 @@ function appHandler(down: () => string, refusedPort: () => number) {
         }));
         break;
       }
+      case '/abort': {
+        // Both calls are aborted by the app after the first chunk of a body that never ends.
+        const fetchAbort = new AbortController();
+        const response = await fetch(`${down()}/endless`, { signal: fetchAbort.signal });
+        const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+        await reader.read();
+        fetchAbort.abort();
+        results.push(await reader.read().then(() => 'read', (error: Error) => error.name));
+        const httpAbort = new AbortController();
+        results.push(await new Promise<string>((resolve) => {
+          get(`${down()}/endless`, { signal: httpAbort.signal }, (r) => {
+            r.once('data', () => httpAbort.abort());
+            r.on('error', () => undefined);
+          }).on('error', (error) => resolve(error.name));
+        }));
+        break;
+      }
       case '/status':
         results.push((await fetch(`${down()}/missing`)).status);
         break;
@@ -133,6 +150,11 @@ export function outgoingScenarios(title: string): void {
         received.push({ path: req.url ?? '', headers: req.headers });
         req.resume();
         req.on('end', () => {
+          // /endless: headers and a first chunk, then nothing (until the server closes).
+          if (req.url === '/endless') {
+            res.write('first');
+            return;
+          }
           res.statusCode = req.url === '/missing' ? 404 : 200;
           res.end('ok');
         });
@@ -268,6 +290,23 @@ export function outgoingScenarios(title: string): void {
         expect(span.attributes['error.type']).toBe('ECONNREFUSED');
         expect(span.attributes['http.response.status_code']).toBeUndefined();
         expect(span.events.map((e) => e.name)).toEqual(['exception']);
+      }
+    });
+
+    test('calls the app aborts mid-body: each span ends, failed with the abort', async () => {
+      const { app, handler } = await serve({ metrics: false, exporters: { otlp: { url: receiver.tracesUrl } } });
+      const res = await fetch(`${app.url}/abort`);
+      expect(await res.json()).toEqual(['AbortError', 'AbortError']);
+      const traceId = res.headers.get('x-trace-id') ?? '';
+      await handler.llmscope.shutdown();
+      await app.close();
+      const clients = receiver.trace(traceId).filter((s) => s.kind === CLIENT);
+      expect(clients).toHaveLength(2);
+      for (const span of clients) {
+        expect(span.attributes['http.response.status_code']).toBe(200);
+        expect(span.status.code).toBe(2);
+        // fetch's DOMException has a numeric code: its name; Node's http AbortError: ABORT_ERR.
+        expect(['AbortError', 'ABORT_ERR']).toContain(span.attributes['error.type']);
       }
     });
 
