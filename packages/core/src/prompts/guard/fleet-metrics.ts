@@ -21,7 +21,7 @@ interface PromptSeries {
 interface CallChildren {
   readonly ok: Counter.Internal;
   readonly error: Counter.Internal;
-  readonly duration: Histogram.Internal<'prompt' | 'version'>;
+  readonly duration: Histogram.Internal<'prompt_name' | 'prompt_version'>;
   readonly priced: Counter.Internal;
   readonly cost: Counter.Internal;
   readonly costSquared: Counter.Internal;
@@ -40,22 +40,22 @@ interface ScoreChildren {
  * counts, means and variances exactly. Recorded only with `prompts.fleet`, only for guarded prompts.
  */
 export class GuardFleetMetrics {
-  readonly calls: Counter<'prompt' | 'version' | 'outcome'>;
-  readonly duration: Histogram<'prompt' | 'version'>;
-  readonly costCalls: Counter<'prompt' | 'version'>;
-  readonly cost: Counter<'prompt' | 'version'>;
-  readonly costSquared: Counter<'prompt' | 'version'>;
-  readonly scores: Counter<'prompt' | 'version' | 'score' | 'kind'>;
-  readonly scoreValue: Counter<'prompt' | 'version' | 'score' | 'kind'>;
-  readonly scoreSquared: Counter<'prompt' | 'version' | 'score' | 'kind'>;
+  readonly calls: Counter<'prompt_name' | 'prompt_version' | 'outcome'>;
+  readonly duration: Histogram<'prompt_name' | 'prompt_version'>;
+  readonly costCalls: Counter<'prompt_name' | 'prompt_version'>;
+  readonly cost: Counter<'prompt_name' | 'prompt_version'>;
+  readonly costSquared: Counter<'prompt_name' | 'prompt_version'>;
+  readonly scores: Counter<'prompt_name' | 'prompt_version' | 'score' | 'kind'>;
+  readonly scoreValue: Counter<'prompt_name' | 'prompt_version' | 'score' | 'kind'>;
+  readonly scoreSquared: Counter<'prompt_name' | 'prompt_version' | 'score' | 'kind'>;
   private readonly prompts = new Map<string, PromptSeries>();
   private readonly callChildren = new Map<string, CallChildren>();
   private readonly scoreChildren = new Map<string, ScoreChildren>();
 
   constructor(registry: Registry) {
-    const pv = ['prompt', 'version'] as const;
-    const ps = ['prompt', 'version', 'score', 'kind'] as const;
-    this.calls = counter(registry, 'llmscope_prompt_guard_calls_total', 'LLM calls of guarded prompts, by prompt, version and outcome (ok, error): read by fleet guards.', ['prompt', 'version', 'outcome']);
+    const pv = ['prompt_name', 'prompt_version'] as const;
+    const ps = ['prompt_name', 'prompt_version', 'score', 'kind'] as const;
+    this.calls = counter(registry, 'llmscope_prompt_guard_calls_total', 'LLM calls of guarded prompts, by prompt, version and outcome (ok, error): read by fleet guards.', ['prompt_name', 'prompt_version', 'outcome']);
     this.duration = histogram(registry, 'llmscope_prompt_guard_call_duration_seconds', 'Duration of the successful LLM calls of guarded prompts, by prompt and version: read by fleet guards.', pv, [...GUARD_DURATION_BUCKETS]);
     this.costCalls = counter(registry, 'llmscope_prompt_guard_priced_calls_total', 'Priced LLM calls of guarded prompts, by prompt and version: read by fleet guards.', pv);
     this.cost = counter(registry, 'llmscope_prompt_guard_cost_usd_total', 'Cost of the LLM calls of guarded prompts (USD), by prompt and version: read by fleet guards.', pv);
@@ -74,13 +74,13 @@ export class GuardFleetMetrics {
     this.prompts.set(prompt, { versions: new Set(), scores: new Set(), maxScores });
     for (const version of versions) {
       if (!this.version(prompt, version)) continue;
-      this.calls.inc({ prompt, version, outcome: 'ok' }, 0);
-      this.calls.inc({ prompt, version, outcome: 'error' }, 0);
-      this.duration.zero({ prompt, version });
-      for (const c of [this.costCalls, this.cost, this.costSquared]) c.inc({ prompt, version }, 0);
+      this.calls.inc({ prompt_name: prompt, prompt_version: version, outcome: 'ok' }, 0);
+      this.calls.inc({ prompt_name: prompt, prompt_version: version, outcome: 'error' }, 0);
+      this.duration.zero({ prompt_name: prompt, prompt_version: version });
+      for (const c of [this.costCalls, this.cost, this.costSquared]) c.inc({ prompt_name: prompt, prompt_version: version }, 0);
       for (const score of scores ?? []) {
         if (!this.score(prompt, score)) continue;
-        for (const kind of ['numeric', 'boolean']) for (const c of [this.scores, this.scoreValue, this.scoreSquared]) c.inc({ prompt, version, score, kind }, 0);
+        for (const kind of ['numeric', 'boolean']) for (const c of [this.scores, this.scoreValue, this.scoreSquared]) c.inc({ prompt_name: prompt, prompt_version: version, score, kind }, 0);
       }
     }
   }
@@ -108,9 +108,9 @@ export class GuardFleetMetrics {
     let c = this.callChildren.get(key);
     if (c === undefined) {
       if (!this.version(prompt, version)) return undefined;
-      const labels = { prompt, version };
+      const labels = { prompt_name: prompt, prompt_version: version };
       c = {
-        ok: this.calls.labels({ prompt, version, outcome: 'ok' }), error: this.calls.labels({ prompt, version, outcome: 'error' }),
+        ok: this.calls.labels({ prompt_name: prompt, prompt_version: version, outcome: 'ok' }), error: this.calls.labels({ prompt_name: prompt, prompt_version: version, outcome: 'error' }),
         duration: this.duration.labels(labels), priced: this.costCalls.labels(labels), cost: this.cost.labels(labels), costSquared: this.costSquared.labels(labels),
       };
       this.callChildren.set(key, c);
@@ -143,7 +143,7 @@ export class GuardFleetMetrics {
     let c = this.scoreChildren.get(key);
     if (c === undefined) {
       if (!this.version(prompt, version) || !this.score(prompt, name)) return;
-      const labels = { prompt, version, score: name, kind };
+      const labels = { prompt_name: prompt, prompt_version: version, score: name, kind };
       c = { count: this.scores.labels(labels), value: this.scoreValue.labels(labels), squared: this.scoreSquared.labels(labels) };
       this.scoreChildren.set(key, c);
     }

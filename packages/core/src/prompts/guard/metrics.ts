@@ -20,10 +20,10 @@ export class GuardMetrics {
   private readonly versions = new LabelCap(100, 'none');
 
   constructor(registry: Registry) {
-    this.weight = gauge(registry, 'llmscope_prompt_rollout_weight', 'Share of traffic (percent) each version of a guarded prompt gets, as set by its rollout or guard.', ['prompt', 'version']);
-    this.state = gauge(registry, 'llmscope_prompt_rollout_state', 'State of a guarded prompt: 1 for its current state (watching, rolling_out, holding, completed, rolled_back), 0 for the others.', ['prompt', 'state']);
-    this.rollbacks = counter(registry, 'llmscope_prompt_rollbacks_total', 'Rollbacks of a prompt version to the baseline, by prompt, rolled-back version and the rule that fired.', ['prompt', 'version', 'rule']);
-    this.checks = counter(registry, 'llmscope_prompt_guard_checks_total', 'Rule evaluations of guarded prompts, by prompt, rule and result (insufficient, pass, breach, fail).', ['prompt', 'rule', 'status']);
+    this.weight = gauge(registry, 'llmscope_prompt_rollout_weight', 'Share of traffic (percent) each version of a guarded prompt gets, as set by its rollout or guard.', ['prompt_name', 'prompt_version']);
+    this.state = gauge(registry, 'llmscope_prompt_rollout_state', 'State of a guarded prompt: 1 for its current state (watching, rolling_out, holding, completed, rolled_back), 0 for the others.', ['prompt_name', 'state']);
+    this.rollbacks = counter(registry, 'llmscope_prompt_rollbacks_total', 'Rollbacks of a prompt version to the baseline, by prompt, rolled-back version and the rule that fired.', ['prompt_name', 'prompt_version', 'rule']);
+    this.checks = counter(registry, 'llmscope_prompt_guard_checks_total', 'Rule evaluations of guarded prompts, by prompt, rule and result (insufficient, pass, breach, fail).', ['prompt_name', 'rule', 'status']);
   }
 
   /** The weights just set (or read at start), in percent of their sum. */
@@ -31,19 +31,19 @@ export class GuardMetrics {
     let sum = 0;
     for (const v of Object.values(weights)) sum += v;
     // A version that left the weights shows 0 rather than its last share.
-    if (previous !== undefined) for (const version of Object.keys(previous)) if (!(version in weights)) this.weight.set({ prompt, version: this.versions.get(version) }, 0);
-    for (const [version, w] of Object.entries(weights)) this.weight.set({ prompt, version: this.versions.get(version) }, sum > 0 ? (100 * w) / sum : 0);
+    if (previous !== undefined) for (const version of Object.keys(previous)) if (!(version in weights)) this.weight.set({ prompt_name: prompt, prompt_version: this.versions.get(version) }, 0);
+    for (const [version, w] of Object.entries(weights)) this.weight.set({ prompt_name: prompt, prompt_version: this.versions.get(version) }, sum > 0 ? (100 * w) / sum : 0);
   }
 
   setState(prompt: string, state: GuardState): void {
-    for (const s of GUARD_STATES) this.state.set({ prompt, state: s }, s === state ? 1 : 0);
+    for (const s of GUARD_STATES) this.state.set({ prompt_name: prompt, state: s }, s === state ? 1 : 0);
   }
 
   rolledBack(prompt: string, version: string, rule: string): void {
-    this.rollbacks.inc({ prompt, version: this.versions.get(version), rule });
+    this.rollbacks.inc({ prompt_name: prompt, prompt_version: this.versions.get(version), rule });
   }
 
   checked(prompt: string, outcomes: readonly RuleOutcome[]): void {
-    for (const o of outcomes) this.checks.inc({ prompt, rule: o.rule, status: o.status });
+    for (const o of outcomes) this.checks.inc({ prompt_name: prompt, rule: o.rule, status: o.status });
   }
 }

@@ -104,38 +104,38 @@ export class PrometheusArmSource {
   /** The arms of `prompt` over the last `windowMs`, by version. */
   async arms(prompt: string, windowMs: number): Promise<Map<string, ArmSnapshot>> {
     const range = `${Math.max(1, Math.round(windowMs / 1000))}s`;
-    const matchers = `prompt=${JSON.stringify(prompt)}${this.fleet.selector === '' ? '' : `,${this.fleet.selector}`}`;
+    const matchers = `prompt_name=${JSON.stringify(prompt)}${this.fleet.selector === '' ? '' : `,${this.fleet.selector}`}`;
     const inc = (metric: string, by: string) => `sum by (${by}) (increase(${this.name(metric)}{${matchers}}[${range}]))`;
-    const total = (metric: string) => `sum by (version) (${this.name(metric)}{${matchers}})`;
+    const total = (metric: string) => `sum by (prompt_version) (${this.name(metric)}{${matchers}})`;
     const q = (query: string) => instantQuery(this.fleet, query);
     const [calls, buckets, priced, cost, costSquared, scores, scoreValue, scoreSquared, callsTotal, scoresTotal] = await Promise.all([
-      q(inc('llmscope_prompt_guard_calls_total', 'version, outcome')),
-      q(inc('llmscope_prompt_guard_call_duration_seconds_bucket', 'version, le')),
-      q(inc('llmscope_prompt_guard_priced_calls_total', 'version')),
-      q(inc('llmscope_prompt_guard_cost_usd_total', 'version')),
-      q(inc('llmscope_prompt_guard_cost_usd_squared_total', 'version')),
-      q(inc('llmscope_prompt_guard_scores_total', 'version, score, kind')),
-      q(inc('llmscope_prompt_guard_score_value_total', 'version, score, kind')),
-      q(inc('llmscope_prompt_guard_score_squared_total', 'version, score, kind')),
+      q(inc('llmscope_prompt_guard_calls_total', 'prompt_version, outcome')),
+      q(inc('llmscope_prompt_guard_call_duration_seconds_bucket', 'prompt_version, le')),
+      q(inc('llmscope_prompt_guard_priced_calls_total', 'prompt_version')),
+      q(inc('llmscope_prompt_guard_cost_usd_total', 'prompt_version')),
+      q(inc('llmscope_prompt_guard_cost_usd_squared_total', 'prompt_version')),
+      q(inc('llmscope_prompt_guard_scores_total', 'prompt_version, score, kind')),
+      q(inc('llmscope_prompt_guard_score_value_total', 'prompt_version, score, kind')),
+      q(inc('llmscope_prompt_guard_score_squared_total', 'prompt_version, score, kind')),
       q(total('llmscope_prompt_guard_calls_total')),
       q(total('llmscope_prompt_guard_scores_total')),
     ]);
     const versions = new Set<string>();
-    for (const s of [...calls, ...scores]) if (s.metric.version !== undefined) versions.add(s.metric.version);
+    for (const s of [...calls, ...scores]) if (s.metric.prompt_version !== undefined) versions.add(s.metric.prompt_version);
     const byVersion = (samples: VectorSample[], version: string, where: (m: Record<string, string>) => boolean = () => true): number => {
       let sum = 0;
-      for (const s of samples) if (s.metric.version === version && where(s.metric) && Number.isFinite(s.value)) sum += s.value;
+      for (const s of samples) if (s.metric.prompt_version === version && where(s.metric) && Number.isFinite(s.value)) sum += s.value;
       return sum;
     };
     const out = new Map<string, ArmSnapshot>();
     for (const version of versions) {
       const le = new Map<number, number>();
       for (const s of buckets) {
-        if (s.metric.version !== version || s.metric.le === undefined) continue;
+        if (s.metric.prompt_version !== version || s.metric.le === undefined) continue;
         le.set(s.metric.le === '+Inf' ? Infinity : Number(s.metric.le), s.value);
       }
       const summaries = new Map<string, ScoreSummary>();
-      const names = new Set(scores.filter((s) => s.metric.version === version && s.metric.score !== undefined).map((s) => s.metric.score as string));
+      const names = new Set(scores.filter((s) => s.metric.prompt_version === version && s.metric.score !== undefined).map((s) => s.metric.score as string));
       for (const score of names) {
         const of = (m: Record<string, string>) => m.score === score;
         const n = byVersion(scores, version, of);

@@ -132,7 +132,7 @@ describe('fleet guard: the replicas\' aggregate read from a real Prometheus', ()
     }
 
     // The latency rule read the fleet's histogram: its p95 is what histogram_quantile says.
-    const [p95] = await instantQuery(fleet, `histogram_quantile(0.95, sum by (le) (increase(llmscope_prompt_guard_call_duration_seconds_bucket{job="${JOB}",version="v3"}[120s])))`);
+    const [p95] = await instantQuery(fleet, `histogram_quantile(0.95, sum by (le) (increase(llmscope_prompt_guard_call_duration_seconds_bucket{job="${JOB}",prompt_version="v3"}[120s])))`);
     const latency = a.guards.get('rag-answer')!.status().outcomes.v4!.find((o) => o.rule === 'latency_p95')!;
     expect(latency.status).toBe('pass');
     expect(latency.baseline).toBeCloseTo(p95!.value, 6);

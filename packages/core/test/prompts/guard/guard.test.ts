@@ -86,11 +86,11 @@ describe('rollback guard', () => {
     expect(t.reporter.messages[0]).toMatchObject({ tags: { 'llmscope.source': 'prompt_guard', 'prompt.name': 'rag-answer', 'prompt.version': 'v4', 'prompt.baseline': 'v3', 'llmscope.guard.rule': 'quality' }, extra: { rule: 'quality', samples_candidate: 140 } });
     expect(t.reporter.messages[0]!.text).toBe(`llmscope: ${t.traffic.changes[0]!.reason}`);
 
-    expect(await t.metric('llmscope_prompt_rollbacks_total', { prompt: 'rag-answer', version: 'v4', rule: 'quality' })).toBe(1);
-    expect(await t.metric('llmscope_prompt_rollout_weight', { prompt: 'rag-answer', version: 'v3' })).toBe(100);
-    expect(await t.metric('llmscope_prompt_rollout_weight', { prompt: 'rag-answer', version: 'v4' })).toBe(0);
-    expect(await t.metric('llmscope_prompt_rollout_state', { prompt: 'rag-answer', state: 'rolled_back' })).toBe(1);
-    expect(await t.metric('llmscope_prompt_rollout_state', { prompt: 'rag-answer', state: 'watching' })).toBe(0);
+    expect(await t.metric('llmscope_prompt_rollbacks_total', { prompt_name: 'rag-answer', prompt_version: 'v4', rule: 'quality' })).toBe(1);
+    expect(await t.metric('llmscope_prompt_rollout_weight', { prompt_name: 'rag-answer', prompt_version: 'v3' })).toBe(100);
+    expect(await t.metric('llmscope_prompt_rollout_weight', { prompt_name: 'rag-answer', prompt_version: 'v4' })).toBe(0);
+    expect(await t.metric('llmscope_prompt_rollout_state', { prompt_name: 'rag-answer', state: 'rolled_back' })).toBe(1);
+    expect(await t.metric('llmscope_prompt_rollout_state', { prompt_name: 'rag-answer', state: 'watching' })).toBe(0);
     // Once rolled back, the guard is done: more bad data changes nothing.
     t.feed('v4', 50, { ...HEALTHY, quality: [0.1, 0.1] });
     t.guard.evaluate();
@@ -161,7 +161,7 @@ describe('rollback guard', () => {
     expect(rollback).toMatchObject({ outcome: { rule: 'error_rate', status: 'fail', candidate: 0.25, baseline: 0.02, samples: { candidate: 100, baseline: 500 } } });
     const outcome = rollback?.type === 'rollback' ? rollback.outcome : undefined;
     expect(outcome!.bound).toBeCloseTo(0.07, 12);
-    expect(await t.metric('llmscope_prompt_rollbacks_total', { prompt: 'rag-answer', version: 'v4', rule: 'error_rate' })).toBe(1);
+    expect(await t.metric('llmscope_prompt_rollbacks_total', { prompt_name: 'rag-answer', prompt_version: 'v4', rule: 'error_rate' })).toBe(1);
 
     // Baseline as bad as the candidate: the relative bound passes, the absolute ceiling (5%) does not.
     const u = setup({ guards: { 'rag-answer': { minSamples: 100, consecutive: 1, alpha: 0.05, errorRate: { max: 0.05 } } } });
@@ -249,8 +249,8 @@ describe('gradual rollout', () => {
   test('advances 5% → 25% → 50% → 100% only after the dwell time and while every rule passes; state and weights in metrics and log', async () => {
     const t = setup({ rollouts: { 'rag-answer': { candidate: 'v4', minSamples: 50, minDwellMs: 60_000 } } }, { v3: 100 });
     expect(t.traffic.weights()).toEqual({ v3: 95, v4: 5 });
-    expect(await t.metric('llmscope_prompt_rollout_weight', { prompt: 'rag-answer', version: 'v4' })).toBe(5);
-    expect(await t.metric('llmscope_prompt_rollout_state', { prompt: 'rag-answer', state: 'rolling_out' })).toBe(1);
+    expect(await t.metric('llmscope_prompt_rollout_weight', { prompt_name: 'rag-answer', prompt_version: 'v4' })).toBe(5);
+    expect(await t.metric('llmscope_prompt_rollout_state', { prompt_name: 'rag-answer', state: 'rolling_out' })).toBe(1);
 
     // Too few samples: waits even past the dwell time.
     t.clock.advance(61_000);
@@ -272,7 +272,7 @@ describe('gradual rollout', () => {
     t.clock.advance(31_000);
     t.guard.evaluate();
     expect(t.traffic.weights()).toEqual({ v3: 50, v4: 50 });
-    expect(await t.metric('llmscope_prompt_rollout_weight', { prompt: 'rag-answer', version: 'v4' })).toBe(50);
+    expect(await t.metric('llmscope_prompt_rollout_weight', { prompt_name: 'rag-answer', prompt_version: 'v4' })).toBe(50);
 
     t.clock.advance(61_000);
     t.feed('v3', 60, HEALTHY);
@@ -287,9 +287,9 @@ describe('gradual rollout', () => {
       ['info', 'prompt_rollout_step', 25], ['info', 'prompt_rollout_step', 50], ['info', 'prompt_rollout_complete', 100],
     ]);
     expect(t.reporter.lines[0]!.fields.reason).toMatch(/^rollout of rag-answer v4 advances to 25% \(step 2 of 4\): quality \(relevance\): candidate .*; error_rate: .*; latency_p95: .*; cost: /);
-    expect(await t.metric('llmscope_prompt_rollout_weight', { prompt: 'rag-answer', version: 'v3' })).toBe(0);
-    expect(await t.metric('llmscope_prompt_rollout_weight', { prompt: 'rag-answer', version: 'v4' })).toBe(100);
-    expect(await t.metric('llmscope_prompt_rollout_state', { prompt: 'rag-answer', state: 'completed' })).toBe(1);
+    expect(await t.metric('llmscope_prompt_rollout_weight', { prompt_name: 'rag-answer', prompt_version: 'v3' })).toBe(0);
+    expect(await t.metric('llmscope_prompt_rollout_weight', { prompt_name: 'rag-answer', prompt_version: 'v4' })).toBe(100);
+    expect(await t.metric('llmscope_prompt_rollout_state', { prompt_name: 'rag-answer', state: 'completed' })).toBe(1);
     t.close();
   });
 
@@ -309,7 +309,7 @@ describe('gradual rollout', () => {
     expect(held.status).toBe('breach');
     expect(t.guard.state).toBe('holding');
     expect(t.traffic.weights()).toEqual({ v3: 75, v4: 25 });
-    expect(await t.metric('llmscope_prompt_rollout_state', { prompt: 'rag-answer', state: 'holding' })).toBe(1);
+    expect(await t.metric('llmscope_prompt_rollout_state', { prompt_name: 'rag-answer', state: 'holding' })).toBe(1);
 
     // Then a clear fall: confirmed three times in a row → back to the baseline.
     for (let i = 0; i < 3; i++) {

@@ -90,10 +90,10 @@ describe('rollback guard on a real instance', () => {
     const scrape = await fetch(`${listening.url}/metrics`);
     const families = parsePrometheusText(await scrape.text());
     const sample = (name: string, labels: Record<string, string>) => families.find((f) => f.name === name)?.samples.find((s) => Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
-    expect(sample('llmscope_prompt_rollbacks_total', { prompt: 'rag-answer', version: 'v4', rule: 'quality' })).toBe(1);
-    expect(sample('llmscope_prompt_rollout_weight', { prompt: 'rag-answer', version: 'v3' })).toBe(100);
-    expect(sample('llmscope_prompt_rollout_weight', { prompt: 'rag-answer', version: 'v4' })).toBe(0);
-    expect(sample('llmscope_prompt_rollout_state', { prompt: 'rag-answer', state: 'rolled_back' })).toBe(1);
-    expect(sample('llmscope_prompt_guard_checks_total', { prompt: 'rag-answer', rule: 'quality', status: 'fail' })).toBe(2);
+    expect(sample('llmscope_prompt_rollbacks_total', { prompt_name: 'rag-answer', prompt_version: 'v4', rule: 'quality' })).toBe(1);
+    expect(sample('llmscope_prompt_rollout_weight', { prompt_name: 'rag-answer', prompt_version: 'v3' })).toBe(100);
+    expect(sample('llmscope_prompt_rollout_weight', { prompt_name: 'rag-answer', prompt_version: 'v4' })).toBe(0);
+    expect(sample('llmscope_prompt_rollout_state', { prompt_name: 'rag-answer', state: 'rolled_back' })).toBe(1);
+    expect(sample('llmscope_prompt_guard_checks_total', { prompt_name: 'rag-answer', rule: 'quality', status: 'fail' })).toBe(2);
   });
 });
