@@ -11,6 +11,7 @@ export { resolveOptions, type ResolvedOptions } from './config/options';
 export type { HandlerResponse } from './http/metrics-endpoint';
 export type { MetricsServerAddress } from './http/metrics-server';
 // The kit: what every adapter built on Node's http objects does around a request, once.
-export { isMetricsRequest, serveMetrics, setTraceIdHeader, finishOnClose, startNodeRequest, respondWithError, isFeedbackRequest, serveFeedback, serveOwnRoute, withInstance } from './http/node-response';
+export { isMetricsRequest, serveMetrics, setTraceIdHeader, finishOnClose, startNodeRequest, respondWithError, isFeedbackRequest, serveFeedback, serveOwnRoute, serveTableRoute, withInstance } from './http/node-response';
+export { matchOwnRoute } from './http/own-routes';
 export type { FeedbackRoute } from './evals/feedback';
 export { resolveEvaluatorList } from './evals/options';

@@ -33,6 +33,8 @@ export { retrievalAttributes, embeddingAttributes, type RetrievalStep, type Embe
 export { traceLLM, type LlmCall, type LlmCallOptions, type GenAiOperation } from './genai/trace-llm';
 export type { LlmUsage } from './genai/usage';
 export type { LlmCallRecord, LlmCallSink } from './genai/record';
+export type { RequestRecord, RequestSink } from './http/request-record';
+export type { OwnRoute, OwnRouteBody, OwnRouteHandler, OwnRouteRequest, OwnRouteResponse, OwnRouteStream } from './http/own-routes';
 export { instrumentOpenAI, type InstrumentOpenAIOptions } from './genai/instrument/openai';
 export { instrumentAnthropic, type InstrumentAnthropicOptions } from './genai/instrument/anthropic';
 export { validateOutput, type StandardSchemaV1, type InferOutput, type OutputIssue, type OutputValidation, type ValidateOutputOptions } from './genai/validate-output';

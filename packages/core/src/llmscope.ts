@@ -42,6 +42,8 @@ import type { GuardListener, GuardStatus } from './prompts/guard/guard';
 import type { PromptOwner } from './prompts/api';
 import type { Prompt } from './prompts/prompt';
 import { Budgets } from './budgets/budgets';
+import { checkPrefix, type OwnRoute, type OwnRouteHandler } from './http/own-routes';
+import type { RequestRecord, RequestSink } from './http/request-record';
 
 
 let warnedForeignProvider = false;
@@ -148,6 +150,13 @@ export class Llmscope implements GenAiOwner, ScoreOwner, PromptOwner {
    * @internal
    */
   readonly budgets: Budgets | undefined;
+  /**
+   * Own routes added with {@link addRoute} (the console): served by the adapters before the app.
+   * @internal Adapters serve them through the kit's `serveOwnRoute`.
+   */
+  readonly ownRoutes: OwnRoute[] = [];
+  /** Consumers of finished requests ({@link onRequest}); empty: no record is built. */
+  private readonly requestSinks: RequestSink[] = [];
   /** Set when retrieval steps keep their documents for evaluators (content capture on). @internal */
   documentCapture: { readonly maxDocuments: number; readonly maxLength: number } | undefined;
 
@@ -340,6 +349,7 @@ export class Llmscope implements GenAiOwner, ScoreOwner, PromptOwner {
     // A template in `metrics.exclude` is known only now: not counted, not logged; its span was
     // started before the route was known and ends as usual (docs/metrics.md).
     if (this.telemetry !== undefined && !entry.excluded) this.telemetry.requestFinished(ctx, statusCode, entry.route, ms);
+    if (this.requestSinks.length !== 0 && !entry.excluded) this.emitRequest(ctx, statusCode, entry.route, entry.matched, ms);
     const span = ctx.span;
     if (span === undefined) return;
     span.updateName(entry.spanName(ctx.method));
@@ -374,6 +384,56 @@ export class Llmscope implements GenAiOwner, ScoreOwner, PromptOwner {
       if (ctx.error === undefined) span.setAttribute('error.type', String(statusCode));
     }
     span.end();
+  }
+
+  /** Builds the request record once and hands it to every request sink. */
+  private emitRequest(ctx: RequestContext, statusCode: number, route: string, matched: boolean, ms: number): void {
+    const record: RequestRecord = {
+      method: ctx.method, route, matched, statusCode,
+      startTimeMs: performance.timeOrigin + ctx.startTime, durationMs: ms,
+      userId: ctx.userId, sessionId: ctx.sessionId, feature: ctx.feature,
+      promptName: ctx.promptName, promptVersion: ctx.promptVersion,
+      traceId: ctx.traceId, llm: ctx.llm, error: ctx.error,
+    };
+    for (const sink of this.requestSinks) {
+      try {
+        sink(record);
+      } catch {
+        // A throwing sink must not fail the request or starve the other sinks.
+      }
+    }
+  }
+
+  /**
+   * Adds a consumer of finished requests (route, status, duration, user, session, trace id, LLM
+   * totals), called when each response closes; own routes and excluded requests are not
+   * included. Returns a function that removes it. Nothing is built per request while no sink is set.
+   */
+  onRequest(sink: RequestSink): () => void {
+    this.requestSinks.push(sink);
+    return () => {
+      const i = this.requestSinks.indexOf(sink);
+      if (i >= 0) this.requestSinks.splice(i, 1);
+    };
+  }
+
+  /**
+   * Adds an own route: every request whose target is `prefix` or continues it with `/` or `?` is
+   * answered by `handler` before the app sees it, on every adapter built on the kit, and is not
+   * app traffic (not counted, not traced). Returns a function that removes it.
+   *
+   * @param prefix - a path such as `/llmscope` (no trailing slash)
+   */
+  addRoute(prefix: string, handler: OwnRouteHandler): () => void {
+    checkPrefix(prefix);
+    if (typeof handler !== 'function') throw new TypeError('llmscope: addRoute needs a handler function');
+    if (this.ownRoutes.some((r) => r.prefix === prefix)) throw new TypeError(`llmscope: an own route is already mounted at ${prefix}`);
+    const route: OwnRoute = { prefix, handler };
+    this.ownRoutes.push(route);
+    return () => {
+      const i = this.ownRoutes.indexOf(route);
+      if (i >= 0) this.ownRoutes.splice(i, 1);
+    };
   }
 
   /**

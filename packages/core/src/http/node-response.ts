@@ -11,6 +11,7 @@ import type { RequestContext } from '../context/context';
 import type { Llmscope } from '../llmscope';
 import type { HandlerResponse } from './metrics-endpoint';
 import { BudgetExceededError } from '../budgets/errors';
+import { matchOwnRoute, type OwnRoute, type OwnRouteRequest } from './own-routes';
 
 /** `?`: the metrics path may be followed by a query string (`/metrics?name[]=x`). */
 const QUERY = 0x3f;
@@ -183,7 +184,8 @@ export async function serveFeedback(scope: Llmscope, req: IncomingMessage, res: 
 
 /**
  * Answers llmscope's own routes on raw Node objects, before the app sees the request: the metrics
- * endpoint ({@link serveMetrics}) and the feedback route ({@link serveFeedback}). Returns true when
+ * endpoint ({@link serveMetrics}), the feedback route ({@link serveFeedback}) and the routes added
+ * with {@link Llmscope.addRoute} ({@link serveTableRoute}). Returns true when
  * it answered (the adapter then stops); false for app traffic.
  */
 export function serveOwnRoute(scope: Llmscope, req: IncomingMessage, res: ServerResponse): boolean {
@@ -197,7 +199,73 @@ export function serveOwnRoute(scope: Llmscope, req: IncomingMessage, res: Server
     void serveFeedback(scope, req, res);
     return true;
   }
+  // One length check per request while no own route is added (the usual case).
+  if (scope.ownRoutes.length !== 0 && url !== undefined) {
+    const route = matchOwnRoute(scope.ownRoutes, url);
+    if (route !== undefined) {
+      void serveTableRoute(route, req, res, url);
+      return true;
+    }
+  }
   return false;
+}
+
+/** Reads a request body of at most `maxBytes` (undefined when longer; the rest is drained). */
+function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | undefined> {
+  return new Promise<Buffer | undefined>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      if (size > maxBytes) return;
+      size += chunk.length;
+      if (size > maxBytes) resolve(undefined);
+      else chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+/**
+ * Answers a request under an own route ({@link Llmscope.addRoute}) on raw Node objects: builds
+ * the framework-neutral request, runs the handler and writes its answer (a body, or a stream of
+ * server-sent events stopped when the client goes away). A handler that throws gets a 500.
+ * Never rejects.
+ *
+ * @param request - what the handler sees as the framework's request; default `req`
+ */
+export async function serveTableRoute(route: OwnRoute, req: IncomingMessage, res: ServerResponse, url: string, request: unknown = req): Promise<void> {
+  try {
+    const q = url.indexOf('?');
+    const own: OwnRouteRequest = {
+      method: req.method ?? 'GET',
+      path: (q === -1 ? url : url.slice(0, q)).slice(route.prefix.length),
+      query: new URLSearchParams(q === -1 ? '' : url.slice(q + 1)),
+      headers: req.headers,
+      request,
+      client: req.socket.remoteAddress ?? 'unknown',
+      readBody: (maxBytes) => readBody(req, maxBytes),
+    };
+    const r = await route.handler(own);
+    if (res.headersSent || res.destroyed) return;
+    res.statusCode = r.status;
+    for (const name in r.headers) res.setHeader(name, r.headers[name] as string);
+    if ('start' in r) {
+      res.flushHeaders();
+      const stop = r.start((chunk) => {
+        if (!res.destroyed && !res.writableEnded) res.write(chunk);
+      });
+      res.on('close', stop);
+      return;
+    }
+    res.setHeader('content-length', typeof r.body === 'string' ? Buffer.byteLength(r.body) : r.body.byteLength);
+    res.end(req.method === 'HEAD' ? undefined : r.body);
+  } catch {
+    if (!res.headersSent && !res.destroyed) {
+      res.statusCode = 500;
+      res.end();
+    }
+  }
 }
 
 /** `handler` with the llmscope instance behind it as a read-only `llmscope` property (for `shutdown()`, the registry). */
