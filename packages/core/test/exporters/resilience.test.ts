@@ -25,27 +25,26 @@ describe('telemetry never hurts the app', () => {
   const onUnhandled = (reason: unknown): void => {
     unhandled.push(reason);
   };
-  // The same load on the same app with no exporter, measured here: on a loaded machine (a shared CI
-  // box) the p99 bound scales with what the machine gives a request without telemetry.
-  let baselineP99 = 0;
+  // The same app with no exporter, kept open for the whole file: each test measures its p99 right
+  // before its own run, so that the bound follows what this (shared, loaded) machine gives a
+  // request at that moment, not what it gave a minute earlier.
+  let bare: RagApp;
   beforeAll(async () => {
     process.on('unhandledRejection', onUnhandled);
-    const bare = await ragApp({ metrics: { defaultMetrics: false }, exporters: false }, (a) => {
+    bare = await ragApp({ metrics: { defaultMetrics: false }, exporters: false }, (a) => {
       a.get('/thrower', () => {
         throw new Error('handler failed');
       });
     });
-    try {
-      await load(bare.url, 200, CONCURRENCY, pathFor);
-      baselineP99 = (await load(bare.url, REQUESTS, CONCURRENCY, pathFor)).p99;
-    } finally {
-      await bare.mw.llmscope.shutdown();
-      await bare.close();
-    }
+    await load(bare.url, 200, CONCURRENCY, pathFor);
+  }, 60000);
+  afterAll(async () => {
+    process.off('unhandledRejection', onUnhandled);
+    await bare.mw.llmscope.shutdown();
+    await bare.close();
   });
-  afterAll(() => process.off('unhandledRejection', onUnhandled));
 
-  test.each<[Scenario]>([['down'], ['hang'], ['fail']])('every backend %s: 2000 requests succeed, p99 < 200 ms (or 3× the no-exporter p99), heap bounded, drops counted, failures logged once', async (scenario) => {
+  test.each<[Scenario]>([['down'], ['hang'], ['fail']])('every backend %s: 2000 requests succeed, p99 within 3× the no-exporter p99 measured alongside (200 ms floor), heap bounded, drops counted, failures logged once', async (scenario) => {
     // "down": the servers are started for their URLs, then closed (connection refused).
     const mode: FaultMode = scenario === 'down' ? 'ok' : scenario;
     const otlp = await new OtlpReceiver({ mode, hangMs: 10000 }).start();
@@ -77,14 +76,16 @@ describe('telemetry never hurts the app', () => {
       });
       const url = app.url;
       await load(url, 200, CONCURRENCY, pathFor); // warm-up: JIT, sockets, metric children
+      const baselineP99 = (await load(bare.url, REQUESTS / 2, CONCURRENCY, pathFor)).p99;
       const heapBefore = heapAfterGc();
       const result = await load(url, REQUESTS, CONCURRENCY, pathFor);
       const heapAfter = heapAfterGc();
 
       expect(result.statuses.get(200)).toBe(REQUESTS * 9 / 10);
       expect(result.statuses.get(500)).toBe(REQUESTS / 10);
-      // Telemetry failing must not show in the app's latency: within 200 ms, or 3× the p99 of the
-      // same load without exporters when the machine itself is that slow.
+      // Telemetry failing must not show in the app's latency: within 3× the p99 of the same load
+      // without exporters, measured just before (a 200 ms floor for the noise of a fast machine).
+      // Absolute figures are the benchmark's job (npm run bench), not a test's.
       expect(result.p99).toBeLessThan(Math.max(200, 3 * baselineP99));
       const growthMb = (heapAfter - heapBefore) / 1024 / 1024;
       expect(growthMb).toBeLessThan(20);
@@ -102,14 +103,17 @@ describe('telemetry never hurts the app', () => {
       expect(byExporter.size).toBeGreaterThan(0);
       process.stdout.write(`[resilience] backends ${scenario} (no-exporter p99 ${baselineP99.toFixed(1)} ms): p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms, max ${result.max.toFixed(1)} ms, heap growth ${growthMb.toFixed(1)} MB, dropped otlp=${dropped('otlp')} langfuse=${dropped('langfuse')} sentry=${dropped('sentry')}\n`);
 
-      // Shutdown with hanging backends still returns within its budget.
+      // Shutdown with hanging backends still returns within its budget (1 s; the margin is for a
+      // loaded machine: a hanging backend would hold it 10 s).
       const started = Date.now();
       await app.mw.llmscope.shutdown(1000);
-      expect(Date.now() - started).toBeLessThan(2500);
+      expect(Date.now() - started).toBeLessThan(5000);
       expect(unhandled).toEqual([]);
     } finally {
       await app?.close();
       await Promise.all([otlp.close(), langfuse.close(), sentry.close()]);
     }
-  });
+  // 3000 requests: 23-35 s alone on a loaded 2-core machine, more beside other test workers;
+  // Jest's 30 s default timed them out in full runs.
+  }, 180000);
 });
