@@ -8,8 +8,9 @@
 import { get, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
+import { trace } from '@opentelemetry/api';
 import { listen, OtlpReceiver, SentryServer, type Listening, type ReceivedSpan } from '@llmscope/testkit';
-import { Llmscope, LlmscopeConfigError, withLlmscope, step, traceLLM, type LlmscopeHandler, type LlmscopeOptions } from '@llmscope/node';
+import { Llmscope, LlmscopeConfigError, runWithContext, withLlmscope, step, traceLLM, type LlmscopeHandler, type LlmscopeOptions } from '@llmscope/node';
 
 const CLIENT = 3;
 
@@ -273,6 +274,22 @@ export function outgoingScenarios(title: string): void {
       await handler.llmscope.shutdown();
       await app.close();
       expect(received.map((r) => r.headers.traceparent)).toEqual([undefined, undefined, undefined]);
+    });
+
+    test('a request excluded by metrics.exclude sends nothing on; a job in runWithContext() does', async () => {
+      const { app, handler } = await serve({ metrics: { exclude: ['/plain'], defaultMetrics: false }, exporters: { otlp: { url: receiver.tracesUrl } } });
+      expect(await (await fetch(`${app.url}/plain`)).json()).toEqual([200]);
+      expect(traceparentOf('/plain')).toEqual(['undefined']);
+      // Work outside HTTP (a queue consumer): its step's call carries the step's trace on.
+      let stepTrace = '';
+      await runWithContext(() => step('job', async () => {
+        stepTrace = trace.getActiveSpan()?.spanContext().traceId ?? '';
+        await (await fetch(`${downstream.url}/job-call`)).arrayBuffer();
+      }));
+      await handler.llmscope.shutdown();
+      await app.close();
+      expect(parse(traceparentOf('/job-call')[0]).traceId).toBe(stepTrace);
+      expect(receiver.trace(stepTrace).map((s) => s.name).sort()).toEqual(['GET', 'job']);
     });
 
     test('connection refused: the span ends failed with the error code; the app gets its own error and answers', async () => {
