@@ -135,7 +135,13 @@ export interface LlmscopeOptions<TRequest = unknown> {
   logging?: LoggingOptions | boolean;
   /** Redaction of secrets and e-mail addresses before any log line or exporter sees them. On by default; `false` turns it off. */
   redact?: RedactOptions | false;
-  /** Flush telemetry on these signals (then let them end the process as usual). `true` means `['SIGTERM']`. Default off. */
+  /**
+   * Flush telemetry on these signals, then let them end the process as usual (when the app has
+   * its own listener for the signal, the app decides when to exit). `true` means
+   * `['SIGTERM', 'SIGINT']`; `false` opts out. Default: `['SIGTERM', 'SIGINT']` when an exporter
+   * (OTLP, Langfuse, Sentry, from options or the environment) or `tracing.spanProcessors` is
+   * configured, else off. See docs/reliability.md.
+   */
   shutdownOnSignal?: boolean | NodeJS.Signals[];
   /** How long `shutdown()` (and the signal hook) may take to flush, ms. Default 5000. */
   shutdownTimeoutMs?: number;
@@ -342,9 +348,14 @@ function resolveRedact(value: unknown): RedactOptions | false {
   return r as RedactOptions;
 }
 
-function resolveSignals(value: unknown): NodeJS.Signals[] {
-  if (value === undefined || value === false) return [];
-  if (value === true) return ['SIGTERM'];
+/** The signals flushed on by default (and by `true`): a deploy's SIGTERM, a terminal's Ctrl-C. */
+const FLUSH_SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
+
+/** `buffering`: something holds telemetry in memory (an exporter or the app's span processors). */
+function resolveSignals(value: unknown, buffering: boolean): NodeJS.Signals[] {
+  if (value === undefined) return buffering ? [...FLUSH_SIGNALS] : [];
+  if (value === false) return [];
+  if (value === true) return [...FLUSH_SIGNALS];
   return arrayOf('shutdownOnSignal', value, {
     test: (s): s is NodeJS.Signals => typeof s === 'string' && /^SIG[A-Z0-9]+$/.test(s),
     expected: 'a signal name such as "SIGTERM" or "SIGINT"',
@@ -379,7 +390,8 @@ export function resolveOptions(options: LlmscopeOptions<never> | undefined, env:
     exporters,
     logging: resolveLogging(o.logging, env, serviceName ?? env.OTEL_SERVICE_NAME),
     redact: resolveRedact(o.redact),
-    shutdownOnSignal: resolveSignals(o.shutdownOnSignal),
+    shutdownOnSignal: resolveSignals(o.shutdownOnSignal,
+      exporters.otlp !== undefined || exporters.langfuse !== undefined || exporters.sentry !== undefined || (tracing?.spanProcessors.length ?? 0) > 0),
     shutdownTimeoutMs: positiveInt('shutdownTimeoutMs', o.shutdownTimeoutMs) ?? 5000,
     sampling: resolveSampling(o.sampling, env),
     evaluations: resolveEvaluations(o.evaluations),

@@ -154,7 +154,7 @@ describe('resolveOptions', () => {
     expect(o.llm.attribution).toBeUndefined();
     expect(o.llm).toMatchObject({ captureContent: false, maxContentLength: 2000, maxModels: 200, streamIdleTimeoutMs: 600000 });
     expect(o.exporters).toMatchObject({ queue: { maxQueueSize: 10, maxBatchSize: 10 }, failureLogIntervalMs: 60000, otlp: undefined, langfuse: undefined, sentry: undefined });
-    expect(resolveOptions({ shutdownOnSignal: true }, {}).shutdownOnSignal).toEqual(['SIGTERM']);
+    expect(resolveOptions({ shutdownOnSignal: true }, {}).shutdownOnSignal).toEqual(['SIGTERM', 'SIGINT']);
     expect(resolveOptions({ redact: false }, {}).redact).toBe(false);
     expect(resolveOptions({}, {}).redact).toEqual({});
     expect(resolveOptions({ sampling: false }, {}).sampling.tail).toBeUndefined();

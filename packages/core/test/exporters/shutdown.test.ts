@@ -39,9 +39,10 @@ describe('shutdown', () => {
       await app.close();
       await Promise.all([otlp.close(), langfuse.close(), sentry.close()]);
     }
-  });
+  // 400 requests and 1800 spans through three exporters: generous for a loaded CI machine.
+  }, 60000);
 
-  test('the opt-in SIGTERM hook flushes, then lets SIGTERM end the process', async () => {
+  test('shutdownOnSignal: true flushes on SIGTERM, then lets SIGTERM end the process', async () => {
     const receiver = await new OtlpReceiver().start();
     try {
       // tsx as a loader in this node process (its CLI would put a wrapper process in between).
@@ -63,5 +64,6 @@ describe('shutdown', () => {
     } finally {
       await receiver.close();
     }
-  });
+  // A child process started through tsx: seconds on a loaded machine.
+  }, 60000);
 });

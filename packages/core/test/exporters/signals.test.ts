@@ -1,0 +1,119 @@
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { OtlpReceiver, load } from '@llmscope/testkit';
+import { resolveOptions } from '../../src/config/options';
+import { installSignalHook, signalHooked } from '../../src/exporters/shutdown-signal';
+
+type Child = ChildProcessByStdio<null, Readable, null>;
+
+interface Started {
+  child: Child;
+  port: number;
+  /** SIGTERM and SIGINT listeners in the child once started. */
+  listeners: [number, number];
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts test/fixtures/deploy-app.ts with only OTEL_EXPORTER_OTLP_ENDPOINT set, as a deployed app. */
+async function startApp(receiver: OtlpReceiver, mode: 'default' | 'own-handler' | 'opt-out'): Promise<Started> {
+  // tsx as a loader in this node process (its CLI would put a wrapper process in between).
+  const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, '..', 'fixtures', 'deploy-app.ts')], {
+    env: { ...process.env, NODE_OPTIONS: '', APP_MODE: mode, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const ready = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const line = /ready .*\n/.exec(out);
+      if (line) resolve(line[0]);
+    });
+    void exited.then(() => reject(new Error(`child exited early: ${out}`)));
+  });
+  const [, port, term, int] = ready.trim().split(' ');
+  return { child, port: Number(port), listeners: [Number(term), Number(int)], exited };
+}
+
+const REQUESTS = 300;
+
+describe('flush on deploy signals (default when an exporter is configured)', () => {
+  let receiver: OtlpReceiver;
+  beforeEach(async () => {
+    receiver = await new OtlpReceiver().start();
+  });
+  afterEach(async () => {
+    await receiver.close();
+  });
+
+  test('OTEL_EXPORTER_OTLP_ENDPOINT and default options: a burst, then SIGTERM: every span arrives, the process ends by SIGTERM as without llmscope', async () => {
+    const app = await startApp(receiver, 'default');
+    expect(app.listeners).toEqual([1, 1]);
+    const result = await load(`http://127.0.0.1:${app.port}`, REQUESTS, 8, () => '/work');
+    expect(result.statuses.get(200)).toBe(REQUESTS);
+    // Buffered: the queue would wait a minute.
+    expect(receiver.spans).toHaveLength(0);
+    app.child.kill('SIGTERM');
+    // Re-raised with our listener removed: Node reports the signal, no exit code.
+    expect(await app.exited).toEqual({ code: null, signal: 'SIGTERM' });
+    // A server span and a step span per request.
+    expect(receiver.spans).toHaveLength(REQUESTS * 2);
+    expect(new Set(receiver.spans.map((s) => s.spanId)).size).toBe(REQUESTS * 2);
+  }, 60000);
+
+  test('SIGINT too', async () => {
+    const app = await startApp(receiver, 'default');
+    await load(`http://127.0.0.1:${app.port}`, 20, 4, () => '/work');
+    app.child.kill('SIGINT');
+    expect(await app.exited).toEqual({ code: null, signal: 'SIGINT' });
+    expect(receiver.spans).toHaveLength(40);
+  }, 60000);
+
+  test('an app with its own SIGTERM listener (graceful server.close()) is still flushed and decides the exit', async () => {
+    const app = await startApp(receiver, 'own-handler');
+    expect(app.listeners).toEqual([2, 1]);
+    await load(`http://127.0.0.1:${app.port}`, REQUESTS, 8, () => '/work');
+    expect(receiver.spans).toHaveLength(0);
+    app.child.kill('SIGTERM');
+    // Not killed by a re-raised signal: the app's handler closed the server and set exit code 3.
+    expect(await app.exited).toEqual({ code: 3, signal: null });
+    expect(receiver.spans).toHaveLength(REQUESTS * 2);
+  }, 60000);
+
+  test('shutdownOnSignal: false: no hook, SIGTERM ends the process at once (the buffered spans are the app\'s to flush)', async () => {
+    const app = await startApp(receiver, 'opt-out');
+    expect(app.listeners).toEqual([0, 0]);
+    await load(`http://127.0.0.1:${app.port}`, 20, 4, () => '/work');
+    app.child.kill('SIGTERM');
+    expect(await app.exited).toEqual({ code: null, signal: 'SIGTERM' });
+    expect(receiver.spans).toHaveLength(0);
+  }, 60000);
+});
+
+describe('shutdownOnSignal resolution', () => {
+  test.each<[string, Parameters<typeof resolveOptions>[0], NodeJS.ProcessEnv, NodeJS.Signals[]]>([
+    ['nothing configured', {}, {}, []],
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', {}, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' }, ['SIGTERM', 'SIGINT']],
+    ['Sentry DSN', {}, { SENTRY_DSN: 'http://k@127.0.0.1:9/1' }, ['SIGTERM', 'SIGINT']],
+    ['Langfuse keys', {}, { LANGFUSE_PUBLIC_KEY: 'pk', LANGFUSE_SECRET_KEY: 'sk', LANGFUSE_BASE_URL: 'http://127.0.0.1:9' }, ['SIGTERM', 'SIGINT']],
+    ['the app\'s span processors', { tracing: { spanProcessors: [{ onStart: () => undefined, onEnd: () => undefined, forceFlush: async () => undefined, shutdown: async () => undefined }] } }, {}, ['SIGTERM', 'SIGINT']],
+    ['opted out', { shutdownOnSignal: false }, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' }, []],
+    ['true', { shutdownOnSignal: true }, {}, ['SIGTERM', 'SIGINT']],
+    ['a list', { shutdownOnSignal: ['SIGUSR2'] }, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' }, ['SIGUSR2']],
+  ])('%s', (_name, options, env, expected) => {
+    expect(resolveOptions(options, env).shutdownOnSignal).toEqual(expected);
+  });
+
+  test('one process listener per signal, however many instances hook it', () => {
+    const before = process.listenerCount('SIGUSR2');
+    const removers = Array.from({ length: 20 }, () => installSignalHook(['SIGUSR2'], async () => undefined));
+    expect(process.listenerCount('SIGUSR2')).toBe(before + 1);
+    expect(signalHooked('SIGUSR2')).toBe(true);
+    for (const remove of removers.slice(1)) remove();
+    expect(process.listenerCount('SIGUSR2')).toBe(before + 1);
+    removers[0]!();
+    expect(process.listenerCount('SIGUSR2')).toBe(before);
+    expect(signalHooked('SIGUSR2')).toBe(false);
+  });
+});
