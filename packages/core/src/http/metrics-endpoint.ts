@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { Registry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 
 /** A framework-neutral HTTP response that an adapter writes out as it is. */
@@ -8,10 +8,20 @@ export interface HandlerResponse {
   body: string;
 }
 
+/** SHA-256 of a token: 32 bytes whatever its length, so that comparing digests says nothing about the length. */
+function digest(token: string): Buffer {
+  return createHash('sha256').update(token).digest();
+}
+
+/**
+ * Whether `Authorization: Bearer <token>` carries the expected token, compared in constant time:
+ * both sides are hashed first, so `timingSafeEqual` always compares 32 bytes and neither the
+ * content nor the length of the token leaks through the time taken (only the header's own
+ * length, which the client knows, changes the hashing time).
+ */
 function tokenMatches(header: string | undefined, expected: Buffer): boolean {
   if (header === undefined || !header.startsWith('Bearer ')) return false;
-  const given = Buffer.from(header.slice(7).trim());
-  return given.length === expected.length && timingSafeEqual(given, expected);
+  return timingSafeEqual(digest(header.slice(7).trim()), expected);
 }
 
 const OPENMETRICS = 'application/openmetrics-text';
@@ -59,7 +69,7 @@ async function renderOpenMetrics(registry: Registry): Promise<string> {
  * gives a 500 with the reason, not a crashed request.
  */
 export function createMetricsHandler(registry: Registry, bearerToken: string | undefined): (authorization: string | undefined, accept?: string) => Promise<HandlerResponse> {
-  const expected = bearerToken === undefined ? undefined : Buffer.from(bearerToken);
+  const expected = bearerToken === undefined ? undefined : digest(bearerToken);
   return async (authorization, accept): Promise<HandlerResponse> => {
     if (expected !== undefined && !tokenMatches(authorization, expected)) {
       return { status: 401, headers: { 'content-type': 'text/plain; charset=utf-8', 'www-authenticate': 'Bearer realm="metrics"' }, body: 'Unauthorized\n' };
