@@ -225,7 +225,7 @@ export class Llmscope implements GenAiOwner, ScoreOwner, PromptOwner {
     llmscopeSpanProcessor.add(foreignGenAiSpans);
     // Last: guards read this instance's records, scores, logger and Sentry, and check their
     // experiments (a bad baseline or candidate throws LlmscopeConfigError here, at start-up).
-    this.promptGuards = o.prompts.guards.guards.length > 0 ? PromptGuards.attach(this, o.prompts.guards, (name) => this.prompts.experiment(name)) : undefined;
+    this.promptGuards = o.prompts.guards.guards.length > 0 ? PromptGuards.attach(this, o.prompts.guards, (name) => this.prompts.experiment(name), this.prompts.langfuse) : undefined;
     this.sampling?.attach();
     if (o.shutdownOnSignal.length > 0) this.removeSignalHook = installSignalHook(o.shutdownOnSignal, () => this.shutdown());
     setFallbackOwner(this);

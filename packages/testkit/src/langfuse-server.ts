@@ -38,6 +38,7 @@ export interface LangfuseServerOptions extends BackendOptions {
 /**
  * A Langfuse API for tests: the OTLP ingestion path (`POST /api/public/otel/v1/traces`, what
  * `@langfuse/otel` exports to), the prompts API (`GET /api/public/v2/prompts/:name?version|label`)
+ * and its label updates (`PATCH /api/public/v2/prompts/:name/versions/:version` with `newLabels`),
  * and scores (`POST /api/public/scores`). Every `/api/public` call must carry Basic auth with the
  * configured keys, or gets 401 like the real service.
  */
@@ -56,6 +57,8 @@ export class LangfuseServer extends Backend {
    */
   readonly promptRequests: { name: string; version: string | null; label: string | null; status: number }[] = [];
   private readonly prompts: LangfusePrompt[] = [];
+  /** Every label update answered (`PATCH .../prompts/{name}/versions/{version}`), in order. */
+  readonly labelUpdates: { name: string; version: number; newLabels: string[] }[] = [];
 
   constructor(options: LangfuseServerOptions = {}) {
     super(options);
@@ -108,6 +111,8 @@ export class LangfuseServer extends Backend {
     if (request.method === 'POST' && request.path === '/api/public/otel/v1/traces') return acceptOtlp(request, this.spans, this.exportHeaders);
     const promptMatch = /^\/api\/public\/v2\/prompts\/([^/]+)$/.exec(request.path);
     if (request.method === 'GET' && promptMatch) return this.getPrompt(decodeURIComponent(promptMatch[1] as string), request.query);
+    const versionMatch = /^\/api\/public\/v2\/prompts\/([^/]+)\/versions\/(\d+)$/.exec(request.path);
+    if (request.method === 'PATCH' && versionMatch) return this.updateLabels(decodeURIComponent(versionMatch[1] as string), Number(versionMatch[2]), request.body);
     if (request.method === 'POST' && request.path === '/api/public/scores') return this.postScore(request.body);
     if (request.method === 'POST' && request.path === '/api/public/ingestion') return this.ingest(request.body);
     if (request.method === 'GET' && request.path === '/api/public/scores') return { status: 200, body: { data: this.scores, meta: { totalItems: this.scores.length } } };
@@ -117,6 +122,28 @@ export class LangfuseServer extends Backend {
   private authorized(header: string | undefined): boolean {
     if (header === undefined || !header.startsWith('Basic ')) return false;
     return Buffer.from(header.slice(6), 'base64').toString('utf8') === `${this.publicKey}:${this.secretKey}`;
+  }
+
+  /**
+   * `PATCH /api/public/v2/prompts/{name}/versions/{version}` with `{ newLabels }`, as Langfuse
+   * answers it: each label moves to that version (off the others), `latest` is refused; the
+   * updated prompt is the answer. Recorded in {@link labelUpdates}.
+   */
+  private updateLabels(name: string, version: number, body: Buffer): Reply {
+    let parsed: { newLabels?: unknown };
+    try {
+      parsed = JSON.parse(body.toString('utf8')) as { newLabels?: unknown };
+    } catch {
+      return { status: 400, body: { message: 'body is not JSON' } };
+    }
+    const labels = parsed.newLabels;
+    if (!Array.isArray(labels) || !labels.every((l): l is string => typeof l === 'string')) return { status: 400, body: { message: 'newLabels must be an array of strings' } };
+    if (labels.includes('latest')) return { status: 400, body: { message: "Label 'latest' is always assigned to the latest prompt version" } };
+    const target = this.prompts.find((p) => p.name === name && p.version === version);
+    if (target === undefined) return { status: 404, body: { message: `Prompt not found: '${name}' with version ${version}`, error: 'LangfuseNotFoundError' } };
+    for (const label of labels) this.setLabel(name, label, version);
+    this.labelUpdates.push({ name, version, newLabels: labels });
+    return { status: 200, body: target };
   }
 
   private getPrompt(name: string, query: URLSearchParams): Reply {

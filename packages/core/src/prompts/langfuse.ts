@@ -97,6 +97,22 @@ export class LangfuseSource {
     for (const key of this.failed.keys()) if (key.startsWith(prefix)) this.failed.delete(key);
   }
 
+  /**
+   * Moves `label` of prompt `name` to `version` through Langfuse's API
+   * (`PATCH /api/public/v2/prompts/{name}/versions/{version}` with `newLabels`: Langfuse takes the
+   * label off the version that had it), then forgets this process's cached copies so its next get
+   * fetches. Rejects when Langfuse refuses or cannot be reached (the caller logs).
+   */
+  async moveLabel(name: string, version: string, label: string): Promise<void> {
+    const v = Number(version);
+    if (!Number.isInteger(v)) throw new PromptFetchError(`Langfuse prompt versions are integers; ${JSON.stringify(version)} is not one`, true);
+    await this.api.promptVersion.update(name, v, { newLabels: [label] }, {
+      timeoutInSeconds: this.config.fetchTimeoutMs / 1000,
+      maxRetries: this.config.maxRetries,
+    });
+    this.invalidate(name);
+  }
+
   private fetch(key: string, name: string, selection: PromptSelection): Promise<Prompt> {
     const running = this.inFlight.get(key);
     if (running !== undefined) return running;

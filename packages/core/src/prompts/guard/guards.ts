@@ -29,6 +29,13 @@ export interface PromptGuardsDeps {
   readonly reporter?: GuardReporter;
   /** The clock, milliseconds. Default `Date.now`. */
   readonly now?: () => number;
+  /** Where a guard with `langfuseLabel` moves the label on a rollback (the Langfuse prompt source). */
+  readonly labels?: LabelMover | undefined;
+}
+
+/** Moves a prompt label to a version (the Langfuse source does it through Langfuse's API). */
+export interface LabelMover {
+  moveLabel(name: string, version: string, label: string): Promise<void>;
 }
 
 /**
@@ -63,16 +70,43 @@ export class PromptGuards {
       if (control === undefined) configError(`${g.at.startsWith('prompts.rollouts') ? 'rollout' : 'guard'} \`${g.at}\` is for prompt ${JSON.stringify(g.prompt)}, which has no experiment: declare its versions and weights in the prompt's experiment, or remove the ${g.at.startsWith('prompts.rollouts') ? 'rollout' : 'guard'}.`);
       const weights = control.weights();
       if (g.baseline !== undefined && !(g.baseline in weights)) configError(`option \`${g.at}.baseline\` is ${JSON.stringify(g.baseline)}, which is not a version of the experiment of ${JSON.stringify(g.prompt)} (${Object.keys(weights).join(', ')}).`);
-      this.byPrompt.set(g.prompt, new PromptGuard(g, { control, reporter, metrics, now: deps.now }));
+      const guard = new PromptGuard(g, { control, reporter, metrics, now: deps.now });
+      if (g.langfuseLabel !== undefined) {
+        if (deps.labels === undefined) configError(`option \`${g.at}.langfuseLabel\` moves a Langfuse label on a rollback, but prompts do not come from Langfuse: set \`prompts.langfuse\`, or remove \`langfuseLabel\`.`);
+        this.followWithLabel(guard, g.langfuseLabel, deps.labels);
+      }
+      this.byPrompt.set(g.prompt, guard);
     }
   }
 
-  /** Builds the guards of an instance: its registry, its logger and Sentry, its records and scores. */
-  static attach(host: GuardHost, guards: ResolvedPromptGuards, control: (prompt: string) => TrafficControl | undefined): PromptGuards {
-    const set = new PromptGuards(guards, { control, registry: host.registry, reporter: telemetryReporter(host.telemetry) });
+  /**
+   * Builds the guards of an instance: its registry, its logger and Sentry, its records and scores;
+   * `labels` is the Langfuse source a guard with `langfuseLabel` moves the label through.
+   */
+  static attach(host: GuardHost, guards: ResolvedPromptGuards, control: (prompt: string) => TrafficControl | undefined, labels?: LabelMover): PromptGuards {
+    const set = new PromptGuards(guards, { control, registry: host.registry, reporter: telemetryReporter(host.telemetry), labels });
     if (set.byPrompt.size > 0) set.detach = [host.onLlmCall(set.llmCallSink), host.onScore(set.scoreSink)];
     set.start();
     return set;
+  }
+
+  /**
+   * On a rollback, moves the guard's Langfuse label to the baseline (fleets: every replica serving
+   * the label follows at its next refresh). Off the guard's path: the call is not awaited, and its
+   * failure is a warn log line, never an exception.
+   */
+  private followWithLabel(g: PromptGuard, label: string, mover: LabelMover): void {
+    g.on((event) => {
+      if (event.type !== 'rollback') return;
+      const fields = { event: 'prompt_label_moved', prompt_name: event.prompt, prompt_version: event.to, label };
+      mover.moveLabel(event.prompt, event.to, label).then(
+        () => this.reporter.log('info', fields, `prompt rollback: Langfuse label ${label} moved to ${event.prompt} version ${event.to}`),
+        (error: unknown) => {
+          const message = error instanceof Error ? error.message : String(error);
+          this.reporter.log('warn', { ...fields, event: 'prompt_label_move_failed', error: message, reason: `the rollback of ${event.prompt} could not move Langfuse label ${label} to version ${event.to} (${message}); other replicas keep serving the label's version` }, 'prompt rollback: Langfuse label not moved');
+        },
+      );
+    });
   }
 
   /** An LLM-call sink: the call's duration, outcome and cost go to its prompt version's window. */

@@ -81,6 +81,13 @@ export interface GuardOptions {
   latency?: false | LatencyRuleOptions;
   /** The cost-per-call rule; `false` turns it off. On by default (halts a rollout, does not roll back unless `rollback: true`). */
   cost?: false | CostRuleOptions;
+  /**
+   * With Langfuse as the prompt source (`prompts.langfuse`): on a rollback, also move this
+   * Langfuse label to the baseline version (`PATCH /api/public/v2/prompts/{name}/versions/{baseline}`
+   * with `newLabels`), so every replica that serves the label follows at its next refresh.
+   * `true` means `"production"`. A failed call is logged at warn, never thrown. Default off.
+   */
+  langfuseLabel?: boolean | string;
 }
 
 /**
@@ -157,6 +164,8 @@ export interface ResolvedGuard {
   readonly evaluateEveryMs: number;
   readonly rules: ResolvedRules;
   readonly rollout: { readonly candidate: string; readonly steps: readonly number[]; readonly minDwellMs: number } | undefined;
+  /** The Langfuse label moved to the baseline on a rollback, or undefined. */
+  readonly langfuseLabel: string | undefined;
 }
 
 /** Defaults, in one place for the docs and the tests. */
@@ -176,7 +185,7 @@ export const GUARD_DEFAULTS = {
   minDwellMs: 10 * 60_000,
 } as const;
 
-const GUARD_KEYS = ['baseline', 'minSamples', 'alpha', 'consecutive', 'windowMs', 'windowSize', 'maxScoreNames', 'evaluateEveryMs', 'quality', 'errorRate', 'latency', 'cost'] as const;
+const GUARD_KEYS = ['baseline', 'minSamples', 'alpha', 'consecutive', 'windowMs', 'windowSize', 'maxScoreNames', 'evaluateEveryMs', 'quality', 'errorRate', 'latency', 'cost', 'langfuseLabel'] as const;
 const ROLLOUT_KEYS = [...GUARD_KEYS, 'candidate', 'steps', 'minDwellMs'] as const;
 const QUALITY_KEYS = ['maxDrop', 'scores', 'minSamples'] as const;
 const ERROR_KEYS = ['maxIncrease', 'max', 'minSamples'] as const;
@@ -254,8 +263,10 @@ function resolveOne(at: string, prompt: string, value: unknown, isRollout: boole
       minDwellMs: check(field(at, 'minDwellMs'), r.minDwellMs, (v): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0, 'a number of milliseconds >= 0 such as 600000') ?? GUARD_DEFAULTS.minDwellMs,
     };
   }
+  const label = check(field(at, 'langfuseLabel'), o.langfuseLabel, (v): v is boolean | string => typeof v === 'boolean' || (typeof v === 'string' && v.length > 0 && v !== 'latest'), 'true (the "production" label), false, or a Langfuse label name other than "latest"');
   return {
     prompt, at, baseline, minSamples, rules, rollout,
+    langfuseLabel: label === true ? 'production' : typeof label === 'string' ? label : undefined,
     alpha: numberInRange(field(at, 'alpha'), o.alpha, 0.0001, 0.5, 'a significance level between 0.0001 and 0.5, such as 0.05') ?? GUARD_DEFAULTS.alpha,
     consecutive: positiveInt(field(at, 'consecutive'), o.consecutive) ?? GUARD_DEFAULTS.consecutive,
     windowMs: positiveInt(field(at, 'windowMs'), o.windowMs, 'a positive whole number of milliseconds such as 1800000') ?? GUARD_DEFAULTS.windowMs,

@@ -37,7 +37,7 @@ describe('guard and rollout options', () => {
   });
 
   test.each<[string, unknown, string]>([
-    ['an unknown key, with the closest', { guards: { 'rag-answer': { minSample: 10 } } }, 'llmscope: unknown option `prompts.guards["rag-answer"].minSample`. Did you mean `prompts.guards["rag-answer"].minSamples`? Known options: baseline, minSamples, alpha, consecutive, windowMs, windowSize, maxScoreNames, evaluateEveryMs, quality, errorRate, latency, cost.'],
+    ['an unknown key, with the closest', { guards: { 'rag-answer': { minSample: 10 } } }, 'llmscope: unknown option `prompts.guards["rag-answer"].minSample`. Did you mean `prompts.guards["rag-answer"].minSamples`? Known options: baseline, minSamples, alpha, consecutive, windowMs, windowSize, maxScoreNames, evaluateEveryMs, quality, errorRate, latency, cost, langfuseLabel.'],
     ['maxDrop as a percentage', { guards: { x: { quality: { maxDrop: 10 } } } }, 'llmscope: option `prompts.guards["x"].quality.maxDrop` must be a number between 0 and 1 (excluded), such as 0.1 for 10%, got 10.'],
     ['alpha out of range', { guards: { x: { alpha: 0.9 } } }, 'llmscope: option `prompts.guards["x"].alpha` must be a significance level between 0.0001 and 0.5, such as 0.05, got 0.9.'],
     ['a rollout without candidate', { rollouts: { x: { steps: [10, 100] } } }, 'llmscope: option `prompts.rollouts["x"].candidate` is required: the version to roll out, a version name such as "v3" (a non-empty string).'],
