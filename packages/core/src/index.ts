@@ -37,6 +37,7 @@ export type { RequestRecord, RequestSink } from './http/request-record';
 export type { OwnRoute, OwnRouteBody, OwnRouteHandler, OwnRouteRequest, OwnRouteResponse, OwnRouteStream } from './http/own-routes';
 export { instrumentOpenAI, type InstrumentOpenAIOptions } from './genai/instrument/openai';
 export { instrumentAnthropic, type InstrumentAnthropicOptions } from './genai/instrument/anthropic';
+export { instrumentGoogleGenAI, type InstrumentGoogleGenAIOptions } from './genai/instrument/google-genai';
 export { validateOutput, type StandardSchemaV1, type InferOutput, type OutputIssue, type OutputValidation, type ValidateOutputOptions } from './genai/validate-output';
 export { recordCacheLookup, trackQueueDepth, recordQueueProcessed, getCostReport } from './genai/helpers';
 export type { CostReport, CostDimension, CostRow, CostTotals } from './genai/cost/attribution';

@@ -4,6 +4,7 @@ import {
   anthropicError, chatCompletion, chatCompletionChunks, embeddings, message, messageEvents, openaiError, response,
   responseEvents, splitText, type AnswerContent, type ScriptedUsage,
 } from './llm-wire';
+import { embedContents, generateContent, generateContentChunks, geminiError } from './gemini-wire';
 
 export type { ScriptedUsage } from './llm-wire';
 
@@ -28,7 +29,7 @@ export interface LlmScript {
   usage?: ScriptedUsage | false;
   /** `model` of the answer. Default: the requested model. */
   model?: string;
-  /** Finish / stop reason. Default `stop` (OpenAI) or `end_turn` (Anthropic). */
+  /** Finish / stop reason. Default `stop` (OpenAI), `end_turn` (Anthropic) or `STOP` (Gemini). */
   finishReason?: string;
   /** Delay before the response headers (a slow server: the SDK's `timeout` fires). */
   headersDelayMs?: number;
@@ -42,8 +43,12 @@ export interface LlmScript {
 
 /** One request as the server received it. */
 export interface LlmRequest {
-  /** `chat`, `responses`, `embeddings` (OpenAI) or `messages` (Anthropic); `unknown` for other paths. */
-  api: 'chat' | 'responses' | 'embeddings' | 'messages' | 'unknown';
+  /**
+   * `chat`, `responses`, `embeddings` (OpenAI), `messages` (Anthropic), `generateContent`,
+   * `streamGenerateContent`, `embedContent` (Gemini, `batchEmbedContents` included); `unknown` for
+   * other paths.
+   */
+  api: 'chat' | 'responses' | 'embeddings' | 'messages' | 'generateContent' | 'streamGenerateContent' | 'embedContent' | 'unknown';
   path: string;
   headers: IncomingHttpHeaders;
   /** Parsed JSON body. */
@@ -61,14 +66,17 @@ const DEFAULTS: Required<Pick<LlmScript, 'text' | 'chunks' | 'dimensions'>> & { 
 
 /**
  * A local, scriptable LLM server speaking the real HTTP APIs of OpenAI (`POST /v1/chat/completions`,
- * `/v1/responses`, `/v1/embeddings`) and Anthropic (`POST /v1/messages`), including SSE streaming
- * with the real event formats, so that the official `openai` and `@anthropic-ai/sdk` clients run
- * unmodified against it:
+ * `/v1/responses`, `/v1/embeddings`), Anthropic (`POST /v1/messages`) and Gemini
+ * (`POST /v1/models/{model}:generateContent` or `/v1beta/...`, `:streamGenerateContent?alt=sse`,
+ * `:embedContent`, `:batchEmbedContents`), including SSE streaming with the real event formats,
+ * so that the official `openai`, `@anthropic-ai/sdk` and `@google/genai` clients (and the AI
+ * SDK's providers) run unmodified against it:
  *
  * ```ts
  * const llm = await LlmServer.start();
  * const openai = new OpenAI({ apiKey: 'test', baseURL: llm.openaiBaseURL });
  * const anthropic = new Anthropic({ apiKey: 'test', baseURL: llm.anthropicBaseURL });
+ * const gemini = new GoogleGenAI({ apiKey: 'test', httpOptions: { baseUrl: llm.geminiBaseURL } });
  * llm.enqueue({ status: 429, retryAfterSeconds: 0.01 }, { usage: { input: 10, output: 3 } });
  * ```
  *
@@ -112,6 +120,11 @@ export class LlmServer {
 
   /** `baseURL` for `new Anthropic({ baseURL })`. */
   get anthropicBaseURL(): string {
+    return this.url;
+  }
+
+  /** `httpOptions.baseUrl` for `new GoogleGenAI({ httpOptions: { baseUrl } })` (the Gemini API). */
+  get geminiBaseURL(): string {
     return this.url;
   }
 
@@ -178,15 +191,20 @@ export class LlmServer {
     const api: LlmRequest['api'] = path.endsWith('/chat/completions') ? 'chat'
       : path.endsWith('/responses') ? 'responses'
         : path.endsWith('/embeddings') ? 'embeddings'
-          : path.endsWith('/messages') ? 'messages' : 'unknown';
+          : path.endsWith('/messages') ? 'messages'
+            : path.endsWith(':generateContent') ? 'generateContent'
+              : path.endsWith(':streamGenerateContent') ? 'streamGenerateContent'
+                : path.endsWith(':embedContent') || path.endsWith(':batchEmbedContents') ? 'embedContent' : 'unknown';
+    // Gemini names the model in the path: /v1beta/models/{model}:{method}.
+    const gemini = api === 'generateContent' || api === 'streamGenerateContent' || api === 'embedContent';
+    const pathModel = gemini ? path.slice(path.lastIndexOf('/') + 1, path.lastIndexOf(':')) : undefined;
     const script: LlmScript = { ...this.defaults, ...(this.queue.shift() ?? {}) };
     const record: LlmRequest = { api, path, headers: req.headers, body, status: 200 };
     this.requests.push(record);
-    const anthropic = api === 'messages';
     if (!(await this.delay(script.headersDelayMs, res))) return;
     if (api === 'unknown' || req.method !== 'POST') {
       record.status = 404;
-      this.json(res, 404, anthropic ? anthropicError(404, `no route ${path}`) : openaiError(404, `no route ${path}`));
+      this.json(res, 404, this.error(api, 404, `no route ${path}`));
       return;
     }
     if (script.status !== undefined && script.status >= 400) {
@@ -195,13 +213,13 @@ export class LlmServer {
       if (script.retryAfterSeconds !== undefined) headers['retry-after'] = String(script.retryAfterSeconds);
       if (script.shouldRetry !== undefined) headers['x-should-retry'] = String(script.shouldRetry);
       const msg = script.errorMessage ?? `testkit error ${script.status}`;
-      this.json(res, script.status, anthropic ? anthropicError(script.status, msg) : openaiError(script.status, msg), headers);
+      this.json(res, script.status, this.error(api, script.status, msg), headers);
       return;
     }
-    const requestedModel = typeof body.model === 'string' ? body.model : 'unknown';
+    const requestedModel = pathModel ?? (typeof body.model === 'string' ? body.model : 'unknown');
     const text = script.text ?? DEFAULTS.text;
     this.counter++;
-    const prefix = api === 'chat' ? 'chatcmpl-' : api === 'responses' ? 'resp_' : 'msg_';
+    const prefix = api === 'chat' ? 'chatcmpl-' : api === 'responses' ? 'resp_' : gemini ? 'gemini-' : 'msg_';
     const content: AnswerContent = {
       id: `${prefix}testkit${this.counter}`,
       model: script.model ?? requestedModel,
@@ -217,7 +235,16 @@ export class LlmServer {
       this.json(res, 200, embeddings(content.model, inputs, script.dimensions ?? DEFAULTS.dimensions, body.encoding_format === 'base64', content.usage));
       return;
     }
-    if (body.stream !== true) {
+    if (api === 'embedContent') {
+      this.json(res, 200, embedContents(body, script.dimensions ?? DEFAULTS.dimensions));
+      return;
+    }
+    if (api === 'generateContent') {
+      if (!(await this.delay(script.firstChunkDelayMs, res))) return;
+      this.json(res, 200, generateContent(content));
+      return;
+    }
+    if (body.stream !== true && api !== 'streamGenerateContent') {
       const answer = api === 'chat' ? chatCompletion(content) : api === 'responses' ? response(content) : message(content);
       if (!(await this.delay(script.firstChunkDelayMs, res))) return;
       this.json(res, 200, answer);
@@ -227,6 +254,8 @@ export class LlmServer {
     if (api === 'chat') {
       const includeUsage = (body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
       events = chatCompletionChunks(content, includeUsage).map((d) => [undefined, d]);
+    } else if (api === 'streamGenerateContent') {
+      events = generateContentChunks(content).map((d) => [undefined, d]);
     } else {
       events = api === 'responses' ? responseEvents(content) : messageEvents(content);
     }
@@ -239,6 +268,13 @@ export class LlmServer {
       res.write(event === undefined ? `data: ${data}\n\n` : `event: ${event}\ndata: ${data}\n\n`);
     }
     res.end();
+  }
+
+  /** The error body of the API asked. */
+  private error(api: LlmRequest['api'], status: number, message: string): unknown {
+    if (api === 'messages') return anthropicError(status, message);
+    if (api === 'generateContent' || api === 'streamGenerateContent' || api === 'embedContent') return geminiError(status, message);
+    return openaiError(status, message);
   }
 
   private json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

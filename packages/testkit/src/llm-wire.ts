@@ -11,6 +11,11 @@ export interface ScriptedUsage {
   cacheRead?: number;
   /** Input tokens written to the prompt cache (Anthropic). */
   cacheCreation?: number;
+  /**
+   * Output tokens spent reasoning: part of `output` for OpenAI (`reasoning_tokens`), besides it
+   * for Gemini (`thoughtsTokenCount`, not part of `candidatesTokenCount`).
+   */
+  reasoning?: number;
 }
 
 /** What one answer contains. */
@@ -46,7 +51,7 @@ function chatUsage(u: ScriptedUsage): Json {
     completion_tokens: output,
     total_tokens: input + output,
     prompt_tokens_details: { cached_tokens: u.cacheRead ?? 0, audio_tokens: 0 },
-    completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+    completion_tokens_details: { reasoning_tokens: u.reasoning ?? 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
   };
 }
 
@@ -137,7 +142,7 @@ export function responseEvents(a: AnswerContent): [string, string][] {
 // ---------------------------------------------------------------- OpenAI embeddings
 
 /** A deterministic unit-ish vector for `input`. */
-function vector(input: string, dimensions: number): number[] {
+export function vector(input: string, dimensions: number): number[] {
   let h = 2166136261;
   for (let i = 0; i < input.length; i++) h = Math.imul(h ^ input.charCodeAt(i), 16777619);
   const v: number[] = [];

@@ -6,7 +6,7 @@ import { getTracer } from '../tracing/provider';
 import { inputMessages, outputMessages } from './content';
 import { defaultPriceBook } from './cost/prices';
 import { currentGenAiOwner } from './owner';
-import type { LlmCallRecord } from './record';
+import { SHADOW_FEATURE, type LlmCallRecord } from './record';
 import { endAttributes, startAttributes, type LlmCallStart } from './record-attributes';
 import type { LlmRuntime } from './runtime';
 import type { Evaluator } from '../evals/evaluator';
@@ -121,6 +121,8 @@ export class LlmCallState implements LlmCall {
     const ctx = getContext();
     this.ctx = ctx;
     const capture = runtime?.options.captureContent === true && (options.input !== undefined || options.system !== undefined);
+    // A shadow run's context: its calls stay apart in every metric, whatever feature the call names.
+    const shadow = ctx?.feature === SHADOW_FEATURE;
     this.request = {
       operation: text(options.operation) ?? 'chat',
       provider: text(options.provider) ?? 'unknown',
@@ -128,7 +130,8 @@ export class LlmCallState implements LlmCall {
       temperature: finite(options.temperature),
       maxTokens: finite(options.maxTokens),
       topP: finite(options.topP),
-      feature: text(options.feature) ?? ctx?.feature,
+      feature: shadow ? SHADOW_FEATURE : text(options.feature) ?? ctx?.feature,
+      shadow: shadow || undefined,
       promptName: text(options.promptName) ?? ctx?.promptName,
       promptVersion: text(options.promptVersion) ?? ctx?.promptVersion,
       // The request's experiment describes the request's prompt only, not one named by the call.
@@ -228,6 +231,7 @@ export class LlmCallState implements LlmCall {
       outputTokens: usage?.outputTokens,
       cacheReadTokens: usage?.cacheReadTokens,
       cacheCreationTokens: usage?.cacheCreationTokens,
+      reasoningTokens: usage?.reasoningTokens,
       usageEstimated: this.estimated && usage === this.usage,
       costUsd,
       retries: this.retries,

@@ -1,4 +1,4 @@
-import { readUsage, type LlmUsage } from './usage';
+import { geminiText, readUsage, type LlmUsage } from './usage';
 
 type Obj = Record<string, unknown>;
 
@@ -69,6 +69,16 @@ export class ChunkReader {
         return;
       }
     }
+    if (Array.isArray(c.candidates) || c.usageMetadata !== undefined) {
+      this.take(c.responseId, c.modelVersion);
+      const first = Array.isArray(c.candidates) ? obj(c.candidates[0]) : undefined;
+      const text = geminiText(first);
+      if (text !== undefined && text.length > 0) this.addText(text);
+      if (typeof first?.finishReason === 'string') this.finishReasons = [first.finishReason];
+      const usage = readUsage(c.usageMetadata);
+      if (usage !== undefined) this.usage = usage;
+      return;
+    }
     // OpenAI chat completion chunk (or anything shaped like one).
     this.take(c.id, c.model);
     if (Array.isArray(c.choices)) {
@@ -107,5 +117,6 @@ export class ChunkReader {
     if (usage.inputTokens !== undefined && (u.inputTokens === undefined || usage.inputTokens > u.inputTokens)) u.inputTokens = usage.inputTokens;
     if (usage.cacheReadTokens !== undefined) u.cacheReadTokens = usage.cacheReadTokens;
     if (usage.cacheCreationTokens !== undefined) u.cacheCreationTokens = usage.cacheCreationTokens;
+    if (usage.reasoningTokens !== undefined) u.reasoningTokens = usage.reasoningTokens;
   }
 }

@@ -14,6 +14,8 @@ export interface ModelPrice {
   cacheReadPerMTok?: number;
   /** USD per million input tokens written to the provider's cache. Default: `inputPerMTok`. */
   cacheWritePerMTok?: number;
+  /** USD per million reasoning output tokens (part of the output). Default: `outputPerMTok`. */
+  reasoningPerMTok?: number;
   /** Context window in tokens, for `llmscope_llm_context_window_utilization_ratio`. */
   contextWindow?: number;
 }
@@ -57,7 +59,7 @@ export interface LlmOptions {
 
 /** {@link LlmOptions} after defaults and validation. */
 export interface ResolvedLlmOptions {
-  prices: Map<string, Required<Pick<ModelPrice, 'inputPerMTok' | 'outputPerMTok' | 'cacheReadPerMTok' | 'cacheWritePerMTok'>> & { contextWindow: number | undefined }>;
+  prices: Map<string, Required<Pick<ModelPrice, 'inputPerMTok' | 'outputPerMTok' | 'cacheReadPerMTok' | 'cacheWritePerMTok'>> & { reasoningPerMTok: number | undefined; contextWindow: number | undefined }>;
   captureContent: boolean;
   maxContentLength: number;
   maxModels: number;
@@ -67,7 +69,7 @@ export interface ResolvedLlmOptions {
 }
 
 const LLM_KEYS = ['prices', 'captureContent', 'maxContentLength', 'maxModels', 'attribution', 'timeToFirstChunkBuckets', 'streamIdleTimeoutMs'] as const;
-const PRICE_KEYS = ['inputPerMTok', 'outputPerMTok', 'cacheReadPerMTok', 'cacheWritePerMTok', 'contextWindow'] as const;
+const PRICE_KEYS = ['inputPerMTok', 'outputPerMTok', 'cacheReadPerMTok', 'cacheWritePerMTok', 'reasoningPerMTok', 'contextWindow'] as const;
 const ATTRIBUTION_KEYS = ['maxUsers', 'maxSessions', 'maxFeatures', 'maxPromptVersions'] as const;
 const RATE = 'a price in USD per million tokens, a finite number >= 0 such as 0.5';
 
@@ -89,6 +91,8 @@ function resolvePrices(value: unknown): ResolvedLlmOptions['prices'] {
       outputPerMTok: output,
       cacheReadPerMTok: nonNegativeNumber(field(at, 'cacheReadPerMTok'), p.cacheReadPerMTok, RATE) ?? input,
       cacheWritePerMTok: nonNegativeNumber(field(at, 'cacheWritePerMTok'), p.cacheWritePerMTok, RATE) ?? input,
+      // Unset: the output rate (reasoning is output).
+      reasoningPerMTok: nonNegativeNumber(field(at, 'reasoningPerMTok'), p.reasoningPerMTok, RATE),
       contextWindow: positiveInt(field(at, 'contextWindow'), p.contextWindow),
     });
   }

@@ -6,7 +6,7 @@ import { COMMON, GEN_AI, GEN_AI_LEGACY, LLMSCOPE, isGenAiAttributes } from './sc
 /** What is known of an LLM call when it starts: the request side of the record. */
 export type LlmCallStart = Pick<LlmCallRecord,
   'operation' | 'provider' | 'model' | 'temperature' | 'maxTokens' | 'topP'
-  | 'userId' | 'sessionId' | 'feature' | 'promptName' | 'promptVersion' | 'promptExperiment' | 'inputMessages'>;
+  | 'userId' | 'sessionId' | 'feature' | 'promptName' | 'promptVersion' | 'promptExperiment' | 'inputMessages' | 'shadow'>;
 
 const MAX_ATTRIBUTE = 256;
 
@@ -27,6 +27,7 @@ export function startAttributes(c: LlmCallStart): Attributes {
   if (c.promptName !== undefined) a[LLMSCOPE.promptName] = c.promptName;
   if (c.promptVersion !== undefined) a[LLMSCOPE.promptVersion] = c.promptVersion;
   if (c.promptExperiment !== undefined) a[LLMSCOPE.promptExperiment] = c.promptExperiment;
+  if (c.shadow === true) a[LLMSCOPE.shadow] = true;
   if (c.sessionId !== undefined) a[GEN_AI.conversationId] = c.sessionId;
   if (c.userId !== undefined) a[COMMON.userId] = c.userId;
   if (c.feature !== undefined) a[LLMSCOPE.feature] = c.feature;
@@ -45,6 +46,7 @@ export function endAttributes(r: LlmCallRecord): Attributes {
   if (r.outputTokens !== undefined) a[GEN_AI.outputTokens] = r.outputTokens;
   if (r.cacheReadTokens !== undefined) a[GEN_AI.cacheReadTokens] = r.cacheReadTokens;
   if (r.cacheCreationTokens !== undefined) a[GEN_AI.cacheCreationTokens] = r.cacheCreationTokens;
+  if (r.reasoningTokens !== undefined) a[GEN_AI.reasoningTokens] = r.reasoningTokens;
   if (r.usageEstimated) a[LLMSCOPE.usageEstimated] = true;
   if (typeof r.costUsd === 'number') a[LLMSCOPE.costUsd] = r.costUsd;
   if (r.retries > 0) a[LLMSCOPE.retries] = r.retries;
@@ -122,6 +124,7 @@ export function recordFromSpan(span: ReadableSpan, ctx: ContextFields | undefine
     outputTokens: output,
     cacheReadTokens: num(a[GEN_AI.cacheReadTokens]),
     cacheCreationTokens: num(a[GEN_AI.cacheCreationTokens]) ?? num(a[GEN_AI_LEGACY.cacheWriteTokens]),
+    reasoningTokens: num(a[GEN_AI.reasoningTokens]),
     usageEstimated: a[LLMSCOPE.usageEstimated] === true,
     costUsd: num(a[LLMSCOPE.costUsd]),
     retries: num(a[LLMSCOPE.retries]) ?? 0,

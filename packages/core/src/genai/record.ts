@@ -36,6 +36,8 @@ export interface LlmCallRecord {
   /** Parts of `inputTokens` read from or written to the provider's prompt cache. */
   readonly cacheReadTokens: number | undefined;
   readonly cacheCreationTokens: number | undefined;
+  /** Part of `outputTokens` spent reasoning, when the provider says. */
+  readonly reasoningTokens?: number | undefined;
   /** True when output tokens were estimated from streamed text (the provider sent none). */
   readonly usageEstimated: boolean;
   /** Cost in USD; `null` when usage is known but the model has no price; `undefined` without usage. */
@@ -57,12 +59,24 @@ export interface LlmCallRecord {
   readonly promptVersion: string | undefined;
   /** The prompt experiment that assigned `promptVersion` (`getPrompt()` with `prompts.experiments`). */
   readonly promptExperiment?: string | undefined;
+  /**
+   * True for a call of a shadow run (`runShadow()`): a candidate prompt version run off the
+   * response path, whose output is never returned. Its `feature` is then {@link SHADOW_FEATURE}.
+   */
+  readonly shadow?: boolean | undefined;
   /** Prompt and answer as captured (`llm.captureContent`), JSON in the GenAI message format. */
   readonly inputMessages: string | undefined;
   readonly outputMessages: string | undefined;
   /** `llmscope` for calls llmscope traced itself; `span` for another tool's GenAI span. */
   readonly source: 'llmscope' | 'span';
 }
+
+/**
+ * The feature of shadow runs' contexts, hence of their LLM calls: metrics tell shadow calls apart
+ * by `feature="llmscope.shadow"` (a bounded label they already have), with `prompt_version` the
+ * candidate's.
+ */
+export const SHADOW_FEATURE = 'llmscope.shadow';
 
 /**
  * A consumer of finished LLM calls. Sinks run synchronously when a call ends, so they must be

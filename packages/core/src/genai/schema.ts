@@ -22,6 +22,7 @@ export const GEN_AI = {
   outputTokens: 'gen_ai.usage.output_tokens',
   cacheReadTokens: 'gen_ai.usage.cache_read.input_tokens',
   cacheCreationTokens: 'gen_ai.usage.cache_creation.input_tokens',
+  reasoningTokens: 'gen_ai.usage.reasoning.output_tokens',
   conversationId: 'gen_ai.conversation.id',
   inputMessages: 'gen_ai.input.messages',
   outputMessages: 'gen_ai.output.messages',
@@ -46,6 +47,8 @@ export const LLMSCOPE = {
   promptVersion: 'llmscope.prompt.version',
   /** The prompt experiment that chose the version (its variant is the version). */
   promptExperiment: 'llmscope.prompt.experiment',
+  /** `true` on the spans of a shadow run (a candidate prompt version run off the response path). */
+  shadow: 'llmscope.shadow',
   costUsd: 'llmscope.cost.usd',
   retries: 'llmscope.retries',
   usageEstimated: 'llmscope.usage.estimated',

@@ -28,6 +28,8 @@ interface PriceEntry {
   output: Rate;
   cacheRead: Rate;
   cacheWrite: Rate;
+  /** Reasoning output tokens, when the table prices them apart (else the output rate). */
+  reasoning: Rate;
   /** USD per 1000 requests (a few providers charge per call too). */
   perKiloRequest: number;
   contextWindow: number | undefined;
@@ -82,7 +84,7 @@ function fromTable(provider: string, model: string, now: number): PriceEntry | u
   const contextWindow = probe.model.context_window;
   if (active === undefined) {
     return {
-      input: undefined, output: undefined, cacheRead: undefined, cacheWrite: undefined, perKiloRequest: 0,
+      input: undefined, output: undefined, cacheRead: undefined, cacheWrite: undefined, reasoning: undefined, perKiloRequest: 0,
       contextWindow, slow: { model, providerId: probe.provider.id }, validUntil: Infinity,
     };
   }
@@ -92,6 +94,7 @@ function fromTable(provider: string, model: string, now: number): PriceEntry | u
     output: rateOf(p.output_mtok),
     cacheRead: rateOf(p.cache_read_mtok),
     cacheWrite: rateOf(p.cache_write_mtok),
+    reasoning: rateOf(p.output_reasoning_mtok),
     perKiloRequest: typeof p.requests_kcount === 'number' ? p.requests_kcount : 0,
     contextWindow,
     slow: undefined,
@@ -117,7 +120,7 @@ export class PriceBook {
     for (const [key, p] of overrides) {
       this.overrides.set(key, {
         input: p.inputPerMTok, output: p.outputPerMTok, cacheRead: p.cacheReadPerMTok, cacheWrite: p.cacheWritePerMTok,
-        perKiloRequest: 0, contextWindow: p.contextWindow, slow: undefined, validUntil: Infinity,
+        reasoning: p.reasoningPerMTok, perKiloRequest: 0, contextWindow: p.contextWindow, slow: undefined, validUntil: Infinity,
       });
     }
   }
@@ -158,6 +161,7 @@ export class PriceBook {
 
   /**
    * Cost of a call in USD, or `undefined` when the model has no price (never 0 for "unknown").
+   * Cached input and reasoning output are priced at their own rates where the model has them.
    * `models` are tried in order (the response model is more specific than the requested one).
    */
   cost(provider: string, models: readonly (string | undefined)[], usage: LlmUsage | undefined): number | undefined {
@@ -176,11 +180,14 @@ export class PriceBook {
       if (e.slow !== undefined) return slowCost(e.slow, usage);
       const cacheRead = Math.min(usage.cacheReadTokens ?? 0, input);
       const cacheWrite = Math.min(usage.cacheCreationTokens ?? 0, input - cacheRead);
+      const reasoning = Math.min(usage.reasoningTokens ?? 0, output);
       const inRate = perMTok(e.input, input) ?? 0;
+      const outRate = perMTok(e.output, input) ?? 0;
       const usd = (input - cacheRead - cacheWrite) * inRate
         + cacheRead * (perMTok(e.cacheRead, input) ?? inRate)
         + cacheWrite * (perMTok(e.cacheWrite, input) ?? inRate)
-        + output * (perMTok(e.output, input) ?? 0);
+        + (output - reasoning) * outRate
+        + reasoning * (perMTok(e.reasoning, input) ?? outRate);
       return usd / 1e6 + e.perKiloRequest / 1000;
     }
     return undefined;
