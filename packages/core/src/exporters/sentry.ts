@@ -3,6 +3,7 @@ import type { Redactor } from '../logging/redact';
 import type { TelemetryHealth } from './health';
 import { untraced } from '../tracing/untraced';
 import { loadOptional } from './optional';
+import { AppClientLimiter } from './sentry-app-client';
 import type { ResolvedExporters } from './options';
 
 type SentryNode = typeof import('@sentry/node');
@@ -97,7 +98,9 @@ function boundedTransport(sentry: SentryNode, health: TelemetryHealth, maxInFlig
  * Reports errors to Sentry through `@sentry/node` (loaded only when Sentry is configured). When
  * the app initialised Sentry itself and gave llmscope no DSN, its client is used; otherwise
  * llmscope creates a client of its own that is NOT installed globally: no second OpenTelemetry
- * provider, no global error handlers, the app's error flow untouched. Events carry user,
+ * provider, no global error handlers, the app's error flow untouched. Either way the in-flight
+ * cap and the timeout hold: llmscope's own transport bounds its client; through the app's client
+ * {@link AppClientLimiter} bounds what llmscope sends. Events carry user,
  * session, route, prompt version and the OpenTelemetry trace id (as Sentry's trace context),
  * so an event links to its trace.
  */
@@ -105,6 +108,8 @@ export class SentryReporter {
   private readonly sentry: SentryNode;
   private readonly client: Client;
   private readonly ownsClient: boolean;
+  /** The cap and timeout on what llmscope sends through the app's client (undefined with llmscope's own client: its transport holds them). */
+  private readonly limiter: AppClientLimiter | undefined;
   /** Errors already reported (weakly held: nothing kept alive for this). */
   private readonly reported = new WeakSet<object>();
 
@@ -126,6 +131,7 @@ export class SentryReporter {
       if (existing === undefined) throw new LlmscopeConfigError('`exporters.sentry` is set without a DSN and Sentry.init() was not called: set `exporters.sentry.dsn` or SENTRY_DSN, or call Sentry.init() before llmscope starts.');
       this.client = existing;
       this.ownsClient = false;
+      this.limiter = new AppClientLimiter(existing, health, maxInFlight, timeoutMs);
     } else {
       const client = new sentry.NodeClient({
         dsn: config.dsn,
@@ -141,6 +147,7 @@ export class SentryReporter {
       client.init();
       this.client = client;
       this.ownsClient = true;
+      this.limiter = undefined;
     }
   }
 
@@ -185,19 +192,25 @@ export class SentryReporter {
       if (this.reported.has(error)) return;
       this.reported.add(error);
     }
+    const id = this.limiter?.acquire();
+    if (this.limiter !== undefined && id === undefined) return;
     try {
-      this.client.captureException(error, { originalException: error }, this.scope(context));
+      this.client.captureException(error, id === undefined ? { originalException: error } : { originalException: error, event_id: id }, this.scope(context));
     } catch (e) {
+      if (id !== undefined) this.limiter?.release(id);
       this.health.failed(NAME, e);
     }
   }
 
   /** Reports an event built by llmscope (a validation failure). */
   captureEvent(event: ReportEvent, context: SentryEventContext, attachments: ReportAttachment[] = []): void {
+    const id = this.limiter?.acquire();
+    if (this.limiter !== undefined && id === undefined) return;
     try {
-      const hint: EventHint = { attachments };
+      const hint: EventHint = id === undefined ? { attachments } : { attachments, event_id: id };
       this.client.captureEvent(event as Event, hint, this.scope(context));
     } catch (e) {
+      if (id !== undefined) this.limiter?.release(id);
       this.health.failed(NAME, e);
     }
   }
@@ -214,6 +227,9 @@ export class SentryReporter {
   /** Flushes and, for llmscope's own client, closes it. */
   async close(timeoutMs: number): Promise<void> {
     if (this.ownsClient) await Promise.resolve(this.client.close(timeoutMs)).catch(() => undefined);
-    else await this.flush(timeoutMs);
+    else {
+      await this.flush(timeoutMs);
+      this.limiter?.close();
+    }
   }
 }
