@@ -52,8 +52,10 @@ describe('LlmServer speaks the OpenAI API', () => {
     const headers = performance.now() - start;
     const times: number[] = [];
     for await (const c of stream) if (c.choices[0]?.delta.content) times.push(performance.now() - start);
-    expect(headers).toBeLessThan(150);
     expect(times[0]).toBeGreaterThanOrEqual(200);
+    // The headers are not held back until the first token: they come well before it (half the
+    // delay: relative, so that a loaded machine delaying both does not matter).
+    expect((times[0] as number) - headers).toBeGreaterThanOrEqual(100);
     expect((times.at(-1) as number) - (times[0] as number)).toBeGreaterThanOrEqual(50);
   });
 

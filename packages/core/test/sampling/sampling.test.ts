@@ -7,10 +7,18 @@ import { completion } from '../exporters/exporter-app';
 
 /**
  * `POST /ask/:kind`: a retrieval step and an LLM call (120 input / 30 output tokens of
- * gpt-4o-mini) for every kind; `error` then fails (500), `slow` waits 200 ms first. The request
+ * gpt-4o-mini) for every kind; `error` then fails (500), `slow` waits {@link SLOW_DELAY_MS} first. The request
  * header `x-tier` becomes the tag `tier`. `GET /propagate` answers the traceparent an outgoing
  * call would carry.
  */
+/**
+ * How long a `slow` request waits, and the `slowMs` the tests set: far apart, so that an `ok`
+ * request on a loaded machine (a shared 2-core CI box, 25 concurrent requests) never passes for
+ * a slow one, and a slow one is never under the threshold.
+ */
+const SLOW_DELAY_MS = 1000;
+const SLOW_MS = 500;
+
 async function samplingApp(options: LlmscopeOptions<express.Request>): Promise<{ url: string; mw: LlmscopeMiddleware; listening: Listening }> {
   const app = express();
   const mw = llmscope(options);
@@ -19,7 +27,7 @@ async function samplingApp(options: LlmscopeOptions<express.Request>): Promise<{
     const tier = req.headers['x-tier'];
     if (typeof tier === 'string') tag('tier', tier);
     await step('vector_search', async () => ['doc']);
-    if (req.params.kind === 'slow') await new Promise((r) => setTimeout(r, 200));
+    if (req.params.kind === 'slow') await new Promise((r) => setTimeout(r, SLOW_DELAY_MS));
     await traceLLM({ model: 'gpt-4o-mini', provider: 'openai' }, async () => completion('answer'));
     if (req.params.kind === 'error') throw new Error('model answer rejected');
     res.json({ ok: true });
@@ -80,7 +88,7 @@ describe('sampling', () => {
   });
 
   test('1000 requests, 2% errors, 3% slow: every error and slow trace exported whole, the rest at the base rate; metrics count all 1000 and their cost', async () => {
-    const app = await samplingApp({ exporters: { otlp: { url: receiver.tracesUrl } }, sampling: { tail: { baseRate: 0.05, slowMs: 150, routeLatency: false } } });
+    const app = await samplingApp({ exporters: { otlp: { url: receiver.tracesUrl } }, sampling: { tail: { baseRate: 0.05, slowMs: SLOW_MS, routeLatency: false } } });
     const kindOf = (i: number): string => (i % 50 === 0 ? 'error' : i % 100 >= 1 && i % 100 <= 3 ? 'slow' : 'ok');
     const traceIds = await pool(1000, 25, (i) => ask(app.url, kindOf(i)));
     const scope = app.mw.llmscope;
@@ -139,14 +147,15 @@ describe('sampling', () => {
     for (const id of others) expect(exported.has(id)).toBe(false);
     expect(receiver.spans).toHaveLength(3 * 65);
     expect(scope.samplingStats()?.decisions).toMatchObject({ priority: 65, sampled_out: 40, base_rate: 0 });
-  }, 30000);
+  }, 60000);
 
   test('rolling route p95: a request slower than its route\'s recent p95 is kept', async () => {
     const app = await samplingApp({ exporters: { otlp: { url: receiver.tracesUrl } }, sampling: { tail: { baseRate: 0, routeLatency: { window: 100, minSamples: 40 } } } });
     for (let i = 0; i < 60; i++) await ask(app.url, 'ok');
     const tail = app.mw.llmscope.sampling?.tail;
     const threshold = tail?.rules.routeLatency?.threshold('/ask/:kind') ?? Infinity;
-    expect(threshold).toBeLessThan(150);
+    // Learnt from fast requests: below what a slow one takes, however loaded the machine.
+    expect(threshold).toBeLessThan(SLOW_DELAY_MS);
     const slow = await ask(app.url, 'slow');
     await app.mw.llmscope.shutdown();
     await app.listening.close();
