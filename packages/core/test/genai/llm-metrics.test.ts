@@ -250,7 +250,9 @@ describe('cost attribution, helpers, RAG steps, content capture', () => {
       for await (const piece of stream) if (typeof piece === 'string') text += piece;
       expect(text).toBe('Hello');
       traceLLM({ model: 'gpt-4o-mini', provider: 'openai' }, () => answer()); // never read
-      await new Promise((r) => setTimeout(r, 600));
+      // Ended by the idle timeout (400 ms): awaited, since a loaded machine may fire it late.
+      const deadline = Date.now() + 10000;
+      while (exporter.getFinishedSpans().filter((x) => x.kind === SpanKind.CLIENT).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     });
     const [read, abandoned] = exporter.getFinishedSpans().filter((x) => x.kind === SpanKind.CLIENT);
     expect(read?.attributes['gen_ai.response.time_to_first_chunk']).toBeGreaterThanOrEqual(0.06);
