@@ -38,6 +38,10 @@ export type { OwnRoute, OwnRouteBody, OwnRouteHandler, OwnRouteRequest, OwnRoute
 export { instrumentOpenAI, type InstrumentOpenAIOptions } from './genai/instrument/openai';
 export { instrumentAnthropic, type InstrumentAnthropicOptions } from './genai/instrument/anthropic';
 export { instrumentGoogleGenAI, type InstrumentGoogleGenAIOptions } from './genai/instrument/google-genai';
+export {
+  llmscopeMiddleware, llmscopeEmbeddingMiddleware, type LlmscopeMiddlewareOptions, type LlmscopeLanguageModelMiddleware,
+  type LlmscopeEmbeddingModelMiddleware, type AiSdkSpecificationVersion, type AiSdkModel, type AiSdkCallOptions,
+} from './genai/instrument/ai-sdk';
 export { validateOutput, type StandardSchemaV1, type InferOutput, type OutputIssue, type OutputValidation, type ValidateOutputOptions } from './genai/validate-output';
 export { recordCacheLookup, trackQueueDepth, recordQueueProcessed, getCostReport } from './genai/helpers';
 export type { CostReport, CostDimension, CostRow, CostTotals } from './genai/cost/attribution';

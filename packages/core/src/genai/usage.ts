@@ -105,7 +105,8 @@ export function readUsage(value: unknown): LlmUsage | undefined {
     const reasoning = count(obj(u.completion_tokens_details)?.reasoning_tokens) ?? count(obj(u.output_tokens_details)?.reasoning_tokens);
     return build(input, output, cacheRead, cacheCreation, reasoning);
   }
-  let input = total(u.inputTokens) ?? count(u.promptTokens);
+  // `tokens`: an AI SDK embedding model's usage.
+  let input = total(u.inputTokens) ?? count(u.promptTokens) ?? count(u.tokens);
   const output = total(u.outputTokens) ?? count(u.completionTokens);
   const cacheReadUncounted = count(u.cacheReadInputTokens);
   const cacheWriteUncounted = count(u.cacheWriteInputTokens) ?? count(u.cacheCreationInputTokens);
@@ -201,12 +202,22 @@ export function readResult(result: unknown): LlmResultInfo | undefined {
   } else if (r.object === 'list' && Array.isArray(r.data)) {
     const embedding = obj(r.data[0])?.embedding;
     if (Array.isArray(embedding)) out.embeddingDimensions = embedding.length;
-  } else if (r.candidates !== undefined || r.usageMetadata !== undefined || r.usage_metadata !== undefined || (Array.isArray(r.embeddings) && obj(r.embeddings[0])?.values !== undefined)) {
+  } else if (r.candidates !== undefined || r.usageMetadata !== undefined || r.usage_metadata !== undefined || (Array.isArray(r.embeddings) && Array.isArray(obj(r.embeddings[0])?.values))) {
     readGemini(r, out);
   } else {
-    // The AI SDK: finishReason, text, response.{modelId,id}; embed's `embedding`, embedMany's `embeddings`.
+    // The AI SDK: finishReason, text, response.{modelId,id}; embed's `embedding`, embedMany's
+    // `embeddings`; a provider's result (what middleware sees): `content` parts, finishReason `{ unified }`.
     if (typeof r.finishReason === 'string') out.finishReasons = [r.finishReason];
+    else if (typeof obj(r.finishReason)?.unified === 'string') out.finishReasons = [obj(r.finishReason)?.unified as string];
     if (typeof r.text === 'string') out.text = r.text;
+    else if (Array.isArray(r.content)) {
+      let text = '';
+      for (const part of r.content) {
+        const p = obj(part);
+        if (p?.type === 'text' && typeof p.text === 'string') text += p.text;
+      }
+      out.text = text;
+    }
     const response = obj(r.response);
     if (typeof response?.modelId === 'string') out.model = response.modelId;
     if (typeof response?.id === 'string') out.id = response.id;
