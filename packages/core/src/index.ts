@@ -61,7 +61,9 @@ export { judgeEvaluator, type JudgeEvaluatorOptions, type JudgeRubric, type Judg
 export { schemaEvaluator, citationEvaluator, lengthEvaluator, refusalEvaluator, REFUSAL_PHRASES, type SchemaEvaluatorOptions, type CitationEvaluatorOptions, type LengthEvaluatorOptions, type RefusalEvaluatorOptions } from './evals/builtins';
 
 // Prompts
-export { getPrompt, forcePromptVersion } from './prompts/api';
+export { getPrompt, forcePromptVersion, runShadow } from './prompts/api';
+export type { ShadowOptions } from './prompts/shadow';
+export { SHADOW_FEATURE } from './genai/record';
 export { LlmscopePromptError, type GetPromptOptions, type PromptRegistry } from './prompts/registry';
 export type { Prompt, PromptBase, TextPrompt, ChatPrompt, ChatMessage, ChatPlaceholder, PromptSource } from './prompts/prompt';
 export type { PromptsOptions, PromptDefinition, LangfusePromptsOptions, PromptExperimentOptions } from './prompts/options';

@@ -45,3 +45,28 @@ export function forcePromptVersion(name: string, version: string | number): void
   if (typeof name !== 'string' || name.length === 0 || (typeof version !== 'string' && typeof version !== 'number')) return;
   registry()?.force(name, String(version));
 }
+
+/**
+ * Runs the shadow of prompt `name` (`prompts.shadow[name]`) on a sample of requests: `run` gets
+ * the candidate version and makes the LLM call(s) the app's pipeline would, off the response path.
+ * `runShadow` returns at once and returns nothing: the shadow's output is never returned, and its
+ * errors never reach the caller. Over `maxConcurrent` runs in flight, the run is dropped (and
+ * counted). Its calls are traced with `llmscope.shadow=true` in a trace of their own (linked to the
+ * request's), priced and evaluated under `feature="llmscope.shadow"` with the candidate's
+ * `prompt_version`, and never counted in the prompt's guard windows. Without a shadow for `name`
+ * (or without an instance) it does nothing. See docs/prompts.md.
+ *
+ * @example
+ * const prompt = await getPrompt('rag-answer');
+ * const answer = await answerWith(prompt, question);
+ * runShadow('rag-answer', (candidate) => answerWith(candidate, question));
+ * res.json({ answer });
+ */
+export function runShadow(name: string, run: (candidate: Prompt) => unknown): void {
+  try {
+    const owner = currentOwner() as Partial<PromptOwner> | undefined;
+    owner?.prompts?.shadows.start(name, run, owner as ContextOwner);
+  } catch {
+    // A shadow never fails the request.
+  }
+}

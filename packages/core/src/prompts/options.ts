@@ -5,6 +5,7 @@ import type { LangfusePromptConfig } from './langfuse';
 import { checkDefinition, LocalSource } from './local';
 import type { ChatMessage, ChatPlaceholder, PromptData } from './prompt';
 import { resolvePromptGuards, type PromptGuardsOptions, type ResolvedPromptGuards } from './guard/options';
+import { resolveShadows, type ResolvedShadow, type ShadowOptions } from './shadow';
 
 /** A prompt version given in code (`prompts.local`). */
 export interface PromptDefinition {
@@ -66,6 +67,8 @@ export interface PromptsOptions extends PromptGuardsOptions {
   langfuse?: boolean | LangfusePromptsOptions;
   /** Experiments by prompt name. */
   experiments?: Record<string, PromptExperimentOptions>;
+  /** Shadow runs of candidate versions by prompt name, started with `runShadow()`. See docs/prompts.md. */
+  shadow?: Record<string, ShadowOptions>;
 }
 
 /** One experiment, validated. */
@@ -83,9 +86,11 @@ export interface ResolvedPrompts {
   experiments: ResolvedExperiment[];
   /** Rollback guards and rollouts of the experiments (checked against them when the instance starts). */
   guards: ResolvedPromptGuards;
+  /** Shadow runs (`prompts.shadow`), their versions checked against the source. */
+  shadows: ResolvedShadow[];
 }
 
-const KEYS = ['local', 'dir', 'langfuse', 'experiments', 'guards', 'rollouts', 'fleet'] as const;
+const KEYS = ['local', 'dir', 'langfuse', 'experiments', 'guards', 'rollouts', 'fleet', 'shadow'] as const;
 const DEFINITION_KEYS = ['name', 'version', 'prompt', 'type', 'config', 'labels'];
 const LANGFUSE_KEYS = ['publicKey', 'secretKey', 'baseUrl', 'cacheTtlSeconds', 'fetchTimeoutMs', 'maxRetries', 'retryAfterSeconds'] as const;
 const EXPERIMENT_KEYS = ['variants', 'salt', 'force'] as const;
@@ -168,5 +173,13 @@ export function resolvePrompts(value: unknown, exporter: ResolvedExporters['lang
   const langfuse = resolveLangfuse(o.langfuse, exporter, env);
   const experiments = resolveExperiments(o.experiments, local, langfuse !== undefined);
   const guards = resolvePromptGuards('prompts', { guards: o.guards, rollouts: o.rollouts, fleet: o.fleet } as PromptGuardsOptions);
-  return { local, langfuse, experiments, guards };
+  const shadows = resolveShadows(o.shadow);
+  for (const s of shadows) {
+    if (langfuse !== undefined) {
+      if (!/^[1-9][0-9]*$/.test(s.version)) configError(`option \`${field(s.at, 'version')}\` is ${JSON.stringify(s.version)}, but Langfuse versions are numbers, such as 4.`);
+    } else if (!local.has(s.prompt, s.version)) {
+      configError(`option \`${field(s.at, 'version')}\` is ${JSON.stringify(s.version)}, which prompt ${JSON.stringify(s.prompt)} does not have${local.versions(s.prompt).length > 0 ? ` (it has ${local.versions(s.prompt).join(', ')})` : ' (no local prompt has that name)'}.`);
+    }
+  }
+  return { local, langfuse, experiments, guards, shadows };
 }

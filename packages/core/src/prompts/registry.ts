@@ -8,6 +8,7 @@ import { LangfuseSource, PromptFetchError, type FetchResult } from './langfuse';
 import type { LocalSource, PromptSelection } from './local';
 import type { ResolvedPrompts } from './options';
 import { makePrompt, type ChatMessage, type Prompt } from './prompt';
+import { ShadowRuns } from './shadow';
 
 /** Options of `getPrompt()`. */
 export interface GetPromptOptions {
@@ -61,6 +62,8 @@ export class PromptRegistry {
   /** The Langfuse source; undefined when `prompts.langfuse` is off. @internal */
   readonly langfuse: LangfuseSource | undefined;
   private readonly experiments = new Map<string, PromptExperiment>();
+  /** Shadow runs (`prompts.shadow`, started by `runShadow()`). @internal */
+  readonly shadows: ShadowRuns;
   /** Per request: each experiment's assignment (stable within the request), and forced versions. */
   private readonly assigned = new WeakMap<RequestContext, Map<string, Assignment>>();
   private readonly forced = new WeakMap<RequestContext, Map<string, string>>();
@@ -81,6 +84,7 @@ export class PromptRegistry {
       const known = this.langfuse === undefined ? (version: string): boolean => this.local.has(e.prompt, version) : undefined;
       this.experiments.set(e.prompt, new PromptExperiment(e.prompt, e.variants, e.salt, e.force, known));
     }
+    this.shadows = new ShadowRuns(options.shadows, (name, version) => this.get(name, { version }), metrics);
     if (metrics === undefined) return;
     this.assignments = counter(metrics, 'llmscope_prompt_assignments_total', 'Prompt experiment assignments, by prompt name, version and reason (split: by the hash; forced).', ['prompt_name', 'prompt_version', 'reason']);
     this.fallbacks = counter(metrics, 'llmscope_prompt_fallbacks_total', 'Fallback prompts served because the prompt source could not give the prompt, by prompt name.', ['prompt_name']);

@@ -1,7 +1,7 @@
 import type { Registry } from 'prom-client';
 import { configError } from '../../config/validate';
 import type { Telemetry } from '../../exporters/telemetry';
-import type { LlmCallRecord, LlmCallSink } from '../../genai/record';
+import { SHADOW_FEATURE, type LlmCallRecord, type LlmCallSink } from '../../genai/record';
 import type { ScoreRecord, ScoreSink } from '../../evals/score';
 import type { TrafficControl } from '../traffic';
 import { PromptGuard, type GuardListener } from './guard';
@@ -111,7 +111,8 @@ export class PromptGuards {
 
   /** An LLM-call sink: the call's duration, outcome and cost go to its prompt version's window. */
   readonly llmCallSink = (r: LlmCallRecord): void => {
-    if (r.promptName === undefined || r.promptVersion === undefined) return;
+    // A shadow run's calls are not the arm's traffic: never in the windows.
+    if (r.promptName === undefined || r.promptVersion === undefined || r.shadow === true) return;
     const guard = this.byPrompt.get(r.promptName);
     if (guard === undefined) return;
     if (this.fleetMetrics !== undefined) this.fleetMetrics.call(r.promptName, r.promptVersion, r.seconds, r.outcome === 'error', r.costUsd);
@@ -120,7 +121,7 @@ export class PromptGuards {
 
   /** A score sink: numeric and boolean scores go to their prompt version's window (categories are ignored). */
   readonly scoreSink = (s: ScoreRecord): void => {
-    if (s.promptName === undefined || s.promptVersion === undefined || s.numericValue === undefined) return;
+    if (s.promptName === undefined || s.promptVersion === undefined || s.numericValue === undefined || s.feature === SHADOW_FEATURE) return;
     const guard = this.byPrompt.get(s.promptName);
     if (guard === undefined) return;
     if (this.fleetMetrics !== undefined) this.fleetMetrics.recordScore(s.promptName, s.promptVersion, s.name, s.numericValue, s.dataType === 'BOOLEAN');
