@@ -21,6 +21,8 @@ import { errorType } from './tracing/span-run';
 import { step } from './tracing/step';
 import { traceOutgoingCalls } from './tracing/outgoing';
 import { installSignalHook } from './exporters/shutdown-signal';
+import { HookFailures } from './exporters/hook-failures';
+import { processWarning } from './exporters/health';
 import { Telemetry } from './exporters/telemetry';
 import { ensureTracing, flushTracing, getTracer, llmscopeSpanProcessor, providerFeedsLlmscope } from './tracing/provider';
 import { SamplingPipeline } from './sampling/pipeline';
@@ -99,6 +101,8 @@ export class Llmscope implements GenAiOwner, ScoreOwner, PromptOwner {
    * @internal Apps use {@link costReport} and {@link onLlmCall}.
    */
   readonly genai: LlmRuntime;
+  /** App code that threw inside a request (`identify`, `onLlmCall` listeners): counted, logged once. @internal */
+  readonly hookFailures: HookFailures;
   private readonly routes: RouteTable;
   /** Whether `metrics.exclude` has paths or predicates to check when a request starts. */
   private readonly excluding: boolean;
@@ -184,7 +188,10 @@ export class Llmscope implements GenAiOwner, ScoreOwner, PromptOwner {
       if (o.metrics.port !== undefined && o.metrics.path !== undefined) this.metricsServer = new MetricsServer((authorization, accept) => this.handleMetrics(authorization, accept), o.metrics.path, o.metrics.port, o.metrics.host);
       else this.metricsPath = o.metrics.path;
     }
+    const hookLogger = o.logging?.logger;
+    this.hookFailures = new HookFailures(this.registry, hookLogger === undefined ? processWarning : (fields, message) => hookLogger.warn(fields, message));
     this.genai = new LlmRuntime(this.registry, o.llm);
+    this.genai.onSinkError = (error) => this.hookFailures.failed('llm_call_sink', error);
     this.prompts = new PromptRegistry(o.prompts, this.registry);
     if (o.budgets !== undefined) {
       this.budgets = new Budgets(o.budgets, this.registry);
@@ -255,8 +262,9 @@ export class Llmscope implements GenAiOwner, ScoreOwner, PromptOwner {
           ctx.userId = clipString(who.userId, max);
           ctx.sessionId = clipString(who.sessionId, max);
         }
-      } catch {
+      } catch (error) {
         // A throwing identify() must not fail the request; it is simply anonymous.
+        this.hookFailures.failed('identify', error);
       }
     } else {
       ctx.userId = clipString(headerValue(headers[this.options.userHeader]), max);

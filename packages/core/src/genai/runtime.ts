@@ -52,6 +52,8 @@ export class LlmRuntime {
   private readonly queueNames = new LabelCap(100, 'default');
   private readonly queues = new Map<string, () => number>();
   private sinks: LlmCallSink[] = [];
+  /** Told when a sink throws (counted and logged once by the instance); the record still reaches the others. */
+  onSinkError: ((error: unknown) => void) | undefined;
   /** Asked before each LLM call when budgets enforce (`budgets.onExhausted` other than `warn`); else undefined. */
   gate: LlmCallGate | undefined;
 
@@ -124,8 +126,13 @@ export class LlmRuntime {
     for (const sink of this.sinks) {
       try {
         sink(r);
-      } catch {
+      } catch (error) {
         // One broken consumer must not cost the others their record, nor the app its call.
+        try {
+          this.onSinkError?.(error);
+        } catch {
+          // Reporting is best effort.
+        }
       }
     }
   }
