@@ -14,7 +14,7 @@ const tsJest: Config['transform'] = {
 
 const moduleNameMapper = {
   '^@llmscope/core/adapter$': '<rootDir>/../core/src/adapter.ts',
-  '^@llmscope/(core|express|fastify|nestjs|node|testkit)$': '<rootDir>/../$1/src/index.ts',
+  '^@llmscope/(core|express|fastify|nestjs|node|testkit|console)$': '<rootDir>/../$1/src/index.ts',
 };
 
 function project(name: string): Config {
@@ -54,7 +54,7 @@ function esm(config: Config): Config {
 // The same mappings for projects whose rootDir is not a package folder.
 const rootMappers = {
   '^@llmscope/core/adapter$': join(__dirname, 'packages/core/src/adapter.ts'),
-  '^@llmscope/(core|express|fastify|nestjs|node|testkit)$': join(__dirname, 'packages/$1/src/index.ts'),
+  '^@llmscope/(core|express|fastify|nestjs|node|testkit|console)$': join(__dirname, 'packages/$1/src/index.ts'),
 };
 
 const examples: Config = {
@@ -116,7 +116,7 @@ const contractOn = (major: 10 | 11) => onNest(major, { ...contract, testMatch: [
 
 const config: Config = {
   projects: [
-    project('core'), project('express'), project('fastify'), esm(project('nestjs')), project('node'), project('testkit'), examples, examplesNest, esm(contract), consumers,
+    project('core'), project('express'), project('fastify'), esm(project('nestjs')), project('node'), project('testkit'), project('console'), examples, examplesNest, esm(contract), consumers,
     nestjsOn(10), nestjsOn(11), contractOn(10), contractOn(11),
     ...(onNode22 ? [coreNode22] : []),
   ],

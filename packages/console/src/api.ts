@@ -1,0 +1,172 @@
+/** The console's JSON API (`{path}/api/...`): read-only, every query parameter checked (400 otherwise). */
+import type { Llmscope, OwnRouteBody } from '@llmscope/core';
+import { costBy, DIMENSIONS, latency, promptVersions, sessions, type Dimension } from './aggregates';
+import type { ConsoleStore } from './store';
+import type { RequestView } from './views';
+
+const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' } as const;
+
+/** A JSON answer. */
+export function json(status: number, body: unknown): OwnRouteBody {
+  return { status, headers: JSON_HEADERS, body: JSON.stringify(body) };
+}
+
+/** A bad query: what the client sent wrong. */
+class BadQuery extends Error {}
+
+/** Query parameters of one endpoint: each read once, unknown ones refused. */
+class Query {
+  private readonly used = new Set<string>(['token']);
+  constructor(private readonly q: URLSearchParams) {}
+
+  text(name: string, max = 256): string | undefined {
+    this.used.add(name);
+    const all = this.q.getAll(name);
+    if (all.length > 1) throw new BadQuery(`\`${name}\` is given more than once`);
+    const v = all[0];
+    if (v === undefined || v === '') return undefined;
+    if (v.length > max) throw new BadQuery(`\`${name}\` is longer than ${max} characters`);
+    return v;
+  }
+
+  int(name: string, dflt: number, min: number, max: number): number {
+    const v = this.text(name, 16);
+    if (v === undefined) return dflt;
+    const n = Number(v);
+    if (!/^\d+$/.test(v) || n < min || n > max) throw new BadQuery(`\`${name}\` must be an integer from ${min} to ${max}; got ${JSON.stringify(v)}`);
+    return n;
+  }
+
+  bool(name: string): boolean | undefined {
+    const v = this.text(name, 8);
+    if (v === undefined) return undefined;
+    if (v === 'true' || v === '1') return true;
+    if (v === 'false' || v === '0') return false;
+    throw new BadQuery(`\`${name}\` must be true or false; got ${JSON.stringify(v)}`);
+  }
+
+  oneOf<T extends string>(name: string, values: readonly T[], dflt: T): T {
+    const v = this.text(name, 32);
+    if (v === undefined) return dflt;
+    if (!(values as readonly string[]).includes(v)) throw new BadQuery(`\`${name}\` must be one of ${values.join(', ')}; got ${JSON.stringify(v)}`);
+    return v as T;
+  }
+
+  /** Refuses parameters no endpoint reads (a typo would otherwise filter nothing, silently). */
+  done(): void {
+    for (const name of this.q.keys()) if (!this.used.has(name)) throw new BadQuery(`unknown query parameter \`${name}\``);
+  }
+}
+
+/** Filters of the request list. */
+interface RequestFilter {
+  route?: string;
+  status?: string;
+  user?: string;
+  session?: string;
+  feature?: string;
+  errors?: boolean;
+  q?: string;
+}
+
+function statusMatches(status: number, filter: string): boolean {
+  if (filter.length === 3 && filter.endsWith('xx')) return Math.floor(status / 100) === Number(filter[0]);
+  return status === Number(filter);
+}
+
+/** Whether a request passes the list's filters (also used for the live stream). */
+export function matches(r: RequestView, f: RequestFilter): boolean {
+  if (f.route !== undefined && r.route !== f.route) return false;
+  if (f.status !== undefined && !statusMatches(r.status, f.status)) return false;
+  if (f.user !== undefined && r.userId !== f.user) return false;
+  if (f.session !== undefined && r.sessionId !== f.session) return false;
+  if (f.feature !== undefined && r.feature !== f.feature) return false;
+  if (f.errors === true && r.status < 500 && r.error === undefined) return false;
+  if (f.q !== undefined) {
+    const hay = `${r.method} ${r.route} ${r.userId ?? ''} ${r.sessionId ?? ''} ${r.feature ?? ''} ${r.id}`.toLowerCase();
+    if (!hay.includes(f.q.toLowerCase())) return false;
+  }
+  return true;
+}
+
+/** Reads the request-list filters from a query. */
+function requestFilter(q: Query): RequestFilter {
+  const status = q.text('status', 3);
+  if (status !== undefined && !/^[1-5](xx|\d\d)$/.test(status)) throw new BadQuery(`\`status\` must be a status code or a class such as 5xx; got ${JSON.stringify(status)}`);
+  return { route: q.text('route'), status, user: q.text('user'), session: q.text('session'), feature: q.text('feature'), errors: q.bool('errors'), q: q.text('q') };
+}
+
+/** Answers `GET {path}/api/{rest}`. */
+export function answerApi(rest: string, query: URLSearchParams, store: ConsoleStore, scope: Llmscope): OwnRouteBody {
+  const q = new Query(query);
+  try {
+    const r = route(rest, q, store, scope);
+    return r;
+  } catch (error) {
+    if (error instanceof BadQuery) return json(400, { error: error.message });
+    throw error;
+  }
+}
+
+function route(rest: string, q: Query, store: ConsoleStore, scope: Llmscope): OwnRouteBody {
+  const windowMs = store.limits.windowMs;
+  if (rest === '/requests') {
+    const filter = requestFilter(q);
+    const limit = q.int('limit', 200, 1, store.limits.maxRequests);
+    q.done();
+    const all = store.requests();
+    const list = all.filter((r) => matches(r, filter));
+    return json(200, { total: all.length, matched: list.length, requests: list.slice(0, limit) });
+  }
+  if (rest.startsWith('/traces/')) {
+    q.done();
+    const id = decodeURIComponent(rest.slice('/traces/'.length));
+    const t = store.trace(id);
+    if (t === undefined) return json(404, { error: `no trace ${id} in the console's store (it keeps the last ${store.limits.maxRequests} requests)` });
+    return json(200, t);
+  }
+  if (rest === '/sessions') {
+    const limit = q.int('limit', 200, 1, 10_000);
+    q.done();
+    return json(200, { sessions: sessions(store.requests()).slice(0, limit) });
+  }
+  if (rest.startsWith('/sessions/')) {
+    q.done();
+    const id = decodeURIComponent(rest.slice('/sessions/'.length));
+    const requests = store.requests().filter((r) => r.sessionId === id).reverse();
+    const calls = requests.flatMap((r) => store.trace(r.id)?.calls ?? []);
+    return json(200, { sessionId: id, requests, calls });
+  }
+  if (rest === '/cost') {
+    const by = q.oneOf<Dimension>('by', DIMENSIONS, 'model');
+    const buckets = q.int('buckets', 30, 1, 240);
+    const limit = q.int('limit', 20, 1, 1000);
+    q.done();
+    const now = Date.now();
+    return json(200, { by, windowMinutes: windowMs / 60_000, buckets, rows: costBy(store.callsSince(windowMs), by, windowMs, buckets, now).slice(0, limit) });
+  }
+  if (rest === '/prompts') {
+    q.done();
+    const rows = promptVersions(store.callsSince(windowMs), (id) => store.trace(id)?.scores ?? []);
+    const guards: Record<string, unknown> = {};
+    for (const row of rows) {
+      if (guards[row.prompt] !== undefined) continue;
+      const status = scope.promptGuardStatus(row.prompt);
+      if (status !== undefined) guards[row.prompt] = status;
+    }
+    return json(200, { windowMinutes: windowMs / 60_000, versions: rows, guards });
+  }
+  if (rest === '/latency') {
+    q.done();
+    const requests = store.requests().filter((r) => r.startTimeMs >= Date.now() - windowMs);
+    return json(200, {
+      routes: latency(requests, (r) => `${r.method} ${r.route}`, (r) => r.durationMs),
+      models: latency(store.callsSince(windowMs), (c) => c.model, (c) => c.durationMs),
+    });
+  }
+  if (rest === '/summary') {
+    q.done();
+    return json(200, store.stats());
+  }
+  return json(404, { error: `no console API at ${rest}` });
+}

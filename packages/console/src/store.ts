@@ -1,0 +1,167 @@
+import type { LlmCallRecord, RequestRecord, ScoreRecord } from '@llmscope/core';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import type { ResolvedConsoleOptions } from './options';
+import type { CallView, RequestView, SpanView, TraceEntry } from './views';
+
+const MAX_ATTRIBUTES = 40;
+const MAX_ATTRIBUTE_LENGTH = 512;
+const MAX_ERROR_LENGTH = 300;
+
+function clip(value: string, max: number): string {
+  return value.length > max ? value.slice(0, max) + '…' : value;
+}
+
+function errorMessage(error: unknown): string | undefined {
+  if (error === undefined || error === null) return undefined;
+  return clip(error instanceof Error ? `${error.name}: ${error.message}` : String(error), MAX_ERROR_LENGTH);
+}
+
+function hrMs(t: readonly [number, number]): number {
+  return t[0] * 1e3 + t[1] / 1e6;
+}
+
+/**
+ * The console's bounded in-memory store, fed as sinks of the llmscope instance. Entries are keyed
+ * by trace id (an untraced request gets `r<n>`), in a Map kept in insertion order: past
+ * `2 × maxRequests` entries (requests plus traces whose request has not finished yet) the oldest
+ * go. LLM calls are also kept in their own ring (`maxCalls`) for the aggregates, which cover
+ * untraced calls too. Each entry holds at most `maxSpansPerTrace` spans and as many calls and scores.
+ */
+export class ConsoleStore {
+  private readonly entries = new Map<string, TraceEntry>();
+  /** Ids of finished requests, oldest first (some may have been evicted from `entries`). */
+  private readonly order: string[] = [];
+  /** LLM calls, a ring of `maxCalls`: `callsHead` is the next slot to overwrite once full. */
+  private readonly calls: CallView[] = [];
+  private callsHead = 0;
+  private untraced = 0;
+  private readonly listeners = new Set<(r: RequestView) => void>();
+
+  constructor(readonly limits: ResolvedConsoleOptions) {}
+
+  /** Listens to finished requests (the live list); returns the remover. */
+  onRequest(listener: (r: RequestView) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private entry(id: string): TraceEntry {
+    let e = this.entries.get(id);
+    if (e === undefined) {
+      e = { id, request: undefined, calls: [], scores: [], spans: [] };
+      this.entries.set(id, e);
+      const max = this.limits.maxRequests * 2;
+      if (this.entries.size > max) {
+        // Map iteration is insertion order: the first key is the oldest.
+        const oldest = this.entries.keys().next().value;
+        if (oldest !== undefined) this.entries.delete(oldest);
+      }
+    }
+    return e;
+  }
+
+  /** Request sink. */
+  readonly addRequest = (r: RequestRecord): void => {
+    const id = r.traceId ?? `r${++this.untraced}`;
+    const view: RequestView = {
+      id, method: r.method, route: r.route, status: r.statusCode, startTimeMs: r.startTimeMs, durationMs: r.durationMs,
+      userId: r.userId, sessionId: r.sessionId, feature: r.feature, promptName: r.promptName, promptVersion: r.promptVersion,
+      traceId: r.traceId, llmCalls: r.llm?.calls ?? 0, inputTokens: r.llm?.inputTokens ?? 0, outputTokens: r.llm?.outputTokens ?? 0,
+      costUsd: r.llm?.costUsd ?? 0, error: errorMessage(r.error),
+    };
+    this.entry(id).request = view;
+    this.order.push(id);
+    if (this.order.length > this.limits.maxRequests) {
+      const gone = this.order.shift();
+      if (gone !== undefined) this.entries.delete(gone);
+    }
+    for (const listener of this.listeners) listener(view);
+  };
+
+  /** LLM-call sink. */
+  readonly addCall = (c: LlmCallRecord): void => {
+    const view: CallView = {
+      traceId: c.traceId, spanId: c.spanId, operation: c.operation, provider: c.provider, model: c.model,
+      startTimeMs: c.startTimeMs, durationMs: c.seconds * 1000,
+      ttftMs: c.timeToFirstChunk === undefined ? undefined : c.timeToFirstChunk * 1000,
+      inputTokens: c.inputTokens, outputTokens: c.outputTokens, costUsd: c.costUsd, outcome: c.outcome, errorType: c.errorType,
+      userId: c.userId, sessionId: c.sessionId, feature: c.feature, promptName: c.promptName, promptVersion: c.promptVersion,
+      promptExperiment: c.promptExperiment, inputMessages: c.inputMessages, outputMessages: c.outputMessages,
+    };
+    if (this.calls.length < this.limits.maxCalls) this.calls.push(view);
+    else {
+      this.calls[this.callsHead] = view;
+      this.callsHead = (this.callsHead + 1) % this.limits.maxCalls;
+    }
+    if (c.traceId === undefined) return;
+    const e = this.entry(c.traceId);
+    if (e.calls.length < this.limits.maxSpansPerTrace) e.calls.push(view);
+  };
+
+  /** Score sink. */
+  readonly addScore = (s: ScoreRecord): void => {
+    if (s.traceId === undefined) return;
+    const e = this.entry(s.traceId);
+    if (e.scores.length >= this.limits.maxSpansPerTrace) return;
+    e.scores.push({
+      name: s.name, value: s.value, source: s.source, evaluator: s.evaluator, traceId: s.traceId, spanId: s.spanId,
+      promptName: s.promptName, promptVersion: s.promptVersion, comment: s.comment, timestampMs: s.timestampMs,
+    });
+  };
+
+  /** Span of a kept trace (from the instance's export stage). */
+  addSpan(span: ReadableSpan): void {
+    const ctx = span.spanContext();
+    const e = this.entry(ctx.traceId);
+    if (e.spans.length >= this.limits.maxSpansPerTrace) return;
+    const attributes: Record<string, string | number | boolean> = {};
+    let n = 0;
+    for (const key in span.attributes) {
+      if (n++ >= MAX_ATTRIBUTES) break;
+      const v = span.attributes[key];
+      if (typeof v === 'string') attributes[key] = clip(v, MAX_ATTRIBUTE_LENGTH);
+      else if (typeof v === 'number' || typeof v === 'boolean') attributes[key] = v;
+      else if (Array.isArray(v)) attributes[key] = clip(v.join(', '), MAX_ATTRIBUTE_LENGTH);
+    }
+    const view: SpanView = {
+      spanId: ctx.spanId, parentSpanId: span.parentSpanContext?.spanId, name: span.name, kind: span.kind,
+      startTimeMs: hrMs(span.startTime), durationMs: hrMs(span.duration), error: span.status.code === 2, attributes,
+    };
+    e.spans.push(view);
+  }
+
+  /** Finished requests still held, newest first. */
+  requests(): RequestView[] {
+    const out: RequestView[] = [];
+    for (let i = this.order.length - 1; i >= 0; i--) {
+      const r = this.entries.get(this.order[i] as string)?.request;
+      if (r !== undefined) out.push(r);
+    }
+    return out;
+  }
+
+  /** One trace (or untraced request) by id. */
+  trace(id: string): TraceEntry | undefined {
+    return this.entries.get(id);
+  }
+
+  /** LLM calls started within the last `windowMs`, oldest first. */
+  callsSince(windowMs: number): CallView[] {
+    const from = Date.now() - windowMs;
+    const n = this.calls.length;
+    const out: CallView[] = [];
+    for (let i = 0; i < n; i++) {
+      const c = this.calls[(this.callsHead + i) % n] as CallView;
+      if (c.startTimeMs >= from) out.push(c);
+    }
+    return out;
+  }
+
+  /** How much is held, against the caps. */
+  stats(): { requests: number; traces: number; calls: number; limits: Record<string, number> } {
+    return {
+      requests: this.order.length, traces: this.entries.size, calls: this.calls.length,
+      limits: { maxRequests: this.limits.maxRequests, maxCalls: this.limits.maxCalls, maxSpansPerTrace: this.limits.maxSpansPerTrace, windowMinutes: this.limits.windowMs / 60_000 },
+    };
+  }
+}

@@ -1,0 +1,311 @@
+// llmscope console: a small hand-written module, no framework, no build. Every value from the
+// store reaches the page through textContent (el() below), never as HTML.
+const base = document.querySelector('meta[name="llmscope-base"]').content;
+const token = new URLSearchParams(location.search).get('token');
+const main = document.getElementById('main');
+const statusEl = document.getElementById('status');
+
+/** Builds an element: attributes (class, href, data-*), then children (strings become text nodes). */
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  if (attrs) for (const k in attrs) if (attrs[k] !== undefined && attrs[k] !== null) node.setAttribute(k, String(attrs[k]));
+  for (const c of children) if (c !== undefined && c !== null) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return node;
+}
+
+function api(path, params) {
+  const q = new URLSearchParams(params || {});
+  if (token) q.set('token', token);
+  const s = q.toString();
+  return fetch(`${base}/api${path}${s ? '?' + s : ''}`).then(async (r) => {
+    const body = await r.json();
+    if (!r.ok) throw new Error(body.error || `HTTP ${r.status}`);
+    return body;
+  });
+}
+
+// One formatter each: toLocaleString(locale, options) builds a new Intl formatter per call (slow on 1,000 rows).
+const NUMBER = new Intl.NumberFormat('en-US');
+const TIME = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
+const fmt = {
+  ms: (v) => (v === undefined || v === null ? '' : v >= 1000 ? (v / 1000).toFixed(2) + ' s' : v.toFixed(v < 10 ? 1 : 0) + ' ms'),
+  usd: (v) => (v === undefined || v === null ? '' : v === 0 ? '$0' : v < 0.01 ? '$' + v.toFixed(5) : '$' + v.toFixed(3)),
+  n: (v) => (v === undefined || v === null ? '' : NUMBER.format(v)),
+  time: (ms) => TIME.format(ms),
+  pct: (v) => (v * 100).toFixed(1) + '%',
+};
+
+function statusBadge(s) {
+  return el('span', { class: `badge s${Math.floor(s / 100)}` }, s);
+}
+
+function table(headers, rows) {
+  const head = el('tr', null, ...headers.map((h) => el('th', { class: h.num ? 'num' : undefined }, h.label)));
+  const body = el('tbody');
+  body.append(...rows);
+  return el('table', null, el('thead', null, head), body);
+}
+
+function td(value, num) {
+  return el('td', { class: num ? 'num' : undefined }, value);
+}
+
+function empty(text) {
+  return el('div', { class: 'empty' }, text);
+}
+
+// ---- Requests (live) ----
+let live; // EventSource of the requests page
+const filters = { q: '', status: '', errors: false };
+
+function requestRow(r) {
+  const tr = el('tr', { class: 'link' + (r.status >= 500 || r.error ? ' error' : ''), 'data-id': r.id },
+    td(fmt.time(r.startTimeMs)), td(r.method), td(r.route), el('td', null, statusBadge(r.status)), td(fmt.ms(r.durationMs), true),
+    td(r.userId ?? ''), td(r.sessionId ?? ''), td(r.llmCalls || '', true), td(r.llmCalls ? fmt.n(r.inputTokens + r.outputTokens) : '', true),
+    td(r.llmCalls ? fmt.usd(r.costUsd) : '', true), td(r.error ?? ''));
+  tr.addEventListener('click', () => (location.hash = `#/trace/${encodeURIComponent(r.id)}`));
+  return tr;
+}
+
+const REQUEST_HEADERS = [{ label: 'Time' }, { label: 'Method' }, { label: 'Route' }, { label: 'Status' }, { label: 'Duration', num: true }, { label: 'User' }, { label: 'Session' }, { label: 'LLM calls', num: true }, { label: 'Tokens', num: true }, { label: 'Cost', num: true }, { label: 'Error' }];
+
+function matches(r) {
+  if (filters.status && Math.floor(r.status / 100) !== Number(filters.status[0])) return false;
+  if (filters.errors && r.status < 500 && !r.error) return false;
+  if (filters.q) {
+    const hay = `${r.method} ${r.route} ${r.userId ?? ''} ${r.sessionId ?? ''} ${r.feature ?? ''} ${r.id}`.toLowerCase();
+    if (!hay.includes(filters.q.toLowerCase())) return false;
+  }
+  return true;
+}
+
+async function pageRequests() {
+  const q = el('input', { type: 'search', placeholder: 'Filter: route, user, session, trace id', size: 36, id: 'filter' });
+  q.value = filters.q;
+  const status = el('select', { id: 'status-filter' }, el('option', { value: '' }, 'any status'), el('option', { value: '2xx' }, '2xx'), el('option', { value: '4xx' }, '4xx'), el('option', { value: '5xx' }, '5xx'));
+  status.value = filters.status;
+  const errors = el('input', { type: 'checkbox', id: 'errors-only' });
+  errors.checked = filters.errors;
+  const count = el('span', { class: 'muted', id: 'count' });
+  const holder = el('div');
+  main.replaceChildren(el('h1', null, 'Requests'), el('div', { class: 'filters' }, q, status, el('label', null, errors, ' errors only'), count), holder);
+  const params = { limit: 1000 };
+  if (filters.q) params.q = filters.q;
+  if (filters.status) params.status = filters.status;
+  if (filters.errors) params.errors = 'true';
+  const data = await api('/requests', params);
+  const rows = data.requests.map(requestRow);
+  const t = table(REQUEST_HEADERS, rows);
+  const body = t.querySelector('tbody');
+  holder.replaceChildren(data.requests.length ? t : empty('No requests yet: make one to the app and it appears here.'));
+  performance.mark('llmscope:requests-rendered');
+  count.textContent = `${data.matched} of ${data.total} held`;
+  const rerun = () => {
+    filters.q = q.value.trim();
+    filters.status = status.value;
+    filters.errors = errors.checked;
+    pageRequests();
+  };
+  q.addEventListener('change', rerun);
+  status.addEventListener('change', rerun);
+  errors.addEventListener('change', rerun);
+  let shown = data.matched;
+  openLive((batch) => {
+    const fresh = batch.filter(matches);
+    if (fresh.length === 0) return;
+    if (!holder.contains(t)) holder.replaceChildren(t);
+    for (const r of fresh) body.prepend(requestRow(r));
+    while (body.children.length > 1000) body.lastElementChild.remove();
+    shown += fresh.length;
+    count.textContent = `${shown} shown, live`;
+  });
+}
+
+function openLive(onBatch) {
+  closeLive();
+  const q = token ? `?token=${encodeURIComponent(token)}` : '';
+  live = new EventSource(`${base}/api/events${q}`);
+  let opened = false;
+  live.addEventListener('open', () => {
+    // A reconnection may have missed requests: reload the list (which opens a new stream).
+    if (opened) return void pageRequests();
+    opened = true;
+    statusEl.textContent = 'live';
+    statusEl.className = 'status live';
+  });
+  live.addEventListener('error', () => { statusEl.textContent = 'reconnecting…'; statusEl.className = 'status'; });
+  live.addEventListener('requests', (e) => onBatch(JSON.parse(e.data)));
+}
+
+function closeLive() {
+  if (live) live.close();
+  live = undefined;
+  statusEl.textContent = '';
+  statusEl.className = 'status';
+}
+
+// ---- Trace (waterfall) ----
+function spanKind(s) {
+  const a = s.attributes;
+  if (a['gen_ai.operation.name'] !== undefined || a['gen_ai.request.model'] !== undefined) return 'llm';
+  if (a['llmscope.rag.step'] !== undefined || /^(retrieve|rerank|embed|retrieval|rag)/i.test(s.name) || a['llmscope.step.kind'] !== undefined) return 'rag';
+  return 'span';
+}
+
+function llmDetails(call) {
+  const parts = [call.model];
+  if (call.inputTokens !== undefined) parts.push(`${fmt.n(call.inputTokens)} in / ${fmt.n(call.outputTokens ?? 0)} out tokens`);
+  if (call.costUsd !== undefined && call.costUsd !== null) parts.push(fmt.usd(call.costUsd));
+  if (call.ttftMs !== undefined) parts.push(`TTFT ${fmt.ms(call.ttftMs)}`);
+  if (call.promptName) parts.push(`prompt ${call.promptName}@${call.promptVersion ?? '?'}${call.promptExperiment ? ` (experiment ${call.promptExperiment})` : ''}`);
+  if (call.outcome === 'error') parts.push(`error ${call.errorType ?? ''}`);
+  return parts.join(' · ');
+}
+
+function waterfall(trace) {
+  const spans = trace.spans.slice().sort((a, b) => a.startTimeMs - b.startTimeMs);
+  const byId = new Map(spans.map((s) => [s.spanId, s]));
+  const depth = (s) => { let d = 0; let p = s.parentSpanId; while (p && byId.has(p) && d < 30) { d++; p = byId.get(p).parentSpanId; } return d; };
+  const start = Math.min(...spans.map((s) => s.startTimeMs));
+  const end = Math.max(...spans.map((s) => s.startTimeMs + s.durationMs));
+  const total = Math.max(end - start, 0.001);
+  const calls = new Map(trace.calls.filter((c) => c.spanId).map((c) => [c.spanId, c]));
+  const scores = trace.scores;
+  const box = el('div', { class: 'waterfall', id: 'waterfall' });
+  for (const s of spans) {
+    const kind = spanKind(s);
+    const bar = el('div', { class: 'bar' });
+    bar.style.left = `${((s.startTimeMs - start) / total) * 100}%`;
+    bar.style.width = `${(s.durationMs / total) * 100}%`;
+    const name = el('div', { class: 'name' }, el('span', { class: `kind ${kind}` }, kind === 'span' ? 'step' : kind), s.name);
+    name.style.paddingLeft = `${depth(s) * 14}px`;
+    const row = el('div', { class: `span ${kind}${s.error ? ' error' : ''}`, 'data-span': s.spanId }, name, el('div', { class: 'track' }, bar), el('div', { class: 'ms' }, fmt.ms(s.durationMs)));
+    const call = calls.get(s.spanId);
+    if (call) {
+      const own = scores.filter((x) => x.spanId === s.spanId).map((x) => `${x.name}=${x.value}`);
+      row.append(el('div', { class: 'details' }, llmDetails(call) + (own.length ? ` · scores ${own.join(', ')}` : '')));
+    } else if (kind === 'rag') {
+      const a = s.attributes;
+      const info = Object.keys(a).filter((k) => k.startsWith('llmscope.') || k.startsWith('db.')).slice(0, 4).map((k) => `${k}=${a[k]}`);
+      if (info.length) row.append(el('div', { class: 'details' }, info.join(' · ')));
+    }
+    box.append(row);
+  }
+  return box;
+}
+
+async function pageTrace(id) {
+  const t = await api(`/traces/${encodeURIComponent(id)}`);
+  const r = t.request;
+  const items = [el('h1', null, r ? `${r.method} ${r.route}` : `Trace ${t.id}`)];
+  if (r) {
+    items.push(el('div', { class: 'cards' },
+      el('div', { class: 'card' }, 'Status', el('b', null, r.status)), el('div', { class: 'card' }, 'Duration', el('b', null, fmt.ms(r.durationMs))),
+      el('div', { class: 'card' }, 'LLM calls', el('b', null, r.llmCalls)), el('div', { class: 'card' }, 'Tokens', el('b', null, fmt.n(r.inputTokens + r.outputTokens))),
+      el('div', { class: 'card' }, 'Cost', el('b', null, fmt.usd(r.costUsd))), el('div', { class: 'card' }, 'User', el('b', null, r.userId ?? '–')),
+      el('div', { class: 'card' }, 'Session', el('b', null, r.sessionId ?? '–')), el('div', { class: 'card' }, 'Trace id', el('b', null, r.traceId ?? 'untraced'))));
+    if (r.error) items.push(el('pre', null, r.error));
+  }
+  items.push(el('h2', null, 'Waterfall'));
+  items.push(t.spans.length ? waterfall(t) : empty('No spans kept for this request (tracing off, or the trace was not sampled).'));
+  if (t.calls.length) {
+    items.push(el('h2', null, 'LLM calls'));
+    items.push(table([{ label: 'Model' }, { label: 'Operation' }, { label: 'Duration', num: true }, { label: 'TTFT', num: true }, { label: 'In', num: true }, { label: 'Out', num: true }, { label: 'Cost', num: true }, { label: 'Prompt' }, { label: 'Outcome' }],
+      t.calls.map((c) => el('tr', { class: c.outcome === 'error' ? 'error' : undefined }, td(c.model), td(c.operation), td(fmt.ms(c.durationMs), true), td(fmt.ms(c.ttftMs), true), td(fmt.n(c.inputTokens), true), td(fmt.n(c.outputTokens), true), td(fmt.usd(c.costUsd), true), td(c.promptName ? `${c.promptName}@${c.promptVersion ?? '?'}` : ''), td(c.outcome === 'error' ? c.errorType ?? 'error' : 'ok')))));
+    for (const c of t.calls) {
+      if (c.inputMessages) items.push(el('h2', null, `Messages sent to ${c.model}`), el('pre', null, c.inputMessages));
+      if (c.outputMessages) items.push(el('h2', null, `Answer from ${c.model}`), el('pre', null, c.outputMessages));
+    }
+  }
+  if (t.scores.length) {
+    items.push(el('h2', null, 'Scores'));
+    items.push(table([{ label: 'Name' }, { label: 'Value' }, { label: 'Source' }, { label: 'Evaluator' }, { label: 'Comment' }],
+      t.scores.map((s) => el('tr', null, td(s.name), td(s.value), td(s.source), td(s.evaluator), td(s.comment ?? '')))));
+  }
+  main.replaceChildren(...items);
+}
+
+// ---- Sessions ----
+async function pageSessions() {
+  const data = await api('/sessions');
+  const rows = data.sessions.map((s) => {
+    const tr = el('tr', { class: 'link' }, td(s.sessionId), td(s.userId ?? ''), td(s.requests, true), td(s.llmCalls, true), td(fmt.n(s.inputTokens + s.outputTokens), true), td(fmt.usd(s.costUsd), true), td(s.errors || '', true), td(fmt.time(s.firstMs)), td(fmt.time(s.lastMs)));
+    tr.addEventListener('click', () => (location.hash = `#/session/${encodeURIComponent(s.sessionId)}`));
+    return tr;
+  });
+  main.replaceChildren(el('h1', null, 'Sessions'), rows.length ? table([{ label: 'Session' }, { label: 'User' }, { label: 'Requests', num: true }, { label: 'LLM calls', num: true }, { label: 'Tokens', num: true }, { label: 'Cost', num: true }, { label: 'Errors', num: true }, { label: 'First' }, { label: 'Last' }], rows) : empty('No request carried a session id yet (x-session-id header, or identify()).'));
+}
+
+async function pageSession(id) {
+  const data = await api(`/sessions/${encodeURIComponent(id)}`);
+  const cost = data.requests.reduce((s, r) => s + r.costUsd, 0);
+  const tokens = data.requests.reduce((s, r) => s + r.inputTokens + r.outputTokens, 0);
+  main.replaceChildren(el('h1', null, `Session ${id}`),
+    el('div', { class: 'cards' }, el('div', { class: 'card' }, 'Requests', el('b', null, data.requests.length)), el('div', { class: 'card' }, 'Tokens', el('b', null, fmt.n(tokens))), el('div', { class: 'card' }, 'Cost', el('b', null, fmt.usd(cost)))),
+    el('h2', null, 'Conversation, in order'),
+    table(REQUEST_HEADERS, data.requests.map(requestRow)));
+}
+
+// ---- Cost ----
+async function pageCost(by) {
+  const select = el('select', { id: 'cost-by' }, ...['model', 'user', 'session', 'feature', 'promptVersion'].map((d) => el('option', { value: d }, d === 'promptVersion' ? 'prompt version' : d)));
+  select.value = by;
+  select.addEventListener('change', () => (location.hash = `#/cost/${select.value}`));
+  const data = await api('/cost', { by });
+  const max = Math.max(...data.rows.map((r) => r.costUsd), 1e-12);
+  const rows = data.rows.map((r) => {
+    const bar = el('div', { class: 'hbar' });
+    bar.style.width = `${(r.costUsd / max) * 100}%`;
+    const peak = Math.max(...r.series, 1e-12);
+    const spark = el('div', { class: 'spark', title: `cost per ${data.windowMinutes / data.buckets} min` });
+    for (const v of r.series) { const b = el('div'); b.style.height = `${(v / peak) * 100}%`; spark.append(b); }
+    return el('tr', null, td(r.key), td(r.calls, true), td(fmt.n(r.inputTokens), true), td(fmt.n(r.outputTokens), true), td(fmt.usd(r.costUsd), true), el('td', { class: 'barcell' }, bar), el('td', null, spark));
+  });
+  main.replaceChildren(el('h1', null, `Cost and tokens by ${by === 'promptVersion' ? 'prompt version' : by}`),
+    el('div', { class: 'filters' }, 'Group by ', select, el('span', { class: 'muted' }, `last ${data.windowMinutes} min`)),
+    rows.length ? table([{ label: by }, { label: 'Calls', num: true }, { label: 'Input tokens', num: true }, { label: 'Output tokens', num: true }, { label: 'Cost', num: true }, { label: '' }, { label: 'Over time' }], rows) : empty('No LLM call in the window.'));
+}
+
+// ---- Prompt versions ----
+async function pagePrompts() {
+  const data = await api('/prompts');
+  const rows = data.versions.map((v) => el('tr', null, td(v.prompt), td(v.version), td(v.experiment ?? ''), td(v.calls, true), td(fmt.ms(v.p50Ms), true), td(fmt.ms(v.p95Ms), true), td(fmt.pct(v.errorRate), true), td(fmt.usd(v.costPerCallUsd), true),
+    td(Object.entries(v.scores).map(([k, s]) => `${k} ${s.mean.toFixed(2)} (${s.count})`).join(', '))));
+  const items = [el('h1', null, 'Prompt versions'), rows.length ? table([{ label: 'Prompt' }, { label: 'Version' }, { label: 'Experiment' }, { label: 'Calls', num: true }, { label: 'p50', num: true }, { label: 'p95', num: true }, { label: 'Errors', num: true }, { label: 'Cost / call', num: true }, { label: 'Quality' }], rows) : empty('No LLM call carried a prompt version in the window (getPrompt(), setPromptVersion()).')];
+  const guards = Object.entries(data.guards);
+  if (guards.length) {
+    items.push(el('h2', null, 'Rollouts and guards'));
+    for (const [name, status] of guards) items.push(el('h2', null, name), el('pre', null, JSON.stringify(status, null, 2)));
+  }
+  main.replaceChildren(...items);
+}
+
+// ---- Latency ----
+async function pageLatency() {
+  const data = await api('/latency');
+  const t = (rows, label) => table([{ label }, { label: 'Count', num: true }, { label: 'p50', num: true }, { label: 'p95', num: true }, { label: 'p99', num: true }], rows.map((r) => el('tr', null, td(r.key), td(r.count, true), td(fmt.ms(r.p50Ms), true), td(fmt.ms(r.p95Ms), true), td(fmt.ms(r.p99Ms), true))));
+  main.replaceChildren(el('h1', null, 'Latency'), el('h2', null, 'Per route'), t(data.routes, 'Route'), el('h2', null, 'Per model'), t(data.models, 'Model'));
+}
+
+// ---- Router ----
+async function route() {
+  const [, page = '', arg] = location.hash.split('/').map(decodeURIComponent);
+  if (page !== '') closeLive();
+  for (const a of document.querySelectorAll('nav a')) a.classList.toggle('active', a.dataset.page === (page || 'requests') || (page === 'trace' && a.dataset.page === 'requests') || (page === 'session' && a.dataset.page === 'sessions'));
+  try {
+    if (page === '') await pageRequests();
+    else if (page === 'trace') await pageTrace(arg);
+    else if (page === 'sessions') await pageSessions();
+    else if (page === 'session') await pageSession(arg);
+    else if (page === 'cost') await pageCost(arg || 'model');
+    else if (page === 'prompts') await pagePrompts();
+    else if (page === 'latency') await pageLatency();
+    else main.replaceChildren(empty('No such page.'));
+  } catch (error) {
+    main.replaceChildren(el('div', { class: 'empty error' }, String(error.message || error)));
+  }
+  document.body.dataset.ready = page || 'requests';
+}
+
+window.addEventListener('hashchange', route);
+route();
