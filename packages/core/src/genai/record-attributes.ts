@@ -90,25 +90,43 @@ function spanError(span: ReadableSpan): Error {
   return error;
 }
 
+/** Operations whose usage is the sum of the model calls under them, each recorded from its own span. */
+const AGGREGATES = new Set(['invoke_agent', 'create_agent']);
+
+/** AI SDK (`@ai-sdk/otel`) step spans: neither a model call nor an agent, only a grouping. */
+const GROUPINGS = new Set(['agent_step']);
+
+function ttft(a: Attributes): number | undefined {
+  const seconds = num(a[GEN_AI.timeToFirstChunk]) ?? num(a[GEN_AI_LEGACY.clientTimeToFirstChunk]);
+  if (seconds !== undefined) return seconds;
+  const ms = num(a[GEN_AI_LEGACY.aiSdkMsToFirstChunk]);
+  return ms === undefined ? undefined : ms / 1000;
+}
+
 /**
  * Attributes → record: a finished GenAI span of any instrumentation (OpenTelemetry's, the
  * Anthropic SDK's own, LangChain's, older semconv names) as an LLM-call record, not yet priced
  * unless the span carries a cost. `ctx` fills what the span does not say. Undefined for spans
- * that are not GenAI operations.
+ * that are not GenAI operations, and for AI SDK step spans (groupings). Agent spans
+ * (`invoke_agent`) keep their duration but not their tokens and cost, which are their model calls'.
  */
 export function recordFromSpan(span: ReadableSpan, ctx: ContextFields | undefined): LlmCallRecord | undefined {
   const a = span.attributes;
   if (!isGenAiAttributes(a)) return undefined;
+  const operation = str(a[GEN_AI.operation]) ?? 'chat';
+  if (GROUPINGS.has(operation)) return undefined;
+  // An agent span repeats its model calls' tokens: counted there, not twice (its duration still counts).
+  const aggregate = AGGREGATES.has(operation);
   const [s, ns] = span.duration;
   const failed = span.status.code === SpanStatusCode.ERROR;
   const id = span.spanContext();
-  const input = num(a[GEN_AI.inputTokens]) ?? num(a[GEN_AI_LEGACY.promptTokens]);
-  const output = num(a[GEN_AI.outputTokens]) ?? num(a[GEN_AI_LEGACY.completionTokens]);
+  const input = aggregate ? undefined : num(a[GEN_AI.inputTokens]) ?? num(a[GEN_AI_LEGACY.promptTokens]);
+  const output = aggregate ? undefined : num(a[GEN_AI.outputTokens]) ?? num(a[GEN_AI_LEGACY.completionTokens]);
   return {
     traceId: id.traceId,
     spanId: id.spanId,
     requestSpanId: ctx?.span?.spanContext().spanId,
-    operation: str(a[GEN_AI.operation]) ?? 'chat',
+    operation,
     provider: str(a[GEN_AI.provider]) ?? str(a[GEN_AI_LEGACY.system]) ?? 'unknown',
     model: str(a[GEN_AI.requestModel]) ?? str(a[GEN_AI.responseModel]) ?? 'unknown',
     responseModel: str(a[GEN_AI.responseModel]),
@@ -119,14 +137,14 @@ export function recordFromSpan(span: ReadableSpan, ctx: ContextFields | undefine
     topP: num(a[GEN_AI.topP]),
     startTimeMs: span.startTime[0] * 1000 + span.startTime[1] / 1e6,
     seconds: s + ns / 1e9,
-    timeToFirstChunk: num(a[GEN_AI.timeToFirstChunk]),
+    timeToFirstChunk: ttft(a),
     inputTokens: input,
     outputTokens: output,
-    cacheReadTokens: num(a[GEN_AI.cacheReadTokens]),
-    cacheCreationTokens: num(a[GEN_AI.cacheCreationTokens]) ?? num(a[GEN_AI_LEGACY.cacheWriteTokens]),
-    reasoningTokens: num(a[GEN_AI.reasoningTokens]),
+    cacheReadTokens: aggregate ? undefined : num(a[GEN_AI.cacheReadTokens]),
+    cacheCreationTokens: aggregate ? undefined : num(a[GEN_AI.cacheCreationTokens]) ?? num(a[GEN_AI_LEGACY.cacheWriteTokens]),
+    reasoningTokens: aggregate ? undefined : num(a[GEN_AI.reasoningTokens]),
     usageEstimated: a[LLMSCOPE.usageEstimated] === true,
-    costUsd: num(a[LLMSCOPE.costUsd]),
+    costUsd: aggregate ? undefined : num(a[LLMSCOPE.costUsd]),
     retries: num(a[LLMSCOPE.retries]) ?? 0,
     outcome: failed ? 'error' : 'ok',
     errorType: failed ? str(a[COMMON.errorType]) ?? '_OTHER' : undefined,

@@ -38,6 +38,10 @@ export const GEN_AI_LEGACY = {
   completionTokens: 'gen_ai.usage.completion_tokens',
   /** The Anthropic SDK's own spans. */
   cacheWriteTokens: 'gen_ai.usage.cache_write.input_tokens',
+  /** Time to first chunk in seconds, as the AI SDK's `@ai-sdk/otel` puts it on its model-call span. */
+  clientTimeToFirstChunk: 'gen_ai.client.operation.time_to_first_chunk',
+  /** Time to first chunk in milliseconds, on the AI SDK's legacy `ai.streamText.doStream` spans. */
+  aiSdkMsToFirstChunk: 'ai.response.msToFirstChunk',
 } as const;
 
 /** llmscope's own attributes. */

@@ -1,4 +1,4 @@
-import type { Context } from '@opentelemetry/api';
+import { trace, type Context } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { getContext, type RequestContext } from '../context/context';
 import { TRACER_NAME } from '../tracing/provider';
@@ -43,6 +43,17 @@ export class ForeignGenAiSpanProcessor implements SpanProcessor {
   sameCall(span: object, operation: string): void {
     const start = this.starts.get(span);
     if (start !== undefined) start.insideOperation = operation;
+  }
+
+  /**
+   * Marks the active span, when it is a foreign GenAI span, as the same call as the llmscope call
+   * starting under it: the AI SDK's telemetry starts its model-call span (`chat {model}` of
+   * `@ai-sdk/otel`, `ai.generateText.doGenerate` of its legacy integration) around the model call
+   * that `llmscopeMiddleware` records.
+   */
+  sameCallAsActive(operation: string): void {
+    const active = trace.getActiveSpan();
+    if (active !== undefined) this.sameCall(active, operation);
   }
 
   onEnd(span: ReadableSpan): void {

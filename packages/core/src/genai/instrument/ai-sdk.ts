@@ -1,6 +1,7 @@
 import { context, trace } from '@opentelemetry/api';
 import { admitLlmCall } from '../../budgets/admit';
 import { currentLlmCall, startLlmCall, type LlmCallOptions, type LlmCallState } from '../call';
+import { foreignGenAiSpans } from '../span-records';
 import { traceLLM } from '../trace-llm';
 import { readResult, readUsage } from '../usage';
 import { numberParam } from './common';
@@ -172,6 +173,8 @@ function finishReasons(value: unknown): string[] | undefined {
  * `generateObject`, each step of a multi-step tool loop, and streamed calls (`streamText`,
  * `streamObject`: time to first chunk, usage from the `finish` part, the call ending with the
  * stream or when it is cancelled). Errors fail the call with their type (`APICallError`, ...).
+ * With the AI SDK's own telemetry on as well (`@ai-sdk/otel`), its model-call span is the same
+ * call and is not counted again.
  *
  * @example
  * import { wrapLanguageModel, generateText } from 'ai';
@@ -182,8 +185,12 @@ export function llmscopeMiddleware<V extends AiSdkSpecificationVersion = 'v4'>(o
   const provider = options.provider;
   return {
     specificationVersion: options.specificationVersion ?? ('v4' as V),
-    wrapGenerate: ({ doGenerate, params, model }) => traceLLM(describe(model, params, provider), async () => doGenerate()) as Promise<never>,
+    wrapGenerate: ({ doGenerate, params, model }) => {
+      foreignGenAiSpans.sameCallAsActive('chat');
+      return traceLLM(describe(model, params, provider), async () => doGenerate()) as Promise<never>;
+    },
     wrapStream: async ({ doStream, params, model }) => {
+      foreignGenAiSpans.sameCallAsActive('chat');
       const call = startLlmCall(admitLlmCall(describe(model, params, provider)));
       const run = (): PromiseLike<unknown> => currentLlmCall.run(call, doStream);
       let result: unknown;
@@ -216,11 +223,14 @@ export function llmscopeMiddleware<V extends AiSdkSpecificationVersion = 'v4'>(o
 export function llmscopeEmbeddingMiddleware<V extends AiSdkSpecificationVersion = 'v4'>(options: LlmscopeMiddlewareOptions<V> = {}): LlmscopeEmbeddingModelMiddleware<V> {
   return {
     specificationVersion: options.specificationVersion ?? ('v4' as V),
-    wrapEmbed: ({ doEmbed, params, model }) => traceLLM({
+    wrapEmbed: ({ doEmbed, params, model }) => {
+      foreignGenAiSpans.sameCallAsActive('embeddings');
+      return traceLLM({
       model: typeof model.modelId === 'string' && model.modelId.length > 0 ? model.modelId : 'unknown',
       provider: options.provider ?? aiSdkProvider(model.provider),
       operation: 'embeddings',
       input: params.values,
-    }, async () => doEmbed()) as Promise<never>,
+      }, async () => doEmbed()) as Promise<never>;
+    },
   };
 }
