@@ -101,8 +101,8 @@ export class Llmscope implements GenAiOwner, ScoreOwner, PromptOwner {
    * @internal Apps use {@link costReport} and {@link onLlmCall}.
    */
   readonly genai: LlmRuntime;
-  /** App code that threw inside a request (`identify`, `onLlmCall` listeners): counted, logged once. @internal */
-  readonly hookFailures: HookFailures;
+  /** App code that threw inside a request (`identify`, `onLlmCall` listeners): counted, logged once. */
+  private readonly hookFailures: HookFailures;
   private readonly routes: RouteTable;
   /** Whether `metrics.exclude` has paths or predicates to check when a request starts. */
   private readonly excluding: boolean;
