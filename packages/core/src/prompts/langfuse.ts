@@ -98,18 +98,20 @@ export class LangfuseSource {
   }
 
   /**
-   * Moves `label` of prompt `name` to `version` through Langfuse's API
-   * (`PATCH /api/public/v2/prompts/{name}/versions/{version}` with `newLabels`: Langfuse takes the
-   * label off the version that had it), then forgets this process's cached copies so its next get
+   * Moves `label` of prompt `name` to `version` through Langfuse's API: reads the version's labels,
+   * then `PATCH /api/public/v2/prompts/{name}/versions/{version}` with `newLabels` (those labels and
+   * `label`; Langfuse takes `label` off the version that had it), then forgets this process's cached copies so its next get
    * fetches. Rejects when Langfuse refuses or cannot be reached (the caller logs).
    */
   async moveLabel(name: string, version: string, label: string): Promise<void> {
     const v = Number(version);
     if (!Number.isInteger(v)) throw new PromptFetchError(`Langfuse prompt versions are integers; ${JSON.stringify(version)} is not one`, true);
-    await this.api.promptVersion.update(name, v, { newLabels: [label] }, {
-      timeoutInSeconds: this.config.fetchTimeoutMs / 1000,
-      maxRetries: this.config.maxRetries,
-    });
+    const options = { timeoutInSeconds: this.config.fetchTimeoutMs / 1000, maxRetries: this.config.maxRetries };
+    // The version's own labels are sent along: whether Langfuse adds `newLabels` to them or
+    // replaces them, the baseline keeps its other labels (`latest` is Langfuse's to manage).
+    const current = await this.api.prompts.get(name, { version: v }, options);
+    const labels = [...new Set([...(current.labels ?? []).filter((l) => l !== 'latest'), label])];
+    await this.api.promptVersion.update(name, v, { newLabels: labels }, options);
     this.invalidate(name);
   }
 

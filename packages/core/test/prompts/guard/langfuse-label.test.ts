@@ -54,7 +54,7 @@ async function rollBack(s: Llmscope): Promise<GuardEvent[]> {
 
 describe('prompts.guards[name].langfuseLabel', () => {
   test('a rollback moves the production label to the baseline; another replica serves the baseline after its cache TTL', async () => {
-    server.addPrompt({ name: 'rag-answer', prompt: 'Answer {{question}} from the documents.', labels: [] });
+    server.addPrompt({ name: 'rag-answer', prompt: 'Answer {{question}} from the documents.', labels: ['reviewed'] });
     server.addPrompt({ name: 'rag-answer', prompt: 'Answer {{question}}.', labels: ['production'] });
     const a = guarded();
     // Replica B has no guard: it serves whatever Langfuse labels production, cached 300 ms.
@@ -65,7 +65,8 @@ describe('prompts.guards[name].langfuseLabel', () => {
     expect(events).toEqual([expect.objectContaining({ type: 'rollback', from: '2', to: '1' })]);
     // The label call is off the guard's path: wait for it.
     for (let i = 0; i < 100 && server.labelUpdates.length === 0; i++) await sleep(20);
-    expect(server.labelUpdates).toEqual([{ name: 'rag-answer', version: 1, newLabels: ['production'] }]);
+    // The baseline keeps its own labels.
+    expect(server.labelUpdates).toEqual([{ name: 'rag-answer', version: 1, newLabels: ['reviewed', 'production'] }]);
 
     // B's cache is stale after its TTL: the first get serves the stale version while one refresh
     // fetches, the next ones the baseline.
