@@ -132,8 +132,9 @@ describe('npm run start:fastify', () => {
         await new Promise((r) => setTimeout(r, 25));
       }
     };
+    // npm, then tsx compiling the app: seconds on an idle machine, far more on a loaded CI box.
     try {
-      const [, base] = await waitFor(/Fastify RAG example listening on (http:\/\/localhost:\d+)/, 10000);
+      const [, base] = await waitFor(/Fastify RAG example listening on (http:\/\/localhost:\d+)/, 30000);
       const res = await fetch(`${base}/chat`, {
         method: 'POST', headers: { 'content-type': 'application/json', 'x-user-id': 'bob' }, body: JSON.stringify({ question: 'Is my data encrypted?' }),
       });
@@ -146,5 +147,5 @@ describe('npm run start:fastify', () => {
       if (child.pid !== undefined && child.exitCode === null) process.kill(-child.pid, 'SIGTERM');
       await exited;
     }
-  }, 20000);
+  }, 60000);
 });
