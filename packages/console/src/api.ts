@@ -1,8 +1,41 @@
 /** The console's JSON API (`{path}/api/...`): read-only, every query parameter checked (400 otherwise). */
 import type { Llmscope, OwnRouteBody } from '@llmscope/core';
+import type { Redactor } from '@llmscope/core/adapter';
 import { costBy, DIMENSIONS, latency, promptVersions, sessions, type Dimension } from './aggregates';
 import type { ConsoleStore } from './store';
-import type { RequestView } from './views';
+import type { CallView, RequestView, SpanView, TraceEntry } from './views';
+
+/** A call as shown: captured messages redacted as the exporters redact them (done here, when a trace is viewed, not per call). */
+function shownCall(c: CallView, redactor: Redactor): CallView {
+  if (c.inputMessages === undefined && c.outputMessages === undefined) return c;
+  return {
+    ...c,
+    inputMessages: c.inputMessages === undefined ? undefined : redactor.string(c.inputMessages),
+    outputMessages: c.outputMessages === undefined ? undefined : redactor.string(c.outputMessages),
+  };
+}
+
+function shownRequest(r: RequestView, redactor: Redactor): RequestView {
+  return r.error === undefined ? r : { ...r, error: redactor.string(r.error) };
+}
+
+function shownSpan(s: SpanView, redactor: Redactor): SpanView {
+  const attributes: Record<string, string | number | boolean> = {};
+  for (const key in s.attributes) {
+    const v = s.attributes[key] as string | number | boolean;
+    attributes[key] = typeof v === 'string' ? redactor.string(v) : v;
+  }
+  return { ...s, attributes };
+}
+
+function shownTrace(t: TraceEntry, redactor: Redactor): TraceEntry {
+  return {
+    ...t,
+    request: t.request === undefined ? undefined : shownRequest(t.request, redactor),
+    calls: t.calls.map((c) => shownCall(c, redactor)),
+    spans: t.spans.map((s) => shownSpan(s, redactor)),
+  };
+}
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' } as const;
 
@@ -97,10 +130,10 @@ function requestFilter(q: Query): RequestFilter {
 }
 
 /** Answers `GET {path}/api/{rest}`. */
-export function answerApi(rest: string, query: URLSearchParams, store: ConsoleStore, scope: Llmscope): OwnRouteBody {
+export function answerApi(rest: string, query: URLSearchParams, store: ConsoleStore, scope: Llmscope, redactor: Redactor): OwnRouteBody {
   const q = new Query(query);
   try {
-    const r = route(rest, q, store, scope);
+    const r = route(rest, q, store, scope, redactor);
     return r;
   } catch (error) {
     if (error instanceof BadQuery) return json(400, { error: error.message });
@@ -108,7 +141,7 @@ export function answerApi(rest: string, query: URLSearchParams, store: ConsoleSt
   }
 }
 
-function route(rest: string, q: Query, store: ConsoleStore, scope: Llmscope): OwnRouteBody {
+function route(rest: string, q: Query, store: ConsoleStore, scope: Llmscope, redactor: Redactor): OwnRouteBody {
   const windowMs = store.limits.windowMs;
   if (rest === '/requests') {
     const filter = requestFilter(q);
@@ -116,14 +149,14 @@ function route(rest: string, q: Query, store: ConsoleStore, scope: Llmscope): Ow
     q.done();
     const all = store.requests();
     const list = all.filter((r) => matches(r, filter));
-    return json(200, { total: all.length, matched: list.length, requests: list.slice(0, limit) });
+    return json(200, { total: all.length, matched: list.length, requests: list.slice(0, limit).map((r) => shownRequest(r, redactor)) });
   }
   if (rest.startsWith('/traces/')) {
     q.done();
     const id = decodeURIComponent(rest.slice('/traces/'.length));
     const t = store.trace(id);
     if (t === undefined) return json(404, { error: `no trace ${id} in the console's store (it keeps the last ${store.limits.maxRequests} requests)` });
-    return json(200, t);
+    return json(200, shownTrace(t, redactor));
   }
   if (rest === '/sessions') {
     const limit = q.int('limit', 200, 1, 10_000);
@@ -134,8 +167,8 @@ function route(rest: string, q: Query, store: ConsoleStore, scope: Llmscope): Ow
     q.done();
     const id = decodeURIComponent(rest.slice('/sessions/'.length));
     const requests = store.requests().filter((r) => r.sessionId === id).reverse();
-    const calls = requests.flatMap((r) => store.trace(r.id)?.calls ?? []);
-    return json(200, { sessionId: id, requests, calls });
+    const calls = requests.flatMap((r) => store.trace(r.id)?.calls ?? []).map((c) => shownCall(c, redactor));
+    return json(200, { sessionId: id, requests: requests.map((r) => shownRequest(r, redactor)), calls });
   }
   if (rest === '/cost') {
     const by = q.oneOf<Dimension>('by', DIMENSIONS, 'model');

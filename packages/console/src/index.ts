@@ -8,6 +8,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Llmscope, OwnRouteRequest, OwnRouteResponse } from '@llmscope/core';
+import { Redactor } from '@llmscope/core/adapter';
 import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { answerApi, json } from './api';
 import { loadAssets } from './assets';
@@ -82,6 +83,7 @@ export function llmscopeConsole(scope: Llmscope, options?: ConsoleOptions): Llms
   const store = new ConsoleStore(o);
   const live = new LiveFeed(store);
   const assets = loadAssets(o.path);
+  const redactor = new Redactor(scope.options.redact);
   const expected = o.token === undefined ? undefined : sha256(o.token);
   const removers = [scope.onRequest(store.addRequest), scope.onLlmCall(store.addCall), scope.onScore(store.addScore)];
   // Spans of kept traces (after sampling), for the waterfall; nothing when tracing is off.
@@ -120,7 +122,7 @@ export function llmscopeConsole(scope: Llmscope, options?: ConsoleOptions): Llms
       if (live.size >= MAX_CLIENTS) return withSecurity(json(503, { error: `at most ${MAX_CLIENTS} live streams` }));
       return live.stream({ ...SECURITY_HEADERS });
     }
-    if (path.startsWith('/api/')) return withSecurity(answerApi(path.slice(4), req.query, store, scope));
+    if (path.startsWith('/api/')) return withSecurity(answerApi(path.slice(4), req.query, store, scope, redactor));
     return withSecurity(json(404, { error: `nothing at ${o.path}${path}` }));
   };
   removers.push(scope.addRoute(o.path, handler));

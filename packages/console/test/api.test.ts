@@ -165,6 +165,28 @@ describe('safe by default', () => {
     await request(url).get('/llmscope/api/requests').set('authorization', 'Bearer a-long-enough-token').expect(200);
   });
 
+  test('errors and captured content are shown redacted as the exporters redact them', async () => {
+    const mw = llmscope({ metrics: false });
+    consoles.push(llmscopeConsole(mw.llmscope));
+    const app = express();
+    app.use(mw);
+    app.get('/fail', () => {
+      throw new Error('no account for bob@example.com with sk-abcdefghijklmnopqrstuvwxyz123456');
+    });
+    const url = await serve(app);
+    await request(url).get('/fail').expect(500);
+    const list = await eventually(async () => {
+      const r = (await request(url).get('/llmscope/api/requests').expect(200)).body;
+      return r.total === 1 ? r : undefined;
+    }, 'the failed request');
+    const error = list.requests[0].error as string;
+    expect(error).toContain('[EMAIL]');
+    expect(error).not.toContain('bob@example.com');
+    expect(error).not.toContain('sk-abcdefghijklmnopqrstuvwxyz123456');
+    const trace = (await request(url).get(`/llmscope/api/traces/${list.requests[0].id as string}`).expect(200)).body as TraceEntry;
+    expect(JSON.stringify(trace)).not.toContain('bob@example.com');
+  });
+
   test('bad options fail fast', () => {
     const scope = llmscope({ tracing: false, metrics: false }).llmscope;
     expect(() => llmscopeConsole(scope, { path: 'llmscope' })).toThrow(/path/);

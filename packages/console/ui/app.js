@@ -177,7 +177,7 @@ function waterfall(trace) {
     const bar = el('div', { class: 'bar' });
     bar.style.left = `${((s.startTimeMs - start) / total) * 100}%`;
     bar.style.width = `${(s.durationMs / total) * 100}%`;
-    const name = el('div', { class: 'name' }, el('span', { class: `kind ${kind}` }, kind === 'span' ? 'step' : kind), s.name);
+    const name = el('div', { class: 'name' }, el('span', { class: `kind ${kind === 'span' ? 'step' : kind}` }, kind === 'span' ? 'step' : kind), s.name);
     name.style.paddingLeft = `${depth(s) * 14}px`;
     const row = el('div', { class: `span ${kind}${s.error ? ' error' : ''}`, 'data-span': s.spanId }, name, el('div', { class: 'track' }, bar), el('div', { class: 'ms' }, fmt.ms(s.durationMs)));
     const call = calls.get(s.spanId);

@@ -13,5 +13,7 @@ export type { MetricsServerAddress } from './http/metrics-server';
 // The kit: what every adapter built on Node's http objects does around a request, once.
 export { isMetricsRequest, serveMetrics, setTraceIdHeader, finishOnClose, startNodeRequest, respondWithError, isFeedbackRequest, serveFeedback, serveOwnRoute, serveTableRoute, withInstance } from './http/node-response';
 export { matchOwnRoute } from './http/own-routes';
+// What exporters and logs redact with, for other sinks that show captured content (the console).
+export { Redactor } from './logging/redact';
 export type { FeedbackRoute } from './evals/feedback';
 export { resolveEvaluatorList } from './evals/options';
