@@ -1,5 +1,5 @@
 import express from 'express';
-import { getPrompt, llmscope, LlmscopeConfigError, runShadow, setUser, traceLLM, type LlmCallRecord, type LlmscopeMiddleware, type Prompt } from '@llmscope/express';
+import { getPrompt, llmscope, LlmscopeConfigError, runShadow, score, setUser, traceLLM, type LlmCallRecord, type LlmscopeMiddleware, type Prompt } from '@llmscope/express';
 import { find, listen, OtlpReceiver, parseMetrics, type Listening } from '@llmscope/testkit';
 
 /**
@@ -57,6 +57,8 @@ describe('prompts.shadow and runShadow()', () => {
           maxInShadow = Math.max(maxInShadow, ++inShadow);
           try {
             await answerWith(candidate, 'why', ms);
+            // A score of the shadow's answer (as an evaluator would give): the guard must not see it.
+            score({ name: 'relevance', value: 0.1, source: 'judge' });
             return 'SHADOW-OUTPUT';
           } finally {
             inShadow--;
@@ -132,9 +134,12 @@ describe('prompts.shadow and runShadow()', () => {
     expect(await metric('llmscope_prompt_shadow_runs_total', { prompt_name: 'rag-answer', prompt_version: 'v4', result: 'ok' })).toBe(4);
     // The guard's windows: v3 has the requests' calls, v4 none (its only calls were shadow calls).
     const guard = mw.llmscope.promptGuards!.get('rag-answer')!;
-    const snapshot = (v: string) => (guard as unknown as { snapshot(version: string, now: number): { calls: number } }).snapshot(v, Date.now()).calls;
-    expect(snapshot('v3')).toBeGreaterThanOrEqual(8);
-    expect(snapshot('v4')).toBe(0);
+    const snapshot = (v: string) => (guard as unknown as { snapshot(version: string, now: number): { calls: number; scores: Map<string, unknown> } }).snapshot(v, Date.now());
+    expect(snapshot('v3').calls).toBeGreaterThanOrEqual(8);
+    expect(snapshot('v4').calls).toBe(0);
+    expect(snapshot('v4').scores.size).toBe(0);
+    // The scores were given, under the shadow's feature and version.
+    expect(await metric('llmscope_quality_score_count', { name: 'relevance', prompt_version: 'v4', feature: 'llmscope.shadow' })).toBe(4);
   });
 
   test('over maxConcurrent, runs are dropped and counted; never more than 2 at once', async () => {
