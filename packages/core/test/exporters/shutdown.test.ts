@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { LangfuseServer, OtlpReceiver, SentryServer, load } from '@llmscope/testkit';
 import { ragApp } from './exporter-app';
@@ -44,24 +44,28 @@ describe('shutdown', () => {
 
   test('shutdownOnSignal: true flushes on SIGTERM, then lets SIGTERM end the process', async () => {
     const receiver = await new OtlpReceiver().start();
+    let child: ChildProcess | undefined;
     try {
       // tsx as a loader in this node process (its CLI would put a wrapper process in between).
-      const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, '..', 'fixtures', 'sigterm-app.ts')], {
+      const proc = spawn(process.execPath, ['--import', 'tsx', join(__dirname, '..', 'fixtures', 'sigterm-app.ts')], {
         env: { ...process.env, NODE_OPTIONS: '', RECEIVER_URL: receiver.tracesUrl },
         stdio: ['ignore', 'pipe', 'inherit'],
       });
+      child = proc;
       await new Promise<void>((resolve, reject) => {
-        child.stdout.on('data', (d: Buffer) => {
+        proc.stdout.on('data', (d: Buffer) => {
           if (d.toString().includes('ready')) resolve();
         });
-        child.on('exit', () => reject(new Error('child exited early')));
+        proc.on('exit', () => reject(new Error('child exited early')));
       });
       expect(receiver.spans).toHaveLength(0);
-      const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
-      child.kill('SIGTERM');
+      const exited = new Promise<NodeJS.Signals | null>((resolve) => proc.on('exit', (_code, signal) => resolve(signal)));
+      proc.kill('SIGTERM');
       expect(await exited).toBe('SIGTERM');
       expect(receiver.spans).toHaveLength(50);
     } finally {
+      // A failed check must not leave the child running.
+      if (child !== undefined && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await receiver.close();
     }
   // A child process started through tsx: seconds on a loaded machine.

@@ -31,12 +31,19 @@ async function startApp(receiver: OtlpReceiver, mode: 'default' | 'own-handler' 
       if (line) resolve(line[0]);
     });
     void exited.then(() => reject(new Error(`child exited early: ${out}`)));
+  }).catch((error: unknown) => {
+    child.kill('SIGKILL');
+    throw error;
   });
+  started.push(child);
   const [, port, term, int] = ready.trim().split(' ');
   return { child, port: Number(port), listeners: [Number(term), Number(int)], exited };
 }
 
 const REQUESTS = 300;
+
+/** Children started by a test: killed after it whatever happened, so that a failure leaks no process. */
+const started: Child[] = [];
 
 describe('flush on deploy signals (default when an exporter is configured)', () => {
   let receiver: OtlpReceiver;
@@ -44,6 +51,7 @@ describe('flush on deploy signals (default when an exporter is configured)', () 
     receiver = await new OtlpReceiver().start();
   });
   afterEach(async () => {
+    for (const child of started.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await receiver.close();
   });
 
