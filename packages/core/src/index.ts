@@ -42,6 +42,7 @@ export {
   llmscopeMiddleware, llmscopeEmbeddingMiddleware, type LlmscopeMiddlewareOptions, type LlmscopeLanguageModelMiddleware,
   type LlmscopeEmbeddingModelMiddleware, type AiSdkSpecificationVersion, type AiSdkModel, type AiSdkCallOptions,
 } from './genai/instrument/ai-sdk';
+export { llmscopeLangChainHandler, LlmscopeLangChainHandler } from './genai/instrument/langchain';
 export { validateOutput, type StandardSchemaV1, type InferOutput, type OutputIssue, type OutputValidation, type ValidateOutputOptions } from './genai/validate-output';
 export { recordCacheLookup, trackQueueDepth, recordQueueProcessed, getCostReport } from './genai/helpers';
 export type { CostReport, CostDimension, CostRow, CostTotals } from './genai/cost/attribution';
