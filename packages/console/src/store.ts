@@ -21,16 +21,21 @@ function hrMs(t: readonly [number, number]): number {
 }
 
 /**
- * The console's bounded in-memory store, fed as sinks of the llmscope instance. Entries are keyed
- * by trace id (an untraced request gets `r<n>`), in a Map kept in insertion order: past
- * `2 × maxRequests` entries (requests plus traces whose request has not finished yet) the oldest
- * go. LLM calls are also kept in their own ring (`maxCalls`) for the aggregates, which cover
+ * The console's bounded in-memory store, fed as sinks of the llmscope instance. Finished requests
+ * are a ring of `maxRequests` (an untraced one gets the id `r<n>`); traces are keyed by trace id in
+ * a Map kept in insertion order, dropped with their request, and past `2 × maxRequests` entries
+ * (traces whose request has not finished yet) the oldest go. LLM calls are also kept in their own ring (`maxCalls`) for the aggregates, which cover
  * untraced calls too. Each entry holds at most `maxSpansPerTrace` spans and as many calls and scores.
  */
 export class ConsoleStore {
   private readonly entries = new Map<string, TraceEntry>();
-  /** Ids of finished requests, oldest first (some may have been evicted from `entries`). */
-  private readonly order: string[] = [];
+  /**
+   * Finished requests, a ring of `maxRequests`: `orderHead` is the oldest once full. A ring, not
+   * push/shift (shift() on a full array cost ~10 µs a request). Untraced requests live only here:
+   * no map entry, no arrays, as little as possible kept per request.
+   */
+  private readonly order: RequestView[] = [];
+  private orderHead = 0;
   /** LLM calls, a ring of `maxCalls`: `callsHead` is the next slot to overwrite once full. */
   private readonly calls: CallView[] = [];
   private callsHead = 0;
@@ -69,11 +74,13 @@ export class ConsoleStore {
       traceId: r.traceId, llmCalls: r.llm?.calls ?? 0, inputTokens: r.llm?.inputTokens ?? 0, outputTokens: r.llm?.outputTokens ?? 0,
       costUsd: r.llm?.costUsd ?? 0, error: errorMessage(r.error),
     };
-    this.entry(id).request = view;
-    this.order.push(id);
-    if (this.order.length > this.limits.maxRequests) {
-      const gone = this.order.shift();
-      if (gone !== undefined) this.entries.delete(gone);
+    if (r.traceId !== undefined) this.entry(r.traceId).request = view;
+    if (this.order.length < this.limits.maxRequests) this.order.push(view);
+    else {
+      const gone = this.order[this.orderHead] as RequestView;
+      if (gone.traceId !== undefined) this.entries.delete(gone.traceId);
+      this.order[this.orderHead] = view;
+      this.orderHead = (this.orderHead + 1) % this.limits.maxRequests;
     }
     for (const listener of this.listeners) listener(view);
   };
@@ -133,16 +140,18 @@ export class ConsoleStore {
   /** Finished requests still held, newest first. */
   requests(): RequestView[] {
     const out: RequestView[] = [];
-    for (let i = this.order.length - 1; i >= 0; i--) {
-      const r = this.entries.get(this.order[i] as string)?.request;
-      if (r !== undefined) out.push(r);
-    }
+    const n = this.order.length;
+    for (let i = n - 1; i >= 0; i--) out.push(this.order[(this.orderHead + i) % n] as RequestView);
     return out;
   }
 
   /** One trace (or untraced request) by id. */
   trace(id: string): TraceEntry | undefined {
-    return this.entries.get(id);
+    const entry = this.entries.get(id);
+    if (entry !== undefined || !id.startsWith('r')) return entry;
+    // An untraced request: looked up in the ring (only when the API asks).
+    const request = this.order.find((r) => r.id === id);
+    return request === undefined ? undefined : { id, request, calls: [], scores: [], spans: [] };
   }
 
   /** LLM calls started within the last `windowMs`, oldest first. */
@@ -157,7 +166,7 @@ export class ConsoleStore {
     return out;
   }
 
-  /** How much is held, against the caps. */
+  /** How much is held, against the caps (`traces`: map entries, i.e. traced requests and traces whose request is still running). */
   stats(): { requests: number; traces: number; calls: number; limits: Record<string, number> } {
     return {
       requests: this.order.length, traces: this.entries.size, calls: this.calls.length,
