@@ -5,11 +5,11 @@
  * project alone. See docs/packaging.md.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = join(__dirname, '..', '..');
-const PACKAGES = ['core', 'express', 'fastify', 'nestjs', 'node', 'testkit'];
+const PACKAGES = ['core', 'express', 'fastify', 'nestjs', 'node', 'testkit', 'console'];
 // Child processes and a tsc run, next to the other Jest projects on a busy machine.
 const TIMEOUT = 180_000;
 
@@ -67,5 +67,8 @@ describe('published packages', () => {
       expect({ name, buildInfo: paths.filter((p) => p.endsWith('.tsbuildinfo')) }).toEqual({ name, buildInfo: [] });
     }
     expect(packed.map((p) => p.name).sort()).toEqual(PACKAGES.map((p) => `@llmscope/${p}`).sort());
+    // The console's UI ships prebuilt: served from the package, never built at the user's install.
+    const consolePaths = packed.find((p) => p.name === '@llmscope/console')!.files.map((f) => f.path);
+    expect(consolePaths.filter((p) => p.startsWith('ui/')).sort()).toEqual(readdirSync(join(root, 'packages', 'console', 'ui')).map((f) => `ui/${f}`).sort());
   }, TIMEOUT);
 });
