@@ -55,7 +55,7 @@ export class LangfuseServer extends Backend {
    * Every call to the prompts API answered (not those failed by the fault mode), in order: what a
    * cache test counts (`server.promptRequests.length` unchanged → served from the cache).
    */
-  readonly promptRequests: { name: string; version: string | null; label: string | null; status: number }[] = [];
+  readonly promptRequests: { name: string; version: string | null; label: string | null; status: number; traceparent: string | undefined }[] = [];
   private readonly prompts: LangfusePrompt[] = [];
   /** Every label update answered (`PATCH .../prompts/{name}/versions/{version}`), in order. */
   readonly labelUpdates: { name: string; version: number; newLabels: string[] }[] = [];
@@ -110,7 +110,7 @@ export class LangfuseServer extends Backend {
     }
     if (request.method === 'POST' && request.path === '/api/public/otel/v1/traces') return acceptOtlp(request, this.spans, this.exportHeaders);
     const promptMatch = /^\/api\/public\/v2\/prompts\/([^/]+)$/.exec(request.path);
-    if (request.method === 'GET' && promptMatch) return this.getPrompt(decodeURIComponent(promptMatch[1] as string), request.query);
+    if (request.method === 'GET' && promptMatch) return this.getPrompt(decodeURIComponent(promptMatch[1] as string), request.query, request.headers.traceparent);
     const versionMatch = /^\/api\/public\/v2\/prompts\/([^/]+)\/versions\/(\d+)$/.exec(request.path);
     if (request.method === 'PATCH' && versionMatch) return this.updateLabels(decodeURIComponent(versionMatch[1] as string), Number(versionMatch[2]), request.body);
     if (request.method === 'POST' && request.path === '/api/public/scores') return this.postScore(request.body);
@@ -146,7 +146,7 @@ export class LangfuseServer extends Backend {
     return { status: 200, body: target };
   }
 
-  private getPrompt(name: string, query: URLSearchParams): Reply {
+  private getPrompt(name: string, query: URLSearchParams, traceparent: string | string[] | undefined): Reply {
     const versions = this.prompts.filter((p) => p.name === name);
     const version = query.get('version');
     const label = query.get('label') ?? (version === null ? 'production' : null);
@@ -156,7 +156,7 @@ export class LangfuseServer extends Backend {
     const reply: Reply = found === undefined
       ? { status: 404, body: { message: `Prompt not found: '${name}'${version !== null ? ` with version ${version}` : ` with label ${label}`}`, error: 'LangfuseNotFoundError' } }
       : { status: 200, body: found };
-    this.promptRequests.push({ name, version, label: version === null ? label : null, status: reply.status });
+    this.promptRequests.push({ name, version, label: version === null ? label : null, status: reply.status, traceparent: typeof traceparent === 'string' ? traceparent : undefined });
     return reply;
   }
 

@@ -1,6 +1,7 @@
 import { loadOptional } from '../exporters/optional';
 import { isChatItem, makePrompt, type ChatMessage, type ChatPlaceholder, type Prompt } from './prompt';
 import type { PromptSelection } from './local';
+import { untraced } from '../tracing/untraced';
 
 type LangfuseClientModule = typeof import('@langfuse/client');
 type Api = InstanceType<LangfuseClientModule['LangfuseClient']>['api'];
@@ -109,9 +110,9 @@ export class LangfuseSource {
     const options = { timeoutInSeconds: this.config.fetchTimeoutMs / 1000, maxRetries: this.config.maxRetries };
     // The version's own labels are sent along: whether Langfuse adds `newLabels` to them or
     // replaces them, the baseline keeps its other labels (`latest` is Langfuse's to manage).
-    const current = await this.api.prompts.get(name, { version: v }, options);
+    const current = await untraced(() => this.api.prompts.get(name, { version: v }, options));
     const labels = [...new Set([...(current.labels ?? []).filter((l) => l !== 'latest'), label])];
-    await this.api.promptVersion.update(name, v, { newLabels: labels }, options);
+    await untraced(() => this.api.promptVersion.update(name, v, { newLabels: labels }, options));
     this.invalidate(name);
   }
 
@@ -149,10 +150,11 @@ export class LangfuseSource {
     if (version !== undefined && !Number.isInteger(version)) {
       throw new PromptFetchError(`Langfuse prompt versions are integers; ${JSON.stringify(selection.version)} is not one`, true);
     }
-    const data = await this.api.prompts.get(name, version !== undefined ? { version } : { label: selection.label ?? 'production' }, {
+    // llmscope's own traffic: no CLIENT span or traceparent on the app's request for it.
+    const data = await untraced(() => this.api.prompts.get(name, version !== undefined ? { version } : { label: selection.label ?? 'production' }, {
       timeoutInSeconds: this.config.fetchTimeoutMs / 1000,
       maxRetries: this.config.maxRetries,
-    });
+    }));
     const prompt = (data as { prompt?: unknown }).prompt;
     const valid = typeof prompt === 'string' || (Array.isArray(prompt) && prompt.every(isChatItem));
     if (!valid) throw new PromptFetchError(`Langfuse answered prompt ${JSON.stringify(name)} with neither a text nor chat messages`, false);

@@ -184,6 +184,8 @@ describe('Langfuse prompts', () => {
       listening.push(l);
       const up = await fetch(`${l.url}/up`);
       expect(await up.text()).toBe('1 Answer q');
+      // The fetch is llmscope's own traffic: no traceparent (and no CLIENT span) from the outgoing hook.
+      expect(server.promptRequests.map((r) => r.traceparent)).toEqual([undefined]);
       server.mode = 'fail';
       const down = await fetch(`${l.url}/down`);
       expect(down.status).toBe(200);
