@@ -5,7 +5,7 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import fp from 'fastify-plugin';
 import type { LlmscopeOptions } from '@llmscope/core';
-import { finishOnClose, Llmscope, type RequestContext } from '@llmscope/core/adapter';
+import { finishOnClose, Llmscope, matchOwnRoute, serveTableRoute, type RequestContext } from '@llmscope/core/adapter';
 
 export * from '@llmscope/core';
 
@@ -79,6 +79,17 @@ const plugin: FastifyPluginAsync<LlmscopeFastifyOptions> = async function llmsco
       // Scrapes and feedback posts are not app traffic: they are neither counted nor traced.
       next();
       return;
+    }
+    // Routes added to the instance at run time (the console): Fastify has no route for them, so
+    // they reach its 404 handler; served here from the raw request, before any app hook, like
+    // /metrics not app traffic. One length check per request while there are none.
+    if (route === undefined && scope.ownRoutes.length !== 0 && raw.url !== undefined) {
+      const own = matchOwnRoute(scope.ownRoutes, raw.url);
+      if (own !== undefined) {
+        reply.hijack();
+        void serveTableRoute(own, raw, reply.raw, raw.url, request);
+        return;
+      }
     }
     const ctx = scope.startRequest(raw.method as string, raw.url, raw.headers, request);
     if (route !== undefined) scope.setRoute(ctx, route);
