@@ -79,15 +79,18 @@ describe('telemetry never hurts the app', () => {
       });
       const url = app.url;
       await load(url, 200, CONCURRENCY, pathFor); // warm-up: JIT, sockets, metric children
-      const baselineP99 = (await load(bare.url, REQUESTS / 2, CONCURRENCY, pathFor)).p99;
+      const before = (await load(bare.url, REQUESTS / 2, CONCURRENCY, pathFor)).p99;
       const heapBefore = heapAfterGc();
       const result = await load(url, REQUESTS, CONCURRENCY, pathFor);
       const heapAfter = heapAfterGc();
+      // Measured before and after: the load of a shared machine changes during the run (2.8x
+      // was seen against the "before" figure alone), the larger of the two is what it gave then.
+      const baselineP99 = Math.max(before, (await load(bare.url, REQUESTS / 2, CONCURRENCY, pathFor)).p99);
 
       expect(result.statuses.get(200)).toBe(REQUESTS * 9 / 10);
       expect(result.statuses.get(500)).toBe(REQUESTS / 10);
       // Telemetry failing must not show in the app's latency: within 3× the p99 of the same load
-      // without exporters, measured just before (a 200 ms floor for the noise of a fast machine).
+      // without exporters, measured around it (a 200 ms floor for the noise of a fast machine).
       // Absolute figures are the benchmark's job (npm run bench), not a test's.
       expect(result.p99).toBeLessThan(Math.max(200, 3 * baselineP99));
       const growthMb = (heapAfter - heapBefore) / 1024 / 1024;
