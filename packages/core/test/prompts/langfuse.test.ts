@@ -106,10 +106,10 @@ describe('Langfuse prompts', () => {
       // With neither, the caller learns why.
       await expect(s.getPrompt('nothing')).rejects.toThrow(LlmscopePromptError);
       await expect(s.getPrompt('nothing')).rejects.toThrow(/prompt "nothing" \(label production\): Langfuse could not be reached .*and there is no fallback: pass `fallback` to getPrompt\(\), or keep a local copy/);
-      // Within retryAfterSeconds, a get answers from the remembered failure at once.
+      // Within retryAfterSeconds, a get answers from the remembered failure at once (the bound is loose: a loaded CI machine).
       const t = performance.now();
       await s.getPrompt('rag-answer', { fallback: 'x' });
-      expect(performance.now() - t).toBeLessThan(200);
+      expect(performance.now() - t).toBeLessThan(1000);
       const samples = parseMetrics(await (s.registry as NonNullable<Llmscope['registry']>).metrics());
       expect(find(samples, 'llmscope_prompt_fallbacks_total', { prompt_name: 'rag-answer' })[0]?.value).toBe(2);
       const warnings = emitWarning.mock.calls.map((c) => String(c[0]));
