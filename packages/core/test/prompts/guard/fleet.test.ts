@@ -117,8 +117,9 @@ describe('fleet guard: the replicas\' aggregate read from a real Prometheus', ()
     }
     const qa = a.guards.get('rag-answer')!.status().outcomes.v4!;
     const qb = b.guards.get('rag-answer')!.status().outcomes.v4!;
-    // The same aggregate, read a moment apart: equal up to increase()'s extrapolation to the window's edge.
-    expect(qa.find((o) => o.rule === 'quality')!.candidate).toBeCloseTo(qb.find((o) => o.rule === 'quality')!.candidate, 2);
+    // The same aggregate, read a moment apart: equal up to increase()'s extrapolation to the window's
+    // edge, which differs between the two reads (0.537 vs 0.546 seen in CI): within 0.05.
+    expect(qa.find((o) => o.rule === 'quality')!.candidate).toBeCloseTo(qb.find((o) => o.rule === 'quality')!.candidate, 1);
 
     // New samples, then a second failing evaluation: both replicas roll back.
     await send(a, 'v3', 2);
@@ -136,7 +137,7 @@ describe('fleet guard: the replicas\' aggregate read from a real Prometheus', ()
     const [p95] = await instantQuery(fleet, `histogram_quantile(0.95, sum by (le) (increase(llmscope_prompt_guard_call_duration_seconds_bucket{job="${JOB}",prompt_version="v3"}[120s])))`);
     const latency = a.guards.get('rag-answer')!.status().outcomes.v4!.find((o) => o.rule === 'latency_p95')!;
     expect(latency.status).toBe('pass');
-    expect(latency.baseline).toBeCloseTo(p95!.value, 6);
+    expect(latency.baseline).toBeCloseTo(p95!.value, 3);
   });
 
   test('a query Prometheus refuses is a PrometheusQueryError with its message', async () => {
