@@ -89,6 +89,10 @@ const consumers: Config = {
   testEnvironment: 'node',
 };
 
+// Property-based fuzzing and shutdown under load (test/reliability): real servers of every
+// contract target, Nest 12 included, hence the ESM mode.
+const reliability: Config = esm({ ...contract, displayName: 'reliability', rootDir: join(__dirname, 'test', 'reliability') });
+
 const examplesNest: Config = esm({ ...examples, displayName: 'examples-nestjs', testMatch: ['<rootDir>/nestjs-rag/test/**/*.test.ts'], testPathIgnorePatterns: ['/node_modules/'] });
 
 // NestJS 10 and 11 (CommonJS, unlike 12), each installed in its own workspace folder
@@ -116,7 +120,7 @@ const contractOn = (major: 10 | 11) => onNest(major, { ...contract, testMatch: [
 
 const config: Config = {
   projects: [
-    project('core'), project('express'), project('fastify'), esm(project('nestjs')), project('node'), project('testkit'), project('console'), examples, examplesNest, esm(contract), consumers,
+    project('core'), project('express'), project('fastify'), esm(project('nestjs')), project('node'), project('testkit'), project('console'), examples, examplesNest, esm(contract), reliability, consumers,
     nestjsOn(10), nestjsOn(11), contractOn(10), contractOn(11),
     ...(onNode22 ? [coreNode22] : []),
   ],
