@@ -1,25 +1,16 @@
 /** What the console keeps of each event: small plain objects, serialised only when the API is asked. */
+import type { LlmTotals, RequestRecord } from '@llmscope/core';
 
-/** One finished request. */
-export interface RequestView {
+/** One finished request: the fields of core's `RequestRecord`, its LLM totals flattened (`llm.calls` as `llmCalls`), the error as text. */
+export interface RequestView
+  extends Pick<RequestRecord, 'method' | 'route' | 'startTimeMs' | 'durationMs' | 'userId' | 'sessionId' | 'feature' | 'promptName' | 'promptVersion' | 'traceId'>,
+    Readonly<Omit<LlmTotals, 'calls'>> {
   /** The trace id, or `r<n>` for an untraced request. */
   readonly id: string;
-  readonly method: string;
-  readonly route: string;
-  readonly status: number;
-  /** Milliseconds since the epoch. */
-  readonly startTimeMs: number;
-  readonly durationMs: number;
-  readonly userId: string | undefined;
-  readonly sessionId: string | undefined;
-  readonly feature: string | undefined;
-  readonly promptName: string | undefined;
-  readonly promptVersion: string | undefined;
-  readonly traceId: string | undefined;
-  readonly llmCalls: number;
-  readonly inputTokens: number;
-  readonly outputTokens: number;
-  readonly costUsd: number;
+  /** `RequestRecord.statusCode`. */
+  readonly status: RequestRecord['statusCode'];
+  /** `LlmTotals.calls` (the totals are zeros when the request made no LLM call). */
+  readonly llmCalls: LlmTotals['calls'];
   /** The error's message (clipped), when an error reached the framework. */
   readonly error: string | undefined;
 }
