@@ -4,30 +4,53 @@ export interface BenchConfig {
   name: string;
   script: string;
   variant: string;
+  /**
+   * `otlp-env`: the server gets `OTEL_EXPORTER_OTLP_ENDPOINT` pointed at the bench's local sink
+   * (how a new user turns export on). Every other configuration runs with no `OTEL_*` variable.
+   */
+  env?: 'otlp-env';
   /** The baseline ratios are computed against (same framework). */
   bare?: boolean;
-  /** llmscope configurations checked against a target ratio and against peers. */
-  target?: { ratio: number; beats?: string[] };
+  /** llmscope configurations checked against targets (issue 17's table). */
+  target?: {
+    /** CPU and req/s ratio to bare at least this (0: no ratio target). */
+    ratio: number;
+    /** Costs less CPU per request than each of these rows. */
+    beats?: string[];
+    /** Adds at most half the CPU per request over bare that this (peer) row adds. */
+    halfOf?: string;
+    /** CPU ratio within `within` of this row's (NestJS against Express). */
+    near?: { name: string; within: number };
+  };
 }
 
+const EXPRESS = 'servers/express.ts';
+const FASTIFY = 'servers/fastify.ts';
+const NEST = 'servers/nest.ts';
+
+// "defaults": `llmscope()` with no options, NODE_ENV=production, as a new user runs it. Tail
+// sampling is on by default, so "defaults + OTLP exporter" is the shipped tail-sampled export.
 export const CONFIGS: BenchConfig[] = [
-  { framework: 'express', name: 'express bare', script: 'servers/express.ts', variant: 'bare', bare: true },
-  { framework: 'express', name: 'express + llmscope metrics', script: 'servers/express.ts', variant: 'llmscope-metrics', target: { ratio: 0.95, beats: ['express + express-prom-bundle'] } },
-  { framework: 'express', name: 'express + llmscope full', script: 'servers/express.ts', variant: 'llmscope-full', target: { ratio: 0.85, beats: ['express + OTel auto-instrumentation'] } },
-  { framework: 'express', name: 'express + llmscope full, tail-sampled', script: 'servers/express.ts', variant: 'llmscope-sampled' },
-  { framework: 'express', name: 'express + express-prom-bundle', script: 'servers/express.ts', variant: 'express-prom-bundle' },
+  { framework: 'express', name: 'express bare', script: EXPRESS, variant: 'bare', bare: true },
+  { framework: 'express', name: 'express + llmscope metrics', script: EXPRESS, variant: 'llmscope-metrics', target: { ratio: 0.95, beats: ['express + express-prom-bundle'] } },
+  { framework: 'express', name: 'express + llmscope defaults, no exporter', script: EXPRESS, variant: 'llmscope-defaults', target: { ratio: 0.90 } },
+  { framework: 'express', name: 'express + llmscope defaults + OTLP exporter', script: EXPRESS, variant: 'llmscope-defaults', env: 'otlp-env', target: { ratio: 0.85 } },
+  { framework: 'express', name: 'express + llmscope full', script: EXPRESS, variant: 'llmscope-full', target: { ratio: 0, beats: ['express + OTel auto-instrumentation'], halfOf: 'express + OTel auto-instrumentation' } },
+  { framework: 'express', name: 'express + express-prom-bundle', script: EXPRESS, variant: 'express-prom-bundle' },
   { framework: 'express', name: 'express + OTel auto-instrumentation', script: 'servers/express-otel.ts', variant: 'otel' },
-  { framework: 'context', name: 'express + AsyncLocalStorage.run', script: 'servers/express.ts', variant: 'als', target: { ratio: 0, beats: ['express + cls-hooked'] } },
-  { framework: 'context', name: 'express + cls-hooked', script: 'servers/express.ts', variant: 'cls-hooked' },
-  { framework: 'fastify', name: 'fastify bare', script: 'servers/fastify.ts', variant: 'bare', bare: true },
-  { framework: 'fastify', name: 'fastify + llmscope metrics', script: 'servers/fastify.ts', variant: 'llmscope-metrics', target: { ratio: 0.95, beats: ['fastify + fastify-metrics'] } },
-  { framework: 'fastify', name: 'fastify + llmscope full', script: 'servers/fastify.ts', variant: 'llmscope-full', target: { ratio: 0.85, beats: ['fastify + @fastify/otel'] } },
-  { framework: 'fastify', name: 'fastify + llmscope tracing, no exporter', script: 'servers/fastify.ts', variant: 'llmscope-traced' },
-  { framework: 'fastify', name: 'fastify + llmscope full, tail-sampled', script: 'servers/fastify.ts', variant: 'llmscope-sampled' },
-  { framework: 'fastify', name: 'fastify + fastify-metrics', script: 'servers/fastify.ts', variant: 'fastify-metrics' },
-  { framework: 'fastify', name: 'fastify + @fastify/otel', script: 'servers/fastify.ts', variant: 'fastify-otel' },
-  { framework: 'nestjs', name: 'nestjs bare', script: 'servers/nest.ts', variant: 'bare', bare: true },
-  { framework: 'nestjs', name: 'nestjs + llmscope metrics', script: 'servers/nest.ts', variant: 'llmscope-metrics', target: { ratio: 0.95 } },
+  { framework: 'context', name: 'express + AsyncLocalStorage.run', script: EXPRESS, variant: 'als', target: { ratio: 0, beats: ['express + cls-hooked'] } },
+  { framework: 'context', name: 'express + cls-hooked', script: EXPRESS, variant: 'cls-hooked' },
+  { framework: 'fastify', name: 'fastify bare', script: FASTIFY, variant: 'bare', bare: true },
+  { framework: 'fastify', name: 'fastify + llmscope metrics', script: FASTIFY, variant: 'llmscope-metrics', target: { ratio: 0.85, beats: ['fastify + fastify-metrics'] } },
+  { framework: 'fastify', name: 'fastify + llmscope defaults, no exporter', script: FASTIFY, variant: 'llmscope-defaults', target: { ratio: 0.80 } },
+  { framework: 'fastify', name: 'fastify + llmscope defaults + OTLP exporter', script: FASTIFY, variant: 'llmscope-defaults', env: 'otlp-env', target: { ratio: 0.70 } },
+  { framework: 'fastify', name: 'fastify + llmscope full', script: FASTIFY, variant: 'llmscope-full', target: { ratio: 0, beats: ['fastify + @fastify/otel'], halfOf: 'fastify + @fastify/otel' } },
+  { framework: 'fastify', name: 'fastify + fastify-metrics', script: FASTIFY, variant: 'fastify-metrics' },
+  { framework: 'fastify', name: 'fastify + @fastify/otel', script: FASTIFY, variant: 'fastify-otel' },
+  { framework: 'nestjs', name: 'nestjs bare', script: NEST, variant: 'bare', bare: true },
+  { framework: 'nestjs', name: 'nestjs + llmscope metrics', script: NEST, variant: 'llmscope-metrics', target: { ratio: 0.95, near: { name: 'express + llmscope metrics', within: 0.03 } } },
+  { framework: 'nestjs', name: 'nestjs + llmscope defaults, no exporter', script: NEST, variant: 'llmscope-defaults', target: { ratio: 0.90, near: { name: 'express + llmscope defaults, no exporter', within: 0.03 } } },
+  { framework: 'nestjs', name: 'nestjs + llmscope defaults + OTLP exporter', script: NEST, variant: 'llmscope-defaults', env: 'otlp-env', target: { ratio: 0.85, near: { name: 'express + llmscope defaults + OTLP exporter', within: 0.03 } } },
 ];
 
 /** The baseline of a configuration: the bare server of its framework (context rows compare to bare Express). */

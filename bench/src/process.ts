@@ -15,7 +15,7 @@ export class ServerProcess {
     });
   }
 
-  static async start(script: string, variant: string, env: Record<string, string>, core: number, nodeFlags: string[] = []): Promise<ServerProcess> {
+  static async start(script: string, variant: string, env: Record<string, string | undefined>, core: number, nodeFlags: string[] = []): Promise<ServerProcess> {
     const node = [...nodeFlags, '--import', 'tsx', join(__dirname, script)];
     const [cmd, args] = TASKSET ? [TASKSET, ['-c', String(core), process.execPath, ...node]] : [process.execPath, node];
     const child = spawn(cmd, args, {

@@ -31,8 +31,16 @@ async function load(port: number, seconds: number): Promise<autocannon.Result> {
   return autocannon({ url: `http://127.0.0.1:${port}/users/42`, connections: CONNECTIONS, duration: seconds, headers: { 'x-user-id': 'bench-user' } });
 }
 
+/** The server's environment: no `OTEL_*` variable from this shell, the sink's endpoint where a row asks for it. */
+function serverEnv(config: BenchConfig, otlp: string): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = { BENCH_OTLP_URL: otlp };
+  for (const name of Object.keys(process.env)) if (name.startsWith('OTEL_')) env[name] = undefined;
+  if (config.env === 'otlp-env') env.OTEL_EXPORTER_OTLP_ENDPOINT = otlp.replace(/\/v1\/traces$/, '');
+  return env;
+}
+
 async function measure(config: BenchConfig, otlp: string): Promise<Measurement> {
-  const server = await ServerProcess.start(config.script, config.variant, { BENCH_OTLP_URL: otlp }, 1);
+  const server = await ServerProcess.start(config.script, config.variant, serverEnv(config, otlp), 1);
   try {
     await load(server.port, WARMUP_S);
     const before = await server.sample();
@@ -102,6 +110,7 @@ async function main(): Promise<void> {
     }
   }
   const med = (name: string, key: keyof Measurement) => median((samples.get(name) ?? []).map((m) => m[key]));
+  const rowsByName = new Map<string, Row>();
   const rows: Row[] = configs.map((c) => {
     const base = baselineOf(c);
     const rps = med(c.name, 'rps');
@@ -125,8 +134,27 @@ async function main(): Promise<void> {
         met &&= ok;
         checks.push(`ahead of ${peer}: ${ok ? 'met' : 'missed'} (${round(cpu, 1)} vs ${round(med(peer, 'cpuMicros'), 1)} µs CPU/req)`);
       }
+      const peer = c.target.halfOf;
+      if (peer !== undefined && base !== undefined && samples.has(peer) && samples.has(base.name)) {
+        const bareCpu = med(base.name, 'cpuMicros');
+        const added = cpu - bareCpu;
+        const peerAdded = med(peer, 'cpuMicros') - bareCpu;
+        const ok = added <= peerAdded / 2;
+        met &&= ok;
+        checks.push(`added CPU ≤ half of ${peer}'s: ${ok ? 'met' : 'missed'} (+${round(added, 1)} vs +${round(peerAdded, 1)} µs CPU/req)`);
+      }
+      const near = c.target.near;
+      if (near !== undefined && samples.has(near.name) && row.cpuRatio !== undefined) {
+        const other = rowsByName.get(near.name)?.cpuRatio;
+        if (other !== undefined) {
+          const ok = row.cpuRatio >= other - near.within;
+          met &&= ok;
+          checks.push(`CPU ratio within ${near.within} of ${near.name}: ${ok ? 'met' : 'missed'} (${row.cpuRatio} vs ${other})`);
+        }
+      }
       row.target = { met, checks };
     }
+    rowsByName.set(c.name, row);
     return row;
   });
   const results: Results = {

@@ -16,8 +16,10 @@ switch (variant()) {
     // Every trace exported (tail sampling off), like the OTel peer: the same export volume.
     app.use(llmscope({ exporters: { otlp: { url: otlpUrl() } }, sampling: { tail: false } }));
     break;
-  case 'llmscope-sampled':
-    app.use(llmscope({ exporters: { otlp: { url: otlpUrl() } } }));
+  case 'llmscope-defaults':
+    // Options left at their defaults: tracing on, tail sampling; exports only when the bench
+    // sets OTEL_EXPORTER_OTLP_ENDPOINT (the "defaults + OTLP exporter" row).
+    app.use(llmscope());
     break;
   case 'express-prom-bundle':
     app.use(promBundle({ includeMethod: true, includePath: true, includeStatusCode: true, normalizePath: [['^/users/[^/]+$', '/users/#id']] }));

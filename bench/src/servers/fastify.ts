@@ -33,12 +33,10 @@ async function main(): Promise<number> {
         throw new Error('soak error');
       });
       break;
-    case 'llmscope-traced':
-      // Spans created and ended, nothing exported: the price of tracing itself.
-      await app.register(llmscope, {});
-      break;
-    case 'llmscope-sampled':
-      await app.register(llmscope, { exporters: { otlp: { url: otlpUrl() } } });
+    case 'llmscope-defaults':
+      // Options left at their defaults: tracing on, tail sampling; exports only when the bench
+      // sets OTEL_EXPORTER_OTLP_ENDPOINT (the "defaults + OTLP exporter" row).
+      await app.register(llmscope);
       break;
     case 'fastify-metrics':
       await app.register(fastifyMetrics, { endpoint: '/metrics' });
