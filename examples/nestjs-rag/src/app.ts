@@ -1,9 +1,10 @@
 import 'reflect-metadata';
-import { Module, type INestApplication, type Type } from '@nestjs/common';
+import { Inject, Injectable, Module, type INestApplication, type OnApplicationShutdown, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
-import { LlmscopeModule, type LlmscopeModuleOptions } from '@llmscope/nestjs';
+import { Llmscope, LlmscopeModule, type LlmscopeModuleOptions } from '@llmscope/nestjs';
+import { llmscopeConsole, type ConsoleOptions, type LlmscopeConsole } from '@llmscope/console';
 import { exampleLlmscopeOptions } from '../../shared/src';
 import { ChatController } from './chat.controller';
 import { RagService } from './rag.service';
@@ -16,6 +17,25 @@ export interface AppOptions {
   platform?: 'express' | 'fastify';
   /** Share of the answers the relevance judge grades (default 0.5). */
   judgeSampleRate?: number;
+  /** Options of the local console at /llmscope (`@llmscope/console`); `false`: not mounted. */
+  console?: ConsoleOptions | false;
+}
+
+/**
+ * The local console, mounted on the llmscope instance that `LlmscopeModule.forRoot()` provides
+ * (injectable as `Llmscope`), and unmounted when the application closes. Nest serves it through
+ * llmscope's own hook on either platform: no controller, no route of the app.
+ */
+@Injectable()
+export class LlmscopeConsoleService implements OnApplicationShutdown {
+  /** The mounted console (its `path`, its `store`). */
+  readonly console: LlmscopeConsole;
+  constructor(@Inject(Llmscope) scope: Llmscope, @Inject('LLMSCOPE_CONSOLE_OPTIONS') options: ConsoleOptions | undefined) {
+    this.console = llmscopeConsole(scope, options);
+  }
+  onApplicationShutdown(): void {
+    this.console.close();
+  }
 }
 
 /** The example RAG chat API as a Nest application (not yet listening). */
@@ -25,7 +45,8 @@ export function createApp(options: AppOptions = {}): Promise<INestApplication> {
   // sample, and human feedback at POST /llmscope/feedback (examples/shared/src/evaluations.ts).
   const scoring = exampleLlmscopeOptions({ judgeSampleRate: options.judgeSampleRate });
   const llmscope = { ...scoring, ...options.llmscope, llm: { ...scoring.llm, ...options.llmscope?.llm } };
-  @Module({ imports: [LlmscopeModule.forRoot(llmscope)], controllers: [ChatController], providers: [RagService] })
+  const consoleProviders = options.console === false ? [] : [{ provide: 'LLMSCOPE_CONSOLE_OPTIONS', useValue: options.console }, LlmscopeConsoleService];
+  @Module({ imports: [LlmscopeModule.forRoot(llmscope)], controllers: [ChatController], providers: [RagService, ...consoleProviders] })
   class AppModule {}
   const adapter = options.platform === 'fastify' ? new FastifyAdapter() : new ExpressAdapter();
   return NestFactory.create(AppModule as Type, adapter, { logger: ['error', 'warn'] });
