@@ -1,4 +1,6 @@
-import { LangfuseServer } from '@llmscope/testkit';
+import OpenAI from 'openai';
+import { instrumentOpenAI } from '@llmscope/express';
+import { LangfuseServer, LlmServer } from '@llmscope/testkit';
 import { chat, ragApp } from './exporter-app';
 
 describe('Langfuse exporter (@langfuse/otel)', () => {
@@ -42,6 +44,57 @@ describe('Langfuse exporter (@langfuse/otel)', () => {
     // @langfuse/otel's own processor ran: it marks the request span, the first one exported, as the app root.
     expect(root?.attributes['langfuse.internal.is_app_root']).toBe(true);
     expect(generation?.attributes['langfuse.internal.is_app_root']).toBeUndefined();
+  });
+
+  test('a streamed call through the real OpenAI SDK: Langfuse gets its completion start time, model parameters, usage details and cost details in its own fields', async () => {
+    const llm = await LlmServer.start();
+    try {
+      // 1000 input tokens of which 400 from the cache, 200 output of which 50 reasoning; a slow first token.
+      llm.enqueue({ firstChunkDelayMs: 150, usage: { input: 1000, output: 200, cacheRead: 400, reasoning: 50 } });
+      const openai = instrumentOpenAI(new OpenAI({ apiKey: 'test', baseURL: llm.openaiBaseURL, maxRetries: 0 }));
+      const app = await ragApp({
+        metrics: false,
+        exporters: { langfuse: { publicKey: server.publicKey, secretKey: server.secretKey, baseUrl: server.url } },
+      }, (express) => {
+        express.post('/stream', async (_req, res) => {
+          const stream = await openai.chat.completions.create({
+            model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], stream: true, stream_options: { include_usage: true },
+            temperature: 0.3, max_tokens: 300, top_p: 0.9,
+          });
+          let text = '';
+          for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+          res.json({ text });
+        });
+      });
+      const res = await fetch(`${app.url}/stream`, { method: 'POST' });
+      expect(res.status).toBe(200);
+      await app.mw.llmscope.shutdown();
+      await app.close();
+
+      expect(server.unauthorized).toBe(0);
+      const generation = server.spans.find((s) => s.name === 'chat gpt-4o-mini');
+      const a = generation?.attributes ?? {};
+      expect(a['langfuse.observation.type']).toBe('generation');
+      // Langfuse's usage types do not overlap: uncached input, cache reads, output without reasoning, reasoning.
+      expect(JSON.parse(String(a['langfuse.observation.usage_details']))).toEqual({
+        input: 600, input_cached_tokens: 400, output: 150, output_reasoning_tokens: 50, total: 1200,
+      });
+      expect(JSON.parse(String(a['langfuse.observation.model.parameters']))).toEqual({ temperature: 0.3, max_tokens: 300, top_p: 0.9 });
+      const cost = JSON.parse(String(a['langfuse.observation.cost_details'])) as Record<string, number>;
+      expect(cost).toEqual({ total: a['llmscope.cost.usd'] });
+      expect(cost.total).toBeGreaterThan(0);
+      // The completion start time is the span's start plus the time to first chunk (an ISO date, what Langfuse parses).
+      const completionStart = String(a['langfuse.observation.completion_start_time']);
+      expect(completionStart).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      const startMs = Number(BigInt(generation?.startTimeUnixNano ?? '0') / 1_000_000n);
+      const endMs = Number(BigInt(generation?.endTimeUnixNano ?? '0') / 1_000_000n);
+      const ttft = Number(a['gen_ai.response.time_to_first_chunk']);
+      expect(ttft).toBeGreaterThanOrEqual(0.15);
+      expect(Math.abs(Date.parse(completionStart) - (startMs + ttft * 1000))).toBeLessThanOrEqual(1);
+      expect(Date.parse(completionStart)).toBeLessThanOrEqual(endMs);
+    } finally {
+      await llm.close();
+    }
   });
 
   test('options override the environment; a custom filter narrows what is exported', async () => {
