@@ -93,6 +93,17 @@ const consumers: Config = {
 // contract target, Nest 12 included, hence the ESM mode.
 const reliability: Config = esm({ ...contract, displayName: 'reliability', rootDir: join(__dirname, 'test', 'reliability') });
 
+// The operations pack (ops/): the Grafana dashboard proved against a real Prometheus.
+const ops: Config = {
+  displayName: 'ops',
+  rootDir: join(__dirname, 'ops'),
+  testMatch: ['<rootDir>/test/**/*.test.ts'],
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: join(__dirname, 'tsconfig.json') }] },
+  moduleNameMapper: rootMappers,
+  testEnvironment: 'node',
+  testEnvironmentOptions: { globalsCleanup: 'off' },
+};
+
 const examplesNest: Config = esm({ ...examples, displayName: 'examples-nestjs', testMatch: ['<rootDir>/nestjs-rag/test/**/*.test.ts'], testPathIgnorePatterns: ['/node_modules/'] });
 
 // NestJS 10 and 11 (CommonJS, unlike 12), each installed in its own workspace folder
@@ -120,7 +131,7 @@ const contractOn = (major: 10 | 11) => onNest(major, { ...contract, testMatch: [
 
 const config: Config = {
   projects: [
-    project('core'), project('express'), project('fastify'), esm(project('nestjs')), project('node'), project('testkit'), project('console'), examples, examplesNest, esm(contract), reliability, consumers,
+    project('core'), project('express'), project('fastify'), esm(project('nestjs')), project('node'), project('testkit'), project('console'), examples, examplesNest, esm(contract), reliability, consumers, ops,
     nestjsOn(10), nestjsOn(11), contractOn(10), contractOn(11),
     ...(onNode22 ? [coreNode22] : []),
   ],
