@@ -7,15 +7,21 @@
 //      `promtool check metrics` also lints;
 //   3. amtool check-config on the example Alertmanager routing (ops/alertmanager/), and its
 //      routes (page to PagerDuty, notify to Slack);
-//   4. every runbook_url of the alerts points at a section of docs/ops.md.
+//   4. every runbook_url of the alerts points at a section of docs/ops.md;
+//   5. the Grafana dashboard (ops/grafana) is what its code generates, and names only documented
+//      metrics and existing recording rules (ops/test/dashboard.test.ts runs its queries);
+//   6. the Kubernetes examples (ops/kubernetes) and Grafana provisioning files parse as YAML, and
+//      their structure holds: a ServiceMonitor per-pod scrape of /metrics, the Collector's
+//      gateway tier routing by trace id to a headless Service of the tail_sampling tier.
 // Prometheus 2.42+ and Alertmanager from Debian's packages (`prometheus`,
 // `prometheus-alertmanager`); .ci/run installs them. Prints "N passed, M failed" at the end.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseAllDocuments, parse as parseYaml } from 'yaml';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const prometheusDir = join(root, 'ops/prometheus');
@@ -168,6 +174,83 @@ await check('every runbook_url points at a section of docs/ops.md', () => {
   const urls = [...readFileSync(ruleFiles[1], 'utf8').matchAll(/runbook_url: "docs\/ops\.md#([^"]+)"/g)].map((m) => m[1]);
   const missing = urls.filter((a) => !anchors.has(a));
   if (urls.length !== 6 || missing.length > 0) throw new Error(`${urls.length} runbook URLs; no section for: ${missing.join(', ')}`);
+});
+
+await check('the Grafana dashboard JSON is what ops/grafana/dashboard.ts generates (else: npm run ops:dashboard)', () => {
+  const tsx = join(root, 'node_modules/.bin/tsx');
+  if (!existsSync(tsx)) throw new Error('tsx is missing: npm install');
+  run(tsx, [join(root, 'ops/grafana/generate.ts'), '--check']);
+});
+
+await check('the dashboard names only documented metrics and existing recording rules', () => {
+  const dashboard = JSON.parse(readFileSync(join(root, 'ops/grafana/llmscope-dashboard.json'), 'utf8'));
+  const documented = readFileSync(join(root, 'docs/metrics.md'), 'utf8');
+  const recorded = new Set([...readFileSync(ruleFiles[0], 'utf8').matchAll(/^\s*- record: (\S+)/gm)].map((m) => m[1]));
+  const exprs = [
+    ...dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr)),
+    ...dashboard.templating.list.filter((v) => v.type === 'query').map((v) => v.query),
+  ];
+  const missing = [];
+  for (const expr of exprs) {
+    for (const name of metricNames(expr)) {
+      if (!documented.includes(`\`${family(name)}\``) && !documented.includes(`\`${name}\``)) missing.push(`${name}: not in docs/metrics.md`);
+    }
+    for (const [rule] of expr.matchAll(/\b[a-z_]+:[a-z0-9_]+:[a-z0-9_]+\b/g)) if (!recorded.has(rule)) missing.push(`${rule}: no such recording rule`);
+  }
+  if (exprs.length < 50) missing.push(`only ${exprs.length} queries in the dashboard`);
+  if (missing.length > 0) throw new Error([...new Set(missing)].join('\n'));
+});
+
+/** Every YAML document of a file; a syntax error fails with its position. */
+function yamlDocuments(file) {
+  const docs = parseAllDocuments(readFileSync(file, 'utf8'));
+  for (const doc of docs) if (doc.errors.length > 0) throw new Error(`${file}: ${doc.errors.map((e) => e.message).join('; ')}`);
+  return docs.map((d) => d.toJS());
+}
+
+/** Each pipeline's receivers, processors and exporters are defined in the Collector config. */
+function checkCollector(name, config) {
+  const problems = [];
+  for (const [pipeline, p] of Object.entries(config.service?.pipelines ?? {})) {
+    for (const kind of ['receivers', 'processors', 'exporters']) {
+      for (const id of p[kind] ?? []) if (config[kind]?.[id] === undefined) problems.push(`${name}: pipeline ${pipeline} uses ${kind.slice(0, -1)} ${id}, not defined`);
+    }
+  }
+  if (Object.keys(config.service?.pipelines ?? {}).length === 0) problems.push(`${name}: no pipeline`);
+  return problems;
+}
+
+await check('ops/kubernetes and ops/grafana/provisioning: YAML parses; ServiceMonitor per pod; gateway routes by trace id to the tail_sampling tier', () => {
+  const k8sDir = join(root, 'ops/kubernetes');
+  const objects = readdirSync(k8sDir).filter((f) => f.endsWith('.yaml')).sort().flatMap((f) => yamlDocuments(join(k8sDir, f)));
+  for (const f of ['dashboards.yaml', 'datasources.yaml']) yamlDocuments(join(root, 'ops/grafana/provisioning', f));
+  const problems = [];
+  const find = (kind, name) => objects.find((o) => o?.kind === kind && o.metadata?.name === name);
+  for (const o of objects) if (typeof o?.apiVersion !== 'string' || typeof o.kind !== 'string' || typeof o.metadata?.name !== 'string') problems.push(`an object without apiVersion, kind or metadata.name: ${JSON.stringify(o).slice(0, 80)}`);
+  const monitors = objects.filter((o) => o?.kind === 'ServiceMonitor');
+  if (monitors.length === 0) problems.push('no ServiceMonitor');
+  for (const m of monitors) {
+    const service = objects.find((o) => o?.kind === 'Service' && Object.entries(m.spec.selector.matchLabels).every(([k, v]) => o.metadata.labels?.[k] === v));
+    if (service === undefined) problems.push(`ServiceMonitor ${m.metadata.name} selects no Service`);
+    for (const e of m.spec.endpoints) {
+      if (e.path !== '/metrics') problems.push(`ServiceMonitor ${m.metadata.name}: path ${e.path}`);
+      if (!service?.spec.ports.some((p) => p.name === e.port)) problems.push(`ServiceMonitor ${m.metadata.name}: no Service port named ${e.port}`);
+    }
+  }
+  const gatewayMap = find('ConfigMap', 'otel-gateway');
+  const samplerMap = find('ConfigMap', 'otel-sampler');
+  if (gatewayMap === undefined || samplerMap === undefined) throw new Error('the otel-gateway and otel-sampler ConfigMaps are missing');
+  const gateway = parseYaml(gatewayMap.data['config.yaml']);
+  const sampler = parseYaml(samplerMap.data['config.yaml']);
+  problems.push(...checkCollector('otel-gateway', gateway), ...checkCollector('otel-sampler', sampler));
+  const lb = gateway.exporters?.loadbalancing;
+  if (lb?.routing_key !== 'traceID') problems.push('otel-gateway: the loadbalancing exporter does not route by traceID');
+  const host = lb?.resolver?.dns?.hostname ?? '';
+  const headless = find('Service', host.split('.')[0]);
+  if (headless?.spec.clusterIP !== 'None') problems.push(`otel-gateway: the resolver's ${host} is not a headless Service here`);
+  else if (headless.spec.selector['app.kubernetes.io/name'] !== 'otel-sampler') problems.push(`${host} does not select the sampler pods`);
+  if (!sampler.service?.pipelines?.traces?.processors?.includes('tail_sampling')) problems.push('otel-sampler: no tail_sampling in the traces pipeline');
+  if (problems.length > 0) throw new Error(problems.join('\n'));
 });
 
 console.log(`ops-check: ${passed} passed, ${failed} failed`);
