@@ -2,6 +2,9 @@
  * The server side of a benchmark process: announces its port to the orchestrator over IPC
  * and answers CPU / memory samples, so that CPU time per request is measured inside the server.
  */
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
+
 export interface ServerMessage {
   type: 'ready' | 'sample';
   port?: number;
@@ -9,7 +12,29 @@ export interface ServerMessage {
   memory?: NodeJS.MemoryUsage;
 }
 
-export type OrchestratorMessage = { type: 'sample'; gc?: boolean } | { type: 'exit' };
+export type OrchestratorMessage = { type: 'sample'; gc?: boolean } | { type: 'exit' } | { type: 'profile-start'; intervalMicros: number } | { type: 'profile-stop'; file: string };
+
+/**
+ * The CPU profiler of `node --cpu-prof`, driven over IPC through the inspector so that a profile
+ * covers the measured window only, not start-up and module loading (bench/src/profile.ts).
+ */
+let session: Session | undefined;
+
+function profile(m: OrchestratorMessage): void {
+  if (m.type === 'profile-start') {
+    session = new Session();
+    session.connect();
+    session.post('Profiler.enable', () => session?.post('Profiler.setSamplingInterval', { interval: m.intervalMicros }, () => session?.post('Profiler.start', () => {
+      process.send?.({ type: 'sample' } satisfies ServerMessage);
+    })));
+  } else if (m.type === 'profile-stop') {
+    session?.post('Profiler.stop', (error, result) => {
+      if (error === null) writeFileSync(m.file, JSON.stringify(result.profile));
+      session?.disconnect();
+      process.send?.({ type: 'sample' } satisfies ServerMessage);
+    });
+  }
+}
 
 export function serve(listen: () => Promise<number>): void {
   listen().then((port) => {
@@ -20,6 +45,7 @@ export function serve(listen: () => Promise<number>): void {
   });
   process.on('message', (m: OrchestratorMessage) => {
     if (m.type === 'exit') process.exit(0);
+    if (m.type === 'profile-start' || m.type === 'profile-stop') profile(m);
     if (m.type === 'sample') {
       if (m.gc && typeof global.gc === 'function') global.gc();
       process.send?.({ type: 'sample', cpu: process.cpuUsage(), memory: process.memoryUsage() } satisfies ServerMessage);

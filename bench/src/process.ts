@@ -43,6 +43,14 @@ export class ServerProcess {
     });
   }
 
+  /** Sends a profiler command (harness.ts) and waits for its acknowledgement. */
+  profiler(message: OrchestratorMessage): Promise<ServerMessage> {
+    return new Promise((resolve) => {
+      this.waiting.push(resolve);
+      this.child.send(message);
+    });
+  }
+
   async stop(): Promise<void> {
     if (this.child.exitCode !== null) return;
     const exited = new Promise((r) => this.child.once('exit', r));
