@@ -54,27 +54,20 @@ export function logGamma(x: number): number {
 /** Continued fraction of the incomplete beta function (modified Lentz). */
 function betaContinuedFraction(a: number, b: number, x: number): number {
   const tiny = 1e-300;
+  const nonZero = (v: number): number => (Math.abs(v) < tiny ? tiny : v);
   let c = 1;
-  let d = 1 - (a + b) * x / (a + 1);
-  if (Math.abs(d) < tiny) d = tiny;
-  d = 1 / d;
+  let d = 1 / nonZero(1 - (a + b) * x / (a + 1));
   let h = d;
+  // One Lentz step for the coefficient `aa`: returns the factor h is multiplied by.
+  const step = (aa: number): number => {
+    d = 1 / nonZero(1 + aa * d);
+    c = nonZero(1 + aa / c);
+    return d * c;
+  };
   for (let m = 1; m <= 300; m++) {
     const m2 = 2 * m;
-    let aa = m * (b - m) * x / ((a + m2 - 1) * (a + m2));
-    d = 1 + aa * d;
-    if (Math.abs(d) < tiny) d = tiny;
-    c = 1 + aa / c;
-    if (Math.abs(c) < tiny) c = tiny;
-    d = 1 / d;
-    h *= d * c;
-    aa = -(a + m) * (a + b + m) * x / ((a + m2) * (a + m2 + 1));
-    d = 1 + aa * d;
-    if (Math.abs(d) < tiny) d = tiny;
-    c = 1 + aa / c;
-    if (Math.abs(c) < tiny) c = tiny;
-    d = 1 / d;
-    const delta = d * c;
+    h *= step(m * (b - m) * x / ((a + m2 - 1) * (a + m2)));
+    const delta = step(-(a + m) * (a + b + m) * x / ((a + m2) * (a + m2 + 1)));
     h *= delta;
     if (Math.abs(delta - 1) < 1e-15) break;
   }
