@@ -3,7 +3,7 @@ import type { Llmscope, OwnRouteBody } from '@llmscope/core';
 import type { Redactor } from '@llmscope/core/adapter';
 import { costBy, DIMENSIONS, latency, promptVersions, sessions, type Dimension } from './aggregates';
 import type { ConsoleStore } from './store';
-import type { CallView, RequestView, SpanView, TraceEntry } from './views';
+import type { CallView, LogView, RequestView, SpanView, TraceEntry, TraceView } from './views';
 
 /** A call as shown: captured messages redacted as the exporters redact them (done here, when a trace is viewed, not per call). */
 function shownCall(c: CallView, redactor: Redactor): CallView {
@@ -28,12 +28,24 @@ function shownSpan(s: SpanView, redactor: Redactor): SpanView {
   return { ...s, attributes };
 }
 
-function shownTrace(t: TraceEntry, redactor: Redactor): TraceEntry {
+/** A log line as shown: llmscope's own lines are redacted already, the app's may not be. */
+function shownLog(l: LogView, redactor: Redactor): LogView {
+  const fields: Record<string, string | number | boolean> = {};
+  for (const key in l.fields) {
+    const v = l.fields[key] as string | number | boolean;
+    fields[key] = typeof v === 'string' ? redactor.string(v) : v;
+  }
+  return { ...l, msg: l.msg === undefined ? undefined : redactor.string(l.msg), fields };
+}
+
+function shownTrace(t: TraceEntry, logs: readonly LogView[], redactor: Redactor): TraceView {
   return {
-    ...t,
+    id: t.id,
     request: t.request === undefined ? undefined : shownRequest(t.request, redactor),
     calls: t.calls.map((c) => shownCall(c, redactor)),
+    scores: t.scores,
     spans: t.spans.map((s) => shownSpan(s, redactor)),
+    logs: logs.map((l) => shownLog(l, redactor)),
   };
 }
 
@@ -156,7 +168,7 @@ function route(rest: string, q: Query, store: ConsoleStore, scope: Llmscope, red
     const id = decodeURIComponent(rest.slice('/traces/'.length));
     const t = store.trace(id);
     if (t === undefined) return json(404, { error: `no trace ${id} in the console's store (it keeps the last ${store.limits.maxRequests} requests)` });
-    return json(200, shownTrace(t, redactor));
+    return json(200, shownTrace(t, store.logsOf(t.id), redactor));
   }
   if (rest === '/sessions') {
     const limit = q.int('limit', 200, 1, 10_000);

@@ -7,17 +7,18 @@
  * @packageDocumentation
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Llmscope, OwnRouteRequest, OwnRouteResponse } from '@llmscope/core';
+import type { Llmscope, LogSink, OwnRouteRequest, OwnRouteResponse } from '@llmscope/core';
 import { Redactor } from '@llmscope/core/adapter';
 import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { answerApi, json } from './api';
 import { loadAssets } from './assets';
 import { LiveFeed, MAX_CLIENTS } from './live';
+import { teeLogs } from './logs';
 import { resolveConsoleOptions, type ConsoleOptions, type ResolvedConsoleOptions } from './options';
 import { ConsoleStore } from './store';
 
 export type { ConsoleOptions, ConsoleAuthorize, ResolvedConsoleOptions } from './options';
-export type { CallView, RequestView, ScoreView, SpanView, TraceEntry } from './views';
+export type { CallView, LogView, RequestView, ScoreView, SpanView, TraceEntry, TraceView } from './views';
 export type { ConsoleStore } from './store';
 
 /**
@@ -42,6 +43,13 @@ export interface LlmscopeConsole {
   readonly options: ResolvedConsoleOptions;
   /** Its store (undefined when not enabled). */
   readonly store: ConsoleStore | undefined;
+  /**
+   * The logger llmscope writes to (`logging.logger`), with the console in front: log the app's
+   * lines through it and those with a trace (a `trace_id` field, or logged while a request is
+   * handled) show on the trace page. Lines go on to llmscope's logger unchanged (nowhere when
+   * `logging` is off). Usable whether or not the console is enabled.
+   */
+  readonly logger: LogSink;
   /** Unmounts it and stops feeding its store. */
   close(): void;
 }
@@ -78,14 +86,15 @@ export function llmscopeConsole(scope: Llmscope, options?: ConsoleOptions): Llms
     if (production && options?.enabled !== false) {
       process.emitWarning(`llmscope console: not mounted at ${o.path} because NODE_ENV is production and neither \`authorize\` nor \`token\` is set.`, 'LlmscopeWarning');
     }
-    return { enabled: false, path: o.path, options: o, store: undefined, close: () => undefined };
+    return { enabled: false, path: o.path, options: o, store: undefined, logger: passThrough(scope), close: () => undefined };
   }
   const store = new ConsoleStore(o);
   const live = new LiveFeed(store);
   const assets = loadAssets(o.path);
   const redactor = new Redactor(scope.options.redact);
   const expected = o.token === undefined ? undefined : sha256(o.token);
-  const removers = [scope.onRequest(store.addRequest), scope.onLlmCall(store.addCall), scope.onScore(store.addScore)];
+  const logs = teeLogs(scope, store);
+  const removers = [scope.onRequest(store.addRequest), scope.onLlmCall(store.addCall), scope.onScore(store.addScore), logs.remove];
   // Spans of kept traces (after sampling), for the waterfall; nothing when tracing is off.
   const sampling = scope.sampling;
   if (sampling !== undefined) {
@@ -128,13 +137,23 @@ export function llmscopeConsole(scope: Llmscope, options?: ConsoleOptions): Llms
   removers.push(scope.addRoute(o.path, handler));
   let closed = false;
   return {
-    enabled: true, path: o.path, options: o, store,
+    enabled: true, path: o.path, options: o, store, logger: logs.logger,
     close: () => {
       if (closed) return;
       closed = true;
       for (const remove of removers) remove();
       live.close();
     },
+  };
+}
+
+/** The logger of a console that is not mounted: llmscope's, looked up at each line (nothing when logging is off). */
+function passThrough(scope: Llmscope): LogSink {
+  const next = (): LogSink | undefined => scope.telemetry?.logging?.logger;
+  return {
+    info: (obj, msg) => next()?.info(obj, msg),
+    warn: (obj, msg) => next()?.warn(obj, msg),
+    error: (obj, msg) => next()?.error(obj, msg),
   };
 }
 

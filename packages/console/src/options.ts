@@ -30,6 +30,10 @@ export interface ConsoleOptions {
   maxSpansPerTrace?: number;
   /** Rolling window of the aggregates, minutes. Default 60. */
   windowMinutes?: number;
+  /** Log lines kept in all (llmscope's lines and the app's through the console's logger). Default 5,000, at most 1,000,000. */
+  maxLogLines?: number;
+  /** Log lines kept per trace (the rest of a trace's lines are dropped). Default 50. */
+  maxLogLinesPerTrace?: number;
 }
 
 /** The options after defaults and checks. */
@@ -42,9 +46,11 @@ export interface ResolvedConsoleOptions {
   readonly maxCalls: number;
   readonly maxSpansPerTrace: number;
   readonly windowMs: number;
+  readonly maxLogLines: number;
+  readonly maxLogLinesPerTrace: number;
 }
 
-const KEYS = new Set(['path', 'enabled', 'authorize', 'token', 'maxRequests', 'maxCalls', 'maxSpansPerTrace', 'windowMinutes']);
+const KEYS = new Set(['path', 'enabled', 'authorize', 'token', 'maxRequests', 'maxCalls', 'maxSpansPerTrace', 'windowMinutes', 'maxLogLines', 'maxLogLinesPerTrace']);
 
 function fail(message: string): never {
   throw new TypeError(`llmscope console: ${message}`);
@@ -83,5 +89,7 @@ export function resolveConsoleOptions(options: ConsoleOptions | undefined, produ
     maxCalls: int(o.maxCalls, 'maxCalls', 10_000, 1_000_000),
     maxSpansPerTrace: int(o.maxSpansPerTrace, 'maxSpansPerTrace', 100, 10_000),
     windowMs: windowMinutes * 60_000,
+    maxLogLines: int(o.maxLogLines, 'maxLogLines', 5000, 1_000_000),
+    maxLogLinesPerTrace: int(o.maxLogLinesPerTrace, 'maxLogLinesPerTrace', 50, 10_000),
   };
 }

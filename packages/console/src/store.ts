@@ -1,7 +1,7 @@
 import type { LlmCallRecord, RequestRecord, ScoreRecord } from '@llmscope/core';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { ResolvedConsoleOptions } from './options';
-import type { CallView, RequestView, SpanView, TraceEntry } from './views';
+import type { CallView, LogView, RequestView, SpanView, TraceEntry } from './views';
 
 const MAX_ATTRIBUTES = 40;
 const MAX_ATTRIBUTE_LENGTH = 512;
@@ -16,6 +16,22 @@ function errorMessage(error: unknown): string | undefined {
   return clip(error instanceof Error ? `${error.name}: ${error.message}` : String(error), MAX_ERROR_LENGTH);
 }
 
+/** Copies a log line's fields: primitives kept (strings clipped), anything else as clipped text; at most {@link MAX_ATTRIBUTES}. */
+function logFields(obj: object): Record<string, string | number | boolean> {
+  const fields: Record<string, string | number | boolean> = {};
+  let n = 0;
+  for (const key in obj) {
+    if (n++ >= MAX_ATTRIBUTES) break;
+    const v = (obj as Record<string, unknown>)[key];
+    if (v === undefined || v === null) continue;
+    if (typeof v === 'string') fields[key] = clip(v, MAX_ATTRIBUTE_LENGTH);
+    else if (typeof v === 'number' || typeof v === 'boolean') fields[key] = v;
+    else if (v instanceof Error) fields[key] = clip(`${v.name}: ${v.message}`, MAX_ATTRIBUTE_LENGTH);
+    else fields[key] = clip(String(v), MAX_ATTRIBUTE_LENGTH);
+  }
+  return fields;
+}
+
 function hrMs(t: readonly [number, number]): number {
   return t[0] * 1e3 + t[1] / 1e6;
 }
@@ -26,6 +42,7 @@ function hrMs(t: readonly [number, number]): number {
  * a Map kept in insertion order, dropped with their request, and past `2 × maxRequests` entries
  * (traces whose request has not finished yet) the oldest go. LLM calls are also kept in their own ring (`maxCalls`) for the aggregates, which cover
  * untraced calls too. Each entry holds at most `maxSpansPerTrace` spans and as many calls and scores.
+ * Log lines are a ring of `maxLogLines`, at most `maxLogLinesPerTrace` of each trace.
  */
 export class ConsoleStore {
   private readonly entries = new Map<string, TraceEntry>();
@@ -40,6 +57,9 @@ export class ConsoleStore {
   private readonly calls: CallView[] = [];
   private callsHead = 0;
   private untraced = 0;
+  /** Log lines, a ring of `maxLogLines`: `logsHead` is the next slot to overwrite once full. */
+  private readonly logs: LogView[] = [];
+  private logsHead = 0;
   private readonly listeners = new Set<(r: RequestView) => void>();
 
   constructor(readonly limits: ResolvedConsoleOptions) {}
@@ -53,7 +73,7 @@ export class ConsoleStore {
   private entry(id: string): TraceEntry {
     let e = this.entries.get(id);
     if (e === undefined) {
-      e = { id, request: undefined, calls: [], scores: [], spans: [] };
+      e = { id, request: undefined, calls: [], scores: [], spans: [], logLines: 0 };
       this.entries.set(id, e);
       const max = this.limits.maxRequests * 2;
       if (this.entries.size > max) {
@@ -116,6 +136,33 @@ export class ConsoleStore {
     });
   };
 
+  /**
+   * A log line of trace `traceId` (the console's logger tee calls this for lines that have a
+   * trace): kept while its trace has fewer than `maxLogLinesPerTrace`, in a ring of `maxLogLines`.
+   */
+  addLog(traceId: string, level: LogView['level'], obj: object, msg: string | undefined): void {
+    const e = this.entry(traceId);
+    if (e.logLines >= this.limits.maxLogLinesPerTrace) return;
+    e.logLines++;
+    const view: LogView = { traceId, timeMs: Date.now(), level, msg: msg === undefined ? undefined : clip(msg, MAX_ATTRIBUTE_LENGTH), fields: logFields(obj) };
+    if (this.logs.length < this.limits.maxLogLines) this.logs.push(view);
+    else {
+      this.logs[this.logsHead] = view;
+      this.logsHead = (this.logsHead + 1) % this.limits.maxLogLines;
+    }
+  }
+
+  /** The log lines of a trace still in the ring, oldest first (when the API asks). */
+  logsOf(traceId: string): LogView[] {
+    const n = this.logs.length;
+    const out: LogView[] = [];
+    for (let i = 0; i < n; i++) {
+      const l = this.logs[(this.logsHead + i) % n] as LogView;
+      if (l.traceId === traceId) out.push(l);
+    }
+    return out;
+  }
+
   /** Span of a kept trace (from the instance's export stage). */
   addSpan(span: ReadableSpan): void {
     const ctx = span.spanContext();
@@ -151,7 +198,7 @@ export class ConsoleStore {
     if (entry !== undefined || !id.startsWith('r')) return entry;
     // An untraced request: looked up in the ring (only when the API asks).
     const request = this.order.find((r) => r.id === id);
-    return request === undefined ? undefined : { id, request, calls: [], scores: [], spans: [] };
+    return request === undefined ? undefined : { id, request, calls: [], scores: [], spans: [], logLines: 0 };
   }
 
   /** LLM calls started within the last `windowMs`, oldest first. */
@@ -167,10 +214,11 @@ export class ConsoleStore {
   }
 
   /** How much is held, against the caps (`traces`: map entries, i.e. traced requests and traces whose request is still running). */
-  stats(): { requests: number; traces: number; calls: number; limits: Record<string, number> } {
+  stats(): { requests: number; traces: number; calls: number; logLines: number; limits: Record<string, number> } {
+    const l = this.limits;
     return {
-      requests: this.order.length, traces: this.entries.size, calls: this.calls.length,
-      limits: { maxRequests: this.limits.maxRequests, maxCalls: this.limits.maxCalls, maxSpansPerTrace: this.limits.maxSpansPerTrace, windowMinutes: this.limits.windowMs / 60_000 },
+      requests: this.order.length, traces: this.entries.size, calls: this.calls.length, logLines: this.logs.length,
+      limits: { maxRequests: l.maxRequests, maxCalls: l.maxCalls, maxSpansPerTrace: l.maxSpansPerTrace, maxLogLines: l.maxLogLines, maxLogLinesPerTrace: l.maxLogLinesPerTrace, windowMinutes: l.windowMs / 60_000 },
     };
   }
 }

@@ -68,6 +68,18 @@ export interface SpanView {
   readonly attributes: Readonly<Record<string, string | number | boolean>>;
 }
 
+/** One log line of a trace: llmscope's own (`http_request`, `llm_call`, `score`...) or the app's, logged through the console's logger. */
+export interface LogView {
+  readonly traceId: string;
+  /** Milliseconds since the epoch, when the line was written. */
+  readonly timeMs: number;
+  readonly level: 'info' | 'warn' | 'error';
+  /** The line's message (pino's second argument). */
+  readonly msg: string | undefined;
+  /** The line's fields: strings, numbers and booleans (strings clipped, other values as text); at most 40. */
+  readonly fields: Readonly<Record<string, string | number | boolean>>;
+}
+
 /** Everything the console holds about one trace (or one untraced request). */
 export interface TraceEntry {
   readonly id: string;
@@ -75,4 +87,11 @@ export interface TraceEntry {
   readonly calls: CallView[];
   readonly scores: ScoreView[];
   readonly spans: SpanView[];
+  /** Log lines of the trace that the store took (at most `maxLogLinesPerTrace`; the lines themselves are in the store's ring of `maxLogLines`). */
+  logLines: number;
+}
+
+/** A trace as the API answers it: its entry and its log lines still in the store. */
+export interface TraceView extends Omit<TraceEntry, 'logLines'> {
+  readonly logs: readonly LogView[];
 }

@@ -76,7 +76,9 @@ if (executablePath === undefined && process.env.CI !== 'true') {
     }
 
     test('requests appear (and live), a trace opens as a waterfall; sessions, cost, prompts and latency pages render', async () => {
-      const app = createApp({ speed: 0, judgeSampleRate: 1 });
+      // Logging on (into a sink that drops the lines): the trace page shows llmscope's request and LLM lines.
+      const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+      const app = createApp({ speed: 0, judgeSampleRate: 1, llmscope: { logging: { logger: quiet } } });
       consoles.push(llmscopeConsole(app.llmscope));
       const l = await listen(app);
       open.push(l);
@@ -120,6 +122,9 @@ if (executablePath === undefined && process.env.CI !== 'true') {
       for (const step of ['embed_query', 'vector_search', 'chat sim-gpt', 'POST /chat']) expect(names.join('\n')).toContain(step);
       const llm = await page.locator('#waterfall .span.llm .details').first().innerText();
       expect(llm).toMatch(/sim-gpt · [\d,]+ in \/ [\d,]+ out tokens · \$[\d.]+ · prompt rag-answer@\S+/);
+      // Its log lines: the LLM call's and the request's, in order.
+      const events = await page.locator('#logs tbody tr td:nth-child(3)').allInnerTexts();
+      expect(events).toEqual(expect.arrayContaining(['llm_call', 'http_request']));
       await shot('trace');
 
       await page.click('nav a[data-page="sessions"]');

@@ -222,7 +222,21 @@ async function pageTrace(id) {
     items.push(table([{ label: 'Name' }, { label: 'Value' }, { label: 'Source' }, { label: 'Evaluator' }, { label: 'Comment' }],
       t.scores.map((s) => el('tr', null, td(s.name), td(s.value), td(s.source), td(s.evaluator), td(s.comment ?? '')))));
   }
+  items.push(el('h2', null, 'Log lines'));
+  items.push(t.logs.length ? logTable(t.logs) : empty('No log line of this request: turn on llmscope\'s `logging` for its request and LLM lines, and log the app\'s lines through the console\'s `logger`.'));
   main.replaceChildren(...items);
+}
+
+/** The trace's log lines: llmscope's (event http_request, llm_call, score...) and the app's, oldest first. */
+function logTable(logs) {
+  const rows = logs.map((l) => {
+    const f = l.fields;
+    const rest = Object.keys(f).filter((k) => k !== 'event' && k !== 'trace_id').map((k) => `${k}=${f[k]}`).join('  ');
+    return el('tr', { class: `log ${l.level}` }, td(fmt.time(l.timeMs)), el('td', null, el('span', { class: `level ${l.level}` }, l.level)), td(f.event ?? ''), td(l.msg ?? ''), el('td', { class: 'fields' }, rest));
+  });
+  const t = table([{ label: 'Time' }, { label: 'Level' }, { label: 'Event' }, { label: 'Message' }, { label: 'Fields' }], rows);
+  t.id = 'logs';
+  return t;
 }
 
 // ---- Sessions ----
