@@ -174,13 +174,33 @@ export class SentryReporter {
     return scope;
   }
 
+  /**
+   * Every part of an event that can hold app text: the error message and its stack (source lines
+   * and local variables included), tags, extra, contexts, the user, and what the app's own client
+   * merges in from its scopes (breadcrumbs, the request with its URL, headers and body). Runs after
+   * the client's integrations (they add the request and breadcrumbs), on the error path only.
+   */
   private redactEvent(event: Event): Event {
-    if (!this.redactor.active) return event;
-    if (event.message !== undefined) event.message = this.redactor.string(event.message);
-    for (const value of event.exception?.values ?? []) if (value.value !== undefined) value.value = this.redactor.string(value.value);
-    if (event.extra !== undefined) event.extra = this.redactor.value(event.extra) as Event['extra'];
-    if (event.user?.id !== undefined) event.user.id = this.redactor.string(String(event.user.id));
-    if (event.tags !== undefined) event.tags = this.redactor.value(event.tags) as Event['tags'];
+    const r = this.redactor;
+    if (!r.active) return event;
+    if (event.message !== undefined) event.message = r.string(event.message);
+    if (event.logentry !== undefined) event.logentry = r.value(event.logentry) as Event['logentry'];
+    if (event.transaction !== undefined) event.transaction = r.string(event.transaction);
+    for (const value of event.exception?.values ?? []) {
+      if (value.value !== undefined) value.value = r.string(value.value);
+      for (const frame of value.stacktrace?.frames ?? []) {
+        if (frame.context_line !== undefined) frame.context_line = r.string(frame.context_line);
+        if (frame.pre_context !== undefined) frame.pre_context = frame.pre_context.map((line) => r.string(line));
+        if (frame.post_context !== undefined) frame.post_context = frame.post_context.map((line) => r.string(line));
+        if (frame.vars !== undefined) frame.vars = r.value(frame.vars) as typeof frame.vars;
+      }
+    }
+    if (event.extra !== undefined) event.extra = r.value(event.extra) as Event['extra'];
+    if (event.contexts !== undefined) event.contexts = r.value(event.contexts) as Event['contexts'];
+    if (event.user !== undefined) event.user = r.value(event.user) as Event['user'];
+    if (event.tags !== undefined) event.tags = r.value(event.tags) as Event['tags'];
+    if (event.breadcrumbs !== undefined) event.breadcrumbs = r.value(event.breadcrumbs) as Event['breadcrumbs'];
+    if (event.request !== undefined) event.request = r.value(event.request) as Event['request'];
     return event;
   }
 

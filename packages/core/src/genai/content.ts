@@ -12,8 +12,32 @@ interface Part {
   content?: string;
 }
 
+/** How far back a clip looks for the start of the word the limit falls in. */
+const WORD_LOOKBACK = 256;
+
+function isSpace(code: number): boolean {
+  return code === 32 || code === 10 || code === 13 || code === 9;
+}
+
+/**
+ * `text` cut to `max` characters, before the word the limit falls in: half a secret (the first
+ * characters of a key, the local part of an e-mail address) would no longer match a redaction
+ * pattern and would leave the process in clear. A word longer than {@link WORD_LOOKBACK} is cut
+ * where the limit falls.
+ */
 function clip(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max)}…` : text;
+  if (text.length <= max) return text;
+  let cut = max;
+  if (!isSpace(text.charCodeAt(max)) && !isSpace(text.charCodeAt(max - 1))) {
+    const stop = Math.max(0, max - WORD_LOOKBACK);
+    for (let i = max - 1; i > stop; i--) {
+      if (isSpace(text.charCodeAt(i - 1))) {
+        cut = i;
+        break;
+      }
+    }
+  }
+  return `${text.slice(0, cut)}…`;
 }
 
 /** A string stands for `{ [key]: string }` (a text part, a user message); other non-objects for nothing. */

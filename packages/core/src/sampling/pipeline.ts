@@ -3,6 +3,7 @@ import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace
 import type { Registry } from 'prom-client';
 import { FanoutSpanProcessor, llmscopeSpanProcessor } from '../tracing/provider';
 import { TreePrinterProcessor } from '../tracing/tree-printer';
+import type { Redactor } from '../logging/redact';
 import { llmscopeSampler } from './head';
 import type { ResolvedSampling } from './options';
 import { TailSamplingProcessor } from './tail';
@@ -28,6 +29,8 @@ class SampledOnly implements SpanProcessor {
 let printer: TreePrinterProcessor | undefined;
 /** The pipeline printing traces: one per process, or every trace would print once per instance. */
 let printerOwner: SamplingPipeline | undefined;
+/** The printing instance's redaction: user ids, span names and error messages are app text. */
+let printRedactor: Redactor | undefined;
 
 /**
  * One llmscope instance's path from finished spans to whatever leaves the process:
@@ -51,11 +54,15 @@ export class SamplingPipeline {
     return this.tailSampler;
   }
 
-  /** Adds the process's trace printer to this stage, unless another live instance prints already. */
-  addPrinter(): void {
+  /**
+   * Adds the process's trace printer to this stage, unless another live instance prints already.
+   * What it prints goes through `redactor` (one pass over each trace's text, when it prints).
+   */
+  addPrinter(redactor?: Redactor): void {
     if (printerOwner !== undefined) return;
-    printer ??= new TreePrinterProcessor();
+    printer ??= new TreePrinterProcessor((text) => process.stdout.write(printRedactor === undefined ? text : printRedactor.string(text)));
     printerOwner = this;
+    printRedactor = redactor?.active === true ? redactor : undefined;
     this.stage.add(printer);
   }
 
@@ -78,6 +85,7 @@ export class SamplingPipeline {
     if (printerOwner === this && printer !== undefined) {
       this.stage.remove(printer);
       printerOwner = undefined;
+      printRedactor = undefined;
     }
   }
 }

@@ -271,17 +271,17 @@ describe('cost attribution, helpers, RAG steps, content capture', () => {
     expect(spans.find((x) => x.name === 'vector_search')?.attributes).toMatchObject({ 'gen_ai.data_source.id': 'kb', 'gen_ai.request.top_k': 5, 'llmscope.retrieval.documents_returned': 2 });
   });
 
-  test('content is captured only when enabled, clipped part by part, as valid JSON', async () => {
+  test('content is captured only when enabled, clipped part by part before the word the limit falls in (half a secret would escape redaction), as valid JSON', async () => {
     const scope = new Llmscope({ ...quiet, llm: { captureContent: true, maxContentLength: 5 } });
     await inRequest(scope, () => traceLLM({ model: 'm', input: [{ role: 'user', content: 'a long question' }], system: 'be brief' }, async () => ({
       choices: [{ message: { content: 'a long answer' }, finish_reason: 'stop' }],
     })));
     const [span] = exporter.getFinishedSpans().filter((x) => x.kind === SpanKind.CLIENT);
     expect(JSON.parse(span?.attributes['gen_ai.input.messages'] as string)).toEqual([
-      { role: 'system', parts: [{ type: 'text', content: 'be br…' }] },
-      { role: 'user', parts: [{ type: 'text', content: 'a lon…' }] },
+      { role: 'system', parts: [{ type: 'text', content: 'be …' }] },
+      { role: 'user', parts: [{ type: 'text', content: 'a …' }] },
     ]);
-    expect(JSON.parse(span?.attributes['gen_ai.output.messages'] as string)).toEqual([{ role: 'assistant', parts: [{ type: 'text', content: 'a lon…' }], finish_reason: 'stop' }]);
+    expect(JSON.parse(span?.attributes['gen_ai.output.messages'] as string)).toEqual([{ role: 'assistant', parts: [{ type: 'text', content: 'a …' }], finish_reason: 'stop' }]);
   });
 
   test('model labels are bounded by llm.maxModels', async () => {
