@@ -1,7 +1,7 @@
 import { SpanStatusCode, type Attributes } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { LlmCallRecord } from './record';
-import { COMMON, GEN_AI, GEN_AI_LEGACY, LLMSCOPE, isGenAiAttributes } from './schema';
+import { COMMON, GEN_AI, GEN_AI_LEGACY, LLMSCOPE, OPENINFERENCE, TRACELOOP, genAiOperation } from './schema';
 
 /** What is known of an LLM call when it starts: the request side of the record. */
 export type LlmCallStart = Pick<LlmCallRecord,
@@ -104,45 +104,105 @@ function ttft(a: Attributes): number | undefined {
 }
 
 /**
+ * `gen_ai.provider.name` values for the provider spellings of other tools: OpenInference's
+ * `llm.provider` / `llm.system` and OpenLLMetry's older `gen_ai.system` ("OpenAI", "Azure OpenAI"),
+ * so that their calls share the metric series and the prices of llmscope's own.
+ */
+const PROVIDER_ALIASES: Readonly<Record<string, string>> = {
+  OpenAI: 'openai', 'Azure OpenAI': 'azure.ai.openai', Anthropic: 'anthropic', Cohere: 'cohere', 'Vertex AI': 'gcp.vertex_ai', VertexAI: 'gcp.vertex_ai',
+  AWS: 'aws.bedrock', Bedrock: 'aws.bedrock', Mistral: 'mistral_ai', MistralAI: 'mistral_ai', Groq: 'groq', Together: 'together_ai', Gemini: 'gcp.gemini',
+  google: 'gcp.gemini', vertexai: 'gcp.vertex_ai', aws: 'aws.bedrock', amazon: 'aws.bedrock', azure: 'azure.ai.openai',
+  xai: 'x_ai', mistralai: 'mistral_ai', together: 'together_ai',
+};
+
+function provider(a: Attributes): string {
+  const raw = str(a[GEN_AI.provider]) ?? str(a[OPENINFERENCE.provider]) ?? str(a[GEN_AI_LEGACY.system]) ?? str(a[OPENINFERENCE.system]);
+  return raw === undefined ? 'unknown' : PROVIDER_ALIASES[raw] ?? raw;
+}
+
+/** Parameters of OpenInference's `llm.invocation_parameters` JSON, read only when that is all the span has. */
+interface InvocationParameters {
+  temperature?: number | undefined;
+  maxTokens?: number | undefined;
+  topP?: number | undefined;
+}
+
+/** Longer parameter objects (tool schemas inlined) are not parsed: the span ends on the app's path. */
+const MAX_PARAMETERS_JSON = 4096;
+
+function invocationParameters(a: Attributes): InvocationParameters | undefined {
+  const json = a[OPENINFERENCE.invocationParameters];
+  if (typeof json !== 'string' || json.length > MAX_PARAMETERS_JSON || a[GEN_AI.temperature] !== undefined || a[GEN_AI.maxTokens] !== undefined) return undefined;
+  try {
+    const p = JSON.parse(json) as Record<string, unknown>;
+    if (p === null || typeof p !== 'object') return undefined;
+    return {
+      temperature: num(p.temperature),
+      maxTokens: num(p.max_tokens) ?? num(p.max_completion_tokens) ?? num(p.max_output_tokens) ?? num(p.maxTokens),
+      topP: num(p.top_p) ?? num(p.topP),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Input and output tokens, completed from a total when a tool reports only one of them with it. */
+function tokens(a: Attributes): { input: number | undefined; output: number | undefined } {
+  let input = num(a[GEN_AI.inputTokens]) ?? num(a[GEN_AI_LEGACY.promptTokens]) ?? num(a[OPENINFERENCE.promptTokens]);
+  let output = num(a[GEN_AI.outputTokens]) ?? num(a[GEN_AI_LEGACY.completionTokens]) ?? num(a[OPENINFERENCE.completionTokens]);
+  if (input === undefined || output === undefined) {
+    const total = num(a[TRACELOOP.genAiTotalTokens]) ?? num(a[TRACELOOP.totalTokens]) ?? num(a[OPENINFERENCE.totalTokens]);
+    if (total !== undefined) {
+      if (input === undefined && output !== undefined && total >= output) input = total - output;
+      else if (output === undefined && input !== undefined && total >= input) output = total - input;
+    }
+  }
+  return { input, output };
+}
+
+/**
  * Attributes → record: a finished GenAI span of any instrumentation (OpenTelemetry's, the
- * Anthropic SDK's own, LangChain's, older semconv names) as an LLM-call record, not yet priced
- * unless the span carries a cost. `ctx` fills what the span does not say. Undefined for spans
- * that are not GenAI operations, and for AI SDK step spans (groupings). Agent spans
- * (`invoke_agent`) keep their duration but not their tokens and cost, which are their model calls'.
+ * Anthropic SDK's own, LangChain's, older semconv names, OpenLLMetry's `llm.*` and
+ * OpenInference's) as an LLM-call record, not yet priced unless the span carries a cost. `ctx`
+ * fills what the span does not say. Undefined for spans that are not GenAI operations, and for
+ * groupings (AI SDK step spans, OpenInference chains). Agent spans (`invoke_agent`) keep their
+ * duration but not their tokens and cost, which are their model calls'.
  */
 export function recordFromSpan(span: ReadableSpan, ctx: ContextFields | undefined): LlmCallRecord | undefined {
   const a = span.attributes;
-  if (!isGenAiAttributes(a)) return undefined;
-  const operation = str(a[GEN_AI.operation]) ?? 'chat';
-  if (GROUPINGS.has(operation)) return undefined;
+  const operation = genAiOperation(a);
+  if (operation === undefined || GROUPINGS.has(operation)) return undefined;
   // An agent span repeats its model calls' tokens: counted there, not twice (its duration still counts).
   const aggregate = AGGREGATES.has(operation);
   const [s, ns] = span.duration;
   const failed = span.status.code === SpanStatusCode.ERROR;
   const id = span.spanContext();
-  const input = aggregate ? undefined : num(a[GEN_AI.inputTokens]) ?? num(a[GEN_AI_LEGACY.promptTokens]);
-  const output = aggregate ? undefined : num(a[GEN_AI.outputTokens]) ?? num(a[GEN_AI_LEGACY.completionTokens]);
+  const { input, output } = aggregate ? { input: undefined, output: undefined } : tokens(a);
+  const params = invocationParameters(a);
+  const responseModel = str(a[GEN_AI.responseModel]) ?? str(a[OPENINFERENCE.responseModelName]);
   return {
     traceId: id.traceId,
     spanId: id.spanId,
     requestSpanId: ctx?.span?.spanContext().spanId,
     operation,
-    provider: str(a[GEN_AI.provider]) ?? str(a[GEN_AI_LEGACY.system]) ?? 'unknown',
-    model: str(a[GEN_AI.requestModel]) ?? str(a[GEN_AI.responseModel]) ?? 'unknown',
-    responseModel: str(a[GEN_AI.responseModel]),
+    provider: provider(a),
+    model: str(a[GEN_AI.requestModel]) ?? str(a[OPENINFERENCE.requestModelName]) ?? str(a[OPENINFERENCE.modelName])
+      ?? str(a[OPENINFERENCE.embeddingModelName]) ?? responseModel ?? 'unknown',
+    responseModel,
     responseId: str(a[GEN_AI.responseId]),
     finishReasons: strings(a[GEN_AI.finishReasons]),
-    temperature: num(a[GEN_AI.temperature]),
-    maxTokens: num(a[GEN_AI.maxTokens]),
-    topP: num(a[GEN_AI.topP]),
+    temperature: num(a[GEN_AI.temperature]) ?? params?.temperature,
+    maxTokens: num(a[GEN_AI.maxTokens]) ?? params?.maxTokens,
+    topP: num(a[GEN_AI.topP]) ?? params?.topP,
     startTimeMs: span.startTime[0] * 1000 + span.startTime[1] / 1e6,
     seconds: s + ns / 1e9,
     timeToFirstChunk: ttft(a),
     inputTokens: input,
     outputTokens: output,
-    cacheReadTokens: aggregate ? undefined : num(a[GEN_AI.cacheReadTokens]),
-    cacheCreationTokens: aggregate ? undefined : num(a[GEN_AI.cacheCreationTokens]) ?? num(a[GEN_AI_LEGACY.cacheWriteTokens]),
-    reasoningTokens: aggregate ? undefined : num(a[GEN_AI.reasoningTokens]),
+    cacheReadTokens: aggregate ? undefined : num(a[GEN_AI.cacheReadTokens]) ?? num(a[TRACELOOP.cacheReadTokens]) ?? num(a[OPENINFERENCE.cacheReadTokens]),
+    cacheCreationTokens: aggregate ? undefined : num(a[GEN_AI.cacheCreationTokens]) ?? num(a[GEN_AI_LEGACY.cacheWriteTokens])
+      ?? num(a[TRACELOOP.cacheCreationTokens]) ?? num(a[OPENINFERENCE.cacheWriteTokens]),
+    reasoningTokens: aggregate ? undefined : num(a[GEN_AI.reasoningTokens]) ?? num(a[TRACELOOP.reasoningTokens]) ?? num(a[OPENINFERENCE.reasoningTokens]),
     usageEstimated: a[LLMSCOPE.usageEstimated] === true,
     costUsd: aggregate ? undefined : num(a[LLMSCOPE.costUsd]),
     retries: num(a[LLMSCOPE.retries]) ?? 0,

@@ -2,8 +2,8 @@ import type { Attributes } from '@opentelemetry/api';
 
 /**
  * The one place that knows GenAI attribute names: the OpenTelemetry GenAI semantic conventions
- * (`gen_ai.*`), their pre-1.37 spellings read from other tools' spans, and llmscope's own
- * (`llmscope.*`). Every reader and writer of LLM-call attributes goes through these constants
+ * (`gen_ai.*`), their pre-1.37 spellings and OpenLLMetry's and OpenInference's names read from
+ * other tools' spans, and llmscope's own (`llmscope.*`). Every reader and writer of LLM-call attributes goes through these constants
  * and the two mappings in `genai/record-attributes.ts`.
  */
 export const GEN_AI = {
@@ -43,6 +43,60 @@ export const GEN_AI_LEGACY = {
   /** Time to first chunk in milliseconds, on the AI SDK's legacy `ai.streamText.doStream` spans. */
   aiSdkMsToFirstChunk: 'ai.response.msToFirstChunk',
 } as const;
+
+/**
+ * OpenLLMetry's (Traceloop) names outside the GenAI conventions, read (never written): its
+ * `@traceloop/ai-semantic-conventions` `SpanAttributes`, kept by its instrumentations "for
+ * backwards compatibility" and written by the older releases still in use.
+ */
+export const TRACELOOP = {
+  /** `chat`, `completion`, `rerank` or `unknown`: the operation of spans without `gen_ai.operation.name`. */
+  requestType: 'llm.request.type',
+  totalTokens: 'llm.usage.total_tokens',
+  genAiTotalTokens: 'gen_ai.usage.total_tokens',
+  /** Parts of the input tokens, in the spelling before the conventions had them. */
+  cacheReadTokens: 'gen_ai.usage.cache_read_input_tokens',
+  cacheCreationTokens: 'gen_ai.usage.cache_creation_input_tokens',
+  reasoningTokens: 'gen_ai.usage.reasoning_tokens',
+  topK: 'llm.top_k',
+  frequencyPenalty: 'llm.frequency_penalty',
+  presencePenalty: 'llm.presence_penalty',
+} as const;
+
+/**
+ * OpenInference's (Arize Phoenix) names, read (never written): `@arizeai/openinference-semantic-conventions`
+ * `SemanticConventions`. Its spans carry no `gen_ai.*` at all; `openinference.span.kind` says what
+ * they are.
+ */
+export const OPENINFERENCE = {
+  spanKind: 'openinference.span.kind',
+  modelName: 'llm.model_name',
+  requestModelName: 'llm.request.model_name',
+  responseModelName: 'llm.response.model_name',
+  embeddingModelName: 'embedding.model_name',
+  provider: 'llm.provider',
+  system: 'llm.system',
+  /** Every prompt token, the cache's included (its `prompt_details` are parts of it). */
+  promptTokens: 'llm.token_count.prompt',
+  completionTokens: 'llm.token_count.completion',
+  totalTokens: 'llm.token_count.total',
+  cacheReadTokens: 'llm.token_count.prompt_details.cache_read',
+  cacheWriteTokens: 'llm.token_count.prompt_details.cache_write',
+  reasoningTokens: 'llm.token_count.completion_details.reasoning',
+  /** The request's parameters as one JSON object (`{"temperature":0.2,"max_tokens":256}`). */
+  invocationParameters: 'llm.invocation_parameters',
+} as const;
+
+/**
+ * `openinference.span.kind` → the GenAI operation its span is recorded as. CHAIN (and the kinds not
+ * listed: RERANKER, GUARDRAIL, EVALUATOR, PROMPT) are groupings or checks, no LLM call.
+ */
+export const OPENINFERENCE_OPERATIONS: Readonly<Record<string, string>> = {
+  LLM: 'chat', EMBEDDING: 'embeddings', RETRIEVER: 'retrieval', TOOL: 'execute_tool', AGENT: 'invoke_agent',
+};
+
+/** `llm.request.type` (OpenLLMetry) → GenAI operation. */
+const TRACELOOP_OPERATIONS: Readonly<Record<string, string>> = { chat: 'chat', completion: 'text_completion', rerank: 'rerank' };
 
 /** llmscope's own attributes. */
 export const LLMSCOPE = {
@@ -85,8 +139,24 @@ export const COMMON = {
   errorType: 'error.type',
 } as const;
 
-/** Whether attributes describe a GenAI operation (current or pre-1.37 conventions). */
+/**
+ * The GenAI operation attributes describe, in any of the conventions read: `gen_ai.operation.name`,
+ * OpenInference's span kind, OpenLLMetry's `llm.request.type`, else `chat` for a span naming a
+ * provider and a request model (pre-1.37 conventions). Undefined for anything else: no LLM call.
+ */
+export function genAiOperation(a: Attributes): string | undefined {
+  const op = a[GEN_AI.operation];
+  if (typeof op === 'string') return op;
+  const kind = a[OPENINFERENCE.spanKind];
+  if (typeof kind === 'string') return OPENINFERENCE_OPERATIONS[kind];
+  const system = a[GEN_AI.provider] ?? a[GEN_AI_LEGACY.system];
+  if (system === undefined) return undefined;
+  const type = a[TRACELOOP.requestType];
+  if (typeof type === 'string') return TRACELOOP_OPERATIONS[type] ?? 'chat';
+  return a[GEN_AI.requestModel] !== undefined ? 'chat' : undefined;
+}
+
+/** Whether attributes describe a GenAI operation (current or pre-1.37 conventions, OpenLLMetry, OpenInference). */
 export function isGenAiAttributes(a: Attributes): boolean {
-  return a[GEN_AI.operation] !== undefined
-    || ((a[GEN_AI.provider] !== undefined || a[GEN_AI_LEGACY.system] !== undefined) && a[GEN_AI.requestModel] !== undefined);
+  return genAiOperation(a) !== undefined;
 }

@@ -1,11 +1,11 @@
 import { trace, type Context } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { getContext, type RequestContext } from '../context/context';
-import { TRACER_NAME } from '../tracing/provider';
+import { TRACER_NAME, type SkipsOwnSpans } from '../tracing/provider';
 import { currentLlmCall } from './call';
 import { currentGenAiOwner, type GenAiOwner } from './owner';
 import { recordFromSpan } from './record-attributes';
-import { GEN_AI, isGenAiAttributes } from './schema';
+import { GEN_AI, genAiOperation } from './schema';
 
 /** What was current when a foreign GenAI span started: its request, and an llmscope call around it. */
 interface SpanStart {
@@ -19,20 +19,42 @@ interface SpanStart {
  * LangChain's, older semconv names) into LLM-call records, handed to the same sinks as
  * llmscope's own calls. llmscope's own spans are skipped (their record was made when the call
  * ended), and so is a foreign span started inside an llmscope call with the same operation (the
- * Anthropic SDK's span inside `instrumentAnthropic`: one call, counted once).
+ * Anthropic SDK's span inside `instrumentAnthropic`: one call, counted once), and so is a foreign
+ * span whose child is an llmscope call with the same operation (an OpenInference or OpenLLMetry
+ * span around `traceLLM` or an instrumented client: the same call seen from outside).
  *
  * Routing, with several llmscope instances in one process: a span is recorded by exactly one
  * instance, the one owning the request the span started in (captured at start, while the
  * caller's context is current), else the one owning the request it ends in, else the latest.
  */
-export class ForeignGenAiSpanProcessor implements SpanProcessor {
+export class ForeignGenAiSpanProcessor implements SpanProcessor, SkipsOwnSpans {
+  /** It skips llmscope's own spans: their record was made when the call ended. */
+  readonly skipsOwnSpans = true;
   private readonly starts = new WeakMap<object, SpanStart>();
+  /** Foreign spans with an llmscope call as a direct child: span → the operation of that call. */
+  private readonly around = new WeakMap<object, string>();
 
-  onStart(span: Span, _parentContext: Context): void {
-    if (span.instrumentationScope.name === TRACER_NAME) return;
+  onStart(span: Span, parentContext: Context): void {
+    if (span.instrumentationScope.name === TRACER_NAME) {
+      const op = span.attributes[GEN_AI.operation];
+      if (typeof op === 'string') this.markParent(parentContext, op);
+      return;
+    }
     const inside = currentLlmCall.getStore();
-    if (!isGenAiAttributes(span.attributes) && inside === undefined) return;
+    if (inside === undefined && genAiOperation(span.attributes) === undefined) return;
     this.starts.set(span, { ctx: getContext(), insideOperation: inside?.operation });
+  }
+
+  /**
+   * An llmscope call starting directly under another tool's span (an OpenInference or OpenLLMetry
+   * instrumentation that patched the SDK class, around the instance llmscope instrumented, or the
+   * app's `traceLLM` inside such a span): if that span turns out to be the same operation, it is
+   * the same call, already recorded.
+   */
+  private markParent(parentContext: Context, operation: string): void {
+    const parent = trace.getSpan(parentContext) as Partial<ReadableSpan> | undefined;
+    if (parent?.instrumentationScope === undefined || parent.instrumentationScope.name === TRACER_NAME) return;
+    this.around.set(parent, operation);
   }
 
   /**
@@ -59,9 +81,10 @@ export class ForeignGenAiSpanProcessor implements SpanProcessor {
   onEnd(span: ReadableSpan): void {
     if (span.instrumentationScope.name === TRACER_NAME) return;
     const start = this.starts.get(span);
-    if (start?.insideOperation !== undefined) {
-      const op = span.attributes[GEN_AI.operation];
-      if (op === undefined || op === start.insideOperation) return;
+    const around = this.around.get(span);
+    if (start?.insideOperation !== undefined || around !== undefined) {
+      const op = genAiOperation(span.attributes);
+      if (op === undefined || op === start?.insideOperation || op === around) return;
     }
     const ctx = start?.ctx ?? getContext();
     const record = recordFromSpan(span, ctx);
