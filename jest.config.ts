@@ -61,8 +61,8 @@ const examples: Config = {
   displayName: 'examples',
   rootDir: join(__dirname, 'examples'),
   testMatch: ['<rootDir>/*/test/**/*.test.ts'],
-  // The Nest example runs in the ESM project below.
-  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/nestjs-rag/'],
+  // The Nest example runs in the ESM project below; *.node22.test.ts (LangChain's OpenAI provider needs Node 22) in examples-node22.
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/nestjs-rag/', '\\.node22\\.test\\.ts$'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: join(__dirname, 'tsconfig.json') }] },
   moduleNameMapper: rootMappers,
   testEnvironment: 'node',
@@ -104,6 +104,8 @@ const ops: Config = {
   testEnvironmentOptions: { globalsCleanup: 'off' },
 };
 
+const examplesNode22: Config = { ...examples, displayName: 'examples-node22', testMatch: ['<rootDir>/*/test/**/*.node22.test.ts'], testPathIgnorePatterns: ['/node_modules/'] };
+
 const examplesNest: Config = esm({ ...examples, displayName: 'examples-nestjs', testMatch: ['<rootDir>/nestjs-rag/test/**/*.test.ts'], testPathIgnorePatterns: ['/node_modules/'] });
 
 // NestJS 10 and 11 (CommonJS, unlike 12), each installed in its own workspace folder
@@ -133,7 +135,7 @@ const config: Config = {
   projects: [
     project('core'), project('express'), project('fastify'), esm(project('nestjs')), project('node'), project('testkit'), project('console'), examples, examplesNest, esm(contract), reliability, consumers, ops,
     nestjsOn(10), nestjsOn(11), contractOn(10), contractOn(11),
-    ...(onNode22 ? [coreNode22] : []),
+    ...(onNode22 ? [coreNode22, examplesNode22] : []),
   ],
   testTimeout: 30000,
   // The OTLP exporter's retry timers (in @opentelemetry/otlp-exporter-base) are not unref'd, so a
