@@ -6,10 +6,16 @@ import { BasicTracerProvider, type ReadableSpan, type Span, type SpanProcessor }
 import type { Context } from '@opentelemetry/api';
 import { llmscopeSampler } from '../sampling/head';
 import { resetContextCarrier } from '../context/context';
+import { LlmscopeTracer } from './tracer';
 
 /** Instrumentation scope name of every span llmscope creates. */
 export const TRACER_NAME = '@llmscope/core';
 export const TRACER_VERSION = '0.1.0';
+
+/** A span processor that ignores the spans of llmscope's own tracer (the foreign GenAI span reader). */
+export interface SkipsOwnSpans {
+  readonly skipsOwnSpans: true;
+}
 
 /**
  * One span processor that fans out to a list that can grow after the provider is built
@@ -18,13 +24,25 @@ export const TRACER_VERSION = '0.1.0';
  */
 export class FanoutSpanProcessor implements SpanProcessor {
   private processors: SpanProcessor[] = [];
+  /**
+   * How many of the processors read llmscope's own spans (all but those marked
+   * {@link SkipsOwnSpans}). While 0, llmscope's tracer builds no span objects (see LlmscopeTracer).
+   */
+  ownSpanConsumers = 0;
 
   add(processor: SpanProcessor): void {
-    if (!this.processors.includes(processor)) this.processors = [...this.processors, processor];
+    if (this.processors.includes(processor)) return;
+    this.processors = [...this.processors, processor];
+    this.count();
   }
 
   remove(processor: SpanProcessor): void {
     this.processors = this.processors.filter((p) => p !== processor);
+    this.count();
+  }
+
+  private count(): void {
+    this.ownSpanConsumers = this.processors.filter((p) => (p as Partial<SkipsOwnSpans>).skipsOwnSpans !== true).length;
   }
 
   get size(): number {
@@ -135,9 +153,20 @@ export function ensureTracing(serviceName: string | undefined): TracingState {
   return state;
 }
 
-/** The tracer llmscope creates its spans with. */
+let ownTracer: { provider: BasicTracerProvider; tracer: Tracer } | undefined;
+
+/**
+ * The tracer llmscope creates its spans with: on the provider llmscope registered, an
+ * {@link LlmscopeTracer} (no span objects while nothing consumes them); on the app's own
+ * provider, that provider's tracer, used as is.
+ */
 export function getTracer(): Tracer {
-  return trace.getTracer(TRACER_NAME, TRACER_VERSION);
+  const provider = state?.provider;
+  if (provider === undefined) return trace.getTracer(TRACER_NAME, TRACER_VERSION);
+  if (ownTracer?.provider !== provider) {
+    ownTracer = { provider, tracer: new LlmscopeTracer(provider.getTracer(TRACER_NAME, TRACER_VERSION), llmscopeSpanProcessor, llmscopeSampler) };
+  }
+  return ownTracer.tracer;
 }
 
 /** Flushes every span processor llmscope feeds (and the provider it registered, if any). */
