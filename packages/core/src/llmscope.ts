@@ -14,6 +14,7 @@ import { COMMON, LLMSCOPE } from './genai/schema';
 import { foreignGenAiSpans } from './genai/span-records';
 import { createMetricsHandler, type HandlerResponse } from './http/metrics-endpoint';
 import { setMetricPrefix } from './http/prom';
+import { setExemplars } from './http/exemplars';
 import { MetricsServer, type MetricsServerAddress } from './http/metrics-server';
 import { resolveOptions, type LlmscopeOptions, type ResolvedOptions } from './config/options';
 import { RouteTable } from './http/routes';
@@ -176,6 +177,7 @@ export class Llmscope implements GenAiOwner, ScoreOwner, PromptOwner {
       this.registry = o.metrics.registry ?? new Registry();
       const prefix = o.metrics.prefix;
       if (prefix !== '') setMetricPrefix(this.registry, prefix);
+      setExemplars(this.registry, o.metrics.exemplars);
       // Only llmscope's own registry: on an app registry they would label the app's metrics (rejected in options).
       if (o.metrics.labels !== undefined) this.registry.setDefaultLabels(o.metrics.labels);
       // Default metrics are registered once per registry (an app registry may have them already).
@@ -352,7 +354,7 @@ export class Llmscope implements GenAiOwner, ScoreOwner, PromptOwner {
     const ms = performance.now() - ctx.startTime;
     if (this.http) {
       this.http.active.dec();
-      if (!entry.excluded) this.http.observe(entry, ctx.method, statusCode, ms / 1000, ctx.tags);
+      if (!entry.excluded) this.http.observe(entry, ctx.method, statusCode, ms / 1000, ctx.tags, ctx);
     }
     // A template in `metrics.exclude` is known only now: not counted, not logged; its span was
     // started before the route was known and ends as usual (docs/metrics.md).

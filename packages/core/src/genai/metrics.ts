@@ -1,6 +1,7 @@
 import type { Counter, Histogram, Registry } from 'prom-client';
 import { CONTEXT_UTILIZATION_BUCKETS, GEN_AI_DURATION_BUCKETS, GEN_AI_TOKEN_BUCKETS, LLM_DURATION_BUCKETS } from './buckets';
 import { clipLabel, LabelCap } from './labels';
+import { exemplarsFor, type HistogramExemplars, type SeriesExemplars } from '../http/exemplars';
 import { counter, histogram } from '../http/prom';
 
 import type { LlmCallRecord } from './record';
@@ -11,6 +12,9 @@ type Base = 'operation' | 'provider' | 'model';
 interface Children {
   durationOk: Histogram.Internal<Base | 'outcome'>;
   durationError: Histogram.Internal<Base | 'outcome'>;
+  /** With `metrics.exemplars`: the exemplar slots of the two duration series. */
+  exemplarsOk: SeriesExemplars | undefined;
+  exemplarsError: SeriesExemplars | undefined;
   usageInput: Histogram.Internal<Base | 'token_type'>;
   usageOutput: Histogram.Internal<Base | 'token_type'>;
   tokensInput: Counter.Internal;
@@ -44,6 +48,8 @@ export class LlmMetrics {
   private readonly features = new LabelCap(200, 'none');
   private readonly prompts = new LabelCap(500, 'none');
   private readonly children = new Map<string, Children>();
+  /** With `metrics.exemplars`: the duration histogram's exemplars (trace ids); undefined when off. */
+  private readonly exemplars: HistogramExemplars | undefined;
 
   constructor(registry: Registry, options: { maxModels?: number; timeToFirstChunkBuckets?: number[] } = {}) {
     this.models = new LabelCap(options.maxModels ?? 200, 'unknown');
@@ -57,6 +63,7 @@ export class LlmMetrics {
     this.errors = counter(registry, 'llmscope_llm_errors_total', 'Failed LLM calls, by operation, provider, model and error.type (e.g. RateLimitError, APIConnectionTimeoutError).', [...base, 'error_type']);
     this.retries = counter(registry, 'llmscope_llm_retries_total', 'Retried attempts of LLM calls (beyond the first attempt), by operation, provider and model.', [...base]);
     this.contextUtilization = histogram(registry, 'llmscope_llm_context_window_utilization_ratio', "Input tokens of an LLM call divided by the model's context window, by provider and model.", ['provider', 'model'], CONTEXT_UTILIZATION_BUCKETS);
+    this.exemplars = exemplarsFor(registry, this.duration, [...base, 'outcome'], LLM_DURATION_BUCKETS);
   }
 
   private childrenFor(operation: string, provider: string, model: string): Children {
@@ -68,6 +75,8 @@ export class LlmMetrics {
       c = {
         durationOk: this.duration.labels({ ...labels, outcome: 'ok' }),
         durationError: this.duration.labels({ ...labels, outcome: 'error' }),
+        exemplarsOk: this.exemplars?.forSeries({ ...labels, outcome: 'ok' }),
+        exemplarsError: this.exemplars?.forSeries({ ...labels, outcome: 'error' }),
         usageInput: this.tokenUsage.labels({ ...labels, token_type: 'input' }),
         usageOutput: this.tokenUsage.labels({ ...labels, token_type: 'output' }),
         tokensInput: this.tokens.labels({ ...labels, token_type: 'input' }),
@@ -108,6 +117,7 @@ export class LlmMetrics {
     const model = this.models.get(call.model);
     const c = this.childrenFor(operation, provider, model);
     (call.outcome === 'error' ? c.durationError : c.durationOk).observe(call.seconds);
+    if (c.exemplarsOk !== undefined && call.traceId !== undefined) (call.outcome === 'error' ? c.exemplarsError as SeriesExemplars : c.exemplarsOk).record(call.seconds, call.traceId, call.startTimeMs + call.seconds * 1000);
     const input = call.inputTokens;
     const output = call.outputTokens;
     if (input !== undefined) {

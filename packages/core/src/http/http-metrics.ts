@@ -1,6 +1,8 @@
+import type { Span } from '@opentelemetry/api';
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { TagValue } from '../context/context';
 import { LabelCap } from '../genai/labels';
+import { exemplarsFor, type HistogramExemplars, type SeriesExemplars } from './exemplars';
 import { counter, gauge, histogram } from './prom';
 import type { RouteEntry, SeriesChildren } from './routes';
 
@@ -28,6 +30,8 @@ export class HttpMetrics {
   /** `metrics.tagLabels`: the tag keys and their caps; undefined when none (the plain path). */
   private readonly tagKeys: string[] | undefined;
   private readonly tagCaps: LabelCap[] = [];
+  /** With `metrics.exemplars`: the duration histogram's exemplars; undefined when off (the plain path). */
+  private readonly exemplars: HistogramExemplars | undefined;
 
   constructor(registry: Registry, buckets: number[], tagLabels?: ReadonlyArray<{ key: string; max: number }>) {
     const labels = ['method', 'route', 'status_code', ...(tagLabels ?? []).map((t) => t.key)];
@@ -38,24 +42,31 @@ export class HttpMetrics {
     this.duration = histogram(registry, 'http_server_request_duration_seconds', 'Duration of HTTP server requests, by method, route template and status code.', labels, buckets);
     this.requests = counter(registry, 'http_server_requests_total', 'HTTP server requests, by method, route template and status code.', labels);
     this.active = gauge(registry, 'http_server_active_requests', 'HTTP server requests in flight.');
+    this.exemplars = exemplarsFor(registry, this.duration, labels, buckets);
   }
 
-  observe(entry: RouteEntry, method: string, status: number, seconds: number, tags?: Record<string, TagValue>): void {
+  /**
+   * Records one request. `request` is read only with exemplars on: its span's trace id becomes the
+   * exemplar of the duration bucket when the span records (a non-recording span's trace is never exported).
+   */
+  observe(entry: RouteEntry, method: string, status: number, seconds: number, tags?: Record<string, TagValue>, request?: ExemplarSource): void {
     // Status codes outside 100-599 are not HTTP; fold them so they cannot create series.
     const code = status >= 100 && status <= 599 ? status : 0;
     const key = code * 16 + (METHOD_INDEX.get(method) ?? 15);
     if (this.tagKeys !== undefined) {
-      this.observeTagged(entry, key, method, code, seconds, tags);
+      this.observeTagged(entry, key, method, code, seconds, tags, request);
       return;
     }
     let children = entry.series.get(key);
     if (children === undefined) {
       const labels = { method, route: entry.route, status_code: code === 0 ? 'invalid' : String(code) };
       children = { duration: this.duration.labels(labels), count: this.requests.labels(labels) };
+      if (this.exemplars !== undefined) children.exemplars = this.exemplars.forSeries(labels);
       entry.series.set(key, children);
     }
     children.duration.observe(seconds);
     children.count.inc();
+    if (children.exemplars !== undefined) recordExemplar(children.exemplars, seconds, request);
   }
 
   /** The label value of tag `i` of the request: capped, `none` when absent. */
@@ -68,7 +79,7 @@ export class HttpMetrics {
    * With tag labels: each tag's value through its cap (one map lookup), then the children cached
    * by (method, status) and the joined values, so a request costs a few lookups, one observe and one inc.
    */
-  private observeTagged(entry: RouteEntry, key: number, method: string, code: number, seconds: number, tags: Record<string, TagValue> | undefined): void {
+  private observeTagged(entry: RouteEntry, key: number, method: string, code: number, seconds: number, tags: Record<string, TagValue> | undefined, request: ExemplarSource | undefined): void {
     const keys = this.tagKeys as string[];
     let joined = '';
     for (let i = 0; i < keys.length; i++) {
@@ -84,9 +95,30 @@ export class HttpMetrics {
       // The caps already hold these values: asking again gives the same labels.
       for (let i = 0; i < keys.length; i++) labels[keys[i] as string] = this.tagValue(i, tags);
       children = { duration: this.duration.labels(labels), count: this.requests.labels(labels) };
+      if (this.exemplars !== undefined) children.exemplars = this.exemplars.forSeries(labels);
       byTags.set(joined, children);
     }
     children.duration.observe(seconds);
     children.count.inc();
+    if (children.exemplars !== undefined) recordExemplar(children.exemplars, seconds, request);
   }
 }
+
+/** What an exemplar is taken from: the request's span and its start (`performance.now()` time). */
+export interface ExemplarSource {
+  readonly span: Span | undefined;
+  readonly startTime: number;
+}
+
+/**
+ * Records the request's trace id as an exemplar when its span records (sampled in, or held for
+ * the tail decision). Its timestamp is the request's start plus its duration: no clock read.
+ */
+function recordExemplar(exemplars: SeriesExemplars, seconds: number, request: ExemplarSource | undefined): void {
+  if (request === undefined) return;
+  const span = request.span;
+  if (span !== undefined && span.isRecording()) exemplars.record(seconds, span.spanContext().traceId, TIME_ORIGIN + request.startTime + seconds * 1000);
+}
+
+/** `performance.now()` 0 in epoch milliseconds (read once: a getter). */
+const TIME_ORIGIN = performance.timeOrigin;

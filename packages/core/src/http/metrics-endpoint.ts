@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Registry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+import { exemplarsOf } from './exemplars';
 
 /** A framework-neutral HTTP response that an adapter writes out as it is. */
 export interface HandlerResponse {
@@ -35,15 +36,22 @@ export function wantsOpenMetrics(accept: string | undefined): boolean {
  * A read-only view of `metric` for an OpenMetrics registry. prom-client renames a counter in
  * place when it renders OpenMetrics (`x_total` → `x`, then `x_total` on each sample), which would
  * break the Prometheus text of the registry the counter lives in: the view takes the rename instead.
+ * A histogram with exemplars (metrics.exemplars) gets them on its bucket samples here, the only
+ * exposition that carries them.
  */
-function openMetricsView(metric: unknown): unknown {
-  const m = metric as unknown as { name: string; help: string; type: string; get(): Promise<MetricObjectWithValues<MetricValue<string>>> };
+function openMetricsView(metric: object): unknown {
+  const m = metric as { name: string; help: string; type: string; get(): Promise<MetricObjectWithValues<MetricValue<string>>> };
   const name = m.type === 'counter' ? m.name.replace(/_total$/, '') : m.name;
+  const exemplars = exemplarsOf(metric);
   return {
     name,
     help: m.help,
     type: m.type,
-    get: async () => ({ ...(await m.get()), name }),
+    get: async () => {
+      const data = await m.get();
+      const values = exemplars === undefined ? data.values : exemplars.attach(data.values as Array<MetricValue<string> & { metricName?: string }>);
+      return { ...data, values, name };
+    },
   };
 }
 
@@ -75,7 +83,8 @@ export function createMetricsHandler(registry: Registry, bearerToken: string | u
       return { status: 401, headers: { 'content-type': 'text/plain; charset=utf-8', 'www-authenticate': 'Bearer realm="metrics"' }, body: 'Unauthorized\n' };
     }
     try {
-      if (wantsOpenMetrics(accept) && (registry.contentType as string) !== Registry.OPENMETRICS_CONTENT_TYPE) {
+      // An OpenMetrics-typed registry goes through the views too: they carry the exemplars.
+      if (wantsOpenMetrics(accept) || (registry.contentType as string) === Registry.OPENMETRICS_CONTENT_TYPE) {
         const body = await renderOpenMetrics(registry);
         return { status: 200, headers: { 'content-type': Registry.OPENMETRICS_CONTENT_TYPE, 'cache-control': 'no-store', vary: 'accept' }, body };
       }

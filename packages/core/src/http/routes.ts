@@ -1,7 +1,11 @@
+import type { SeriesExemplars } from './exemplars';
+
 /** The label children of one (route, method, status) series. */
 export interface SeriesChildren {
   duration: { observe(value: number): void };
   count: { inc(): void };
+  /** With `metrics.exemplars`: the series' exemplar slots. */
+  exemplars?: SeriesExemplars;
 }
 
 /** What llmscope caches per route template: span names by method, metric children by method and status. */
