@@ -14,8 +14,10 @@ export interface CostRow {
   inputTokens: number;
   outputTokens: number;
   costUsd: number;
-  /** Cost per minute bucket, oldest first (the chart). */
+  /** Cost per time bucket, oldest first (the chart). */
   series: number[];
+  /** Tokens (input and output) per time bucket, oldest first. */
+  tokenSeries: number[];
 }
 
 const NONE = '(none)';
@@ -39,7 +41,7 @@ export function costBy(calls: readonly CallView[], by: Dimension, windowMs: numb
     const key = keyOf(c, by);
     let row = rows.get(key);
     if (row === undefined) {
-      row = { key, calls: 0, errors: 0, inputTokens: 0, outputTokens: 0, costUsd: 0, series: new Array<number>(buckets).fill(0) };
+      row = { key, calls: 0, errors: 0, inputTokens: 0, outputTokens: 0, costUsd: 0, series: new Array<number>(buckets).fill(0), tokenSeries: new Array<number>(buckets).fill(0) };
       rows.set(key, row);
     }
     const cost = c.costUsd ?? 0;
@@ -50,8 +52,26 @@ export function costBy(calls: readonly CallView[], by: Dimension, windowMs: numb
     row.costUsd += cost;
     const b = Math.min(buckets - 1, Math.max(0, Math.floor((c.startTimeMs - from) / width)));
     row.series[b] = (row.series[b] as number) + cost;
+    row.tokenSeries[b] = (row.tokenSeries[b] as number) + (c.inputTokens ?? 0) + (c.outputTokens ?? 0);
   }
   return [...rows.values()].sort((a, b) => b.costUsd - a.costUsd || b.calls - a.calls);
+}
+
+/** All the rows added up (the chart's total, whatever `limit` kept of the rows). */
+export function totalOf(rows: readonly CostRow[], buckets: number): CostRow {
+  const total: CostRow = { key: '(all)', calls: 0, errors: 0, inputTokens: 0, outputTokens: 0, costUsd: 0, series: new Array<number>(buckets).fill(0), tokenSeries: new Array<number>(buckets).fill(0) };
+  for (const r of rows) {
+    total.calls += r.calls;
+    total.errors += r.errors;
+    total.inputTokens += r.inputTokens;
+    total.outputTokens += r.outputTokens;
+    total.costUsd += r.costUsd;
+    for (let i = 0; i < buckets; i++) {
+      total.series[i] = (total.series[i] as number) + (r.series[i] as number);
+      total.tokenSeries[i] = (total.tokenSeries[i] as number) + (r.tokenSeries[i] as number);
+    }
+  }
+  return total;
 }
 
 /** The `q`-quantile of sorted values (nearest rank). */

@@ -1,7 +1,7 @@
 /** The console's JSON API (`{path}/api/...`): read-only, every query parameter checked (400 otherwise). */
 import type { Llmscope, OwnRouteBody } from '@llmscope/core';
 import type { Redactor } from '@llmscope/core/adapter';
-import { costBy, DIMENSIONS, latency, promptVersions, sessions, type Dimension } from './aggregates';
+import { costBy, DIMENSIONS, latency, promptVersions, sessions, totalOf, type Dimension } from './aggregates';
 import type { ConsoleStore } from './store';
 import type { CallView, LogView, RequestView, SpanView, TraceEntry, TraceView } from './views';
 
@@ -188,7 +188,8 @@ function route(rest: string, q: Query, store: ConsoleStore, scope: Llmscope, red
     const limit = q.int('limit', 20, 1, 1000);
     q.done();
     const now = Date.now();
-    return json(200, { by, windowMinutes: windowMs / 60_000, buckets, rows: costBy(store.callsSince(windowMs), by, windowMs, buckets, now).slice(0, limit) });
+    const rows = costBy(store.callsSince(windowMs), by, windowMs, buckets, now);
+    return json(200, { by, windowMinutes: windowMs / 60_000, buckets, fromMs: now - windowMs, bucketMs: windowMs / buckets, total: totalOf(rows, buckets), rows: rows.slice(0, limit) });
   }
   if (rest === '/prompts') {
     q.done();
@@ -199,7 +200,7 @@ function route(rest: string, q: Query, store: ConsoleStore, scope: Llmscope, red
       const status = scope.promptGuardStatus(row.prompt);
       if (status !== undefined) guards[row.prompt] = status;
     }
-    return json(200, { windowMinutes: windowMs / 60_000, versions: rows, guards });
+    return json(200, { windowMinutes: windowMs / 60_000, versions: rows, guards, events: store.guardEvents() });
   }
   if (rest === '/latency') {
     q.done();

@@ -94,7 +94,7 @@ export function llmscopeConsole(scope: Llmscope, options?: ConsoleOptions): Llms
   const redactor = new Redactor(scope.options.redact);
   const expected = o.token === undefined ? undefined : sha256(o.token);
   const logs = teeLogs(scope, store);
-  const removers = [scope.onRequest(store.addRequest), scope.onLlmCall(store.addCall), scope.onScore(store.addScore), logs.remove];
+  const removers = [scope.onRequest(store.addRequest), scope.onLlmCall(store.addCall), scope.onScore(store.addScore), scope.onPromptGuard(store.addGuardEvent), logs.remove];
   // Spans of kept traces (after sampling), for the waterfall; nothing when tracing is off.
   const sampling = scope.sampling;
   if (sampling !== undefined) {

@@ -1,4 +1,4 @@
-import type { LlmCallRecord, RequestRecord, ScoreRecord } from '@llmscope/core';
+import type { GuardEvent, LlmCallRecord, RequestRecord, ScoreRecord } from '@llmscope/core';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { ResolvedConsoleOptions } from './options';
 import type { CallView, LogView, RequestView, SpanView, TraceEntry } from './views';
@@ -6,6 +6,8 @@ import type { CallView, LogView, RequestView, SpanView, TraceEntry } from './vie
 const MAX_ATTRIBUTES = 40;
 const MAX_ATTRIBUTE_LENGTH = 512;
 const MAX_ERROR_LENGTH = 300;
+/** Prompt guard events kept (rollouts move a few times an hour at most). */
+const MAX_GUARD_EVENTS = 100;
 
 function clip(value: string, max: number): string {
   return value.length > max ? value.slice(0, max) + '…' : value;
@@ -61,6 +63,7 @@ export class ConsoleStore {
   private readonly logs: LogView[] = [];
   private logsHead = 0;
   private readonly listeners = new Set<(r: RequestView) => void>();
+  private readonly events: Array<GuardEvent & { readonly timeMs: number }> = [];
 
   constructor(readonly limits: ResolvedConsoleOptions) {}
 
@@ -182,6 +185,17 @@ export class ConsoleStore {
       startTimeMs: hrMs(span.startTime), durationMs: hrMs(span.duration), error: span.status.code === 2, attributes,
     };
     e.spans.push(view);
+  }
+
+  /** Prompt guard sink: rollout steps, promotions, holds and rollbacks (the last {@link MAX_GUARD_EVENTS}). */
+  readonly addGuardEvent = (e: GuardEvent): void => {
+    if (this.events.length >= MAX_GUARD_EVENTS) this.events.shift();
+    this.events.push({ ...e, timeMs: Date.now() });
+  };
+
+  /** The prompt guard events held, newest first. */
+  guardEvents(): Array<GuardEvent & { readonly timeMs: number }> {
+    return this.events.slice().reverse();
   }
 
   /** Finished requests still held, newest first. */

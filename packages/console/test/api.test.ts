@@ -91,8 +91,16 @@ describe('the console on the Express example', () => {
     const alice = byUser.rows.find((r: { key: string }) => r.key === 'alice');
     expect(alice.calls).toBeGreaterThanOrEqual(1);
     expect(alice.series).toHaveLength(10);
+    expect(alice.tokenSeries).toHaveLength(10);
+    expect(alice.tokenSeries.reduce((a: number, b: number) => a + b, 0)).toBe(alice.inputTokens + alice.outputTokens);
+    // The total covers every key (the chart's "other" band is the total less the keys drawn).
+    expect(byUser.total.costUsd).toBeCloseTo(byUser.rows.reduce((a: number, r: { costUsd: number }) => a + r.costUsd, 0), 12);
+    expect(byUser.bucketMs).toBe(byUser.windowMinutes * 60_000 / 10);
     const prompts = (await request(url).get('/llmscope/api/prompts').expect(200)).body;
     expect(prompts.versions[0]).toMatchObject({ prompt: 'rag-answer', calls: expect.any(Number) });
+    // No guard on the example's prompt: no rollout state, no events.
+    expect(prompts.guards).toEqual({});
+    expect(prompts.events).toEqual([]);
     const latency = (await request(url).get('/llmscope/api/latency').expect(200)).body;
     expect(latency.routes.map((r: { key: string }) => r.key)).toContain('POST /chat');
     expect(latency.models.map((r: { key: string }) => r.key)).toContain('sim-gpt');

@@ -9,9 +9,11 @@ import request from 'supertest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import express from 'express';
 import { listen, type Listening } from '@llmscope/testkit';
-import { llmscope } from '@llmscope/express';
+import { llmscope, type LlmCallRecord } from '@llmscope/express';
 import { llmscopeConsole, type LlmscopeConsole } from '../src';
 import { createApp } from '../../../examples/express-rag/src/app';
+import { BROKEN_CANDIDATE } from '../../../examples/express-rag/src/rollback-demo';
+import { PROMPT, RAG_PROMPTS, SAMPLE_QUESTIONS } from '../../../examples/shared/src';
 import { findChromium, INSTALL_HINT } from './chromium';
 
 const executablePath = findChromium();
@@ -69,10 +71,37 @@ if (executablePath === undefined && process.env.CI !== 'true') {
       }
     }
 
-    async function shot(name: string): Promise<void> {
-      const png = await page.screenshot({ fullPage: false });
+    async function shot(name: string, fullPage = false): Promise<void> {
+      const png = await page.screenshot({ fullPage });
       expect(png.length).toBeGreaterThan(1000);
-      if (writeScreenshots) await page.screenshot({ path: join(IMAGES, `console-${name}.png`) });
+      if (writeScreenshots) await page.screenshot({ path: join(IMAGES, `console-${name}.png`), fullPage });
+    }
+
+    /**
+     * Screenshots only: an hour of earlier LLM calls (users, models, both prompt versions), so
+     * that the charts in the docs show a stacked hour rather than one column. Never in the checks.
+     */
+    function seedHistory(c: LlmscopeConsole): void {
+      const now = Date.now();
+      const users = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi'];
+      for (let i = 0; i < 600; i++) {
+        const user = users[(i * 7 + Math.floor(i / 50)) % users.length] as string;
+        const v2 = i % 5 === 0;
+        const judge = i % 4 === 0;
+        const inputTokens = judge ? 300 : v2 ? 260 : 200 + (i % 40);
+        const outputTokens = judge ? 20 : 30 + (i % 25);
+        const record: LlmCallRecord = {
+          traceId: undefined, spanId: undefined, requestSpanId: undefined, operation: 'chat', provider: 'simulated', model: judge ? 'sim-judge' : 'sim-gpt',
+          responseModel: undefined, responseId: undefined, finishReasons: undefined, temperature: 0, maxTokens: 256, topP: undefined,
+          startTimeMs: now - 3_540_000 + i * 5_900 + (i % 3) * 800, seconds: 0.2 + ((i * 37) % 100) / 120, timeToFirstChunk: undefined,
+          inputTokens, outputTokens, cacheReadTokens: undefined, cacheCreationTokens: undefined, usageEstimated: false,
+          costUsd: (inputTokens * 0.15 + outputTokens * 0.6) / 1e6 * (i % 240 < 120 ? 1 : 1.6), retries: 0, outcome: i % 97 === 0 ? 'error' : 'ok', errorType: i % 97 === 0 ? 'timeout' : undefined,
+          error: undefined, streamEnd: undefined, userId: user, sessionId: `s-${i % 30}`, feature: judge ? 'llmscope.judge' : 'chat',
+          promptName: judge ? undefined : PROMPT.name, promptVersion: judge ? undefined : v2 ? 'v2' : 'v1', promptExperiment: judge ? undefined : PROMPT.name,
+          inputMessages: undefined, outputMessages: undefined, source: 'llmscope',
+        };
+        c.store!.addCall(record);
+      }
     }
 
     test('requests appear (and live), a trace opens as a waterfall; sessions, cost, prompts and latency pages render', async () => {
@@ -125,7 +154,8 @@ if (executablePath === undefined && process.env.CI !== 'true') {
       // Its log lines: the LLM call's and the request's, in order.
       const events = await page.locator('#logs tbody tr td:nth-child(3)').allInnerTexts();
       expect(events).toEqual(expect.arrayContaining(['llm_call', 'http_request']));
-      await shot('trace');
+      // The whole page: the waterfall, the call, its messages, scores and log lines.
+      await shot('trace', true);
 
       await page.click('nav a[data-page="sessions"]');
       await page.waitForSelector('body[data-ready="sessions"]');
@@ -135,17 +165,70 @@ if (executablePath === undefined && process.env.CI !== 'true') {
       await page.click('nav a[data-page="cost"]');
       await page.waitForSelector('body[data-ready="cost"]');
       await page.selectOption('#cost-by', 'user');
-      await page.locator('h1', { hasText: 'Cost and tokens by user' }).waitFor();
+      await page.locator('h1', { hasText: 'Cost by user over time' }).waitFor();
       expect(await page.locator('#main table').innerText()).toContain('alice');
-      await shot('cost');
+      // The stacked chart: a band per user (alice, carol, dave; the 400 made no call), columns in it.
+      expect(await page.locator('#cost-chart g[data-series]').evaluateAll((gs) => gs.map((g) => g.getAttribute('data-series')))).toEqual(expect.arrayContaining(['alice', 'carol', 'dave']));
+      expect(await page.locator('#cost-chart rect').count()).toBeGreaterThanOrEqual(3);
+      if (writeScreenshots) {
+        seedHistory(consoles[consoles.length - 1] as LlmscopeConsole);
+        // A new load (a hash change alone would find the page already marked ready).
+        await page.goto('about:blank');
+        await page.goto(`${l.url}/llmscope#/cost/user/cost`);
+        await page.waitForSelector('body[data-ready="cost"]');
+        await shot('cost');
+      }
+      await page.selectOption('#cost-metric', 'tokens');
+      await page.locator('h1', { hasText: 'Tokens by user over time' }).waitFor();
+      expect(await page.locator('#cost-chart rect').count()).toBeGreaterThanOrEqual(3);
       await page.click('nav a[data-page="prompts"]');
       await page.waitForSelector('body[data-ready="prompts"]');
-      expect(await page.locator('#main table').innerText()).toContain('rag-answer');
-      await shot('prompts');
+      // Side by side: one column per version of rag-answer, a line per measure (quality from the judge and the citations).
+      const compare = await page.locator('table.compare[data-prompt="rag-answer"]').innerText();
+      for (const line of ['calls', 'quality: relevance', 'p50', 'p95', 'error rate', 'cost / call']) expect(compare).toContain(line);
       await page.click('nav a[data-page="latency"]');
       await page.waitForSelector('body[data-ready="latency"]');
       expect(await page.locator('#main').innerText()).toContain('sim-gpt');
+      // p50, p95 and p99 bars per route and per model.
+      expect(await page.locator('#latency-routes rect').count()).toBeGreaterThanOrEqual(3);
+      expect(await page.locator('#latency-models rect').count()).toBeGreaterThanOrEqual(3);
+      await shot('latency');
     }, 120_000);
+
+    test('a prompt rollout: the guard rolls the broken candidate back; the prompts page shows both versions side by side, the state and the rollback', async () => {
+      // The rollback demo's set-up (npm run demo:rollback): v1 and the broken v3 at 50/50, guarded on the judge's relevance.
+      const app = createApp({
+        speed: 0, judgeSampleRate: 1,
+        llmscope: {
+          tracing: { printTraces: false },
+          prompts: {
+            local: [...RAG_PROMPTS, BROKEN_CANDIDATE],
+            experiments: { [PROMPT.name]: { variants: { v1: 50, v3: 50 } } },
+            guards: { [PROMPT.name]: { baseline: 'v1', minSamples: 20, consecutive: 2, evaluateEveryMs: 200, quality: { scores: ['relevance'] } } },
+          },
+        },
+      });
+      const c = llmscopeConsole(app.llmscope);
+      consoles.push(c);
+      const l = await listen(app);
+      open.push(l);
+      let rolledBack = false;
+      app.llmscope.onPromptGuard((e) => { if (e.type === 'rollback') rolledBack = true; });
+      for (let i = 0; i < 600 && !rolledBack; i++) {
+        await request(l.url).post('/chat').set('x-user-id', `user-${i}`).set('x-session-id', `s-${i % 12}`).send({ question: SAMPLE_QUESTIONS[i % SAMPLE_QUESTIONS.length] }).expect(200);
+        if (i % 20 === 19) await new Promise((r) => setTimeout(r, 250));
+      }
+      expect(rolledBack).toBe(true);
+      await page.goto(`${l.url}/llmscope#/prompts`);
+      await page.waitForSelector('body[data-ready="prompts"]');
+      const compare = await page.locator('table.compare[data-prompt="rag-answer"]').innerText();
+      expect(compare).toMatch(/v1[\s\S]*v3/);
+      expect(compare).toContain('traffic weight');
+      expect(compare).toContain('quality: relevance');
+      expect(await page.locator('.state').innerText()).toBe('rolled back');
+      expect(await page.locator('#main').innerText()).toContain('rolled back v3 → v1');
+      await shot('prompts');
+    }, 300_000);
 
     test('a page with 1,000 requests in the store renders in well under the bound', async () => {
       const mw = llmscope({ tracing: false, metrics: false });

@@ -260,36 +260,180 @@ async function pageSession(id) {
     table(REQUEST_HEADERS, data.requests.map(requestRow)));
 }
 
-// ---- Cost ----
-async function pageCost(by) {
-  const select = el('select', { id: 'cost-by' }, ...['model', 'user', 'session', 'feature', 'promptVersion'].map((d) => el('option', { value: d }, d === 'promptVersion' ? 'prompt version' : d)));
-  select.value = by;
-  select.addEventListener('change', () => (location.hash = `#/cost/${select.value}`));
-  const data = await api('/cost', { by });
-  const max = Math.max(...data.rows.map((r) => r.costUsd), 1e-12);
-  const rows = data.rows.map((r) => {
-    const bar = el('div', { class: 'hbar' });
-    bar.style.width = `${(r.costUsd / max) * 100}%`;
-    const peak = Math.max(...r.series, 1e-12);
-    const spark = el('div', { class: 'spark', title: `cost per ${data.windowMinutes / data.buckets} min` });
-    for (const v of r.series) { const b = el('div'); b.style.height = `${(v / peak) * 100}%`; spark.append(b); }
-    return el('tr', null, td(r.key), td(r.calls, true), td(fmt.n(r.inputTokens), true), td(fmt.n(r.outputTokens), true), td(fmt.usd(r.costUsd), true), el('td', { class: 'barcell' }, bar), el('td', null, spark));
-  });
-  main.replaceChildren(el('h1', null, `Cost and tokens by ${by === 'promptVersion' ? 'prompt version' : by}`),
-    el('div', { class: 'filters' }, 'Group by ', select, el('span', { class: 'muted' }, `last ${data.windowMinutes} min`)),
-    rows.length ? table([{ label: by }, { label: 'Calls', num: true }, { label: 'Input tokens', num: true }, { label: 'Output tokens', num: true }, { label: 'Cost', num: true }, { label: '' }, { label: 'Over time' }], rows) : empty('No LLM call in the window.'));
+// ---- Charts: hand-written SVG, built with createElementNS and textContent like the rest ----
+const SVG = 'http://www.w3.org/2000/svg';
+const PALETTE = ['#3451b2', '#d68910', '#8e44ad', '#23845f', '#c0392b', '#2e86c1', '#7f8c8d', '#b7950b'];
+
+function svg(tag, attrs, ...children) {
+  const node = document.createElementNS(SVG, tag);
+  if (attrs) for (const k in attrs) if (attrs[k] !== undefined && attrs[k] !== null) node.setAttribute(k, String(attrs[k]));
+  for (const c of children) if (c !== undefined && c !== null) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return node;
 }
 
-// ---- Prompt versions ----
+/** A round upper bound for an axis (1, 2 or 5 times a power of ten). */
+function niceMax(v) {
+  if (!(v > 0)) return 1;
+  const p = Math.pow(10, Math.floor(Math.log10(v)));
+  for (const m of [1, 2, 5, 10]) if (m * p >= v) return m * p;
+  return 10 * p;
+}
+
+/**
+ * A stacked column chart over time: one column per bucket, one colour per series (`series`:
+ * [{ label, values }]), a y axis from 0 to a round maximum, time labels at both ends and the middle.
+ */
+function stackedChart(series, { fromMs, bucketMs, format, id }) {
+  const W = 880, H = 240, L = 70, R = 12, T = 10, B = 26;
+  const n = series.length ? series[0].values.length : 0;
+  const sums = new Array(n).fill(0);
+  for (const s of series) s.values.forEach((v, i) => (sums[i] += v));
+  const max = niceMax(Math.max(0, ...sums));
+  const cw = (W - L - R) / Math.max(n, 1);
+  const y = (v) => T + (H - T - B) * (1 - v / max);
+  const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', id });
+  for (let k = 0; k <= 4; k++) {
+    const v = (max * k) / 4;
+    root.append(svg('line', { x1: L, x2: W - R, y1: y(v), y2: y(v), class: 'grid' }), svg('text', { x: L - 6, y: y(v) + 4, 'text-anchor': 'end', class: 'axis' }, format(v)));
+  }
+  const base = new Array(n).fill(0);
+  series.forEach((s, si) => {
+    const g = svg('g', { fill: s.colour || PALETTE[si % PALETTE.length], 'data-series': s.label });
+    s.values.forEach((v, i) => {
+      if (v <= 0) return;
+      const top = y(base[i] + v);
+      const rect = svg('rect', { x: L + i * cw + 1, y: top, width: Math.max(cw - 2, 1), height: Math.max(y(base[i]) - top, 0.5) });
+      rect.append(svg('title', null, `${s.label}: ${format(v)} (${fmt.time(fromMs + i * bucketMs)})`));
+      g.append(rect);
+      base[i] += v;
+    });
+    root.append(g);
+  });
+  for (const i of [0, Math.floor(n / 2), n]) root.append(svg('text', { x: L + i * cw, y: H - 8, 'text-anchor': i === 0 ? 'start' : i === n ? 'end' : 'middle', class: 'axis' }, fmt.time(fromMs + i * bucketMs)));
+  const legend = el('div', { class: 'legend' }, ...series.map((s, si) => {
+    const swatch = el('span', { class: 'swatch' });
+    swatch.style.background = s.colour || PALETTE[si % PALETTE.length];
+    return el('span', null, swatch, s.label);
+  }));
+  return el('div', { class: 'chartbox' }, root, legend);
+}
+
+/** Horizontal p50/p95/p99 bars, one group per key (routes or models), on one ms axis. */
+function percentileChart(rows, id) {
+  const W = 880, L = 230, R = 60, rowH = 34, T = 6;
+  const H = T + rows.length * rowH + 22;
+  const max = niceMax(Math.max(0, ...rows.map((r) => r.p99Ms ?? 0)));
+  const x = (v) => L + (W - L - R) * (v / max);
+  const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', id });
+  for (let k = 0; k <= 4; k++) {
+    const v = (max * k) / 4;
+    root.append(svg('line', { x1: x(v), x2: x(v), y1: T, y2: H - 20, class: 'grid' }), svg('text', { x: x(v), y: H - 6, 'text-anchor': 'middle', class: 'axis' }, fmt.ms(v)));
+  }
+  const marks = [['p50', 'p50Ms', PALETTE[0]], ['p95', 'p95Ms', PALETTE[1]], ['p99', 'p99Ms', PALETTE[4]]];
+  rows.forEach((r, i) => {
+    const top = T + i * rowH;
+    root.append(svg('text', { x: L - 8, y: top + rowH / 2 + 4, 'text-anchor': 'end', class: 'label' }, r.key.length > 34 ? r.key.slice(0, 33) + '…' : r.key));
+    marks.forEach(([label, field, colour], j) => {
+      const v = r[field] ?? 0;
+      const bar = svg('rect', { x: L, y: top + 4 + j * 9, width: Math.max(x(v) - L, 1), height: 7, fill: colour });
+      bar.append(svg('title', null, `${r.key} ${label} ${fmt.ms(v)} (${r.count} samples)`));
+      root.append(bar);
+    });
+    root.append(svg('text', { x: x(r.p99Ms ?? 0) + 4, y: top + rowH / 2 + 4, class: 'axis' }, fmt.ms(r.p99Ms)));
+  });
+  const legend = el('div', { class: 'legend' }, ...marks.map(([label, , colour]) => {
+    const swatch = el('span', { class: 'swatch' });
+    swatch.style.background = colour;
+    return el('span', null, swatch, label);
+  }));
+  return el('div', { class: 'chartbox' }, root, legend);
+}
+
+// ---- Cost ----
+const DIMENSION_LABELS = { model: 'model', user: 'user', session: 'session', feature: 'feature', promptVersion: 'prompt version' };
+/** Keys drawn in the chart; the rest is one "other" band. */
+const CHART_KEYS = 6;
+
+async function pageCost(by, metric) {
+  const select = el('select', { id: 'cost-by' }, ...Object.keys(DIMENSION_LABELS).map((d) => el('option', { value: d }, DIMENSION_LABELS[d])));
+  select.value = by;
+  const what = el('select', { id: 'cost-metric' }, el('option', { value: 'cost' }, 'cost'), el('option', { value: 'tokens' }, 'tokens'));
+  what.value = metric;
+  const go = () => (location.hash = `#/cost/${select.value}/${what.value}`);
+  select.addEventListener('change', go);
+  what.addEventListener('change', go);
+  const data = await api('/cost', { by, buckets: 40 });
+  const field = metric === 'tokens' ? 'tokenSeries' : 'series';
+  const format = metric === 'tokens' ? (v) => fmt.n(Math.round(v)) : fmt.usd;
+  const top = data.rows.slice(0, CHART_KEYS);
+  const series = top.map((r) => ({ label: r.key, values: r[field] }));
+  const other = data.total[field].map((v, i) => v - top.reduce((s, r) => s + r[field][i], 0));
+  if (other.some((v) => v > 1e-12)) series.push({ label: 'other', values: other.map((v) => Math.max(v, 0)), colour: '#c3c8d4' });
+  const max = Math.max(...data.rows.map((r) => (metric === 'tokens' ? r.inputTokens + r.outputTokens : r.costUsd)), 1e-12);
+  const rows = data.rows.map((r, i) => {
+    const bar = el('div', { class: 'hbar' });
+    bar.style.width = `${((metric === 'tokens' ? r.inputTokens + r.outputTokens : r.costUsd) / max) * 100}%`;
+    if (i < CHART_KEYS) bar.style.background = PALETTE[i % PALETTE.length];
+    return el('tr', null, td(r.key), td(r.calls, true), td(fmt.n(r.inputTokens), true), td(fmt.n(r.outputTokens), true), td(fmt.usd(r.costUsd), true), td(r.calls ? fmt.usd(r.costUsd / r.calls) : '', true), el('td', { class: 'barcell' }, bar));
+  });
+  main.replaceChildren(el('h1', null, `${metric === 'tokens' ? 'Tokens' : 'Cost'} by ${DIMENSION_LABELS[by]} over time`),
+    el('div', { class: 'filters' }, 'Show ', what, ' by ', select, el('span', { class: 'muted' }, `last ${data.windowMinutes} min, ${fmt.usd(data.total.costUsd)} and ${fmt.n(data.total.inputTokens + data.total.outputTokens)} tokens in ${fmt.n(data.total.calls)} calls`)),
+    ...(rows.length ? [stackedChart(series, { fromMs: data.fromMs, bucketMs: data.bucketMs, format, id: 'cost-chart' }),
+      table([{ label: DIMENSION_LABELS[by] }, { label: 'Calls', num: true }, { label: 'Input tokens', num: true }, { label: 'Output tokens', num: true }, { label: 'Cost', num: true }, { label: 'Cost / call', num: true }, { label: '' }], rows)] : [empty('No LLM call in the window.')]));
+}
+
+// ---- Prompt versions and experiments, side by side ----
+const STATE_LABELS = { watching: 'guarded', rolling_out: 'rolling out', holding: 'holding', completed: 'completed', rolled_back: 'rolled back' };
+
+function comparison(prompt, versions, status) {
+  const scoreNames = [...new Set(versions.flatMap((v) => Object.keys(v.scores)))].sort();
+  // An experiment named after its prompt (the usual case) is not repeated in each column.
+  const head = el('tr', null, el('th', null, ''), ...versions.map((v) => el('th', { class: 'num' }, `${v.version}${v.experiment && v.experiment !== prompt ? ` (${v.experiment})` : ''}`)));
+  const line = (label, cells, best) => {
+    const values = cells.map((c) => c.value);
+    const pick = best === undefined || versions.length < 2 ? undefined : best === 'min' ? Math.min(...values.filter((v) => v !== undefined)) : Math.max(...values.filter((v) => v !== undefined));
+    return el('tr', null, el('th', null, label), ...cells.map((c) => el('td', { class: 'num' + (pick !== undefined && c.value === pick ? ' best' : '') }, c.text)));
+  };
+  const rows = [];
+  if (status) rows.push(line('traffic weight', versions.map((v) => { const w = status.weights[v.version]; return { value: w, text: w === undefined ? '' : `${w}%` }; })));
+  rows.push(line('calls', versions.map((v) => ({ value: v.calls, text: fmt.n(v.calls) }))));
+  for (const name of scoreNames) rows.push(line(`quality: ${name}`, versions.map((v) => { const s = v.scores[name]; return { value: s?.mean, text: s ? `${s.mean.toFixed(2)} (${s.count})` : '' }; }), 'max'));
+  rows.push(line('p50', versions.map((v) => ({ value: v.p50Ms, text: fmt.ms(v.p50Ms) })), 'min'));
+  rows.push(line('p95', versions.map((v) => ({ value: v.p95Ms, text: fmt.ms(v.p95Ms) })), 'min'));
+  rows.push(line('error rate', versions.map((v) => ({ value: v.errorRate, text: fmt.pct(v.errorRate) })), 'min'));
+  rows.push(line('cost / call', versions.map((v) => ({ value: v.costPerCallUsd, text: fmt.usd(v.costPerCallUsd) })), 'min'));
+  const t = el('table', { class: 'compare', 'data-prompt': prompt }, el('thead', null, head), el('tbody', null, ...rows));
+  return t;
+}
+
+function rollout(status) {
+  const items = [el('div', { class: 'cards' },
+    el('div', { class: 'card' }, 'State', el('b', { class: `state ${status.state}` }, STATE_LABELS[status.state] ?? status.state)),
+    el('div', { class: 'card' }, 'Baseline', el('b', null, status.baseline ?? '–')),
+    el('div', { class: 'card' }, status.step === undefined ? 'Candidates' : 'Candidate', el('b', null, status.candidates.join(', ') || '–')),
+    status.step === undefined ? null : el('div', { class: 'card' }, 'Step', el('b', null, status.step + 1)))];
+  const outcomes = Object.entries(status.outcomes).flatMap(([candidate, list]) => list.map((o) => el('tr', { class: o.status === 'fail' ? 'error' : undefined },
+    td(candidate), td(o.rule + (o.score ? ` (${o.score})` : '')), td(o.status), td(o.candidate.toFixed(4), true), td(o.baseline.toFixed(4), true), td(o.bound.toFixed(4), true), td(o.pValue === undefined ? '' : o.pValue.toFixed(3), true), td(`${o.samples.candidate} / ${o.samples.baseline}`, true))));
+  if (outcomes.length) items.push(table([{ label: 'Candidate' }, { label: 'Rule' }, { label: 'Status' }, { label: 'Candidate', num: true }, { label: 'Baseline', num: true }, { label: 'Bound', num: true }, { label: 'p-value', num: true }, { label: 'Samples', num: true }], outcomes));
+  return items;
+}
+
 async function pagePrompts() {
   const data = await api('/prompts');
-  const rows = data.versions.map((v) => el('tr', null, td(v.prompt), td(v.version), td(v.experiment ?? ''), td(v.calls, true), td(fmt.ms(v.p50Ms), true), td(fmt.ms(v.p95Ms), true), td(fmt.pct(v.errorRate), true), td(fmt.usd(v.costPerCallUsd), true),
-    td(Object.entries(v.scores).map(([k, s]) => `${k} ${s.mean.toFixed(2)} (${s.count})`).join(', '))));
-  const items = [el('h1', null, 'Prompt versions'), rows.length ? table([{ label: 'Prompt' }, { label: 'Version' }, { label: 'Experiment' }, { label: 'Calls', num: true }, { label: 'p50', num: true }, { label: 'p95', num: true }, { label: 'Errors', num: true }, { label: 'Cost / call', num: true }, { label: 'Quality' }], rows) : empty('No LLM call carried a prompt version in the window (getPrompt(), setPromptVersion()).')];
-  const guards = Object.entries(data.guards);
-  if (guards.length) {
-    items.push(el('h2', null, 'Rollouts and guards'));
-    for (const [name, status] of guards) items.push(el('h2', null, name), el('pre', null, JSON.stringify(status, null, 2)));
+  const prompts = [...new Set(data.versions.map((v) => v.prompt))];
+  const items = [el('h1', null, 'Prompt versions and experiments'), el('div', { class: 'muted' }, `Last ${data.windowMinutes} min; the best value of each line is marked.`)];
+  if (prompts.length === 0) items.push(empty('No LLM call carried a prompt version in the window (getPrompt(), setPromptVersion()).'));
+  for (const prompt of prompts) {
+    const status = data.guards[prompt];
+    const versions = data.versions.filter((v) => v.prompt === prompt);
+    const arms = versions.some((v) => v.experiment) ? ` · experiment, ${versions.length} arms` : '';
+    items.push(el('h2', null, prompt + arms), comparison(prompt, versions, status));
+    if (status) items.push(el('h2', null, `Rollout of ${prompt}`), ...rollout(status));
+  }
+  if (data.events.length) {
+    items.push(el('h2', null, 'Rollout events'));
+    items.push(table([{ label: 'Time' }, { label: 'Prompt' }, { label: 'Event' }, { label: 'Why' }], data.events.map((e) => el('tr', { class: e.type === 'rollback' ? 'error' : undefined },
+      td(fmt.time(e.timeMs)), td(e.prompt), td(e.type === 'rollback' ? `rolled back ${e.from} → ${e.to}` : e.type === 'advance' ? `${e.candidate} to ${e.weight}%` : `${e.type} ${e.candidate ?? ''}`), el('td', { class: 'why' }, e.reason)))));
   }
   main.replaceChildren(...items);
 }
@@ -298,7 +442,8 @@ async function pagePrompts() {
 async function pageLatency() {
   const data = await api('/latency');
   const t = (rows, label) => table([{ label }, { label: 'Count', num: true }, { label: 'p50', num: true }, { label: 'p95', num: true }, { label: 'p99', num: true }], rows.map((r) => el('tr', null, td(r.key), td(r.count, true), td(fmt.ms(r.p50Ms), true), td(fmt.ms(r.p95Ms), true), td(fmt.ms(r.p99Ms), true))));
-  main.replaceChildren(el('h1', null, 'Latency'), el('h2', null, 'Per route'), t(data.routes, 'Route'), el('h2', null, 'Per model'), t(data.models, 'Model'));
+  const part = (rows, label, id) => (rows.length ? [percentileChart(rows.slice(0, 12), id), t(rows, label)] : [empty('Nothing in the window.')]);
+  main.replaceChildren(el('h1', null, 'Latency percentiles'), el('h2', null, 'Per route'), ...part(data.routes, 'Route', 'latency-routes'), el('h2', null, 'Per model'), ...part(data.models, 'Model', 'latency-models'));
 }
 
 // ---- Router ----
@@ -311,7 +456,7 @@ async function route() {
     else if (page === 'trace') await pageTrace(arg);
     else if (page === 'sessions') await pageSessions();
     else if (page === 'session') await pageSession(arg);
-    else if (page === 'cost') await pageCost(arg || 'model');
+    else if (page === 'cost') await pageCost(arg || 'model', location.hash.split('/')[3] === 'tokens' ? 'tokens' : 'cost');
     else if (page === 'prompts') await pagePrompts();
     else if (page === 'latency') await pageLatency();
     else main.replaceChildren(empty('No such page.'));
