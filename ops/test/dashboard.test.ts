@@ -72,7 +72,7 @@ describe('against a real Prometheus scraping a real app', () => {
     await app?.close();
   });
 
-  test(`every query of every panel returns data (${targets.length} queries, ${panels.length} panels), and every variable lists values`, async () => {
+  test(`every query of every panel returns data (${targets.length} queries, ${panels.length} panels), every rule evaluates, and every variable lists values`, async () => {
     // Rounds of traffic a second apart until every query has data: rates need two scrapes of a
     // series, recording rules one evaluation after that. Generous deadline (a loaded machine).
     const started = Date.now();
@@ -99,6 +99,12 @@ describe('against a real Prometheus scraping a real app', () => {
     } while (missing.length > 0 && Date.now() < deadline);
     expect(missing).toEqual([]);
     console.log(`dashboard: ${targets.length} queries of ${panels.length} panels returned data after ${rounds} rounds of traffic (${Date.now() - started} ms)`);
+
+    // The rules the panels read were evaluated on this data without error (alert rules included).
+    const rules = await (await fetch(`${prometheus.url}/api/v1/rules`)).json() as { data: { groups: { rules: { name: string; health: string; lastError?: string }[] }[] } };
+    const evaluated = rules.data.groups.flatMap((g) => g.rules);
+    expect(evaluated.length).toBeGreaterThan(20);
+    expect(evaluated.filter((r) => r.health !== 'ok').map((r) => `${r.name}: ${r.health} ${r.lastError ?? ''}`)).toEqual([]);
 
     for (const variable of dashboard.templating.list.filter((v) => v.type === 'query')) {
       const m = /^label_values\((.+), (\w+)\)$/.exec(variable.query);
