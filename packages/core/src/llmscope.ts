@@ -27,6 +27,8 @@ import { processWarning } from './exporters/health';
 import { Telemetry } from './exporters/telemetry';
 import { ensureTracing, flushTracing, getTracer, llmscopeSpanProcessor, providerFeedsLlmscope } from './tracing/provider';
 import { SamplingPipeline } from './sampling/pipeline';
+import { Redactor } from './logging/redact';
+import { RedactingSpanProcessor } from './exporters/redacting-processor';
 import type { ScoreOwner } from './evals/api';
 import type { ScoreInput, ScoreRecord, ScoreSink } from './evals/score';
 import { Scores } from './evals/scores';
@@ -206,8 +208,12 @@ export class Llmscope implements GenAiOwner, ScoreOwner, PromptOwner {
       if (!state.ownsProvider && !warnedForeignProvider) warnIfNotFed(o);
       // Exporters, the app's processors and the printer sit behind sampling; metrics do not.
       this.sampling = new SamplingPipeline(o.sampling, this.registry);
-      for (const p of o.tracing.spanProcessors) this.sampling.stage.add(p);
-      if (o.tracing.printTraces) this.sampling.addPrinter();
+      // Redacted like the exporters' spans (docs/redaction.md), unless `redact.appSpanProcessors` is false.
+      const redactor = o.redact === false ? undefined : new Redactor(o.redact);
+      const appProcessors = o.tracing.spanProcessors;
+      if (redactor === undefined || (o.redact !== false && o.redact.appSpanProcessors === false)) for (const p of appProcessors) this.sampling.stage.add(p);
+      else if (appProcessors.length > 0) this.sampling.stage.add(new RedactingSpanProcessor(appProcessors, redactor));
+      if (o.tracing.printTraces) this.sampling.addPrinter(redactor);
       if (o.tracing.outgoing) traceOutgoingCalls(this);
       this.tracer = getTracer();
     }

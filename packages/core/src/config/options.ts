@@ -289,7 +289,7 @@ function resolveConstantLabels(value: unknown, registry: Registry | undefined): 
   return Object.keys(labels).length === 0 ? undefined : labels as Record<string, string>;
 }
 const TRACING_KEYS = ['spanProcessors', 'printTraces', 'outgoing'] as const;
-const REDACT_KEYS = ['secrets', 'emails', 'patterns', 'replacement'] as const;
+const REDACT_KEYS = ['secrets', 'emails', 'patterns', 'replacement', 'appSpanProcessors'] as const;
 // RFC 9110 token characters: what a header name may contain.
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
@@ -354,6 +354,7 @@ function resolveRedact(value: unknown): RedactOptions | false {
   boolean('redact.emails', r.emails);
   arrayOf('redact.patterns', r.patterns, { test: isRedactPattern, expected: 'a regular expression or a { pattern, replacement } object' });
   string('redact.replacement', r.replacement, 'a string such as "[REDACTED]"');
+  boolean('redact.appSpanProcessors', r.appSpanProcessors);
   return r as RedactOptions;
 }
 
