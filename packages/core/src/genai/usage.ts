@@ -32,9 +32,13 @@ function obj(value: unknown): Obj | undefined {
   return value !== null && typeof value === 'object' ? (value as Obj) : undefined;
 }
 
-/** A token count, or undefined for anything that is not one. */
+/**
+ * A token count, or undefined for anything that is not one. Past 2^53 a number is no count (an
+ * SDK bug or a hostile result): two such values (1e308) would turn the tokens counter to +Inf
+ * for the life of the process.
+ */
 export function count(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;
+  return typeof value === 'number' && value >= 0 && value <= Number.MAX_SAFE_INTEGER ? value : undefined;
 }
 
 /** A count given as a number, or as the AI SDK 6+ provider shape `{ total }`. */
@@ -173,6 +177,16 @@ function readGemini(r: Obj, out: LlmResultInfo): void {
  * `embedMany` results) result. Returns `undefined` for anything else; never throws.
  */
 export function readResult(result: unknown): LlmResultInfo | undefined {
+  // The result is the app's value: a getter or proxy trap of it that throws (a lazily parsed
+  // field, a validation proxy) must not turn the app's successful call into a rejection.
+  try {
+    return readResultOf(result);
+  } catch {
+    return undefined;
+  }
+}
+
+function readResultOf(result: unknown): LlmResultInfo | undefined {
   const r = obj(result);
   if (r === undefined) return undefined;
   const out: LlmResultInfo = {};
