@@ -4,7 +4,7 @@
  */
 import type { Request, RequestHandler, Response, NextFunction } from 'express';
 import { Llmscope, type LlmscopeOptions } from '@llmscope/core';
-import { serveOwnRoute, startNodeRequest, withInstance } from '@llmscope/core/adapter';
+import { serveOwnRoute, setTraceIdHeader, withInstance } from '@llmscope/core/adapter';
 import { NO_MOUNTS, patchLayer, patchLayer4, trackRequest } from './route-tracking';
 
 export * from '@llmscope/core';
@@ -51,11 +51,13 @@ export function llmscope(options?: LlmscopeOptions<Request>): LlmscopeMiddleware
         process.emitWarning('llmscope: this Express router is neither Express 4\'s nor Express 5\'s; route templates and errors are not recorded (requests are labelled unmatched).', 'LlmscopeWarning');
       }
     }
-    // Context, span, trace-id header and the finish on 'close' come from the kit; the route
-    // template comes from the patched router layers (route-tracking.ts), which need a stack.
-    const ctx = startNodeRequest(scope, req, res);
+    // Context, span and trace-id header come from core and the kit; the route template from the
+    // patched router layers (route-tracking.ts), which need a stack. trackRequest's one 'close'
+    // listener finishes the request (as the kit's finishOnClose) and forgets it.
+    const ctx = scope.startRequest(req.method, req.url, req.headers, req);
+    setTraceIdHeader(scope, ctx, res);
     ctx.adapterState = NO_MOUNTS;
-    trackRequest(req, ctx);
+    trackRequest(scope, req, res, ctx);
     scope.run(ctx, next);
   };
   return withInstance(middleware as RequestHandler, scope);

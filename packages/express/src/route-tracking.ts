@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { Request, Response, NextFunction } from 'express';
 import { getContext, type Llmscope, type RequestContext } from '@llmscope/core/adapter';
 
@@ -37,30 +38,38 @@ interface Layer4 {
   [PATCHED]?: true;
 }
 
-/** The current request's context when the Express adapter tracks it. */
-function tracked(): RequestContext | undefined {
-  const ctx = getContext();
-  return ctx !== undefined && ctx.adapterState !== undefined && !ctx.finished ? ctx : undefined;
+/** Whether `ctx` (the current context) is a request the Express adapter tracks, still under way. */
+function isTracked(ctx: RequestContext | undefined): ctx is RequestContext {
+  return ctx !== undefined && ctx.adapterState !== undefined && !ctx.finished;
 }
 
 /**
- * Each tracked request's context, by request object (a WeakMap: nothing added to Node's request,
- * nothing kept after it). Middleware that resumes from a stream or socket callback hands the
- * request on outside any context: body-parser before 1.20 (Express 4.17's `express.json()`, whose
- * raw-body does not bind its callbacks), old session stores, callback-style auth. The next route
- * or mount layer finds the request's context here and re-enters it, so route handlers run in
- * their request's context whatever ran before them. Looked up only when the context is missing.
+ * Each tracked request's context, by request object, while its response is open (a WeakMap:
+ * nothing added to Node's request). Middleware that resumes from a stream or socket callback
+ * hands the request on outside any context: body-parser before 1.20 (Express 4.17's
+ * `express.json()`, whose raw-body does not bind its callbacks), old session stores,
+ * callback-style auth. The next route or mount layer finds the request's context here and
+ * re-enters it, so route handlers run in their request's context whatever ran before them.
+ * Looked up only when the context is missing.
  */
 const contexts = new WeakMap<object, RequestContext>();
 
-/** Remembers `ctx` as `req`'s, for layers entered after a callback lost the context. */
-export function trackRequest(req: object, ctx: RequestContext): void {
+/**
+ * Remembers `ctx` as `req`'s until the response closes, then finishes the request: one `close`
+ * listener (the kit's `finishOnClose` and the forgetting together). The entry is deleted, not
+ * left to the GC: a WeakMap entry whose key dies costs ephemeron processing in the next
+ * scavenge, ~0.45 µs a request against ~0.12 µs set and deleted (docs/performance.md).
+ */
+export function trackRequest(scope: Llmscope, req: object, res: ServerResponse, ctx: RequestContext): void {
   contexts.set(req, ctx);
+  res.on('close', () => {
+    contexts.delete(req);
+    scope.finishRequest(ctx, res.statusCode);
+  });
 }
 
 /** `req`'s context when the current one was lost on the way (see `contexts`). */
 function lostContext(req: object): RequestContext | undefined {
-  if (getContext() !== undefined) return undefined;
   const ctx = contexts.get(req);
   return ctx !== undefined && !ctx.finished ? ctx : undefined;
 }
@@ -113,7 +122,8 @@ function enterMount(ctx: RequestContext, template: string, next: NextFunction): 
 }
 
 function recordLayerError(error: unknown, req: object): void {
-  const ctx = tracked() ?? lostContext(req);
+  const current = getContext();
+  const ctx = isTracked(current) ? current : current === undefined ? lostContext(req) : undefined;
   if (ctx !== undefined) (ctx.owner as Llmscope).recordError(ctx, error);
 }
 
@@ -130,12 +140,14 @@ function recordLayerError(error: unknown, req: object): void {
  */
 export function patchLayer(proto: Layer5): boolean {
   return patchOnce(proto, 'handleRequest', 'handleError', (handleRequest) => function llmscopeHandleRequest(this: Layer5, req, res, next): unknown {
-    const ctx = tracked();
-    if (ctx === undefined && (this.route !== undefined || this.rawPath !== undefined)) {
-      const lost = lostContext(req);
-      if (lost !== undefined) return (lost.owner as Llmscope).run(lost, () => llmscopeHandleRequest.call(this, req, res, next));
-    }
-    if (ctx !== undefined) {
+    // One context lookup per layer: the request's own, another's (not ours to track), or none.
+    const ctx = getContext();
+    if (ctx === undefined) {
+      if (this.route !== undefined || this.rawPath !== undefined) {
+        const lost = lostContext(req);
+        if (lost !== undefined) return (lost.owner as Llmscope).run(lost, () => llmscopeHandleRequest.call(this, req, res, next));
+      }
+    } else if (isTracked(ctx)) {
       if (this.route !== undefined) next = enterRoute(ctx, this.route, next);
       else if (this.rawPath !== '/' && this.rawPath !== undefined) next = enterMount(ctx, pathText(this.rawPath), next);
     }
@@ -203,11 +215,11 @@ export function patchLayer4(proto: Layer4): boolean {
   return patchOnce(proto, 'handle_request', 'handle_error', (handleRequest) => function llmscopeHandleRequest(this: Layer4, req, res, next): unknown {
     const route = this.route;
     if (route !== undefined || (this.regexp.fast_slash !== true && !('method' in this))) {
-      const ctx = tracked();
+      const ctx = getContext();
       if (ctx === undefined) {
         const lost = lostContext(req);
         if (lost !== undefined) return (lost.owner as Llmscope).run(lost, () => llmscopeHandleRequest.call(this, req, res, next));
-      } else {
+      } else if (isTracked(ctx)) {
         if (route !== undefined) next = enterRoute(ctx, route, next);
         else {
           const template = mountTemplate(this);
