@@ -3,29 +3,51 @@ import type { Llmscope, OwnRouteBody } from '@llmscope/core';
 import type { Redactor } from '@llmscope/core/adapter';
 import { costBy, DIMENSIONS, latency, promptVersions, sessions, totalOf, type Dimension } from './aggregates';
 import type { ConsoleStore } from './store';
-import type { CallView, LogView, RequestView, SpanView, TraceEntry, TraceView } from './views';
+import type { CallView, LogView, RequestView, ScoreView, SpanView, TraceEntry, TraceView } from './views';
 
-/** A call as shown: captured messages redacted as the exporters redact them (done here, when a trace is viewed, not per call). */
+/**
+ * `text` redacted as the exporters redact it. A text the store clipped (ending in `…`) also loses
+ * the word the clip cut: half a key or half an e-mail address no longer matches a pattern.
+ */
+export function shownText(text: string, redactor: Redactor): string {
+  const out = redactor.string(text);
+  if (!out.endsWith('…')) return out;
+  const space = Math.max(out.lastIndexOf(' ', out.length - 2), out.lastIndexOf('\n', out.length - 2));
+  // A single word longer than this (a base64 blob) is left as clipped.
+  return space === -1 || out.length - space > 257 ? out : `${out.slice(0, space + 1)}…`;
+}
+
+function shownId(id: string | undefined, redactor: Redactor): string | undefined {
+  return id === undefined ? undefined : redactor.string(id);
+}
+
+/** A call as shown: captured messages and ids redacted as the exporters redact them (done here, when a trace is viewed, not per call). */
 function shownCall(c: CallView, redactor: Redactor): CallView {
-  if (c.inputMessages === undefined && c.outputMessages === undefined) return c;
   return {
     ...c,
-    inputMessages: c.inputMessages === undefined ? undefined : redactor.string(c.inputMessages),
-    outputMessages: c.outputMessages === undefined ? undefined : redactor.string(c.outputMessages),
+    userId: shownId(c.userId, redactor),
+    sessionId: shownId(c.sessionId, redactor),
+    inputMessages: c.inputMessages === undefined ? undefined : shownText(c.inputMessages, redactor),
+    outputMessages: c.outputMessages === undefined ? undefined : shownText(c.outputMessages, redactor),
   };
 }
 
-function shownRequest(r: RequestView, redactor: Redactor): RequestView {
-  return r.error === undefined ? r : { ...r, error: redactor.string(r.error) };
+/** A request as shown: its error and ids redacted (the live stream shows requests this way too). */
+export function shownRequest(r: RequestView, redactor: Redactor): RequestView {
+  return { ...r, userId: shownId(r.userId, redactor), sessionId: shownId(r.sessionId, redactor), error: r.error === undefined ? undefined : shownText(r.error, redactor) };
 }
 
 function shownSpan(s: SpanView, redactor: Redactor): SpanView {
   const attributes: Record<string, string | number | boolean> = {};
   for (const key in s.attributes) {
     const v = s.attributes[key] as string | number | boolean;
-    attributes[key] = typeof v === 'string' ? redactor.string(v) : v;
+    attributes[key] = typeof v === 'string' ? shownText(v, redactor) : v;
   }
-  return { ...s, attributes };
+  return { ...s, name: redactor.string(s.name), attributes };
+}
+
+function shownScore(s: ScoreView, redactor: Redactor): ScoreView {
+  return s.comment === undefined ? s : { ...s, comment: shownText(s.comment, redactor) };
 }
 
 /** A log line as shown: llmscope's own lines are redacted already, the app's may not be. */
@@ -33,9 +55,9 @@ function shownLog(l: LogView, redactor: Redactor): LogView {
   const fields: Record<string, string | number | boolean> = {};
   for (const key in l.fields) {
     const v = l.fields[key] as string | number | boolean;
-    fields[key] = typeof v === 'string' ? redactor.string(v) : v;
+    fields[key] = typeof v === 'string' ? shownText(v, redactor) : v;
   }
-  return { ...l, msg: l.msg === undefined ? undefined : redactor.string(l.msg), fields };
+  return { ...l, msg: l.msg === undefined ? undefined : shownText(l.msg, redactor), fields };
 }
 
 function shownTrace(t: TraceEntry, logs: readonly LogView[], redactor: Redactor): TraceView {
@@ -43,7 +65,7 @@ function shownTrace(t: TraceEntry, logs: readonly LogView[], redactor: Redactor)
     id: t.id,
     request: t.request === undefined ? undefined : shownRequest(t.request, redactor),
     calls: t.calls.map((c) => shownCall(c, redactor)),
-    scores: t.scores,
+    scores: t.scores.map((x) => shownScore(x, redactor)),
     spans: t.spans.map((s) => shownSpan(s, redactor)),
     logs: logs.map((l) => shownLog(l, redactor)),
   };
@@ -119,12 +141,17 @@ function statusMatches(status: number, filter: string): boolean {
   return status === Number(filter);
 }
 
+/** Whether `id` is `wanted`, as stored or as shown (redacted: the UI links with the ids it was given). */
+function idMatches(id: string | undefined, wanted: string, redactor: Redactor | undefined): boolean {
+  return id !== undefined && (id === wanted || (redactor !== undefined && redactor.string(id) === wanted));
+}
+
 /** Whether a request passes the list's filters (also used for the live stream). */
-export function matches(r: RequestView, f: RequestFilter): boolean {
+export function matches(r: RequestView, f: RequestFilter, redactor?: Redactor): boolean {
   if (f.route !== undefined && r.route !== f.route) return false;
   if (f.status !== undefined && !statusMatches(r.status, f.status)) return false;
-  if (f.user !== undefined && r.userId !== f.user) return false;
-  if (f.session !== undefined && r.sessionId !== f.session) return false;
+  if (f.user !== undefined && !idMatches(r.userId, f.user, redactor)) return false;
+  if (f.session !== undefined && !idMatches(r.sessionId, f.session, redactor)) return false;
   if (f.feature !== undefined && r.feature !== f.feature) return false;
   if (f.errors === true && r.status < 500 && r.error === undefined) return false;
   if (f.q !== undefined) {
@@ -160,7 +187,7 @@ function route(rest: string, q: Query, store: ConsoleStore, scope: Llmscope, red
     const limit = q.int('limit', 200, 1, store.limits.maxRequests);
     q.done();
     const all = store.requests();
-    const list = all.filter((r) => matches(r, filter));
+    const list = all.filter((r) => matches(r, filter, redactor));
     return json(200, { total: all.length, matched: list.length, requests: list.slice(0, limit).map((r) => shownRequest(r, redactor)) });
   }
   if (rest.startsWith('/traces/')) {
@@ -173,14 +200,14 @@ function route(rest: string, q: Query, store: ConsoleStore, scope: Llmscope, red
   if (rest === '/sessions') {
     const limit = q.int('limit', 200, 1, 10_000);
     q.done();
-    return json(200, { sessions: sessions(store.requests()).slice(0, limit) });
+    return json(200, { sessions: sessions(store.requests()).slice(0, limit).map((row) => ({ ...row, sessionId: redactor.string(row.sessionId), userId: shownId(row.userId, redactor) })) });
   }
   if (rest.startsWith('/sessions/')) {
     q.done();
     const id = decodeURIComponent(rest.slice('/sessions/'.length));
-    const requests = store.requests().filter((r) => r.sessionId === id).reverse();
+    const requests = store.requests().filter((r) => idMatches(r.sessionId, id, redactor)).reverse();
     const calls = requests.flatMap((r) => store.trace(r.id)?.calls ?? []).map((c) => shownCall(c, redactor));
-    return json(200, { sessionId: id, requests: requests.map((r) => shownRequest(r, redactor)), calls });
+    return json(200, { sessionId: redactor.string(id), requests: requests.map((r) => shownRequest(r, redactor)), calls });
   }
   if (rest === '/cost') {
     const by = q.oneOf<Dimension>('by', DIMENSIONS, 'model');
@@ -188,7 +215,9 @@ function route(rest: string, q: Query, store: ConsoleStore, scope: Llmscope, red
     const limit = q.int('limit', 20, 1, 1000);
     q.done();
     const now = Date.now();
-    const rows = costBy(store.callsSince(windowMs), by, windowMs, buckets, now);
+    const counted = costBy(store.callsSince(windowMs), by, windowMs, buckets, now);
+    // User and session ids are shown as everywhere else: redacted.
+    const rows = by === 'user' || by === 'session' ? counted.map((row) => ({ ...row, key: redactor.string(row.key) })) : counted;
     return json(200, { by, windowMinutes: windowMs / 60_000, buckets, fromMs: now - windowMs, bucketMs: windowMs / buckets, total: totalOf(rows, buckets), rows: rows.slice(0, limit) });
   }
   if (rest === '/prompts') {

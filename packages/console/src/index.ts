@@ -10,7 +10,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Llmscope, LogSink, OwnRouteRequest, OwnRouteResponse } from '@llmscope/core';
 import { Redactor } from '@llmscope/core/adapter';
 import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { answerApi, json } from './api';
+import { answerApi, json, shownRequest } from './api';
 import { loadAssets } from './assets';
 import { LiveFeed, MAX_CLIENTS } from './live';
 import { teeLogs } from './logs';
@@ -89,9 +89,9 @@ export function llmscopeConsole(scope: Llmscope, options?: ConsoleOptions): Llms
     return { enabled: false, path: o.path, options: o, store: undefined, logger: passThrough(scope), close: () => undefined };
   }
   const store = new ConsoleStore(o);
-  const live = new LiveFeed(store);
   const assets = loadAssets(o.path);
   const redactor = new Redactor(scope.options.redact);
+  const live = new LiveFeed(store, (r) => shownRequest(r, redactor));
   const expected = o.token === undefined ? undefined : sha256(o.token);
   const logs = teeLogs(scope, store);
   const removers = [scope.onRequest(store.addRequest), scope.onLlmCall(store.addCall), scope.onScore(store.addScore), scope.onPromptGuard(store.addGuardEvent), logs.remove];

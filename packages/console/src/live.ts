@@ -16,7 +16,8 @@ export class LiveFeed {
   private heartbeat: NodeJS.Timeout | undefined;
   private readonly unsubscribe: () => void;
 
-  constructor(store: ConsoleStore) {
+  /** `shown`: a request as the API shows it (redacted), applied when a batch is sent, not per request. */
+  constructor(store: ConsoleStore, private readonly shown: (r: RequestView) => RequestView = (r) => r) {
     this.unsubscribe = store.onRequest((r) => {
       // Nobody listening: nothing kept, nothing serialised.
       if (this.clients.size === 0) return;
@@ -34,7 +35,7 @@ export class LiveFeed {
     const batch = this.pending;
     this.pending = [];
     if (batch.length === 0) return;
-    const chunk = `event: requests\ndata: ${JSON.stringify(batch)}\n\n`;
+    const chunk = `event: requests\ndata: ${JSON.stringify(batch.map(this.shown))}\n\n`;
     for (const send of this.clients) send(chunk);
   }
 
