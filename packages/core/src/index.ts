@@ -20,6 +20,7 @@ export type { SamplingOptions, HeadSamplingOptions, TailSamplingOptions, Priorit
 export type { TailSamplerStats } from './sampling/tail';
 export type { HandlerResponse } from './http/metrics-endpoint';
 export type { MetricsServerAddress } from './http/metrics-server';
+export { llmscopeClusterMetrics, llmscopeClusterWorker, type ClusterMetrics, type ClusterMetricsOptions } from './http/cluster';
 
 // Context
 export { runWithContext, setUser, setSession, setFeature, setPromptVersion, tag, type TagValue, type ContextLimits, type LlmscopeContext, type LlmTotals } from './context/context';

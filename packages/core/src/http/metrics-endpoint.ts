@@ -10,7 +10,7 @@ export interface HandlerResponse {
 }
 
 /** SHA-256 of a token: 32 bytes whatever its length, so that comparing digests says nothing about the length. */
-function digest(token: string): Buffer {
+export function digest(token: string): Buffer {
   return createHash('sha256').update(token).digest();
 }
 
@@ -20,7 +20,7 @@ function digest(token: string): Buffer {
  * content nor the length of the token leaks through the time taken (only the header's own
  * length, which the client knows, changes the hashing time).
  */
-function tokenMatches(header: string | undefined, expected: Buffer): boolean {
+export function tokenMatches(header: string | undefined, expected: Buffer): boolean {
   if (header === undefined || !header.startsWith('Bearer ')) return false;
   return timingSafeEqual(digest(header.slice(7).trim()), expected);
 }
