@@ -1,5 +1,6 @@
 import express, { type Express, type Request } from 'express';
 import { llmscope, getContext, getPrompt, setFeature, type Llmscope, type LlmscopeOptions } from '@llmscope/express';
+import { llmscopeConsole, type ConsoleOptions, type LlmscopeConsole } from '@llmscope/console';
 // Relative import: works with or without the npm workspace link of @llmscope/example-kit.
 import { answerQuestion, describeEndpoints, exampleLlmscopeOptions, PROMPT } from '../../shared/src';
 
@@ -11,10 +12,12 @@ export interface AppOptions {
   speed?: number;
   /** Share of the answers the relevance judge grades (default 0.5). */
   judgeSampleRate?: number;
+  /** Options of the local console at /llmscope (`@llmscope/console`); `false`: not mounted. */
+  console?: ConsoleOptions | false;
 }
 
-/** The Express app, with the llmscope instance behind its middleware (to flush it on exit). */
-export type ExampleApp = Express & { readonly llmscope: Llmscope };
+/** The Express app, with the llmscope instance behind its middleware (to flush it on exit) and the console. */
+export type ExampleApp = Express & { readonly llmscope: Llmscope; readonly console: LlmscopeConsole | undefined };
 
 /** The example RAG chat API: `POST /chat` answers questions about a fictional product. */
 export function createApp(options: AppOptions = {}): ExampleApp {
@@ -26,6 +29,9 @@ export function createApp(options: AppOptions = {}): ExampleApp {
   const scoring = exampleLlmscopeOptions({ judgeSampleRate: options.judgeSampleRate, speed: options.speed });
   const mw = llmscope({ ...scoring, ...options.llmscope, llm: { ...scoring.llm, ...options.llmscope?.llm } });
   app.use(mw);
+  // The local console at /llmscope: the requests, traces, sessions, cost and prompt versions in the
+  // browser (outside production; the middleware serves it before the app's routes).
+  const console = options.console === false ? undefined : llmscopeConsole(mw.llmscope, options.console);
   app.use(express.json());
 
   app.get('/', (req, res) => {
@@ -47,5 +53,5 @@ export function createApp(options: AppOptions = {}): ExampleApp {
     res.json({ answer, sources, traceId: getContext()?.traceId });
   });
 
-  return Object.assign(app, { llmscope: mw.llmscope });
+  return Object.assign(app, { llmscope: mw.llmscope, console });
 }

@@ -166,6 +166,9 @@ describe('npm start', () => {
     try {
       const [, url] = await waitFor(/listening on (http:\/\/localhost:\d+)/, 30000);
       expect(stdout).toContain(`curl -s ${url}/chat`);
+      // The console's URL, printed at start, serves the console.
+      expect(stdout).toContain(`Console: ${url}/llmscope `);
+      expect((await fetch(`${url}/llmscope`)).headers.get('content-security-policy')).toContain("script-src 'self'");
       const res = await fetch(`${url}/chat`, {
         method: 'POST', headers: { 'content-type': 'application/json', 'x-user-id': 'bob' }, body: JSON.stringify({ question: 'Is my data encrypted?' }),
       });

@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { llmscope, getContext, getPrompt, setFeature, type LlmscopeFastifyOptions } from '@llmscope/fastify';
+import { llmscopeConsole, type ConsoleOptions, type LlmscopeConsole } from '@llmscope/console';
 // Relative import: works with or without the npm workspace link of @llmscope/example-kit.
 import { answerQuestion, describeEndpoints, exampleLlmscopeOptions, PROMPT } from '../../shared/src';
 
@@ -13,6 +14,15 @@ export interface AppOptions {
   logger?: FastifyServerOptions['logger'];
   /** Share of the answers the relevance judge grades (default 0.5). */
   judgeSampleRate?: number;
+  /** Options of the local console at /llmscope (`@llmscope/console`); `false`: not mounted. */
+  console?: ConsoleOptions | false;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The example's local console (closed with the app); undefined when not mounted. */
+    llmscopeConsole: LlmscopeConsole | undefined;
+  }
 }
 
 interface ChatBody {
@@ -38,6 +48,11 @@ export async function createApp(options: AppOptions = {}): Promise<FastifyInstan
   // POST /llmscope/feedback (examples/shared/src/evaluations.ts).
   const scoring = exampleLlmscopeOptions({ judgeSampleRate: options.judgeSampleRate, speed: options.speed });
   await app.register(llmscope, { ...scoring, ...options.llmscope, llm: { ...scoring.llm, ...options.llmscope?.llm } });
+  // The local console at /llmscope: the requests, traces, sessions, cost and prompt versions in the
+  // browser (outside production; the plugin's request hook serves it, no Fastify route).
+  const console = options.console === false ? undefined : llmscopeConsole(app.llmscope, options.console);
+  app.decorate('llmscopeConsole', console);
+  if (console !== undefined) app.addHook('onClose', async () => console.close());
 
   app.get('/', async (req) => describeEndpoints('Fastify', `${req.protocol}://${req.host || 'localhost'}`));
 

@@ -8,7 +8,7 @@ async function main(): Promise<void> {
   // All interfaces, so that it answers inside a container too.
   await app.listen({ port, host: process.env.HOST ?? '0.0.0.0' });
   // With PORT=0 the system picks the port; show the real one.
-  printBanner({ framework: 'Fastify', port: (app.server.address() as AddressInfo).port });
+  printBanner({ framework: 'Fastify', port: (app.server.address() as AddressInfo).port, console: app.llmscopeConsole });
 
   // Ctrl+C or a container stop: Fastify finishes the requests in flight, llmscope flushes its spans.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -135,6 +135,9 @@ describe('npm run start:fastify', () => {
     // npm, then tsx compiling the app: seconds on an idle machine, far more on a loaded CI box.
     try {
       const [, base] = await waitFor(/Fastify RAG example listening on (http:\/\/localhost:\d+)/, 30000);
+      // The console's URL, printed at start, serves the console.
+      expect(stdout).toContain(`Console: ${base}/llmscope `);
+      expect((await fetch(`${base}/llmscope`)).headers.get('content-security-policy')).toContain("script-src 'self'");
       const res = await fetch(`${base}/chat`, {
         method: 'POST', headers: { 'content-type': 'application/json', 'x-user-id': 'bob' }, body: JSON.stringify({ question: 'Is my data encrypted?' }),
       });

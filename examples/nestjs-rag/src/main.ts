@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { printBanner } from '../../shared/src';
-import { createApp } from './app';
+import { createApp, LlmscopeConsoleService } from './app';
 
 async function main(): Promise<void> {
   const port = Number(process.env.PORT ?? 3002);
@@ -11,7 +11,7 @@ async function main(): Promise<void> {
   app.enableShutdownHooks();
   await app.listen(port);
   // With PORT=0 the system picks the port; show the real one.
-  printBanner({ framework: `NestJS (${platform})`, port: ((app.getHttpServer() as Server).address() as AddressInfo).port });
+  printBanner({ framework: `NestJS (${platform})`, port: ((app.getHttpServer() as Server).address() as AddressInfo).port, console: app.get(LlmscopeConsoleService).console });
 }
 
 main().catch((error: unknown) => {

@@ -50,14 +50,17 @@ export interface BannerOptions {
   port: number;
   /** Host name in the URLs. Default `localhost`. */
   host?: string;
+  /** The app's local console (`@llmscope/console`): its URL is printed when it is mounted. */
+  console?: { readonly enabled: boolean; readonly path: string } | undefined;
 }
 
 /** The start-up text of an example app: where it listens, what to try, what to expect. */
-export function formatBanner({ framework, port, host = 'localhost' }: BannerOptions): string {
+export function formatBanner({ framework, port, host = 'localhost', console }: BannerOptions): string {
   const base = `http://${host}:${port}`;
   const width = Math.max(...ENDPOINTS.map((e) => `${e.method.padEnd(4)} ${base}${e.path}`.length));
   const lines = [
     `llmscope ${framework} RAG example listening on ${base}`,
+    ...(console?.enabled === true ? [`Console: ${base}${console.path}  (requests, traces, sessions, cost, prompt versions; outside production only)`] : []),
     '',
     'Try:',
     `  ${curlLine(base)}`,

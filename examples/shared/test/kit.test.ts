@@ -86,5 +86,9 @@ describe('example kit', () => {
     expect(banner).toContain(feedbackCurlLine('http://localhost:4321'));
     expect(feedbackCurlLine('http://h:1', 'abc')).toBe(`curl -s http://h:1/llmscope/feedback -H 'content-type: application/json' -H 'x-user-id: alice' -d '{"traceId":"abc","name":"thumbs","value":1,"comment":"helpful"}'`);
     expect(curlLine('http://h:1', "What's new?")).toContain(`-d '{"question":"What'\\''s new?"}'`);
+    // The console's URL when it is mounted, nothing about it otherwise.
+    expect(formatBanner({ framework: 'Express', port: 1, console: { enabled: true, path: '/llmscope' } })).toContain('Console: http://localhost:1/llmscope ');
+    expect(banner).not.toContain('Console:');
+    expect(formatBanner({ framework: 'Express', port: 1, console: { enabled: false, path: '/llmscope' } })).not.toContain('Console:');
   });
 });

@@ -34,7 +34,8 @@ describe('the console on the Express example', () => {
   let traceId: string;
   beforeAll(async () => {
     const app = createApp({ speed: 0, judgeSampleRate: 1 });
-    consoles.push(llmscopeConsole(app.llmscope));
+    // The example mounts its console (examples/express-rag/src/app.ts).
+    consoles.push(app.console as LlmscopeConsole);
     url = await serve(app);
     const res = await request(url).post('/chat').set('x-user-id', 'alice').set('x-session-id', 's-1').send({ question: 'How do I reset my password?' }).expect(200);
     traceId = res.body.traceId as string;

@@ -108,7 +108,8 @@ if (executablePath === undefined && process.env.CI !== 'true') {
       // Logging on (into a sink that drops the lines): the trace page shows llmscope's request and LLM lines.
       const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
       const app = createApp({ speed: 0, judgeSampleRate: 1, llmscope: { logging: { logger: quiet } } });
-      consoles.push(llmscopeConsole(app.llmscope));
+      // The example mounts its console (examples/express-rag/src/app.ts).
+      consoles.push(app.console as LlmscopeConsole);
       const l = await listen(app);
       open.push(l);
       const ask = (user: string, session: string, question: string) =>
@@ -208,8 +209,7 @@ if (executablePath === undefined && process.env.CI !== 'true') {
           },
         },
       });
-      const c = llmscopeConsole(app.llmscope);
-      consoles.push(c);
+      consoles.push(app.console as LlmscopeConsole);
       const l = await listen(app);
       open.push(l);
       let rolledBack = false;
