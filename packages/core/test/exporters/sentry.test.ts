@@ -138,6 +138,39 @@ describe('Sentry initialised by the app', () => {
     }
   });
 
+  test('what the app\'s client merges into llmscope\'s events (breadcrumbs, the app\'s user) is redacted too', async () => {
+    const server = await new SentryServer().start();
+    const Sentry = await import('@sentry/node');
+    const client = new Sentry.NodeClient({ dsn: server.dsn, transport: Sentry.makeNodeTransport, stackParser: Sentry.defaultStackParser, integrations: [], enableRuntimeChannelInjection: false });
+    Sentry.setCurrentClient(client);
+    client.init();
+    const app = await ragApp({ metrics: false, exporters: { sentry: {} } }, (a) => {
+      a.get('/fails', () => {
+        throw new Error('from the app client');
+      });
+    });
+    try {
+      // The app's own context, on the scopes Sentry merges into every event of its client.
+      Sentry.addBreadcrumb({ category: 'http', message: 'GET https://api.example.com/v1?api_key=Zq81kLmN0pQ', data: { authorization: 'Bearer tok_9f8e7d6c5b4a3210fedcba' } });
+      Sentry.setUser({ email: 'jane.doe@example.com' });
+      expect((await fetch(`${app.url}/fails`, { headers: { 'x-user-id': 'u-9' } })).status).toBe(500);
+      const [event] = await server.waitForEvents((e) => e.length === 1);
+      const text = JSON.stringify(event);
+      expect(text).toContain('api_key=[REDACTED]');
+      expect(text).toContain('Bearer [REDACTED]');
+      expect(event?.user).toMatchObject({ id: 'u-9', email: '[EMAIL]' });
+      for (const raw of ['Zq81kLmN0pQ', 'tok_9f8e7d6c5b4a3210', 'jane.doe']) expect(text).not.toContain(raw);
+    } finally {
+      Sentry.setUser(null);
+      Sentry.getIsolationScope().clearBreadcrumbs();
+      await app.mw.llmscope.shutdown();
+      await app.close();
+      await client.close(1000);
+      Sentry.setCurrentClient(undefined as never);
+      await server.close();
+    }
+  });
+
   test('`exporters.sentry: {}` without a DSN and without Sentry.init() fails at start-up', () => {
     expect(() => new Llmscope({ metrics: false, exporters: { sentry: {} } })).toThrow(LlmscopeConfigError);
   });
