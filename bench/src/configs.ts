@@ -33,6 +33,7 @@ const NEST = 'servers/nest.ts';
 export const CONFIGS: BenchConfig[] = [
   { framework: 'express', name: 'express bare', script: EXPRESS, variant: 'bare', bare: true },
   { framework: 'express', name: 'express + llmscope metrics', script: EXPRESS, variant: 'llmscope-metrics', target: { ratio: 0.95, beats: ['express + express-prom-bundle'] } },
+  { framework: 'express', name: 'express + llmscope metrics + console', script: EXPRESS, variant: 'llmscope-metrics-console' },
   { framework: 'express', name: 'express + llmscope defaults, no exporter', script: EXPRESS, variant: 'llmscope-defaults', target: { ratio: 0.90 } },
   { framework: 'express', name: 'express + llmscope defaults + OTLP exporter', script: EXPRESS, variant: 'llmscope-defaults', env: 'otlp-env', target: { ratio: 0.85 } },
   { framework: 'express', name: 'express + llmscope full', script: EXPRESS, variant: 'llmscope-full', target: { ratio: 0, beats: ['express + OTel auto-instrumentation'], halfOf: 'express + OTel auto-instrumentation' } },

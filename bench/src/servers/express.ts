@@ -3,6 +3,7 @@ import express from 'express';
 import promBundle from 'express-prom-bundle';
 import { createNamespace } from 'cls-hooked';
 import { llmscope } from '@llmscope/express';
+import { llmscopeConsole } from '@llmscope/console';
 import { otlpUrl, serve, variant } from '../harness';
 
 const app = express();
@@ -12,6 +13,14 @@ switch (variant()) {
   case 'llmscope-metrics':
     app.use(llmscope({ tracing: false }));
     break;
+  case 'llmscope-metrics-console': {
+    // The metrics row with the local console mounted and fed (every request into its store). The
+    // bench runs with NODE_ENV=production, where the console needs a token to be mounted.
+    const mw = llmscope({ tracing: false });
+    app.use(mw);
+    llmscopeConsole(mw.llmscope, { token: 'bench-console-token-0123456789' });
+    break;
+  }
   case 'llmscope-full':
     // Every trace exported (tail sampling off), like the OTel peer: the same export volume.
     app.use(llmscope({ exporters: { otlp: { url: otlpUrl() } }, sampling: { tail: false } }));
