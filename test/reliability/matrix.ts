@@ -173,7 +173,8 @@ async function runCell(adapterName: string, backendName: BackendName, state: Sta
     // The app's own registry: read after the close, once every export has ended (a drop is
     // counted when the export fails, which for a dead or slow backend is after the last request).
     const registry = new Registry();
-    app = await adapter.start({ metrics: { defaultMetrics: false, registry }, shutdownOnSignal: false, exporters: backend.options }, async (id) => {
+    // Every trace exported (no tail sampling): the most the exporters ever carry.
+    app = await adapter.start({ metrics: { defaultMetrics: false, registry }, sampling: false, shutdownOnSignal: false, exporters: backend.options }, async (id) => {
       await step('retrieve', async () => [id]);
       await traceLLM({ model: 'matrix-model', provider: 'matrix' }, async () => ({ usage: { input_tokens: 20, output_tokens: 5 } }));
       if (isBoom(Number(id))) throw new Error(`matrix boom ${id}`);
@@ -205,9 +206,6 @@ function row(cell: Cell, healthyP99: number | undefined): string {
 }
 
 async function main(): Promise<void> {
-  // Express prints every error its handler passes on unless in production: the matrix's app
-  // throws on purpose on every 10th request.
-  process.env.NODE_ENV = 'production';
   const started = Date.now();
   process.stdout.write(`llmscope load-and-fault matrix: ${DURATION_S} s per cell at ${RATE} requests/s (every 10th an intended 500), adapters ${ADAPTERS.join(', ')}, backends ${BACKENDS.join(', ')}; Node ${process.versions.node}, load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')}\n\n`);
   process.stdout.write('| adapter | backend | backend state | requests | failed | p99 ms (vs healthy) | heap MB before → after | telemetry produced | received | dropped (counted) |\n|---|---|---|---|---|---|---|---|---|---|\n');
