@@ -5,7 +5,8 @@
  * metrics and records work as before. Attaching a consumer restores recording spans.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { trace, type Span } from '@opentelemetry/api';
+import { context, trace, type Span } from '@opentelemetry/api';
+import { suppressTracing } from '@opentelemetry/core';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { listen, memoryLogger, type Listening } from '@llmscope/testkit';
 import { llmscopeSpanProcessor, step, traceLLM, withLlmscope, type LlmCallRecord, type LlmscopeHandler } from '@llmscope/node';
@@ -126,6 +127,19 @@ describe('tracing with nothing consuming spans', () => {
       expect(sent.traceId).toBe(parent);
       expect(sent.flags).toBe(flags);
     }
+  });
+
+  test('under another instrumentation\'s recording span a step records (the trace stays whole); suppressed tracing gives the invalid context', () => {
+    const outer = trace.getTracer('app-instrumentation').startSpan('outer');
+    expect(outer.isRecording()).toBe(true);
+    const inner = context.with(trace.setSpan(context.active(), outer), () => step('inner', () => {
+      const span = trace.getActiveSpan();
+      return { recording: span?.isRecording(), traceId: span?.spanContext().traceId, parent: (span as unknown as { parentSpanContext?: { spanId: string } }).parentSpanContext?.spanId };
+    }));
+    outer.end();
+    expect(inner).toEqual({ recording: true, traceId: outer.spanContext().traceId, parent: outer.spanContext().spanId });
+    const suppressed = context.with(suppressTracing(context.active()), () => step('hidden', () => trace.getActiveSpan()?.spanContext()));
+    expect(suppressed?.traceId).toBe('0'.repeat(32));
   });
 
   test('a span processor attached later restores recording spans', async () => {
