@@ -114,7 +114,7 @@ if (executablePath === undefined && process.env.CI !== 'true') {
       open.push(l);
       const ask = (user: string, session: string, question: string) =>
         request(l.url).post('/chat').set('x-user-id', user).set('x-session-id', session).send({ question });
-      const first = await ask('alice', 's-1', 'How do I reset my password?').expect(200);
+      const first = await ask('alice', 's-1', 'How much does Orbit Notes Pro cost?').expect(200);
       await ask('alice', 's-1', 'And how do I change my email?').expect(200);
       await ask('carol', 's-2', 'What plans do you have?').expect(200);
       // Markup in a user id stays text: the UI builds the DOM with textContent.
