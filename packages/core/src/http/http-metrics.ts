@@ -4,6 +4,7 @@ import type { TagValue } from '../context/context';
 import { LabelCap } from '../genai/labels';
 import { exemplarsFor, type HistogramExemplars, type SeriesExemplars } from './exemplars';
 import { counter, gauge, histogram } from './prom';
+import { seriesChildren } from './prom-children';
 import type { RouteEntry, SeriesChildren } from './routes';
 
 /** HTTP methods kept as label values; anything else is recorded as `_OTHER` (OTel semconv), so a client cannot create series. */
@@ -21,7 +22,7 @@ export function normaliseMethod(method: string | undefined): string {
 
 /**
  * The HTTP RED metrics. Label sets are built once per (route, method, status) and cached on
- * the route entry, so a request costs two map lookups, one observe and one inc.
+ * the route entry, so a request costs two map lookups, one observe and one inc, both updated in place (prom-children.ts).
  */
 export class HttpMetrics {
   readonly duration: Histogram<string>;
@@ -60,7 +61,7 @@ export class HttpMetrics {
     let children = entry.series.get(key);
     if (children === undefined) {
       const labels = { method, route: entry.route, status_code: code === 0 ? 'invalid' : String(code) };
-      children = { duration: this.duration.labels(labels), count: this.requests.labels(labels) };
+      children = seriesChildren(this.duration, this.requests, labels);
       if (this.exemplars !== undefined) children.exemplars = this.exemplars.forSeries(labels);
       entry.series.set(key, children);
     }
@@ -94,7 +95,7 @@ export class HttpMetrics {
       const labels: Record<string, string> = { method, route: entry.route, status_code: code === 0 ? 'invalid' : String(code) };
       // The caps already hold these values: asking again gives the same labels.
       for (let i = 0; i < keys.length; i++) labels[keys[i] as string] = this.tagValue(i, tags);
-      children = { duration: this.duration.labels(labels), count: this.requests.labels(labels) };
+      children = seriesChildren(this.duration, this.requests, labels);
       if (this.exemplars !== undefined) children.exemplars = this.exemplars.forSeries(labels);
       byTags.set(joined, children);
     }
