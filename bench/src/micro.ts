@@ -123,7 +123,7 @@ type Encoding = { protobufMicros: number; jsonMicros: number };
  * views inheriting from the span, as exporters/span-view.ts makes them). CPU µs per span, the
  * median of 21 rounds alternating the four; bytes per span of each body.
  */
-async function otlpEncoding(requests: number): Promise<{ spans: number; plain: Encoding; views: Encoding; protobufBytes: number; jsonBytes: number }> {
+async function otlpEncoding(requests: number): Promise<{ spans: number; plain: Encoding; views: Encoding; flat: Encoding; protobufBytes: number; jsonBytes: number }> {
   const spans: ReadableSpan[] = [];
   await ragTraces(requests, { otlp: false }, spans);
   const views = spans.map((span) => {
@@ -131,8 +131,18 @@ async function otlpEncoding(requests: number): Promise<{ spans: number; plain: E
     for (const [key, value] of Object.entries({ attributes: { ...span.attributes }, events: [...span.events], status: { ...span.status } })) Object.defineProperty(view, key, { value, enumerable: true });
     return view;
   });
+  // As exporters/otlp.ts hands them to the serializer: each view copied into one fixed-shape object.
+  const flat = views.map((v) => {
+    const context = v.spanContext();
+    return {
+      name: v.name, kind: v.kind, parentSpanContext: v.parentSpanContext, startTime: v.startTime, endTime: v.endTime, status: v.status,
+      attributes: v.attributes, links: v.links, events: v.events, duration: v.duration, ended: v.ended, resource: v.resource,
+      instrumentationScope: v.instrumentationScope, droppedAttributesCount: v.droppedAttributesCount, droppedEventsCount: v.droppedEventsCount,
+      droppedLinksCount: v.droppedLinksCount, spanContext: () => context,
+    } as ReadableSpan;
+  });
   const batchesOf = (xs: ReadableSpan[]): ReadableSpan[][] => Array.from({ length: Math.ceil(xs.length / 512) }, (_, i) => xs.slice(i * 512, (i + 1) * 512));
-  const inputs = { plain: batchesOf(spans), views: batchesOf(views) };
+  const inputs = { plain: batchesOf(spans), views: batchesOf(views), flat: batchesOf(flat) };
   const serializers = { protobuf: ProtobufTraceSerializer, json: JsonTraceSerializer };
   const bytes = { protobuf: 0, json: 0 };
   const encode = (input: keyof typeof inputs, format: keyof typeof serializers): number => {
@@ -144,9 +154,9 @@ async function otlpEncoding(requests: number): Promise<{ spans: number; plain: E
     bytes[format] = size / spans.length;
     return (used.user + used.system) / spans.length;
   };
-  const times = { plain: { protobuf: [] as number[], json: [] as number[] }, views: { protobuf: [] as number[], json: [] as number[] } };
+  const times = { plain: { protobuf: [] as number[], json: [] as number[] }, views: { protobuf: [] as number[], json: [] as number[] }, flat: { protobuf: [] as number[], json: [] as number[] } };
   for (let round = 0; round < 24; round++) {
-    for (const input of ['plain', 'views'] as const) {
+    for (const input of ['plain', 'views', 'flat'] as const) {
       for (const format of ['protobuf', 'json'] as const) {
         const micros = encode(input, format);
         if (round >= 3) times[input][format].push(micros); // 3 rounds of warm-up (JIT)
@@ -155,49 +165,69 @@ async function otlpEncoding(requests: number): Promise<{ spans: number; plain: E
   }
   const median = (xs: number[]): number => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
   const result = (t: { protobuf: number[]; json: number[] }): Encoding => ({ protobufMicros: median(t.protobuf), jsonMicros: median(t.json) });
-  return { spans: spans.length, plain: result(times.plain), views: result(times.views), protobufBytes: bytes.protobuf, jsonBytes: bytes.json };
+  return { spans: spans.length, plain: result(times.plain), views: result(times.views), flat: result(times.flat), protobufBytes: bytes.protobuf, jsonBytes: bytes.json };
 }
+
+type ExportConfig = 'none' | 'protobuf' | 'protobuf-gzip' | 'protobuf-2048' | 'json' | 'json-gzip';
 
 /**
  * The same traces exported end to end through llmscope's OTLP exporter (redaction, bounded queue,
- * encoding, HTTP to a local sink in this process): CPU µs per span above the same run with no
- * exporter, the median of 11 rounds.
+ * encoding, compression, HTTP to a local sink in this process): CPU µs per exported span above the
+ * same spans recorded with no exporter, the median of `rounds` rounds (round 0 warms up), for protobuf and
+ * JSON bodies, gzip or not (OTEL_EXPORTER_OTLP_COMPRESSION, read by the exporter when it is made),
+ * and batches of 512 (the default) or 2048 spans.
  */
-async function otlpExportCpu(requests: number): Promise<{ protobufMicros: number; jsonMicros: number }> {
+async function otlpExportCpu(requests: number, rounds: number): Promise<Record<Exclude<ExportConfig, 'none'>, number>> {
   const sink = await startSink();
-  const cpu = async (exporters: ExportersOptions): Promise<number> => {
+  const cpu = async (exporters: ExportersOptions, gzip: boolean): Promise<number> => {
+    if (gzip) process.env.OTEL_EXPORTER_OTLP_COMPRESSION = 'gzip';
     const before = process.cpuUsage();
-    await ragTraces(requests, exporters);
+    try {
+      // The baseline records the same spans (a span processor that keeps them), so that the
+      // difference is the export alone, not the recording that an exporter switches on.
+      await ragTraces(requests, exporters, exporters.otlp === false ? [] : undefined);
+    } finally {
+      delete process.env.OTEL_EXPORTER_OTLP_COMPRESSION;
+    }
     const used = process.cpuUsage(before);
     return used.user + used.system;
   };
   // A queue that holds the whole run: the loop ends spans faster than one batch a second leaves.
   const queue = { maxQueueSize: requests * 5 };
-  const configs: Record<'none' | 'protobuf' | 'json', ExportersOptions> = {
-    none: { otlp: false },
-    protobuf: { otlp: { url: sink.url, protocol: 'http/protobuf' }, queue },
-    json: { otlp: { url: sink.url, protocol: 'http/json' }, queue },
+  const configs: Record<ExportConfig, [ExportersOptions, boolean]> = {
+    none: [{ otlp: false }, false],
+    protobuf: [{ otlp: { url: sink.url, protocol: 'http/protobuf' }, queue }, false],
+    'protobuf-gzip': [{ otlp: { url: sink.url, protocol: 'http/protobuf' }, queue }, true],
+    'protobuf-2048': [{ otlp: { url: sink.url, protocol: 'http/protobuf' }, queue: { ...queue, maxBatchSize: 2048 } }, false],
+    json: [{ otlp: { url: sink.url, protocol: 'http/json' }, queue }, false],
+    'json-gzip': [{ otlp: { url: sink.url, protocol: 'http/json' }, queue }, true],
   };
-  const order = ['none', 'protobuf', 'json'] as const;
-  const runs: Record<'none' | 'protobuf' | 'json', number[]> = { none: [], protobuf: [], json: [] };
+  const order = Object.keys(configs) as ExportConfig[];
+  const runs = Object.fromEntries(order.map((k) => [k, [] as number[]])) as Record<ExportConfig, number[]>;
   // Rounds rotate the order, so that no configuration always pays for the garbage of the one before.
-  for (let round = 0; round < 12; round++) {
+  for (let round = 0; round < rounds; round++) {
     for (let k = 0; k < order.length; k++) {
-      const name = order[(round + k) % order.length] as keyof typeof configs;
-      const used = await cpu(configs[name]);
+      const name = order[(round + k) % order.length] as ExportConfig;
+      const used = await cpu(...configs[name]);
       if (round > 0) runs[name].push(used); // round 0 warms up
     }
   }
   await new Promise((resolve) => sink.server.close(resolve));
   const median = (xs: number[]): number => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
   const spans = requests * 5;
-  return { protobufMicros: (median(runs.protobuf) - median(runs.none)) / spans, jsonMicros: (median(runs.json) - median(runs.none)) / spans };
+  const none = median(runs.none);
+  const per = (k: ExportConfig): number => Math.round(((median(runs[k]) - none) / spans) * 10) / 10;
+  return { protobuf: per('protobuf'), 'protobuf-gzip': per('protobuf-gzip'), 'protobuf-2048': per('protobuf-2048'), json: per('json'), 'json-gzip': per('json-gzip') };
 }
 
 async function main(): Promise<void> {
   // Run by hand (docs/exporters.md has the figures): `BENCH_MICRO_ONLY=otlp node --import tsx src/micro.ts`.
+  if (process.env.BENCH_MICRO_ONLY === 'otlp-export') {
+    process.stdout.write(JSON.stringify({ otlpExportCpu: await otlpExportCpu(1000, Number(process.env.BENCH_MICRO_ROUNDS ?? 12)) }) + '\n');
+    process.exit(0);
+  }
   if (process.env.BENCH_MICRO_ONLY === 'otlp') {
-    process.stdout.write(JSON.stringify({ otlpEncoding: await otlpEncoding(1000), otlpExportCpu: await otlpExportCpu(1000) }) + '\n');
+    process.stdout.write(JSON.stringify({ otlpEncoding: await otlpEncoding(1000), otlpExportCpu: await otlpExportCpu(1000, Number(process.env.BENCH_MICRO_ROUNDS ?? 12)) }) + '\n');
     process.exit(0);
   }
   const iterations = Number(process.env.BENCH_MICRO_ITERATIONS ?? 50000);
