@@ -173,8 +173,9 @@ async function runCell(adapterName: string, backendName: BackendName, state: Sta
     // The app's own registry: read after the close, once every export has ended (a drop is
     // counted when the export fails, which for a dead or slow backend is after the last request).
     const registry = new Registry();
-    // Every trace exported (no tail sampling): the most the exporters ever carry.
-    app = await adapter.start({ metrics: { defaultMetrics: false, registry }, sampling: false, shutdownOnSignal: false, exporters: backend.options }, async (id) => {
+    // Every trace exported (no tail sampling): the most the exporters ever carry. No tree
+    // printer (on by default when Sentry is the only exporter).
+    app = await adapter.start({ metrics: { defaultMetrics: false, registry }, sampling: false, tracing: { printTraces: false }, shutdownOnSignal: false, exporters: backend.options }, async (id) => {
       await step('retrieve', async () => [id]);
       await traceLLM({ model: 'matrix-model', provider: 'matrix' }, async () => ({ usage: { input_tokens: 20, output_tokens: 5 } }));
       if (isBoom(Number(id))) throw new Error(`matrix boom ${id}`);
