@@ -24,7 +24,7 @@ export class ServerProcess {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     const port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${script} ${variant} did not start in 30 s`)), 30000);
+      const timer = setTimeout(() => reject(new Error(`${script} ${variant} did not start in 120 s`)), 120000);
       child.once('exit', (code) => reject(new Error(`${script} ${variant} exited with ${code}`)));
       child.on('message', (m: ServerMessage) => {
         if (m.type === 'ready' && m.port !== undefined) {
