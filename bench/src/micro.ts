@@ -123,7 +123,7 @@ type Encoding = { protobufMicros: number; jsonMicros: number };
  * views inheriting from the span, as exporters/span-view.ts makes them). CPU µs per span, the
  * median of 21 rounds alternating the four; bytes per span of each body.
  */
-async function otlpEncoding(requests: number): Promise<{ spans: number; plain: Encoding; views: Encoding; flat: Encoding; protobufBytes: number; jsonBytes: number }> {
+async function otlpEncoding(requests: number): Promise<{ spans: number; plain: Encoding; views: Encoding; flat: Encoding; copy: Encoding; protobufBytes: number; jsonBytes: number }> {
   const spans: ReadableSpan[] = [];
   await ragTraces(requests, { otlp: false }, spans);
   const views = spans.map((span) => {
@@ -132,7 +132,7 @@ async function otlpEncoding(requests: number): Promise<{ spans: number; plain: E
     return view;
   });
   // As exporters/otlp.ts hands them to the serializer: each view copied into one fixed-shape object.
-  const flat = views.map((v) => {
+  const flatten = (v: ReadableSpan): ReadableSpan => {
     const context = v.spanContext();
     return {
       name: v.name, kind: v.kind, parentSpanContext: v.parentSpanContext, startTime: v.startTime, endTime: v.endTime, status: v.status,
@@ -140,23 +140,25 @@ async function otlpEncoding(requests: number): Promise<{ spans: number; plain: E
       instrumentationScope: v.instrumentationScope, droppedAttributesCount: v.droppedAttributesCount, droppedEventsCount: v.droppedEventsCount,
       droppedLinksCount: v.droppedLinksCount, spanContext: () => context,
     } as ReadableSpan;
-  });
+  };
+  const flat = views.map(flatten);
   const batchesOf = (xs: ReadableSpan[]): ReadableSpan[][] => Array.from({ length: Math.ceil(xs.length / 512) }, (_, i) => xs.slice(i * 512, (i + 1) * 512));
-  const inputs = { plain: batchesOf(spans), views: batchesOf(views), flat: batchesOf(flat) };
+  const inputs = { plain: batchesOf(spans), views: batchesOf(views), flat: batchesOf(flat), copy: batchesOf(views) };
   const serializers = { protobuf: ProtobufTraceSerializer, json: JsonTraceSerializer };
   const bytes = { protobuf: 0, json: 0 };
   const encode = (input: keyof typeof inputs, format: keyof typeof serializers): number => {
     let size = 0;
     // CPU time, not wall time: on a shared machine the process may be descheduled mid-round.
     const start = process.cpuUsage();
-    for (const batch of inputs[input]) size += serializers[format].serializeRequest(batch)?.byteLength ?? 0;
+    // `copy`: the views flattened inside the timing, as the exporter does (the copy's cost counted).
+    for (const batch of inputs[input]) size += serializers[format].serializeRequest(input === 'copy' ? batch.map(flatten) : batch)?.byteLength ?? 0;
     const used = process.cpuUsage(start);
     bytes[format] = size / spans.length;
     return (used.user + used.system) / spans.length;
   };
-  const times = { plain: { protobuf: [] as number[], json: [] as number[] }, views: { protobuf: [] as number[], json: [] as number[] }, flat: { protobuf: [] as number[], json: [] as number[] } };
+  const times = { plain: { protobuf: [] as number[], json: [] as number[] }, views: { protobuf: [] as number[], json: [] as number[] }, flat: { protobuf: [] as number[], json: [] as number[] }, copy: { protobuf: [] as number[], json: [] as number[] } };
   for (let round = 0; round < 24; round++) {
-    for (const input of ['plain', 'views', 'flat'] as const) {
+    for (const input of ['plain', 'views', 'flat', 'copy'] as const) {
       for (const format of ['protobuf', 'json'] as const) {
         const micros = encode(input, format);
         if (round >= 3) times[input][format].push(micros); // 3 rounds of warm-up (JIT)
@@ -165,7 +167,7 @@ async function otlpEncoding(requests: number): Promise<{ spans: number; plain: E
   }
   const median = (xs: number[]): number => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
   const result = (t: { protobuf: number[]; json: number[] }): Encoding => ({ protobufMicros: median(t.protobuf), jsonMicros: median(t.json) });
-  return { spans: spans.length, plain: result(times.plain), views: result(times.views), flat: result(times.flat), protobufBytes: bytes.protobuf, jsonBytes: bytes.json };
+  return { spans: spans.length, plain: result(times.plain), views: result(times.views), flat: result(times.flat), copy: result(times.copy), protobufBytes: bytes.protobuf, jsonBytes: bytes.json };
 }
 
 type ExportConfig = 'none' | 'protobuf' | 'protobuf-gzip' | 'protobuf-2048' | 'json' | 'json-gzip';
@@ -222,6 +224,10 @@ async function otlpExportCpu(requests: number, rounds: number): Promise<Record<E
 
 async function main(): Promise<void> {
   // Run by hand (docs/exporters.md has the figures): `BENCH_MICRO_ONLY=otlp node --import tsx src/micro.ts`.
+  if (process.env.BENCH_MICRO_ONLY === 'otlp-encoding') {
+    process.stdout.write(JSON.stringify({ otlpEncoding: await otlpEncoding(1000) }) + '\n');
+    process.exit(0);
+  }
   if (process.env.BENCH_MICRO_ONLY === 'otlp-export') {
     process.stdout.write(JSON.stringify({ otlpExportCpu: await otlpExportCpu(1000, Number(process.env.BENCH_MICRO_ROUNDS ?? 12)) }) + '\n');
     process.exit(0);
