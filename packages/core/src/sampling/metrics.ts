@@ -44,8 +44,14 @@ export class SamplingMetrics {
     for (const reason of ['error', 'slow', 'route_latency', 'priority', 'base_rate'] as const) this.decisions.set(reason, traces.labels({ decision: 'kept', reason }));
     this.decisions.set('sampled_out', traces.labels({ decision: 'dropped', reason: 'sampled_out' }));
     const evicted = counter(registry, 'llmscope_sampling_evicted_traces_total', 'Traces the tail sampler decided before their root span ended, on what it held: buffer full (max_traces), held too long (max_age), or shutdown.', ['reason']);
-    for (const reason of ['max_traces', 'max_age', 'shutdown'] as const) this.evictions.set(reason, evicted.labels({ reason }));
+    // inc(0): a healthy app shows its zeros (a dashboard panel reads 0, not "No data").
+    for (const reason of ['max_traces', 'max_age', 'shutdown'] as const) {
+      const child = evicted.labels({ reason });
+      child.inc(0);
+      this.evictions.set(reason, child);
+    }
     this.dropped = droppedCounter(registry).labels({ exporter: 'tail_sampler' });
+    this.dropped.inc(0);
     const a = sumGauge(registry, 'llmscope_sampling_buffer_traces', 'Traces held by the tail sampler, waiting for their root span to end.', () => buffer.openTraces);
     const b = sumGauge(registry, 'llmscope_sampling_buffer_spans', 'Spans held by the tail sampler.', () => buffer.bufferedSpans);
     this.detach = () => {

@@ -116,6 +116,16 @@ describe('tail sampling buffer', () => {
     expect(exporter.getFinishedSpans().map((s) => s.name)).toEqual(['GET', 'write_back', 'half_done']);
   });
 
+  test('a fresh tail sampler shows its eviction and drop counters at 0, so dashboards read 0 rather than no data', async () => {
+    const scope = new Llmscope({ tracing: { spanProcessors: [new SimpleSpanProcessor(new InMemorySpanExporter())] } });
+    const metrics = parseMetrics(await scope.registry.metrics());
+    for (const reason of ['max_traces', 'max_age', 'shutdown']) {
+      expect(find(metrics, 'llmscope_sampling_evicted_traces_total', { reason })[0]?.value).toBe(0);
+    }
+    expect(find(metrics, 'llmscope_telemetry_dropped_total', { exporter: 'tail_sampler' })[0]?.value).toBe(0);
+    await scope.shutdown();
+  });
+
   test('options are validated with clear messages; OTEL_TRACES_SAMPLER* configure the head sampler', () => {
     expect(() => resolveOptions({ sampling: { tail: { baseRate: 5 } } }, {})).toThrow(/`sampling.tail.baseRate` must be a number between 0 and 1/);
     expect(() => resolveOptions({ sampling: { tail: { slowms: 100 } as never } }, {})).toThrow(/unknown option `sampling.tail.slowms`. Did you mean `sampling.tail.slowMs`\?/);
