@@ -1,4 +1,5 @@
 import { SpanKind, context, trace } from '@opentelemetry/api';
+import type { Registry } from 'prom-client';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { Llmscope, step } from '../../src';
 import { resolveOptions } from '../../src/config/options';
@@ -118,7 +119,7 @@ describe('tail sampling buffer', () => {
 
   test('a fresh tail sampler shows its eviction and drop counters at 0, so dashboards read 0 rather than no data', async () => {
     const scope = new Llmscope({ tracing: { spanProcessors: [new SimpleSpanProcessor(new InMemorySpanExporter())] } });
-    const metrics = parseMetrics(await scope.registry.metrics());
+    const metrics = parseMetrics(await (scope.registry as Registry).metrics());
     for (const reason of ['max_traces', 'max_age', 'shutdown']) {
       expect(find(metrics, 'llmscope_sampling_evicted_traces_total', { reason })[0]?.value).toBe(0);
     }
