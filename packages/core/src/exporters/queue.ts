@@ -32,7 +32,11 @@ export class BoundedExportProcessor implements SpanProcessor {
   private queue: ReadableSpan[] = [];
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
+  /** Spans in the export now in flight (counted as dropped if shutdown gives up on it). */
+  private inFlightSpans = 0;
   private stopped = false;
+  /** Shutdown gave up waiting: what was left is already counted as dropped. */
+  private abandoned = false;
 
   constructor(
     /** Exporter label (`otlp`, `langfuse`, ...). */
@@ -85,8 +89,10 @@ export class BoundedExportProcessor implements SpanProcessor {
     if (this.inFlight !== undefined) return this.inFlight;
     if (this.queue.length === 0) return Promise.resolve();
     const batch = this.queue.splice(0, this.limits.maxBatchSize);
+    this.inFlightSpans = batch.length;
     const done = this.exportBatch(batch).finally(() => {
       this.inFlight = undefined;
+      this.inFlightSpans = 0;
       if (this.queue.length > 0 && !this.stopped) this.schedule(this.queue.length >= this.limits.maxBatchSize ? 0 : this.limits.scheduledDelayMs);
     });
     this.inFlight = done;
@@ -103,7 +109,7 @@ export class BoundedExportProcessor implements SpanProcessor {
       return;
     }
     const result = await this.callExporter(spans);
-    if (result.code !== ExportResultCode.SUCCESS) {
+    if (result.code !== ExportResultCode.SUCCESS && !this.abandoned) {
       this.health.dropped(this.name, batch.length);
       this.health.failed(this.name, result.error ?? new Error('export failed'));
     }
@@ -134,6 +140,24 @@ export class BoundedExportProcessor implements SpanProcessor {
     }
     if (this.inFlight !== undefined) await this.inFlight;
     while (this.queue.length > 0) await this.exportNext();
+  }
+
+  /**
+   * Shutdown ran out of time (a dead, black-holed or slow backend): the spans still queued and
+   * the batch still in flight are counted as dropped now, so what a deploy lost is visible, and
+   * spans ending afterwards are ignored. A late answer of the in-flight export is not counted twice.
+   */
+  abandon(): void {
+    if (this.abandoned) return;
+    this.abandoned = true;
+    this.stopped = true;
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    const lost = this.queue.length + this.inFlightSpans;
+    this.queue = [];
+    if (lost > 0) this.health.dropped(this.name, lost);
   }
 
   /** Flushes, then shuts the exporter down. Spans ending afterwards are ignored. */

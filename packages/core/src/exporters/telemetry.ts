@@ -9,6 +9,7 @@ import { TelemetryHealth, processWarning, type WarnSink } from './health';
 import { LangfuseExportProcessor } from './langfuse';
 import type { ResolvedExporters } from './options';
 import { createOtlpProcessor } from './otlp';
+import { BoundedExportProcessor } from './queue';
 import { SentryReporter, type SentryEventContext } from './sentry';
 import { llmLogLine } from '../logging/llm-log';
 import type { ResolvedLogging } from '../logging/options';
@@ -262,10 +263,21 @@ export class Telemetry {
     const deadline = Date.now() + timeoutMs;
     // A hanging backend cannot hold shutdown past its budget.
     await settleWithin(Promise.allSettled(this.processors.map((p) => p.shutdown())), timeoutMs);
-    for (const p of this.processors) this.stage.remove(p);
+    // Whatever did not get out in time is counted as dropped (a no-op for a queue that emptied).
+    for (const p of this.processors) {
+      this.stage.remove(p);
+      queueOf(p)?.abandon();
+    }
     if (this.langfuseScores) await settleWithin(this.langfuseScores.flush(), Math.max(1, deadline - Date.now()));
     if (this.sentry !== undefined) await this.sentry.close(Math.max(1, deadline - Date.now()));
   }
+}
+
+/** The bounded queue behind one of this instance's exporters: the processor itself or Langfuse's. */
+function queueOf(p: SpanProcessor): BoundedExportProcessor | undefined {
+  if (p instanceof BoundedExportProcessor) return p;
+  if (p instanceof LangfuseExportProcessor) return p.queue;
+  return undefined;
 }
 
 function safeJson(value: unknown): string {

@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { LangfuseServer, OtlpReceiver, SentryServer, load } from '@llmscope/testkit';
+import { LangfuseServer, OtlpReceiver, SentryServer, find, load, parseMetrics } from '@llmscope/testkit';
+import type { Registry } from 'prom-client';
 import { ragApp } from './exporter-app';
 
 describe('shutdown', () => {
@@ -40,6 +42,40 @@ describe('shutdown', () => {
       await Promise.all([otlp.close(), langfuse.close(), sentry.close()]);
     }
   // 400 requests and 1800 spans through three exporters: generous for a loaded CI machine.
+  }, 60000);
+
+  test('when shutdown gives up on a black-holed backend, every span it could not deliver is counted as dropped', async () => {
+    // Accepts connections and never answers: the worst backend for a deploy.
+    const sockets = new Set<Socket>();
+    const hole = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => hole.listen(0, '127.0.0.1', resolve));
+    const port = (hole.address() as { port: number }).port;
+    const app = await ragApp({
+      exporters: {
+        otlp: { url: `http://127.0.0.1:${port}/v1/traces` },
+        langfuse: { publicKey: 'pk-lf-x', secretKey: 'sk-lf-x', baseUrl: `http://127.0.0.1:${port}` },
+        // One batch goes out (and hangs), the rest waits in the queue.
+        queue: { maxQueueSize: 5000, maxBatchSize: 100, scheduledDelayMs: 60000, exportTimeoutMs: 30000 },
+      },
+    });
+    try {
+      const result = await load(app.url, 60, 6, () => 'POST /chat/1');
+      expect(result.statuses.get(200)).toBe(60);
+      const started = Date.now();
+      await app.mw.llmscope.shutdown(1500);
+      expect(Date.now() - started).toBeLessThan(10000);
+      const samples = parseMetrics(await (app.mw.llmscope.registry as Registry).metrics());
+      // 60 RAG requests × 5 spans, each lost by both exporters and counted, none twice.
+      expect(find(samples, 'llmscope_telemetry_dropped_total', { exporter: 'otlp' })[0]?.value).toBe(300);
+      expect(find(samples, 'llmscope_telemetry_dropped_total', { exporter: 'langfuse' })[0]?.value).toBe(300);
+    } finally {
+      await app.close();
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => hole.close(() => resolve()));
+    }
   }, 60000);
 
   test('shutdownOnSignal: true flushes on SIGTERM, then lets SIGTERM end the process', async () => {
