@@ -97,7 +97,17 @@ describe('redaction patterns are linear-time (no ReDoS)', () => {
         one = Math.min(one, best(redactor, fill(unit, MB, prefix)));
         two = Math.min(two, best(redactor, fill(unit, 2 * MB, prefix)));
       }
-      figures.push(`${label.padEnd(44)} 1 MB ${one.toFixed(1).padStart(7)} ms (${(one / benignMs).toFixed(1)}x benign)   2 MB ${two.toFixed(1).padStart(7)} ms (${(two / one).toFixed(2)}x)`);
+      // Still off: a pattern that replaces every few characters allocates a string per match, and
+      // the garbage collector can hit one size of the pair (3.55x seen in a CI run of a pattern
+      // that is 1.9-2.0x run alone). The next doubling decides: quadratic is 4x at every size.
+      let ratio = two / one;
+      if (two > 3 * one + benignMs) {
+        const four = best(redactor, fill(unit, 4 * MB, prefix));
+        ratio = Math.min(ratio, four / two);
+        figures.push(`${label.padEnd(44)} 4 MB ${four.toFixed(1).padStart(7)} ms (${(four / two).toFixed(2)}x of 2 MB)`);
+        if (four <= 3 * two + benignMs) two = Math.min(two, four / 2);
+      }
+      figures.push(`${label.padEnd(44)} 1 MB ${one.toFixed(1).padStart(7)} ms (${(one / benignMs).toFixed(1)}x benign)   2 MB ${two.toFixed(1).padStart(7)} ms (${ratio.toFixed(2)}x)`);
       expect(two).toBeLessThanOrEqual(3 * one + benignMs);
     }
   }, 300_000);
