@@ -4,15 +4,11 @@
  * real Prometheus (Debian's package) with exemplar storage on, scraping a real Express app:
  * `/api/v1/query_exemplars` returns the trace id of a real request.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import express from 'express';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { llmscope, traceLLM, Llmscope } from '@llmscope/express';
 import { find, listen, parseMetrics, type Listening } from '@llmscope/testkit';
-import { freePort } from '../prompts/guard/prometheus-process';
+import { startPrometheus as startGuardPrometheus, type PrometheusProcess } from '../prompts/guard/prometheus-process';
 
 const OPENMETRICS = 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5';
 
@@ -36,45 +32,9 @@ async function startApp(options: Parameters<typeof llmscope>[0]): Promise<Listen
   return listen(server);
 }
 
-/** Prometheus with exemplar storage, scraping `target` every second (as prompts/guard/prometheus-process.ts, plus the feature flag). */
-async function startPrometheus(target: string): Promise<{ url: string; close(): Promise<void> }> {
-  const binary = execFileSync(resolve(__dirname, '../../../../scripts/ensure-prometheus.sh'), { encoding: 'utf8', timeout: 600_000 }).trim();
-  const dir = mkdtempSync(join(tmpdir(), 'llmscope-prometheus-'));
-  writeFileSync(join(dir, 'prometheus.yml'), [
-    'global:', '  scrape_interval: 1s', '  scrape_timeout: 900ms', 'scrape_configs:',
-    '  - job_name: "app"', '    static_configs:', `      - targets: ${JSON.stringify([target])}`, '',
-  ].join('\n'));
-  const port = await freePort();
-  const child: ChildProcess = spawn(binary, [
-    `--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`,
-    `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn', '--enable-feature=exemplar-storage',
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString('utf8'); });
-  const url = `http://127.0.0.1:${port}`;
-  const close = async (): Promise<void> => {
-    if (child.exitCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-      if (child.exitCode === null) child.kill('SIGKILL');
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`prometheus exited with ${child.exitCode}: ${stderr}`);
-    try {
-      if ((await fetch(`${url}/-/ready`)).ok) return { url, close };
-    } catch {
-      // Not listening yet.
-    }
-    if (Date.now() > deadline) {
-      await close();
-      throw new Error(`prometheus not ready within 60 s: ${stderr}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
+/** Prometheus with exemplar storage, scraping `target` every second. */
+function startPrometheus(target: string): Promise<PrometheusProcess> {
+  return startGuardPrometheus('app', [target], undefined, ['--enable-feature=exemplar-storage']);
 }
 
 interface ExemplarSeries { seriesLabels: Record<string, string>; exemplars: Array<{ labels: Record<string, string>; value: string }> }

@@ -26,9 +26,10 @@ export function freePort(): Promise<number> {
 /**
  * Starts Prometheus on 127.0.0.1 and `port` (default a free one), with a fresh TSDB in a temporary folder,
  * scraping `targets` (host:port) as job `job` every second. The binary is installed by
- * scripts/ensure-prometheus.sh when missing (apt-get, as root or with sudo).
+ * scripts/ensure-prometheus.sh when missing (apt-get, as root or with sudo). `flags` are added to
+ * the command line (e.g. `--enable-feature=exemplar-storage`).
  */
-export async function startPrometheus(job: string, targets: string[], port?: number): Promise<PrometheusProcess> {
+export async function startPrometheus(job: string, targets: string[], port?: number, flags: readonly string[] = []): Promise<PrometheusProcess> {
   const binary = execFileSync(resolve(__dirname, '../../../../../scripts/ensure-prometheus.sh'), { encoding: 'utf8', timeout: 600_000 }).trim();
   const dir = mkdtempSync(join(tmpdir(), 'llmscope-prometheus-'));
   writeFileSync(join(dir, 'prometheus.yml'), [
@@ -44,7 +45,7 @@ export async function startPrometheus(job: string, targets: string[], port?: num
   port ??= await freePort();
   const child: ChildProcess = spawn(binary, [
     `--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`,
-    `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn',
+    `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn', ...flags,
   ], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString('utf8'); });
