@@ -1,7 +1,7 @@
 import { calcPrice } from '@pydantic/genai-prices';
 import { SpanKind } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { LlmServer, memoryExporter, parseMetrics, type Sample } from '@llmscope/testkit';
+import { LlmServer, find, memoryExporter, parseMetrics, type Sample } from '@llmscope/testkit';
 import type { Llmscope } from '../../src';
 
 // What the SDK suites share (the OpenAI suite runs once per `openai` major, in files of their
@@ -58,4 +58,23 @@ export function usd(model: string, provider: string, usage: Record<string, numbe
   const r = calcPrice(usage, model, { providerId: provider });
   if (r === null) throw new Error(`no price for ${model}`);
   return r.total_price;
+}
+
+/** The app's `/metrics` over HTTP, parsed (the request must answer 200). */
+export async function scrapeApp(baseUrl: string): Promise<Sample[]> {
+  const res = await fetch(`${baseUrl}/metrics`);
+  expect(res.status).toBe(200);
+  return parseMetrics(await res.text());
+}
+
+/** The sum of the samples of `name` whose labels include `labels` (0 when none). */
+export function sumOf(s: Sample[], name: string, labels: Record<string, string>): number {
+  return find(s, name, labels).reduce((n, x) => n + x.value, 0);
+}
+
+/** POSTs to the app and expects 200 (the body is read and dropped). */
+export async function postOk(baseUrl: string, path: string, headers: Record<string, string> = {}): Promise<void> {
+  const res = await fetch(baseUrl + path, { method: 'POST', headers });
+  expect(res.status).toBe(200);
+  await res.arrayBuffer();
 }

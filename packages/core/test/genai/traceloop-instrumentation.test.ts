@@ -9,8 +9,8 @@ import express from 'express';
 import OpenAI from 'openai';
 import { OpenAIInstrumentation } from '@traceloop/instrumentation-openai';
 import { instrumentOpenAI, llmscope, type LlmCallRecord } from '@llmscope/express';
-import { LlmServer, find, listen, parseMetrics, type Listening, type Sample } from '@llmscope/testkit';
-import { exporter, usd } from './sdk-harness';
+import { LlmServer, listen, type Listening, type Sample } from '@llmscope/testkit';
+import { exporter, postOk, scrapeApp, sumOf, usd } from './sdk-harness';
 
 let llm: LlmServer;
 let app: Listening;
@@ -53,21 +53,9 @@ beforeEach(() => {
   llm.reset();
 });
 
-async function scrape(): Promise<Sample[]> {
-  const res = await fetch(`${app.url}/metrics`);
-  expect(res.status).toBe(200);
-  return parseMetrics(await res.text());
-}
-
-function value(s: Sample[], name: string, labels: Record<string, string>): number {
-  return find(s, name, labels).reduce((n, x) => n + x.value, 0);
-}
-
-async function post(path: string, headers: Record<string, string> = {}): Promise<void> {
-  const res = await fetch(app.url + path, { method: 'POST', headers });
-  expect(res.status).toBe(200);
-  await res.arrayBuffer();
-}
+const scrape = (): Promise<Sample[]> => scrapeApp(app.url);
+const value = sumOf;
+const post = (path: string, headers?: Record<string, string>): Promise<void> => postOk(app.url, path, headers);
 
 test('OpenLLMetry: the real instrumentation\'s chat span becomes a priced record, in /metrics, with the request context', async () => {
   const before = await scrape();
