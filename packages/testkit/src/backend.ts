@@ -163,6 +163,13 @@ function send(res: ServerResponse, reply: Reply): void {
 }
 
 /**
+ * The default timeout of the receivers' `waitFor…` methods: what they wait for crosses an
+ * exporter's batch delay and a network round trip, which a loaded 2-core CI machine can stretch
+ * to seconds. It only bounds a failing test (a passing one returns as soon as the data is there).
+ */
+export const RECEIVE_TIMEOUT_MS = 15_000;
+
+/**
  * Resolves once `check()` returns a value other than `undefined`/`false`, polling every 20 ms;
  * rejects after `timeoutMs` with `what` in the message.
  */

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Backend, waitFor, type BackendOptions, type Reply, type ReceivedRequest } from './backend';
+import { Backend, RECEIVE_TIMEOUT_MS, waitFor, type BackendOptions, type Reply, type ReceivedRequest } from './backend';
 import { acceptOtlp } from './otlp-receiver';
 import type { ReceivedSpan } from './otlp-decode';
 
@@ -93,12 +93,12 @@ export class LangfuseServer extends Backend {
   }
 
   /** Waits until the prompts API has answered `count` calls in all. */
-  waitForPromptRequests(count: number, timeoutMs = 5000): Promise<LangfuseServer['promptRequests']> {
+  waitForPromptRequests(count: number, timeoutMs = RECEIVE_TIMEOUT_MS): Promise<LangfuseServer['promptRequests']> {
     return waitFor(() => this.promptRequests.length >= count && this.promptRequests, timeoutMs, `${count} prompt requests at the Langfuse server`);
   }
 
   /** Waits until `predicate` holds for the spans received so far. */
-  waitForSpans(predicate: (spans: ReceivedSpan[]) => boolean, timeoutMs = 5000): Promise<ReceivedSpan[]> {
+  waitForSpans(predicate: (spans: ReceivedSpan[]) => boolean, timeoutMs = RECEIVE_TIMEOUT_MS): Promise<ReceivedSpan[]> {
     return waitFor(() => predicate(this.spans) && this.spans, timeoutMs, 'spans at the Langfuse server');
   }
 
@@ -190,7 +190,7 @@ export class LangfuseServer extends Backend {
   }
 
   /** Waits until `predicate` holds for the scores received so far. */
-  waitForScores(predicate: (scores: LangfuseScore[]) => boolean, timeoutMs = 5000): Promise<LangfuseScore[]> {
+  waitForScores(predicate: (scores: LangfuseScore[]) => boolean, timeoutMs = RECEIVE_TIMEOUT_MS): Promise<LangfuseScore[]> {
     return waitFor(() => predicate(this.scores) && this.scores, timeoutMs, 'scores at the Langfuse server');
   }
 

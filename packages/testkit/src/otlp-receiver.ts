@@ -1,4 +1,4 @@
-import { Backend, waitFor, type BackendOptions, type Reply, type ReceivedRequest } from './backend';
+import { Backend, RECEIVE_TIMEOUT_MS, waitFor, type BackendOptions, type Reply, type ReceivedRequest } from './backend';
 import { decodeOtlp, type ReceivedSpan } from './otlp-decode';
 
 /**
@@ -33,7 +33,7 @@ export class OtlpReceiver extends Backend {
   }
 
   /** Waits until `predicate` holds for the spans received so far; resolves with them. */
-  waitForSpans(predicate: (spans: ReceivedSpan[]) => boolean, timeoutMs = 5000): Promise<ReceivedSpan[]> {
+  waitForSpans(predicate: (spans: ReceivedSpan[]) => boolean, timeoutMs = RECEIVE_TIMEOUT_MS): Promise<ReceivedSpan[]> {
     return waitFor(() => predicate(this.spans) && this.spans, timeoutMs, 'spans at the OTLP receiver');
   }
 }

@@ -1,4 +1,4 @@
-import { Backend, waitFor, type BackendOptions, type Reply, type ReceivedRequest } from './backend';
+import { Backend, RECEIVE_TIMEOUT_MS, waitFor, type BackendOptions, type Reply, type ReceivedRequest } from './backend';
 
 /** One item of a Sentry envelope: its header and its payload (parsed as JSON when it is JSON). */
 export interface EnvelopeItem {
@@ -102,7 +102,7 @@ export class SentryServer extends Backend {
   }
 
   /** Waits until `predicate` holds for the events received so far. */
-  waitForEvents(predicate: (events: SentryEvent[]) => boolean, timeoutMs = 5000): Promise<SentryEvent[]> {
+  waitForEvents(predicate: (events: SentryEvent[]) => boolean, timeoutMs = RECEIVE_TIMEOUT_MS): Promise<SentryEvent[]> {
     return waitFor(() => {
       const events = this.events;
       return predicate(events) && events;

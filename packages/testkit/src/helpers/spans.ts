@@ -11,8 +11,12 @@ export function memoryExporter(): InMemorySpanExporter {
   return exporter;
 }
 
-/** Waits until `predicate` holds on the finished spans (spans end on 'close', after the response). */
-export async function waitForSpans(exporter: InMemorySpanExporter, predicate: (spans: ReadableSpan[]) => boolean, timeoutMs = 3000): Promise<ReadableSpan[]> {
+/**
+ * Waits until `predicate` holds on the finished spans (spans end on 'close', after the response).
+ * The default timeout is generous: it only bounds a failing test, and on a loaded 2-core CI
+ * machine a span can end seconds after its response.
+ */
+export async function waitForSpans(exporter: InMemorySpanExporter, predicate: (spans: ReadableSpan[]) => boolean, timeoutMs = 10_000): Promise<ReadableSpan[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const spans = exporter.getFinishedSpans();
