@@ -216,14 +216,23 @@ export class LlmCallState implements LlmCall {
     const ids = span?.spanContext();
     const costUsd = runtime !== undefined ? runtime.price(r.provider, responseModel, r.model, usage)
       : usage === undefined ? undefined : defaultPriceBook.cost(r.provider, [responseModel, r.model], usage) ?? null;
+    // Every field named, no `...r` spread: on Node 20 (V8 11.3) an object literal that spreads an
+    // object and then adds properties gets a new hidden class (map) per object, so each call cost a
+    // run of map allocations (~10x the whole record path, plus GC) and made every sink reading the
+    // record megamorphic (docs/performance.md, "The LLM-call record and object spread").
     const record: LlmCallRecord = {
-      ...r,
       traceId: ids?.traceId,
       spanId: ids?.spanId,
       requestSpanId: this.ctx?.span?.spanContext().spanId,
+      operation: r.operation,
+      provider: r.provider,
+      model: r.model,
       responseModel,
       responseId: this.responseId,
       finishReasons: this.finishReasons,
+      temperature: r.temperature,
+      maxTokens: r.maxTokens,
+      topP: r.topP,
       startTimeMs: this.startTimeMs,
       seconds,
       timeToFirstChunk: this.timeToFirstChunk,
@@ -239,6 +248,14 @@ export class LlmCallState implements LlmCall {
       errorType: failed ? errorType(error) : undefined,
       error: failed ? error : undefined,
       streamEnd,
+      userId: r.userId,
+      sessionId: r.sessionId,
+      feature: r.feature,
+      promptName: r.promptName,
+      promptVersion: r.promptVersion,
+      promptExperiment: r.promptExperiment,
+      shadow: r.shadow,
+      inputMessages: r.inputMessages,
       outputMessages: runtime?.options.captureContent && this.outputText !== undefined
         ? outputMessages(this.outputText, this.finishReasons?.[0], runtime.options.maxContentLength) : undefined,
       source: 'llmscope',
