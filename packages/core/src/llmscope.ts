@@ -600,6 +600,9 @@ export class Llmscope implements GenAiOwner, ScoreOwner, PromptOwner {
     this.removeSignalHook?.();
     this.removeSignalHook = undefined;
     this.promptGuards?.close();
+    // Gauges of a registry shared with other instances read these: detached, they can be freed.
+    this.budgets?.close();
+    this.genai.close();
     const deadline = Date.now() + timeoutMs;
     // Evaluations first (half the budget at most): their scores and judge spans are flushed next.
     if (this.evaluations !== undefined) await this.evaluations.close(Math.max(1, Math.floor(timeoutMs / 2)));

@@ -54,6 +54,8 @@ export class Budgets {
   private readonly enforcedCount: Counter<'scope' | 'action'> | undefined;
   /** Per-user warnings already emitted: `window/unit` → the window key warned in. */
   private readonly userWarned = new Map<string, number>();
+  /** The gauges this object is read from (see {@link close}). */
+  private readonly gauges: Gauge<string>[] = [];
   private warnedHook = false;
   /** The per-user budget (its accounts are in {@link users}). */
   private readonly perUser: Budget | undefined;
@@ -101,7 +103,17 @@ export class Budgets {
       let set = budgetsByGauge.get(x);
       if (set === undefined) budgetsByGauge.set(x, (set = new Set()));
       set.add(this);
+      this.gauges.push(x);
     }
+  }
+
+  /**
+   * Stops reporting these budgets (the instance shut down): a registry shared with other
+   * instances keeps the gauges, which would otherwise read, and keep alive, this object.
+   */
+  close(): void {
+    for (const g of this.gauges) budgetsByGauge.get(g)?.delete(this);
+    this.gauges.length = 0;
   }
 
   private writeLimits(g: Gauge<string>, unit: BudgetUnit): void {

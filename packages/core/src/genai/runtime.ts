@@ -51,6 +51,8 @@ export class LlmRuntime {
   /** Queue names of the processed counter: the same clipped names as the depth gauge's, at most 100. */
   private readonly queueNames = new LabelCap(100, 'default');
   private readonly queues = new Map<string, () => number>();
+  /** The gauge's set this instance's queues are read from (a shared registry's gauge outlives the instance). */
+  private queueSources: Set<Map<string, () => number>> | undefined;
   private sinks: LlmCallSink[] = [];
   /** Told when a sink throws (counted and logged once by the instance); the record still reaches the others. */
   onSinkError: ((error: unknown) => void) | undefined;
@@ -80,6 +82,7 @@ export class LlmRuntime {
       let sets = queuesByGauge.get(this.queueDepth);
       if (sets === undefined) queuesByGauge.set(this.queueDepth, (sets = new Set()));
       sets.add(this.queues);
+      this.queueSources = sets;
     }
     if (this.metrics !== undefined) {
       const metrics = this.metrics;
@@ -91,6 +94,16 @@ export class LlmRuntime {
       });
     }
     if (this.costs !== undefined) this.sinks.push(this.costs.add.bind(this.costs));
+  }
+
+  /**
+   * Stops reporting this instance's queues (it shut down): a registry shared with other
+   * instances keeps the depth gauge, which would otherwise read, and keep alive, the app's queue
+   * callbacks and everything they hold.
+   */
+  close(): void {
+    this.queueSources?.delete(this.queues);
+    this.queueSources = undefined;
   }
 
   /**
