@@ -195,7 +195,9 @@ export class LlmCallState implements LlmCall {
   /** Estimates output tokens from the streamed text when the provider sent no usage. */
   estimateOutput(characters: number): void {
     if (this.reportedUsage !== undefined || this.usage?.outputTokens !== undefined) return;
-    this.usage = { ...this.usage, outputTokens: estimateTokens(characters) };
+    const u = this.usage;
+    // Named fields, not `{ ...u, outputTokens }` (a new hidden class per object on Node 20).
+    this.usage = { inputTokens: u?.inputTokens, outputTokens: estimateTokens(characters), cacheReadTokens: u?.cacheReadTokens, cacheCreationTokens: u?.cacheCreationTokens, reasoningTokens: u?.reasoningTokens };
     this.estimated = true;
   }
 

@@ -1,6 +1,7 @@
 import { SpanStatusCode, type Attributes } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { LlmCallRecord } from './record';
+import type { LlmUsage } from './usage';
 import { COMMON, GEN_AI, GEN_AI_LEGACY, LLMSCOPE, OPENINFERENCE, TRACELOOP, genAiOperation } from './schema';
 
 /** What is known of an LLM call when it starts: the request side of the record. */
@@ -160,15 +161,22 @@ function tokens(a: Attributes): { input: number | undefined; output: number | un
   return { input, output };
 }
 
+/** Prices a call from its usage: `null` when the model has no price (`LlmRuntime.price`). */
+export interface CallPricer {
+  price(provider: string, responseModel: string | undefined, model: string, usage: LlmUsage): number | null | undefined;
+}
+
 /**
  * Attributes → record: a finished GenAI span of any instrumentation (OpenTelemetry's, the
  * Anthropic SDK's own, LangChain's, older semconv names, OpenLLMetry's `llm.*` and
- * OpenInference's) as an LLM-call record, not yet priced unless the span carries a cost. `ctx`
- * fills what the span does not say. Undefined for spans that are not GenAI operations, and for
- * groupings (AI SDK step spans, OpenInference chains). Agent spans (`invoke_agent`) keep their
- * duration but not their tokens and cost, which are their model calls'.
+ * OpenInference's) as an LLM-call record. `ctx` fills what the span does not say. A span with
+ * tokens but no cost attribute is priced by `pricer` (the recording instance's price book) here,
+ * in the one object literal: copying the record afterwards to add its cost (`{ ...r, costUsd }`)
+ * costs a new hidden class per call on Node 20. Undefined for spans that are not GenAI
+ * operations, and for groupings (AI SDK step spans, OpenInference chains). Agent spans
+ * (`invoke_agent`) keep their duration but not their tokens and cost, which are their model calls'.
  */
-export function recordFromSpan(span: ReadableSpan, ctx: ContextFields | undefined): LlmCallRecord | undefined {
+export function recordFromSpan(span: ReadableSpan, ctx: ContextFields | undefined, pricer?: CallPricer): LlmCallRecord | undefined {
   const a = span.attributes;
   const operation = genAiOperation(a);
   if (operation === undefined || GROUPINGS.has(operation)) return undefined;
@@ -180,14 +188,24 @@ export function recordFromSpan(span: ReadableSpan, ctx: ContextFields | undefine
   const { input, output } = aggregate ? { input: undefined, output: undefined } : tokens(a);
   const params = invocationParameters(a);
   const responseModel = str(a[GEN_AI.responseModel]) ?? str(a[OPENINFERENCE.responseModelName]);
+  const providerName = provider(a);
+  const model = str(a[GEN_AI.requestModel]) ?? str(a[OPENINFERENCE.requestModelName]) ?? str(a[OPENINFERENCE.modelName])
+    ?? str(a[OPENINFERENCE.embeddingModelName]) ?? responseModel ?? 'unknown';
+  const cacheReadTokens = aggregate ? undefined : num(a[GEN_AI.cacheReadTokens]) ?? num(a[TRACELOOP.cacheReadTokens]) ?? num(a[OPENINFERENCE.cacheReadTokens]);
+  const cacheCreationTokens = aggregate ? undefined : num(a[GEN_AI.cacheCreationTokens]) ?? num(a[GEN_AI_LEGACY.cacheWriteTokens])
+    ?? num(a[TRACELOOP.cacheCreationTokens]) ?? num(a[OPENINFERENCE.cacheWriteTokens]);
+  const reasoningTokens = aggregate ? undefined : num(a[GEN_AI.reasoningTokens]) ?? num(a[TRACELOOP.reasoningTokens]) ?? num(a[OPENINFERENCE.reasoningTokens]);
+  let costUsd: number | null | undefined = aggregate ? undefined : num(a[LLMSCOPE.costUsd]);
+  if (costUsd === undefined && pricer !== undefined && (input !== undefined || output !== undefined)) {
+    costUsd = pricer.price(providerName, responseModel, model, { inputTokens: input, outputTokens: output, cacheReadTokens, cacheCreationTokens, reasoningTokens });
+  }
   return {
     traceId: id.traceId,
     spanId: id.spanId,
     requestSpanId: ctx?.span?.spanContext().spanId,
     operation,
-    provider: provider(a),
-    model: str(a[GEN_AI.requestModel]) ?? str(a[OPENINFERENCE.requestModelName]) ?? str(a[OPENINFERENCE.modelName])
-      ?? str(a[OPENINFERENCE.embeddingModelName]) ?? responseModel ?? 'unknown',
+    provider: providerName,
+    model,
     responseModel,
     responseId: str(a[GEN_AI.responseId]),
     finishReasons: strings(a[GEN_AI.finishReasons]),
@@ -199,12 +217,11 @@ export function recordFromSpan(span: ReadableSpan, ctx: ContextFields | undefine
     timeToFirstChunk: ttft(a),
     inputTokens: input,
     outputTokens: output,
-    cacheReadTokens: aggregate ? undefined : num(a[GEN_AI.cacheReadTokens]) ?? num(a[TRACELOOP.cacheReadTokens]) ?? num(a[OPENINFERENCE.cacheReadTokens]),
-    cacheCreationTokens: aggregate ? undefined : num(a[GEN_AI.cacheCreationTokens]) ?? num(a[GEN_AI_LEGACY.cacheWriteTokens])
-      ?? num(a[TRACELOOP.cacheCreationTokens]) ?? num(a[OPENINFERENCE.cacheWriteTokens]),
-    reasoningTokens: aggregate ? undefined : num(a[GEN_AI.reasoningTokens]) ?? num(a[TRACELOOP.reasoningTokens]) ?? num(a[OPENINFERENCE.reasoningTokens]),
+    cacheReadTokens,
+    cacheCreationTokens,
+    reasoningTokens,
     usageEstimated: a[LLMSCOPE.usageEstimated] === true,
-    costUsd: aggregate ? undefined : num(a[LLMSCOPE.costUsd]),
+    costUsd,
     retries: num(a[LLMSCOPE.retries]) ?? 0,
     outcome: failed ? 'error' : 'ok',
     errorType: failed ? str(a[COMMON.errorType]) ?? '_OTHER' : undefined,

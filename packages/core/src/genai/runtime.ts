@@ -127,14 +127,11 @@ export class LlmRuntime {
   }
 
   /**
-   * Hands one finished call to its request's totals and to every sink. A record from another
-   * tool's span without a cost is priced here, once. A throwing sink is skipped.
+   * Hands one finished call to its request's totals and to every sink. The record comes priced
+   * (`LlmCallState.end`, or `recordFromSpan` with this runtime as its pricer). A throwing sink is
+   * skipped.
    */
-  emit(record: LlmCallRecord, ctx: RequestContext | undefined): void {
-    let r = record;
-    if (r.costUsd === undefined && (r.inputTokens !== undefined || r.outputTokens !== undefined)) {
-      r = { ...r, costUsd: this.price(r.provider, r.responseModel, r.model, r) };
-    }
+  emit(r: LlmCallRecord, ctx: RequestContext | undefined): void {
     addToRequest(r, ctx);
     for (const sink of this.sinks) {
       try {

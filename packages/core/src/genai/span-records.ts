@@ -87,10 +87,10 @@ export class ForeignGenAiSpanProcessor implements SpanProcessor, SkipsOwnSpans {
       if (op === undefined || op === start?.insideOperation || op === around) return;
     }
     const ctx = start?.ctx ?? getContext();
-    const record = recordFromSpan(span, ctx);
-    if (record === undefined) return;
     const owner = (ctx?.owner as GenAiOwner | undefined) ?? currentGenAiOwner();
-    owner?.genai.emit(record, ctx);
+    if (owner === undefined) return;
+    const record = recordFromSpan(span, ctx, owner.genai);
+    if (record !== undefined) owner.genai.emit(record, ctx);
   }
 
   forceFlush(): Promise<void> {
