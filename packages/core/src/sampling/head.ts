@@ -39,6 +39,13 @@ function buildInner(head: ResolvedHeadSampling): Sampler {
 export class LlmscopeSampler implements Sampler {
   private inner: Sampler = buildInner({ ratio: 1, parentBased: true });
   private description = 'ParentBased{root=AlwaysOn}';
+  /** While a lean span is materialised: the decision it already took (its ids were propagated with it). */
+  private replaying: SamplingResult | undefined;
+
+  /** Answers `result` to every span until called with undefined (see LlmscopeTracer.materialise). */
+  replay(result: SamplingResult | undefined): void {
+    this.replaying = result;
+  }
 
   /** Replaces the head sampling rules (called by each llmscope instance that traces). */
   configure(head: ResolvedHeadSampling): void {
@@ -47,6 +54,7 @@ export class LlmscopeSampler implements Sampler {
   }
 
   shouldSample(context: Context, traceId: string, spanName: string, spanKind: SpanKind, attributes: Attributes, links: Link[]): SamplingResult {
+    if (this.replaying !== undefined) return this.replaying;
     const result = this.inner.shouldSample(context, traceId, spanName, spanKind, attributes, links);
     if (result.decision === SamplingDecision.NOT_RECORD && isGenAi(attributes)) return RECORD_ONLY;
     return result;

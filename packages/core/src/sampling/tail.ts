@@ -1,6 +1,8 @@
 import { SpanStatusCode, TraceFlags, type Context } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Registry } from 'prom-client';
+import { LeanSpan } from '../tracing/lean-span';
+import type { TakesLeanSpans } from '../tracing/provider';
 import { TailRules } from './decide';
 import { SamplingMetrics, type EvictionReason, type SamplingReason } from './metrics';
 import type { ResolvedTailSampling } from './options';
@@ -50,8 +52,13 @@ export interface TailSamplerStats {
  * propagated in `traceparent` is respected.
  *
  * Metric processors are not behind it: they hang off `llmscopeSpanProcessor` and see every span.
+ *
+ * When it is the only consumer of llmscope's spans, they reach it as {@link LeanSpan}s (no SDK
+ * span object, no `onStart`): for a kept trace it has them materialised into SDK spans, which
+ * the export stage gets `onStart` then `onEnd` for, when the trace is decided.
  */
-export class TailSamplingProcessor implements SpanProcessor {
+export class TailSamplingProcessor implements SpanProcessor, TakesLeanSpans {
+  readonly takesLeanSpans = true;
   readonly rules: TailRules;
   private readonly open = new Map<string, OpenTrace>();
   /**
@@ -189,7 +196,7 @@ export class TailSamplingProcessor implements SpanProcessor {
     this.counters.decisions[reason]++;
     this.metrics.decided(reason);
     const kept = reason !== 'sampled_out';
-    if (kept) for (const s of spans) this.forward(s);
+    if (kept) this.forwardAll(spans);
     if (!this.decided.has(traceId)) {
       const ring = this.decidedOrder;
       const oldest = ring[this.decidedNext];
@@ -232,11 +239,26 @@ export class TailSamplingProcessor implements SpanProcessor {
   }
 
   private forward(span: ReadableSpan): void {
+    if (span instanceof LeanSpan) {
+      span.owner.materialise([span], this.next);
+      return;
+    }
     try {
       this.next.onEnd(span);
     } catch {
       // The export stage never throws into the span's end (and so into the app).
     }
+  }
+
+  /** Passes a kept trace on, its lean spans materialised (in one go: starts, then ends). */
+  private forwardAll(spans: readonly ReadableSpan[]): void {
+    for (const s of spans) {
+      if (s instanceof LeanSpan) {
+        s.owner.materialise(spans, this.next);
+        return;
+      }
+    }
+    for (const s of spans) this.forward(s);
   }
 
   /** Decides every trace still held (on what it holds) and passes the kept ones on. */

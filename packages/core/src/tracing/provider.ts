@@ -6,7 +6,8 @@ import { BasicTracerProvider, type ReadableSpan, type Span, type SpanProcessor }
 import type { Context } from '@opentelemetry/api';
 import { llmscopeSampler } from '../sampling/head';
 import { resetContextCarrier } from '../context/context';
-import { LlmscopeTracer } from './tracer';
+import type { LeanSpanSink } from './lean-span';
+import { LlmscopeTracer, ReplayableIdGenerator, type ReplayHooks } from './tracer';
 
 /** Instrumentation scope name of every span llmscope creates. */
 export const TRACER_NAME = '@llmscope/core';
@@ -15,6 +16,18 @@ export const TRACER_VERSION = '0.1.0';
 /** A span processor that ignores the spans of llmscope's own tracer (the foreign GenAI span reader). */
 export interface SkipsOwnSpans {
   readonly skipsOwnSpans: true;
+}
+
+/**
+ * A span processor that can take llmscope's spans as {@link LeanSpan}s when it is their only
+ * consumer (the tail sampler: it materialises SDK spans for the traces it keeps).
+ */
+export interface TakesLeanSpans extends LeanSpanSink {
+  readonly takesLeanSpans: true;
+}
+
+function takesLeanSpans(p: SpanProcessor): p is SpanProcessor & TakesLeanSpans {
+  return (p as Partial<TakesLeanSpans>).takesLeanSpans === true;
 }
 
 /**
@@ -29,6 +42,15 @@ export class FanoutSpanProcessor implements SpanProcessor {
    * {@link SkipsOwnSpans}). While 0, llmscope's tracer builds no span objects (see LlmscopeTracer).
    */
   ownSpanConsumers = 0;
+  /** The only consumer of llmscope's spans, when it takes lean spans (see LlmscopeTracer). */
+  leanSink: LeanSpanSink | undefined;
+  /** While lean spans are materialised: the one processor their SDK spans go to. */
+  private replayTarget: SpanProcessor | undefined;
+
+  /** Sends every span to `target` only, or (undefined) to the processors again. */
+  replayTo(target: SpanProcessor | undefined): void {
+    this.replayTarget = target;
+  }
 
   add(processor: SpanProcessor): void {
     if (this.processors.includes(processor)) return;
@@ -42,7 +64,10 @@ export class FanoutSpanProcessor implements SpanProcessor {
   }
 
   private count(): void {
-    this.ownSpanConsumers = this.processors.filter((p) => (p as Partial<SkipsOwnSpans>).skipsOwnSpans !== true).length;
+    const own = this.processors.filter((p) => (p as Partial<SkipsOwnSpans>).skipsOwnSpans !== true);
+    this.ownSpanConsumers = own.length;
+    const only = own[0];
+    this.leanSink = own.length === 1 && only !== undefined && takesLeanSpans(only) ? only : undefined;
   }
 
   get size(): number {
@@ -55,6 +80,11 @@ export class FanoutSpanProcessor implements SpanProcessor {
       probeReached = true;
       return;
     }
+    const target = this.replayTarget;
+    if (target !== undefined) {
+      target.onStart(span, parentContext);
+      return;
+    }
     for (const p of this.processors) {
       try {
         p.onStart(span, parentContext);
@@ -65,6 +95,11 @@ export class FanoutSpanProcessor implements SpanProcessor {
   }
 
   onEnd(span: ReadableSpan): void {
+    const target = this.replayTarget;
+    if (target !== undefined) {
+      target.onEnd(span);
+      return;
+    }
     for (const p of this.processors) {
       try {
         p.onEnd(span);
@@ -116,6 +151,8 @@ interface TracingState {
   /** True when llmscope registered the global provider (false: the app owns it). */
   ownsProvider: boolean;
   provider: BasicTracerProvider | undefined;
+  /** What materialising lean spans needs (with llmscope's own provider). */
+  replay?: ReplayHooks;
 }
 
 let state: TracingState | undefined;
@@ -144,12 +181,19 @@ export function ensureTracing(serviceName: string | undefined): TracingState {
   let resource = defaultResource().merge(detectResources({ detectors: [envDetector] }));
   if (serviceName !== undefined) resource = resource.merge(resourceFromAttributes({ 'service.name': serviceName }));
   // The head sampler follows `sampling.head` / OTEL_TRACES_SAMPLER*; an app's own provider keeps its own sampler.
-  const provider = new BasicTracerProvider({ resource, sampler: llmscopeSampler, spanProcessors: [llmscopeSpanProcessor] });
+  const ids = new ReplayableIdGenerator();
+  const provider = new BasicTracerProvider({ resource, sampler: llmscopeSampler, idGenerator: ids, spanProcessors: [llmscopeSpanProcessor] });
   trace.setGlobalTracerProvider(provider);
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   resetContextCarrier();
   propagation.setGlobalPropagator(new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }));
-  state = { ownsProvider: true, provider };
+  const replay: ReplayHooks = {
+    resource,
+    ids,
+    replaySampling: (result) => llmscopeSampler.replay(result),
+    replayTo: (target) => llmscopeSpanProcessor.replayTo(target),
+  };
+  state = { ownsProvider: true, provider, replay };
   return state;
 }
 
@@ -162,9 +206,11 @@ let ownTracer: { provider: BasicTracerProvider; tracer: Tracer } | undefined;
  */
 export function getTracer(): Tracer {
   const provider = state?.provider;
-  if (provider === undefined) return trace.getTracer(TRACER_NAME, TRACER_VERSION);
+  const replay = state?.replay;
+  if (provider === undefined || replay === undefined) return trace.getTracer(TRACER_NAME, TRACER_VERSION);
   if (ownTracer?.provider !== provider) {
-    ownTracer = { provider, tracer: new LlmscopeTracer(provider.getTracer(TRACER_NAME, TRACER_VERSION), llmscopeSpanProcessor, llmscopeSampler) };
+    const scope = { name: TRACER_NAME, version: TRACER_VERSION };
+    ownTracer = { provider, tracer: new LlmscopeTracer(provider.getTracer(TRACER_NAME, TRACER_VERSION), llmscopeSpanProcessor, llmscopeSampler, replay, scope) };
   }
   return ownTracer.tracer;
 }

@@ -1,14 +1,46 @@
 import {
-  context as contextApi, INVALID_SPAN_CONTEXT, SamplingDecision, SpanKind, trace, TraceFlags,
+  context as contextApi, INVALID_SPAN_CONTEXT, SamplingDecision, SpanKind, SpanStatusCode, trace, TraceFlags,
   type Context, type Span, type SpanContext, type SpanOptions, type Tracer,
 } from '@opentelemetry/api';
-import { isTracingSuppressed } from '@opentelemetry/core';
-import { RandomIdGenerator, type Sampler } from '@opentelemetry/sdk-trace-base';
+import { isTracingSuppressed, type InstrumentationScope } from '@opentelemetry/core';
+import type { Resource } from '@opentelemetry/resources';
+import { RandomIdGenerator, type IdGenerator, type ReadableSpan, type Sampler, type SamplingResult, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { LeanSpan, type LeanSpanOwner, type LeanSpanSink } from './lean-span';
 
-/** Where the tracer reads whether anyone consumes llmscope's own spans (a field, read per span). */
+/** Where the tracer reads whether anyone consumes llmscope's own spans (fields, read per span). */
 export interface OwnSpanConsumers {
   /** Processors that read llmscope's own spans (0: no span object is worth building). */
   readonly ownSpanConsumers: number;
+  /** Set when the only one is a tail sampler that takes lean spans: llmscope's spans are {@link LeanSpan}s then. */
+  readonly leanSink: LeanSpanSink | undefined;
+}
+
+/**
+ * The provider's id generator: random ids, except while a lean span is materialised, when the
+ * SDK's tracer must give the SDK span the ids the lean span already has (and propagated).
+ */
+export class ReplayableIdGenerator implements IdGenerator {
+  private readonly random = new RandomIdGenerator();
+  /** The ids the next span gets (set around one `startSpan`, then cleared). */
+  next: { traceId: string; spanId: string } | undefined;
+
+  generateTraceId(): string {
+    return this.next?.traceId ?? this.random.generateTraceId();
+  }
+
+  generateSpanId(): string {
+    return this.next?.spanId ?? this.random.generateSpanId();
+  }
+}
+
+/** What materialising lean spans needs from the provider llmscope registered. */
+export interface ReplayHooks {
+  readonly resource: Resource;
+  readonly ids: ReplayableIdGenerator;
+  /** Makes the head sampler answer `result` (the decision a lean span already took), or stops it. */
+  replaySampling(result: SamplingResult | undefined): void;
+  /** Sends the spans the provider starts and ends to `target` only (materialised spans), or stops it. */
+  replayTo(target: SpanProcessor | undefined): void;
 }
 
 const NO_LINKS: never[] = [];
@@ -33,8 +65,9 @@ const NO_ATTRIBUTES = Object.freeze({});
  * The choice is one field read per span: consumers attach at start-up (or when the console
  * mounts), and spans started after that are full SDK spans again.
  */
-export class LlmscopeTracer implements Tracer {
+export class LlmscopeTracer implements Tracer, LeanSpanOwner {
   private readonly ids = new RandomIdGenerator();
+  readonly instrumentationScope: InstrumentationScope;
 
   constructor(
     /** The SDK tracer of the provider llmscope registered. */
@@ -42,23 +75,40 @@ export class LlmscopeTracer implements Tracer {
     private readonly consumers: OwnSpanConsumers,
     /** The provider's head sampler: the sampled flag of an id-only span is the one it would get. */
     private readonly sampler: Sampler,
-  ) {}
-
-  startSpan(name: string, options?: SpanOptions, ctx?: Context): Span {
-    if (this.consumers.ownSpanConsumers !== 0) return this.sdk.startSpan(name, options, ctx);
-    return this.idOnlySpan(name, options, ctx ?? contextApi.active());
+    private readonly replay: ReplayHooks,
+    scope: InstrumentationScope,
+  ) {
+    // The SDK tracer's own scope object when it shows it (the same one its spans carry).
+    this.instrumentationScope = (sdk as Partial<{ instrumentationScope: InstrumentationScope }>).instrumentationScope ?? scope;
   }
 
-  /** What the SDK's tracer would return, minus the span object: the same ids and flags. */
-  private idOnlySpan(name: string, options: SpanOptions | undefined, ctx: Context): Span {
+  get resource(): Resource {
+    return this.replay.resource;
+  }
+
+  startSpan(name: string, options?: SpanOptions, ctx?: Context): Span {
+    const consumers = this.consumers;
+    if (consumers.ownSpanConsumers === 0) return this.ownSpan(name, options, ctx ?? contextApi.active(), undefined);
+    const sink = consumers.leanSink;
+    if (sink === undefined) return this.sdk.startSpan(name, options, ctx);
+    return this.ownSpan(name, options, ctx ?? contextApi.active(), sink);
+  }
+
+  /**
+   * What the SDK's tracer would return, minus the SDK span object: the same ids and flags, in a
+   * non-recording span (`sink` undefined: nothing reads the spans), or in a {@link LeanSpan}
+   * ending into `sink` (sampled spans under tail sampling; an unsampled one is not for the tail
+   * sampler either).
+   */
+  private ownSpan(name: string, options: SpanOptions | undefined, ctx: Context, sink: LeanSpanSink | undefined): Span {
     let parentContext = ctx;
     if (options?.root === true) parentContext = trace.deleteSpan(parentContext);
     if (isTracingSuppressed(parentContext)) return trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
     const parentSpan = trace.getSpan(parentContext);
-    // Under another instrumentation's recording span (llmscope's own do not record here), a real
-    // span: the trace stays whole, and the foreign GenAI processor sees an llmscope call start
-    // inside a foreign span of the same call (counted once).
-    if (parentSpan !== undefined && parentSpan.isRecording()) return this.sdk.startSpan(name, options, ctx);
+    // Under another instrumentation's recording span (llmscope's own do not record here, or are
+    // lean), a real span: the trace stays whole, and the foreign GenAI processor sees an
+    // llmscope call start inside a foreign span of the same call (counted once).
+    if (parentSpan !== undefined && parentSpan.isRecording() && !(parentSpan instanceof LeanSpan)) return this.sdk.startSpan(name, options, ctx);
     const parent = parentSpan?.spanContext();
     const spanId = this.ids.generateSpanId();
     let traceId: string;
@@ -77,7 +127,61 @@ export class LlmscopeTracer implements Tracer {
     } catch {
       // A sampler never fails a request: the span is simply not sampled.
     }
-    return trace.wrapSpanContext(traceState === undefined ? { traceId, spanId, traceFlags } : { traceId, spanId, traceFlags, traceState });
+    const spanContext: SpanContext = traceState === undefined ? { traceId, spanId, traceFlags } : { traceId, spanId, traceFlags, traceState };
+    if (sink === undefined || traceFlags !== TraceFlags.SAMPLED) return trace.wrapSpanContext(spanContext);
+    const validParent = parent !== undefined && trace.isSpanContextValid(parent) ? parent : undefined;
+    return new LeanSpan(name, options?.kind ?? SpanKind.INTERNAL, spanContext, validParent, parentContext, options?.attributes, options?.links, options?.startTime, sink, this);
+  }
+
+  materialise(spans: readonly ReadableSpan[], target: SpanProcessor): void {
+    const lean: LeanSpan[] = [];
+    for (const s of spans) if (s instanceof LeanSpan) lean.push(s);
+    // onStart in start order: the trace printer orders siblings by it.
+    lean.sort((a, b) => a.sequence - b.sequence);
+    const built = new Map<LeanSpan, Span>();
+    const replay = this.replay;
+    replay.replayTo(target);
+    try {
+      for (const s of lean) {
+        try {
+          built.set(s, this.start(s));
+        } catch {
+          // One span that cannot be rebuilt does not cost the others.
+        }
+      }
+      for (const s of spans) {
+        try {
+          if (s instanceof LeanSpan) this.finish(s, built.get(s));
+          else target.onEnd(s);
+        } catch {
+          // Same: the export stage never throws into the span's end (and so into the app).
+        }
+      }
+    } finally {
+      replay.replayTo(undefined);
+    }
+  }
+
+  /** The SDK span of `lean`, started: its ids, start time, final name, attributes and links. */
+  private start(lean: LeanSpan): Span {
+    const replay = this.replay;
+    const sc = lean.spanContext();
+    replay.ids.next = { traceId: sc.traceId, spanId: sc.spanId };
+    replay.replaySampling(sc.traceState === undefined ? { decision: SamplingDecision.RECORD_AND_SAMPLED } : { decision: SamplingDecision.RECORD_AND_SAMPLED, traceState: sc.traceState });
+    try {
+      return this.sdk.startSpan(lean.name, { kind: lean.kind, attributes: lean.attributes, links: lean.links, startTime: lean.startTime }, lean.parentContext);
+    } finally {
+      replay.ids.next = undefined;
+      replay.replaySampling(undefined);
+    }
+  }
+
+  /** Adds what `lean` recorded after its start (events, status) to its SDK span and ends it. */
+  private finish(lean: LeanSpan, span: Span | undefined): void {
+    if (span === undefined) return;
+    for (const e of lean.events) span.addEvent(e.name, e.attributes, e.time);
+    if (lean.status.code !== SpanStatusCode.UNSET) span.setStatus(lean.status);
+    span.end(lean.endTime);
   }
 
   startActiveSpan<F extends (span: Span) => unknown>(name: string, fn: F): ReturnType<F>;

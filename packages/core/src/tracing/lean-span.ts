@@ -1,0 +1,194 @@
+import {
+  SpanStatusCode, type Attributes, type AttributeValue, type Context, type Exception, type HrTime, type Link,
+  type Span, type SpanContext, type SpanKind, type SpanStatus, type TimeInput,
+} from '@opentelemetry/api';
+import { addHrTimes, hrTime, hrTimeDuration, isTimeInput, isTimeInputHrTime, millisToHrTime, type InstrumentationScope } from '@opentelemetry/core';
+import type { Resource } from '@opentelemetry/resources';
+import type { ReadableSpan, SpanProcessor, TimedEvent } from '@opentelemetry/sdk-trace-base';
+
+/** Where a lean span goes when it ends: the tail sampler, llmscope's only consumer of its spans then. */
+export interface LeanSpanSink {
+  onEnd(span: ReadableSpan): void;
+}
+
+/** What lean spans share: the provider's resource and scope, and the way to real SDK spans. */
+export interface LeanSpanOwner {
+  readonly resource: Resource;
+  readonly instrumentationScope: InstrumentationScope;
+  /**
+   * Hands the spans of a kept trace to `target` as the SDK's own spans: every lean span among
+   * them becomes an SDK span (same ids, times, attributes, events, status), `onStart` in the
+   * order they started, then `onEnd` in the order given (SDK spans in the list are passed as they are).
+   */
+  materialise(spans: readonly ReadableSpan[], target: SpanProcessor): void;
+}
+
+const NO_EVENTS: TimedEvent[] = Object.freeze([]) as unknown as TimedEvent[];
+const NO_LINKS: Link[] = Object.freeze([]) as unknown as Link[];
+const UNSET: SpanStatus = Object.freeze({ code: SpanStatusCode.UNSET });
+
+let sequence = 0;
+
+/**
+ * A recording span of llmscope's own tracer under tail sampling (when the tail sampler is the only
+ * consumer of llmscope's spans, most traces are dropped, and a dropped trace should not pay for
+ * SDK span objects). It implements the API's `Span` (for code calling `trace.getActiveSpan()`)
+ * and the SDK's `ReadableSpan` (what the tail rules and a `priority.when` predicate read), and
+ * records what the SDK's span would, taken the same way: times as the SDK takes them (wall clock
+ * at start, monotonic clock after), attributes as set, events, links, status, name.
+ *
+ * What it skips is the SDK's per-span work that only matters for an exported span: attribute
+ * sanitising, limits and truncation, the processor fan-out. All of it happens when the trace is
+ * kept: {@link LeanSpanOwner.materialise} replays the span on the SDK's tracer, so exporters
+ * get real SDK spans, with the provider's span limits applied.
+ */
+export class LeanSpan implements Span, ReadableSpan {
+  name: string;
+  readonly startTime: HrTime;
+  endTime: HrTime = [0, 0];
+  duration: HrTime = [-1, -1];
+  status: SpanStatus = UNSET;
+  readonly attributes: Attributes = {};
+  links: Link[] = NO_LINKS;
+  events: TimedEvent[] = NO_EVENTS;
+  ended = false;
+  readonly droppedAttributesCount = 0;
+  readonly droppedEventsCount = 0;
+  readonly droppedLinksCount = 0;
+  /** Start order, process-wide (materialised spans start in this order). */
+  readonly sequence = sequence++;
+  private readonly performanceStart: number;
+  private readonly performanceOffset: number;
+  private readonly startTimeProvided: boolean;
+
+  constructor(
+    name: string,
+    readonly kind: SpanKind,
+    private readonly context: SpanContext,
+    readonly parentSpanContext: SpanContext | undefined,
+    /** The context the span started in (after `root: true`): materialising starts the SDK span in it. */
+    readonly parentContext: Context,
+    attributes: Attributes | undefined,
+    links: Link[] | undefined,
+    startTime: TimeInput | undefined,
+    private readonly sink: LeanSpanSink,
+    readonly owner: LeanSpanOwner,
+  ) {
+    this.name = name;
+    // As the SDK's SpanImpl: Date.now() at start, performance.now() for what follows.
+    const now = Date.now();
+    this.performanceStart = performance.now();
+    this.performanceOffset = now - (this.performanceStart + performance.timeOrigin);
+    this.startTimeProvided = startTime != null;
+    // Date.now() is always past performance.now(): the SDK's _getTime(now) is millisToHrTime(now).
+    this.startTime = startTime == null ? millisToHrTime(now) : this.time(startTime);
+    if (attributes !== undefined) this.setAttributes(attributes);
+    if (links !== undefined && links.length > 0) this.links = [...links];
+  }
+
+  get resource(): Resource {
+    return this.owner.resource;
+  }
+
+  get instrumentationScope(): InstrumentationScope {
+    return this.owner.instrumentationScope;
+  }
+
+  spanContext(): SpanContext {
+    return this.context;
+  }
+
+  setAttribute(key: string, value: AttributeValue | undefined): this {
+    // Invalid keys and values are left to the SDK span a kept trace becomes (it drops them, as always).
+    if (value != null && !this.ended) this.attributes[key] = value;
+    return this;
+  }
+
+  setAttributes(attributes: Attributes): this {
+    for (const key in attributes) {
+      if (Object.prototype.hasOwnProperty.call(attributes, key)) this.setAttribute(key, attributes[key]);
+    }
+    return this;
+  }
+
+  addEvent(name: string, attributesOrTime?: Attributes | TimeInput, time?: TimeInput): this {
+    if (this.ended) return this;
+    let attributes: Attributes | undefined;
+    if (isTimeInput(attributesOrTime)) {
+      if (!isTimeInput(time)) time = attributesOrTime;
+    } else {
+      attributes = attributesOrTime;
+    }
+    if (this.events === NO_EVENTS) this.events = [];
+    this.events.push({ name, attributes: attributes === undefined ? {} : { ...attributes }, time: this.time(time), droppedAttributesCount: 0 });
+    return this;
+  }
+
+  addLink(link: Link): this {
+    if (this.ended) return this;
+    if (this.links === NO_LINKS) this.links = [];
+    this.links.push(link);
+    return this;
+  }
+
+  addLinks(links: Link[]): this {
+    for (const link of links) this.addLink(link);
+    return this;
+  }
+
+  setStatus(status: SpanStatus): this {
+    // The SDK's rules: UNSET changes nothing, OK is final, a message only with ERROR.
+    if (this.ended || status.code === SpanStatusCode.UNSET || this.status.code === SpanStatusCode.OK) return this;
+    this.status = status.code === SpanStatusCode.ERROR && typeof status.message === 'string' ? { code: status.code, message: status.message } : { code: status.code };
+    return this;
+  }
+
+  updateName(name: string): this {
+    if (!this.ended) this.name = name;
+    return this;
+  }
+
+  end(endTime?: TimeInput): void {
+    if (this.ended) return;
+    this.endTime = this.time(endTime);
+    this.duration = hrTimeDuration(this.startTime, this.endTime);
+    if (this.duration[0] < 0) {
+      this.endTime = [this.startTime[0], this.startTime[1]];
+      this.duration = [0, 0];
+    }
+    this.ended = true;
+    try {
+      this.sink.onEnd(this);
+    } catch {
+      // Telemetry never throws into the app's span end.
+    }
+  }
+
+  isRecording(): boolean {
+    return !this.ended;
+  }
+
+  recordException(exception: Exception, time?: TimeInput): void {
+    // The SDK's exception event (semantic convention attributes).
+    const attributes: Attributes = {};
+    if (typeof exception === 'string') {
+      attributes['exception.message'] = exception;
+    } else if (exception) {
+      if (exception.code) attributes['exception.type'] = exception.code.toString();
+      else if (exception.name) attributes['exception.type'] = exception.name;
+      if (exception.message) attributes['exception.message'] = exception.message;
+      if (exception.stack) attributes['exception.stacktrace'] = exception.stack;
+    }
+    if (attributes['exception.type'] !== undefined || attributes['exception.message'] !== undefined) this.addEvent('exception', attributes, time);
+  }
+
+  /** A time as the SDK's span takes it (`SpanImpl._getTime`). */
+  private time(input: TimeInput | undefined): HrTime {
+    if (typeof input === 'number' && input <= performance.now()) return hrTime(input + this.performanceOffset);
+    if (typeof input === 'number') return millisToHrTime(input);
+    if (input instanceof Date) return millisToHrTime(input.getTime());
+    if (isTimeInputHrTime(input)) return input;
+    if (this.startTimeProvided) return millisToHrTime(Date.now());
+    return addHrTimes(this.startTime, millisToHrTime(performance.now() - this.performanceStart));
+  }
+}
