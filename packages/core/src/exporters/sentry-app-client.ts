@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { TelemetryHealth } from './health';
+import { sentryFailure } from './sentry-transport';
 
 type SentryNode = typeof import('@sentry/node');
 type Client = NonNullable<ReturnType<SentryNode['getClient']>>;
 
 const NAME = 'sentry';
+const AT_SHUTDOWN = new Error('events still in flight through the app\'s Sentry client when llmscope shut down');
 const TOO_MANY_IN_FLIGHT = new Error('too many events in flight through the app\'s Sentry client: Sentry is slower than the error rate (or not answering)');
 
 interface Pending {
@@ -18,8 +20,10 @@ interface Pending {
  * through the app's client (the app called `Sentry.init()`). The app's transport is not wrapped:
  * the app's own events keep the app's behaviour. Instead llmscope bounds what IT sends: each of
  * its events takes a slot (at most `maxInFlight`, further events are dropped and counted before
- * reaching the client) until the client's `afterSendEvent` hook reports the answer, or
- * `timeoutMs` passes (counted as a failure when the event had been handed to the transport).
+ * reaching the client) until the client's `afterSendEvent` hook reports the answer (counted as
+ * dropped unless Sentry accepted it), or `timeoutMs` passes or llmscope shuts down (counted as
+ * dropped when the event had been handed to the transport). The app's transport keeps its own
+ * request: llmscope cannot end it.
  * Events the app's configuration drops (sampleRate, beforeSend, already captured) free their
  * slot at the timeout, silently.
  */
@@ -41,10 +45,10 @@ export class AppClientLimiter {
       }),
       client.on('afterSendEvent', (event, response) => {
         if (event.event_id === undefined || !this.pending.has(event.event_id)) return;
-        // The client resolves a failed send with the error itself (never rejects).
-        const failure = (response as unknown) instanceof Error
-          ? (response as unknown as Error)
-          : response.statusCode !== undefined && response.statusCode >= 400 ? new Error(`Sentry answered HTTP ${response.statusCode}`) : undefined;
+        // The client never rejects: a failed connection comes as an answer without a status, as
+        // do an envelope its transport skipped (rate-limit backoff, buffer full). Older clients
+        // resolved with the error itself.
+        const failure = (response as unknown) instanceof Error ? (response as unknown as Error) : sentryFailure(response);
         this.settle(event.event_id, failure);
       }),
     ];
@@ -91,10 +95,22 @@ export class AppClientLimiter {
     }
   }
 
-  /** Stops listening to the app's client (llmscope's shutdown; the client stays the app's). */
+  /**
+   * Stops listening to the app's client (llmscope's shutdown, after its flush; the client stays
+   * the app's). llmscope's events the app's transport still holds are counted as dropped: nothing
+   * will report their fate any more.
+   */
   close(): void {
     for (const off of this.unsubscribe) off();
-    for (const p of this.pending.values()) clearTimeout(p.timer);
+    let abandoned = 0;
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      if (p.sending) abandoned++;
+    }
     this.pending.clear();
+    if (abandoned > 0) {
+      this.health.dropped(NAME, abandoned);
+      this.health.failed(NAME, AT_SHUTDOWN);
+    }
   }
 }

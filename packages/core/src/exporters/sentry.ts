@@ -1,9 +1,9 @@
 import { LlmscopeConfigError } from '../config/errors';
 import type { Redactor } from '../logging/redact';
 import type { TelemetryHealth } from './health';
-import { untraced } from '../tracing/untraced';
 import { loadOptional } from './optional';
 import { AppClientLimiter } from './sentry-app-client';
+import { BoundedSentryTransport } from './sentry-transport';
 import type { ResolvedExporters } from './options';
 
 type SentryNode = typeof import('@sentry/node');
@@ -12,10 +12,6 @@ type SentryScope = InstanceType<SentryNode['Scope']>;
 type Client = NonNullable<ReturnType<SentryNode['getClient']>>;
 type Event = Parameters<SentryNode['captureEvent']>[0];
 type EventHint = NonNullable<Parameters<SentryNode['captureEvent']>[1]>;
-type NodeTransportOptions = Parameters<SentryNode['makeNodeTransport']>[0];
-type Transport = ReturnType<SentryNode['makeNodeTransport']>;
-type Envelope = Parameters<Transport['send']>[0];
-type TransportMakeRequestResponse = Awaited<ReturnType<Transport['send']>>;
 
 /** An event llmscope builds itself (a validation failure); kept free of Sentry's types so that apps without @sentry/node type-check. */
 export interface ReportEvent {
@@ -47,52 +43,6 @@ export interface SentryEventContext {
 }
 
 const NAME = 'sentry';
-const TOO_MANY_IN_FLIGHT = new Error('too many events in flight: Sentry is slower than the error rate (or not answering)');
-
-/**
- * Wraps Sentry's Node transport so that Sentry cannot hurt the app either: at most `maxInFlight`
- * envelopes in flight (more are dropped and counted), each bounded by `timeoutMs`, failures and
- * non-2xx answers counted in `llmscope_telemetry_dropped_total{exporter="sentry"}` and logged at
- * most once per interval.
- */
-function boundedTransport(sentry: SentryNode, health: TelemetryHealth, maxInFlight: number, timeoutMs: number): (options: NodeTransportOptions) => Transport {
-  return (options) => {
-    const base = sentry.makeNodeTransport(options);
-    let inFlight = 0;
-    return {
-      send(envelope: Envelope): PromiseLike<TransportMakeRequestResponse> {
-        if (inFlight >= maxInFlight) {
-          health.dropped(NAME, 1);
-          health.failed(NAME, TOO_MANY_IN_FLIGHT);
-          return Promise.resolve({});
-        }
-        inFlight++;
-        return new Promise<TransportMakeRequestResponse>((resolve) => {
-          let settled = false;
-          const settle = (response: TransportMakeRequestResponse, error?: unknown): void => {
-            if (settled) return;
-            settled = true;
-            inFlight--;
-            clearTimeout(timer);
-            if (error !== undefined) {
-              health.dropped(NAME, 1);
-              health.failed(NAME, error);
-            }
-            resolve(response);
-          };
-          const timer = setTimeout(() => settle({}, new Error(`Sentry did not answer within ${timeoutMs} ms`)), timeoutMs);
-          timer.unref();
-          // Events are sent from inside the failing request: not traced, no traceparent.
-          Promise.resolve(untraced(() => base.send(envelope))).then(
-            (response) => settle(response, response.statusCode !== undefined && response.statusCode >= 400 ? new Error(`Sentry answered HTTP ${response.statusCode}`) : undefined),
-            (error: unknown) => settle({}, error),
-          );
-        });
-      },
-      flush: (timeout?: number) => base.flush(timeout),
-    };
-  };
-}
 
 /**
  * Reports errors to Sentry through `@sentry/node` (loaded only when Sentry is configured). When
@@ -110,6 +60,8 @@ export class SentryReporter {
   private readonly ownsClient: boolean;
   /** The cap and timeout on what llmscope sends through the app's client (undefined with llmscope's own client: its transport holds them). */
   private readonly limiter: AppClientLimiter | undefined;
+  /** llmscope's own client's transport (undefined with the app's client). */
+  private readonly transport: BoundedSentryTransport | undefined;
   /** Errors already reported (weakly held: nothing kept alive for this). */
   private readonly reported = new WeakSet<object>();
 
@@ -132,12 +84,14 @@ export class SentryReporter {
       this.client = existing;
       this.ownsClient = false;
       this.limiter = new AppClientLimiter(existing, health, maxInFlight, timeoutMs);
+      this.transport = undefined;
     } else {
+      const transport = new BoundedSentryTransport(sentry, health, maxInFlight, timeoutMs);
       const client = new sentry.NodeClient({
         dsn: config.dsn,
         environment: config.environment,
         release: config.release,
-        transport: boundedTransport(sentry, health, maxInFlight, timeoutMs),
+        transport: transport.factory,
         stackParser: sentry.defaultStackParser,
         integrations: [sentry.linkedErrorsIntegration(), sentry.dedupeIntegration()],
         sendClientReports: false,
@@ -148,6 +102,7 @@ export class SentryReporter {
       this.client = client;
       this.ownsClient = true;
       this.limiter = undefined;
+      this.transport = transport;
     }
   }
 
@@ -244,10 +199,15 @@ export class SentryReporter {
     }
   }
 
-  /** Flushes and, for llmscope's own client, closes it. */
+  /**
+   * Flushes and, for llmscope's own client, closes it. Events still in flight after `timeoutMs`
+   * are counted as dropped.
+   */
   async close(timeoutMs: number): Promise<void> {
-    if (this.ownsClient) await Promise.resolve(this.client.close(timeoutMs)).catch(() => undefined);
-    else {
+    if (this.ownsClient) {
+      await Promise.resolve(this.client.close(timeoutMs)).catch(() => undefined);
+      this.transport?.abandon();
+    } else {
       await this.flush(timeoutMs);
       this.limiter?.close();
     }
