@@ -1,64 +1,59 @@
 import { OTLPTraceExporter as OtlpJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { OTLPTraceExporter as OtlpProtobufExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import type { HrTime, Link, SpanContext, SpanKind, SpanStatus } from '@opentelemetry/api';
-import type { InstrumentationScope } from '@opentelemetry/core';
-import type { Resource } from '@opentelemetry/resources';
-import type { ReadableSpan, SpanExporter, TimedEvent } from '@opentelemetry/sdk-trace-base';
+import { OTLPExporterBase, type OTLPExporterNodeConfigBase } from '@opentelemetry/otlp-exporter-base';
+import { convertLegacyHttpOptions, createOtlpHttpExportDelegate } from '@opentelemetry/otlp-exporter-base/node-http';
+import { ProtobufTraceSerializer, type IExportTraceServiceResponse, type ISerializer } from '@opentelemetry/otlp-transformer';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { inspect } from 'node:util';
 import type { Redactor } from '../logging/redact';
 import type { TelemetryHealth } from './health';
 import type { ResolvedExporters } from './options';
 import { BoundedExportProcessor, type QueueLimits } from './queue';
+import { OtlpSpanEncoder } from './otlp-encode';
 import { redactSpan } from './span-view';
 
 /**
- * A span as the OTLP serializers read it, copied into one fixed-shape object. The redacted views
- * inherit from the SDK span (span-view.ts); the protobuf serializer's reads through that chain
- * cost more than the copy (22 instead of 26 µs per span, copy included; the JSON serializer gains
- * nothing, so JSON gets the views: bench/src/micro.ts, docs/exporters.md). Every field the
- * serializers read is copied as is: the exported data is the same.
+ * One batch handed to the OTLP transport. The transport logs what it sends at OpenTelemetry's
+ * debug level: that log shows the count, not the spans, which are redacted only as they are
+ * encoded.
  */
-class FlatSpan implements ReadableSpan {
-  readonly name: string;
-  readonly kind: SpanKind;
-  readonly parentSpanContext: SpanContext | undefined;
-  readonly startTime: HrTime;
-  readonly endTime: HrTime;
-  readonly status: SpanStatus;
-  readonly attributes: ReadableSpan['attributes'];
-  readonly links: Link[];
-  readonly events: TimedEvent[];
-  readonly duration: HrTime;
-  readonly ended: boolean;
-  readonly resource: Resource;
-  readonly instrumentationScope: InstrumentationScope;
-  readonly droppedAttributesCount: number;
-  readonly droppedEventsCount: number;
-  readonly droppedLinksCount: number;
-  private readonly context: SpanContext;
+class SpanBatch {
+  constructor(readonly spans: ReadableSpan[]) {}
 
-  constructor(span: ReadableSpan) {
-    this.name = span.name;
-    this.kind = span.kind;
-    this.parentSpanContext = span.parentSpanContext;
-    this.startTime = span.startTime;
-    this.endTime = span.endTime;
-    this.status = span.status;
-    this.attributes = span.attributes;
-    this.links = span.links;
-    this.events = span.events;
-    this.duration = span.duration;
-    this.ended = span.ended;
-    this.resource = span.resource;
-    this.instrumentationScope = span.instrumentationScope;
-    this.droppedAttributesCount = span.droppedAttributesCount;
-    this.droppedEventsCount = span.droppedEventsCount;
-    this.droppedLinksCount = span.droppedLinksCount;
-    this.context = span.spanContext();
+  get length(): number {
+    return this.spans.length;
   }
 
-  spanContext(): SpanContext {
-    return this.context;
+  [inspect.custom](): string {
+    return `[${this.spans.length} spans, redacted as they are encoded]`;
   }
+
+  toJSON(): string {
+    return this[inspect.custom]();
+  }
+}
+
+/**
+ * The OTLP/HTTP protobuf exporter: the transport of `@opentelemetry/exporter-trace-otlp-proto`
+ * (`@opentelemetry/otlp-exporter-base`, built as that package builds it: same URL, headers,
+ * timeout, retries, compression and environment variables), with llmscope's encoder
+ * (otlp-encode.ts) in place of `ProtobufTraceSerializer`: the same bytes, redacted as they are
+ * written, without a view or a copy per span. Responses (partial success included) are read by
+ * the official deserializer.
+ */
+function protobufExporter(settings: OTLPExporterNodeConfigBase, redactor: Redactor): SpanExporter {
+  const encoder = new OtlpSpanEncoder(redactor);
+  const serializer: ISerializer<SpanBatch, IExportTraceServiceResponse> = {
+    serializeRequest: (batch) => encoder.encode(batch.spans),
+    deserializeResponse: (data) => ProtobufTraceSerializer.deserializeResponse(data),
+  };
+  // `convertLegacyHttpOptions` is what OTLPTraceExporter itself calls (0.223): the same options and environment.
+  const options = convertLegacyHttpOptions(settings, 'TRACES', 'v1/traces', { 'Content-Type': 'application/x-protobuf' });
+  const base = new OTLPExporterBase<SpanBatch>(createOtlpHttpExportDelegate(options, serializer, 'otlp_http_span_exporter', { name: 'span', countItems: (batch) => batch.length }, undefined));
+  return {
+    export: (spans, done) => base.export(new SpanBatch(spans), done),
+    forceFlush: () => base.forceFlush(),
+    shutdown: () => base.shutdown(),
+  };
 }
 
 /**
@@ -69,6 +64,7 @@ class FlatSpan implements ReadableSpan {
  */
 export function createOtlpProcessor(config: NonNullable<ResolvedExporters['otlp']>, limits: QueueLimits, health: TelemetryHealth, redactor: Redactor): BoundedExportProcessor {
   const settings = { url: config.url, headers: config.headers, timeoutMillis: limits.exportTimeoutMs };
-  const exporter: SpanExporter = config.protocol === 'http/json' ? new OtlpJsonExporter(settings) : new OtlpProtobufExporter(settings);
-  return new BoundedExportProcessor('otlp', exporter, health, limits, config.protocol === 'http/json' ? (span) => redactSpan(span, redactor) : (span) => new FlatSpan(redactSpan(span, redactor)));
+  // JSON: the official exporter on redacted views. Protobuf: redacted by the encoder as it writes.
+  if (config.protocol === 'http/json') return new BoundedExportProcessor('otlp', new OtlpJsonExporter(settings), health, limits, (span) => redactSpan(span, redactor));
+  return new BoundedExportProcessor('otlp', protobufExporter(settings, redactor), health, limits);
 }
