@@ -15,27 +15,38 @@ export interface TraceFacts {
 
 /**
  * The traces of the last N LLM calls, by trace id, so that a score arriving minutes later (user
- * feedback) keeps the prompt version, feature and session its trace had. Bounded: the oldest
- * trace is forgotten first. Fed by the LLM-call records (requests without LLM calls cost nothing).
+ * feedback) keeps the prompt version, feature and session its trace had. Bounded: the trace first
+ * remembered longest ago is forgotten first (a trace's later calls update its facts, not its
+ * place). Fed by the LLM-call records (requests without LLM calls cost nothing).
  */
 export class RecentTraces {
   private readonly traces = new Map<string, TraceFacts>();
+  /**
+   * Trace ids in the order they were first remembered, a ring of `max` slots: the slot about to be
+   * reused holds the id to forget. Not `map.keys().next()` after a delete + set per call: V8 keeps
+   * deleted entries at the front of a Map until it rehashes, so that walk grew to ~6 µs a call
+   * with a full index (docs/performance.md).
+   */
+  private readonly order: (string | undefined)[];
+  private next = 0;
 
-  constructor(private readonly max: number) {}
+  constructor(private readonly max: number) {
+    this.order = new Array<string | undefined>(max).fill(undefined);
+  }
 
   /** An LLM-call sink: remembers the call's trace. */
   readonly remember = (r: LlmCallRecord): void => {
     if (r.traceId === undefined || this.max === 0) return;
-    // Re-inserted so that Map order is recency order.
-    this.traces.delete(r.traceId);
-    if (this.traces.size >= this.max) {
-      const oldest = this.traces.keys().next().value;
-      if (oldest !== undefined) this.traces.delete(oldest);
-    }
+    const known = this.traces.has(r.traceId);
     this.traces.set(r.traceId, {
       sessionId: r.sessionId, userId: r.userId, feature: r.feature,
       promptName: r.promptName, promptVersion: r.promptVersion, lastCallSpanId: r.spanId, requestSpanId: r.requestSpanId,
     });
+    if (known) return;
+    const oldest = this.order[this.next];
+    if (oldest !== undefined) this.traces.delete(oldest);
+    this.order[this.next] = r.traceId;
+    this.next = this.next + 1 === this.max ? 0 : this.next + 1;
   };
 
   get(traceId: string): TraceFacts | undefined {
