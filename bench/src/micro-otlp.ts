@@ -1,0 +1,169 @@
+/**
+ * The OTLP/protobuf export cost per span (issue 17 item 4), before and after the direct encoder
+ * (packages/core/src/exporters/otlp-encode.ts), in one process so that both face the same load:
+ *
+ * - `encoding`: CPU µs per span to turn batches of 512 recorded spans into request bodies, as the
+ *   exporter does before it sends them. `official`: the path this replaced (each span redacted into
+ *   a view, exporters/span-view.ts, copied into a fixed-shape object, then `ProtobufTraceSerializer`
+ *   of @opentelemetry/otlp-transformer); `direct`: the encoder, redacting as it writes. Also both
+ *   with redaction off (`official-plain`, `direct-plain`): the encoding alone.
+ * - `export`: CPU µs per span through the whole export path (bounded queue, redaction, encoding,
+ *   HTTP to a local sink in this process, the sink's reading included), 5000 spans a round:
+ *   `official` (OTLPTraceExporter of @opentelemetry/exporter-trace-otlp-proto on the copies, as
+ *   exporters/otlp.ts did) and `direct` (exporters/otlp.ts `createOtlpProcessor` now).
+ *
+ * Medians of the rounds, the configurations alternating (order rotated each round). The spans are
+ * those of 1000 typical request traces as llmscope records them (a request span, three RAG steps,
+ * an LLM call). `npx tsx src/micro-otlp.ts` (BENCH_MICRO_ROUNDS: export rounds, default 15).
+ */
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import type { HrTime, Link, SpanContext, SpanKind, SpanStatus } from '@opentelemetry/api';
+import type { InstrumentationScope } from '@opentelemetry/core';
+import type { Resource } from '@opentelemetry/resources';
+import type { ReadableSpan, SpanProcessor, TimedEvent } from '@opentelemetry/sdk-trace-base';
+import { Llmscope, setFeature, setPromptVersion } from '@llmscope/core';
+import { Redactor } from '../../packages/core/src/logging/redact';
+import { TelemetryHealth } from '../../packages/core/src/exporters/health';
+import { OtlpSpanEncoder } from '../../packages/core/src/exporters/otlp-encode';
+import { createOtlpProcessor } from '../../packages/core/src/exporters/otlp';
+import { BoundedExportProcessor, DEFAULT_QUEUE_LIMITS } from '../../packages/core/src/exporters/queue';
+import { redactSpan } from '../../packages/core/src/exporters/span-view';
+import { startSink } from './sink';
+
+/** The fixed-shape copy of a redacted view that exporters/otlp.ts handed the official serializer before the direct encoder. */
+class FlatSpan implements ReadableSpan {
+  readonly name: string;
+  readonly kind: SpanKind;
+  readonly parentSpanContext: SpanContext | undefined;
+  readonly startTime: HrTime;
+  readonly endTime: HrTime;
+  readonly status: SpanStatus;
+  readonly attributes: ReadableSpan['attributes'];
+  readonly links: Link[];
+  readonly events: TimedEvent[];
+  readonly duration: HrTime;
+  readonly ended: boolean;
+  readonly resource: Resource;
+  readonly instrumentationScope: InstrumentationScope;
+  readonly droppedAttributesCount: number;
+  readonly droppedEventsCount: number;
+  readonly droppedLinksCount: number;
+  private readonly context: SpanContext;
+
+  constructor(span: ReadableSpan) {
+    this.name = span.name;
+    this.kind = span.kind;
+    this.parentSpanContext = span.parentSpanContext;
+    this.startTime = span.startTime;
+    this.endTime = span.endTime;
+    this.status = span.status;
+    this.attributes = span.attributes;
+    this.links = span.links;
+    this.events = span.events;
+    this.duration = span.duration;
+    this.ended = span.ended;
+    this.resource = span.resource;
+    this.instrumentationScope = span.instrumentationScope;
+    this.droppedAttributesCount = span.droppedAttributesCount;
+    this.droppedEventsCount = span.droppedEventsCount;
+    this.droppedLinksCount = span.droppedLinksCount;
+    this.context = span.spanContext();
+  }
+
+  spanContext(): SpanContext {
+    return this.context;
+  }
+}
+
+/** The spans of `requests` typical request traces (as bench/src/micro.ts records them). */
+async function ragSpans(requests: number): Promise<ReadableSpan[]> {
+  const spans: ReadableSpan[] = [];
+  const collector: SpanProcessor = { onStart() {}, onEnd: (span) => void spans.push(span), async forceFlush() {}, async shutdown() {} };
+  const scope = new Llmscope({ metrics: { defaultMetrics: false }, exporters: { otlp: false }, sampling: { tail: false }, tracing: { spanProcessors: [collector] } });
+  const result = { id: 'chatcmpl-1', model: 'gpt-4o-mini-2024-07-18', usage: { prompt_tokens: 120, completion_tokens: 85 } };
+  for (let i = 0; i < requests; i++) {
+    const ctx = scope.startRequest('POST', `/chat/${i}`, { 'x-user-id': `user-${i % 50}`, 'x-session-id': `sess-${i % 200}`, 'user-agent': 'bench/1.0' }, undefined);
+    await scope.run(ctx, async () => {
+      setFeature('support-chat');
+      setPromptVersion('rag-answer', '3');
+      await scope.step('embed_query', async () => [0.1, 0.2]);
+      await scope.step('vector_search', async () => ['doc-1', 'doc-2', 'doc-3'], { 'llmscope.rag.top_k': 3 });
+      scope.step('prompt_construction', () => 'Context: ...');
+      scope.traceLLM({ model: 'gpt-4o-mini', provider: 'openai', temperature: 0.2, maxTokens: 256 }, () => result);
+    });
+    scope.setRoute(ctx, '/chat/:id');
+    scope.finishRequest(ctx, 200);
+  }
+  await scope.shutdown(30000);
+  return spans;
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+const round1 = (x: number): number => Math.round(x * 10) / 10;
+
+/** CPU µs (user + system) that `fn` takes. CPU, not wall time: on a shared machine the process may be descheduled. */
+async function cpuMicros(fn: () => unknown): Promise<number> {
+  const start = process.cpuUsage();
+  await fn();
+  const used = process.cpuUsage(start);
+  return used.user + used.system;
+}
+
+async function rotate<K extends string>(configs: Record<K, () => unknown>, rounds: number, warmup: number, per: number): Promise<Record<K, number>> {
+  const names = Object.keys(configs) as K[];
+  const runs = Object.fromEntries(names.map((k) => [k, [] as number[]])) as Record<K, number[]>;
+  for (let round = 0; round < rounds + warmup; round++) {
+    for (let k = 0; k < names.length; k++) {
+      const name = names[(round + k) % names.length] as K;
+      const micros = await cpuMicros(configs[name]);
+      if (round >= warmup) runs[name].push(micros / per);
+    }
+  }
+  return Object.fromEntries(names.map((k) => [k, round1(median(runs[k]))])) as Record<K, number>;
+}
+
+async function encoding(spans: ReadableSpan[]): Promise<Record<string, number> & { bytesPerSpan: number }> {
+  const batches = Array.from({ length: Math.ceil(spans.length / 512) }, (_, i) => spans.slice(i * 512, (i + 1) * 512));
+  const redactor = new Redactor();
+  const off = new Redactor(false);
+  const direct = new OtlpSpanEncoder(redactor);
+  const directPlain = new OtlpSpanEncoder(off);
+  const result = await rotate({
+    official: () => { for (const b of batches) ProtobufTraceSerializer.serializeRequest(b.map((s) => new FlatSpan(redactSpan(s, redactor)))); },
+    direct: () => { for (const b of batches) direct.encode(b); },
+    'official-plain': () => { for (const b of batches) ProtobufTraceSerializer.serializeRequest(b); },
+    'direct-plain': () => { for (const b of batches) directPlain.encode(b); },
+  }, 21, 3, spans.length);
+  const bytes = batches.reduce((n, b) => n + direct.encode(b).byteLength, 0);
+  return { ...result, bytesPerSpan: Math.round(bytes / spans.length) };
+}
+
+async function exportCpu(spans: ReadableSpan[], rounds: number): Promise<{ official: number; direct: number; received: number }> {
+  const sink = await startSink();
+  const redactor = new Redactor();
+  const health = new TelemetryHealth(undefined, () => undefined, 60_000);
+  const limits = { ...DEFAULT_QUEUE_LIMITS, maxQueueSize: spans.length };
+  // Each round builds its exporter (as an app does once), then exports every span and waits for the last answer.
+  const run = (make: () => BoundedExportProcessor) => async (): Promise<void> => {
+    const processor = make();
+    for (const span of spans) processor.onEnd(span);
+    await processor.shutdown();
+  };
+  const result = await rotate({
+    official: run(() => new BoundedExportProcessor('otlp', new OTLPTraceExporter({ url: sink.url, timeoutMillis: limits.exportTimeoutMs }), health, limits, (span) => new FlatSpan(redactSpan(span, redactor)))),
+    direct: run(() => createOtlpProcessor({ url: sink.url, protocol: 'http/protobuf', headers: {} }, limits, health, redactor)),
+  }, rounds, 1, spans.length);
+  await new Promise((resolve) => sink.server.close(resolve));
+  if (health.droppedTotal('otlp') > 0) throw new Error(`${health.droppedTotal('otlp')} spans dropped: the figures would not be the cost of exporting them`);
+  return { ...result, received: sink.received() };
+}
+
+async function main(): Promise<void> {
+  const spans = await ragSpans(1000);
+  const enc = await encoding(spans);
+  const exp = await exportCpu(spans, Number(process.env.BENCH_MICRO_ROUNDS ?? 15));
+  process.stdout.write(JSON.stringify({ spans: spans.length, encodingMicrosPerSpan: enc, exportMicrosPerSpan: exp }) + '\n');
+}
+
+void main();
