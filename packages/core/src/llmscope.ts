@@ -21,7 +21,7 @@ import { RouteTable } from './http/routes';
 import { errorType } from './tracing/span-run';
 import { step } from './tracing/step';
 import { traceOutgoingCalls } from './tracing/outgoing';
-import { installSignalHook } from './exporters/shutdown-signal';
+import { drainThenShutdown, installSignalHook } from './exporters/shutdown-signal';
 import { HookFailures } from './exporters/hook-failures';
 import { processWarning } from './exporters/health';
 import { Telemetry } from './exporters/telemetry';
@@ -119,6 +119,8 @@ export class Llmscope implements GenAiOwner, ScoreOwner, PromptOwner {
    */
   readonly telemetry: Telemetry | undefined;
   private removeSignalHook: (() => void) | undefined;
+  /** Requests started and not finished (excluded ones aside): what a deploy signal waits for. */
+  private requestsInFlight = 0;
   /**
    * Head sampler settings, tail sampler and export stage; undefined when tracing is off.
    * @internal Apps use {@link samplingStats}.
@@ -242,7 +244,7 @@ export class Llmscope implements GenAiOwner, ScoreOwner, PromptOwner {
     // experiments (a bad baseline or candidate throws LlmscopeConfigError here, at start-up).
     this.promptGuards = o.prompts.guards.guards.length > 0 ? PromptGuards.attach(this, o.prompts.guards, (name) => this.prompts.experiment(name), this.prompts.langfuse) : undefined;
     this.sampling?.attach();
-    if (o.shutdownOnSignal.length > 0) this.removeSignalHook = installSignalHook(o.shutdownOnSignal, () => this.shutdown());
+    if (o.shutdownOnSignal.length > 0) this.removeSignalHook = installSignalHook(o.shutdownOnSignal, () => drainThenShutdown(() => this.requestsInFlight, (ms) => this.shutdown(ms), o.shutdownTimeoutMs));
     setFallbackOwner(this);
   }
 
@@ -280,6 +282,7 @@ export class Llmscope implements GenAiOwner, ScoreOwner, PromptOwner {
     }
     // Identity first: an excluded request's handlers still see their user and session.
     if (this.excluding && this.isExcluded(method, url)) return this.excludedContext(ctx);
+    this.requestsInFlight++;
     if (this.http) this.http.active.inc();
     if (this.tracer) {
       const active = context.active();
@@ -356,6 +359,7 @@ export class Llmscope implements GenAiOwner, ScoreOwner, PromptOwner {
   finishRequest(ctx: RequestContext, statusCode: number): void {
     if (ctx.finished) return;
     ctx.finished = true;
+    this.requestsInFlight--;
     const entry = this.routes.get(ctx.route);
     const ms = performance.now() - ctx.startTime;
     if (this.http) {
