@@ -14,6 +14,37 @@
  * `server.close()`), that listener stays in charge of exiting: we only flush.
  */
 
+import { settleWithin } from '../context/settle';
+import { flushTracing } from '../tracing/provider';
+
+/** How often the drain looks again whether requests are still running, ms. */
+const DRAIN_POLL_MS = 20;
+
+/**
+ * What one instance does on a deploy signal, within `timeoutMs` in all: the requests still running
+ * when the signal came (an app closing its server gracefully lets them finish; a load balancer
+ * takes a moment to stop sending more) are waited for, exporting what their spans enqueue as it
+ * comes, until none runs or the drain's time is up; then `shutdown` flushes the rest and stops the
+ * exporters. The drain leaves the last quarter of the budget (1 s at most) to that final flush, so
+ * that the spans of a request that completes just before the drain ends still go out.
+ *
+ * @param inFlight requests started and not yet finished, now
+ * @param shutdown the instance's shutdown, given the time left
+ */
+export async function drainThenShutdown(inFlight: () => number, shutdown: (timeoutMs: number) => Promise<void>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const drainUntil = deadline - Math.min(1000, Math.floor(timeoutMs / 4));
+  for (;;) {
+    const left = drainUntil - Date.now();
+    if (left <= 0) break;
+    // Exports what is queued now (a batch delay of a minute would otherwise hold it to the end).
+    await settleWithin(flushTracing(), left);
+    if (inFlight() === 0 || Date.now() >= drainUntil) break;
+    await new Promise((r) => setTimeout(r, Math.min(DRAIN_POLL_MS, Math.max(1, drainUntil - Date.now()))));
+  }
+  await shutdown(Math.max(1, deadline - Date.now()));
+}
+
 /** The instances to flush, by signal. */
 const hooked = new Map<NodeJS.Signals, Set<() => Promise<void>>>();
 /** Our process listener per signal, while at least one instance is hooked on it. */
