@@ -8,6 +8,7 @@
  * `npx tsx src/micro-tail.ts` runs each configuration in a child process of its own (the tracer
  * provider is process-wide), alternating, and prints the median CPU µs per trace of each run;
  * `npx tsx src/micro-tail.ts <config>` runs one (tail, no-tail, no-exporter, tracing-off).
+ * `BENCH_CONFIGS=tail,no-tail` chooses configurations, `BENCH_RUNS` how many rounds of them.
  */
 import { spawnSync } from 'node:child_process';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -29,7 +30,10 @@ class NoopProcessor implements SpanProcessor {
 }
 
 function options(config: Config, noop: NoopProcessor): LlmscopeOptions<never> {
-  const base: LlmscopeOptions<never> = { metrics: { defaultMetrics: false } };
+  // BENCH_RECENT_TRACES=0: without the evaluations' recent-trace map (fed by every LLM call), whose
+  // cost varies from run to run, so that the tracing path's differences show.
+  const recent = process.env.BENCH_RECENT_TRACES;
+  const base: LlmscopeOptions<never> = { metrics: { defaultMetrics: false }, ...(recent === undefined ? {} : { evaluations: { recentTraces: Number(recent) } }) };
   switch (config) {
     case 'tail': return { ...base, tracing: { spanProcessors: [noop] } };
     case 'no-tail': return { ...base, tracing: { spanProcessors: [noop] }, sampling: { tail: false } };

@@ -113,11 +113,13 @@ export class LlmscopeTracer implements Tracer, LeanSpanOwner {
     const spanId = this.ids.generateSpanId();
     let traceId: string;
     let traceState: SpanContext['traceState'];
+    let validParent: SpanContext | undefined;
     if (parent === undefined || !trace.isSpanContextValid(parent)) {
       traceId = this.ids.generateTraceId();
     } else {
       traceId = parent.traceId;
       traceState = parent.traceState;
+      validParent = parent;
     }
     let traceFlags: number = TraceFlags.NONE;
     try {
@@ -129,7 +131,6 @@ export class LlmscopeTracer implements Tracer, LeanSpanOwner {
     }
     const spanContext: SpanContext = traceState === undefined ? { traceId, spanId, traceFlags } : { traceId, spanId, traceFlags, traceState };
     if (sink === undefined || traceFlags !== TraceFlags.SAMPLED) return trace.wrapSpanContext(spanContext);
-    const validParent = parent !== undefined && trace.isSpanContextValid(parent) ? parent : undefined;
     return new LeanSpan(name, options?.kind ?? SpanKind.INTERNAL, spanContext, validParent, parentContext, options?.attributes, options?.links, options?.startTime, sink, this);
   }
 
