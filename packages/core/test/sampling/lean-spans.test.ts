@@ -176,3 +176,62 @@ describe('lean spans under tail sampling', () => {
     expect(root?.parentSpanContext).toMatchObject({ traceId: parent, spanId: '00f067aa0ba902b7', isRemote: true });
   });
 });
+
+describe('lean spans: a dropped trace builds nothing for the exporters, the rules read lean spans', () => {
+  const memory = new InMemorySpanExporter();
+  let server: Listening;
+  let handler: LlmscopeHandler;
+  /** What the priority predicate saw of each trace it was asked about. */
+  const asked: { lean: boolean; names: string[] }[] = [];
+  let active: Span | undefined;
+
+  beforeAll(async () => {
+    handler = withLlmscope(async (req, res) => {
+      active = trace.getActiveSpan();
+      step(req.url === '/keep' ? 'keep_me' : 'ordinary', () => 1);
+      res.end('ok');
+    }, {
+      tracing: { printTraces: false, spanProcessors: [new SimpleSpanProcessor(memory)] },
+      sampling: {
+        tail: {
+          baseRate: 0, routeLatency: false,
+          priority: {
+            when: (t) => {
+              asked.push({ lean: t.spans.every((s) => s instanceof LeanSpan), names: t.spans.map((s) => s.name).sort() });
+              return t.spans.some((s) => s.name === 'keep_me');
+            },
+          },
+        },
+      },
+    });
+    server = await listen(handler);
+  });
+  afterAll(async () => {
+    await handler.llmscope.shutdown();
+    await server.close();
+  });
+
+  test('dropped: nothing exported, the ids still propagated; kept by the predicate: exported as SDK spans', async () => {
+    expect(llmscopeSpanProcessor.leanSink).toBeDefined();
+    const plain = await fetch(`${server.url}/plain`);
+    await plain.text();
+    expect(active).toBeInstanceOf(LeanSpan);
+    expect(plain.headers.get('x-trace-id')).toBe(active?.spanContext().traceId);
+    const keep = await fetch(`${server.url}/keep`);
+    await keep.text();
+    const keptTrace = keep.headers.get('x-trace-id');
+    for (let i = 0; i < 100 && memory.getFinishedSpans().length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    // Both traces were decided (the server span ends when the response closes).
+    for (let i = 0; i < 100 && asked.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    // In either order: each server span ends when its response closes.
+    expect(asked).toHaveLength(2);
+    expect(asked).toEqual(expect.arrayContaining([{ lean: true, names: ['GET', 'ordinary'] }, { lean: true, names: ['GET', 'keep_me'] }]));
+    const exported = memory.getFinishedSpans();
+    expect(exported.map((s) => s.name).sort()).toEqual(['GET', 'keep_me']);
+    for (const s of exported) {
+      expect(s).not.toBeInstanceOf(LeanSpan);
+      expect(s.spanContext().traceId).toBe(keptTrace);
+    }
+    expect(handler.llmscope.samplingStats()?.decisions).toMatchObject({ priority: 1, sampled_out: 1 });
+  });
+});
