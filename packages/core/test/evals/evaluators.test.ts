@@ -200,7 +200,8 @@ describe('evaluators', () => {
     ];
     await withApp({ evaluations: { evaluators } }, async (app) => {
       const { ms } = await post(app);
-      expect(ms).toBeLessThan(1000);
+      // Generous (a loaded 2-core CI machine): a request that waited on `hangs` would never end.
+      expect(ms).toBeLessThan(5000);
       await app.mw.llmscope.evaluations!.idle();
       const m = await metrics(app);
       expect(outcomes(m, 'hangs')).toEqual({ timeout: 1 });
