@@ -175,10 +175,10 @@ describe('npm start', () => {
       expect(res.status).toBe(200);
       const body = (await res.json()) as { answer: string; traceId: string };
       expect(body.answer).toContain('AES-256');
-      const [tree] = await waitFor(new RegExp(`POST /chat \\d+ms \\(1 LLM call, in \\d+ / out \\d+ tok, \\$\\d\\.\\d{6}\\) → 200  user bob  trace ${body.traceId}\\n(?:[├└].*\\n){5}`), 3000);
+      const [tree] = await waitFor(new RegExp(`POST /chat \\d+ms \\(1 LLM call, in \\d+ / out \\d+ tok, \\$\\d\\.\\d{6}\\) → 200  user bob  trace ${body.traceId}\\n(?:[├└].*\\n){5}`), 15_000);
       expect(tree).toMatch(/├ chat sim-gpt \d+ms \(in \d+ \/ out \d+ tok, \$\d+\.\d{6}\)\n└ response_formatting \d+ms\n$/);
       // The banner's feedback line, with the answer's trace id in place of <traceId>, runs as printed.
-      const [feedback] = await waitFor(new RegExp(`curl -s ${url}/llmscope/feedback .*`), 100);
+      const [feedback] = await waitFor(new RegExp(`curl -s ${url}/llmscope/feedback .*`), 15_000);
       const { stdout: answer } = await promisify(execFile)('sh', ['-c', feedback.replace('<traceId>', body.traceId)]);
       expect(JSON.parse(answer)).toEqual({ accepted: true, traceId: body.traceId, name: 'thumbs' });
     } finally {

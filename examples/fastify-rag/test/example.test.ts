@@ -144,7 +144,7 @@ describe('npm run start:fastify', () => {
       expect(res.status).toBe(200);
       const body = (await res.json()) as { answer: string; traceId: string };
       expect(body.answer).toContain('AES-256');
-      const [tree] = await waitFor(new RegExp(`POST /chat \\d+ms \\(1 LLM call, in \\d+ / out \\d+ tok, \\$\\d\\.\\d{6}\\) → 200  user bob  trace ${body.traceId}\\n(?:[├└].*\\n){5}`), 3000);
+      const [tree] = await waitFor(new RegExp(`POST /chat \\d+ms \\(1 LLM call, in \\d+ / out \\d+ tok, \\$\\d\\.\\d{6}\\) → 200  user bob  trace ${body.traceId}\\n(?:[├└].*\\n){5}`), 15_000);
       expect(tree).toMatch(/├ chat sim-gpt \d+ms \(in \d+ \/ out \d+ tok, \$\d+\.\d{6}\)\n└ response_formatting \d+ms\n$/);
     } finally {
       if (child.pid !== undefined && child.exitCode === null) process.kill(-child.pid, 'SIGTERM');

@@ -18,7 +18,7 @@ export function quality(samples: Sample[], stat: 'count' | 'sum', labels: Record
 }
 
 /** Polls `/metrics` until `done` holds (bounded: the evaluators run after the response). */
-export async function waitForMetrics(url: string, done: (samples: Sample[]) => boolean, timeoutMs = 5000): Promise<Sample[]> {
+export async function waitForMetrics(url: string, done: (samples: Sample[]) => boolean, timeoutMs = 15_000): Promise<Sample[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const samples = await metricsOf(url);
