@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { context, trace, type Span } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { listen, memoryLogger, type Listening } from '@llmscope/testkit';
+import { listen, memoryLogger, waitFor, type Listening } from '@llmscope/testkit';
 import { llmscopeSpanProcessor, step, traceLLM, withLlmscope, type LlmCallRecord, type LlmscopeHandler } from '@llmscope/node';
 
 interface Seen {
@@ -101,8 +101,9 @@ describe('tracing with nothing consuming spans', () => {
     expect(sent).toEqual({ traceId, spanId: stepSpan?.spanContext().spanId, flags: '01' });
 
     // The http_request log line carries the trace id.
-    await new Promise((r) => setTimeout(r, 50));
-    const line = log.lines.find((l) => l.event === 'http_request' && l.trace_id === traceId);
+    // Written when the response has ended, which may be after the client has it: awaited (a
+    // fixed 50 ms was not always enough on a loaded CI machine).
+    const line = await waitFor(() => log.lines.find((l) => l.event === 'http_request' && l.trace_id === traceId), 10_000, 'the http_request log line');
     expect(line).toBeDefined();
 
     // The LLM call reached the record path: its record (trace and span ids of its span) and metrics.
