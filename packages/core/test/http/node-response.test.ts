@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import request from 'supertest';
-import { listen, type Listening } from '@llmscope/testkit';
+import { listen, waitFor, type Listening } from '@llmscope/testkit';
 import { Llmscope } from '../../src';
 import { isMetricsRequest, respondWithError, serveMetrics, startNodeRequest } from '../../src/adapter';
 
@@ -82,7 +82,9 @@ describe('startNodeRequest and respondWithError', () => {
     await request(url).get('/').expect(200);
     const failed = await request(url).get('/fail').expect(500);
     expect(failed.text).toBe('Internal Server Error\n');
-    await new Promise((r) => setTimeout(r, 20));
+    // Finished when the response has ended, which may be after the client has it: awaited (a
+    // fixed 20 ms is not always enough on a loaded CI machine).
+    await waitFor(() => finished.length >= 2, 10_000, 'both requests finished');
     expect(finished).toEqual([200, 500]);
   });
 });

@@ -1,6 +1,6 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import request from 'supertest';
-import { listen, type Listening } from '@llmscope/testkit';
+import { listen, waitFor, type Listening } from '@llmscope/testkit';
 import { Llmscope, type RequestRecord } from '../../src';
 import { serveOwnRoute, startNodeRequest } from '../../src/adapter';
 
@@ -82,18 +82,25 @@ describe('own routes (addRoute)', () => {
     scope.onRequest(() => {
       throw new Error('a throwing sink is skipped');
     });
+    // Every record, for the whole test: a later request reaching it proves an earlier one was
+    // delivered or never will be (records come when a response ends, which a loaded CI machine
+    // can delay past a fixed sleep).
+    const all: RequestRecord[] = [];
+    scope.onRequest((r) => all.push(r));
     scope.addRoute('/own', () => ({ status: 204, headers: {}, body: '' }));
     const url = await app(scope);
     await request(url).get('/hello').set('x-user-id', 'u1').set('x-session-id', 's1').expect(200);
     await request(url).get('/own').expect(204);
-    await new Promise((r) => setTimeout(r, 20));
-    expect(seen).toHaveLength(1);
+    await request(url).get('/hello').expect(200);
+    await waitFor(() => all.length >= 2, 10_000, 'the records of both /hello requests');
+    // The own route in between made none.
+    expect(seen.map((r) => r.route)).toEqual(['/hello', '/hello']);
     expect(seen[0]).toMatchObject({ method: 'GET', route: '/hello', matched: true, statusCode: 200, userId: 'u1', sessionId: 's1', traceId: undefined, llm: undefined });
     expect(seen[0]!.durationMs).toBeGreaterThanOrEqual(0);
     expect(Math.abs(seen[0]!.startTimeMs - Date.now())).toBeLessThan(60_000);
     remove();
     await request(url).get('/hello').expect(200);
-    await new Promise((r) => setTimeout(r, 20));
-    expect(seen).toHaveLength(1);
+    await waitFor(() => all.length >= 3, 10_000, 'the record of the last /hello');
+    expect(seen).toHaveLength(2);
   });
 });
