@@ -206,8 +206,20 @@ function row(cell: Cell, healthyP99: number | undefined): string {
   return `| ${cell.adapter} | ${cell.backend} | ${cell.state} | ${cell.load.sent} | ${cell.load.failed} | ${cell.load.p99.toFixed(1)}${cell.state === 'healthy' ? '' : ratio} | ${cell.heapBefore.toFixed(1)} → ${cell.heapAfter.toFixed(1)} | ${cell.produced} | ${cell.received} | ${cell.dropped} |`;
 }
 
+/**
+ * The exporters' packages, loaded by llmscope on first use (its `loadOptional`): loaded here
+ * first, so that the heap column shows what the cells keep, not what a module costs once
+ * (@sentry/node alone adds about 20 MB to the heap, @langfuse/otel about 4 MB).
+ */
+const EXPORTER_PACKAGES: Record<BackendName, string[]> = { otlp: [], langfuse: ['@langfuse/otel', '@langfuse/client'], sentry: ['@sentry/node'] };
+
 async function main(): Promise<void> {
   const started = Date.now();
+  const heapAtStart = heapMb();
+  // require, as llmscope loads them: an import() would load their ES module builds, a second copy.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  for (const b of BACKENDS) for (const name of EXPORTER_PACKAGES[b]) require(name);
+  const heapLoaded = heapMb();
   process.stdout.write(`llmscope load-and-fault matrix: ${DURATION_S} s per cell at ${RATE} requests/s (every 10th an intended 500), adapters ${ADAPTERS.join(', ')}, backends ${BACKENDS.join(', ')}; Node ${process.versions.node}, load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')}\n\n`);
   process.stdout.write('| adapter | backend | backend state | requests | failed | p99 ms (vs healthy) | heap MB before → after | telemetry produced | received | dropped (counted) |\n|---|---|---|---|---|---|---|---|---|---|\n');
   for (const adapter of ADAPTERS) {
@@ -220,7 +232,8 @@ async function main(): Promise<void> {
       }
     }
   }
-  process.stdout.write(`\n${((Date.now() - started) / 1000).toFixed(0)} s in all.\n`);
+  process.stdout.write(`\nHeap after GC: ${heapAtStart.toFixed(1)} MB at start, ${heapLoaded.toFixed(1)} MB with the exporters' packages loaded, ${heapMb().toFixed(1)} MB after the last cell's close.\n`);
+  process.stdout.write(`${((Date.now() - started) / 1000).toFixed(0)} s in all.\n`);
 }
 
 main().then(() => process.exit(0), (error: unknown) => {
