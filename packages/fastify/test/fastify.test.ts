@@ -7,7 +7,7 @@ import { Counter, Registry } from 'prom-client';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { llmscope, getContext, setUser, setSession, tag, step, traceLLM, LlmscopeConfigError, type LlmscopeFastifyOptions } from '../src';
-import { memoryExporter, waitForSpans, find, parseMetrics } from '@llmscope/testkit';
+import { memoryExporter, waitFor, waitForSpans, find, parseMetrics } from '@llmscope/testkit';
 
 const exporter = memoryExporter();
 const open: FastifyInstance[] = [];
@@ -448,7 +448,9 @@ describe('logging', () => {
     }, { logger: { level: 'info', stream } }));
     await request(url).get('/hello').set('x-user-id', 'gina').expect(200);
     await request(url).get('/oops').expect(500);
-    await new Promise((r) => setTimeout(r, 20));
+    // Fastify logs 'request completed' when the response has ended, which may be after the client
+    // has it: awaited for both requests (a fixed 20 ms is not always enough on a loaded CI machine).
+    await waitFor(() => lines.filter((l) => l.msg === 'request completed').length >= 2, 10_000, "both requests' 'request completed' lines");
     const inside = lines.find((l) => l.msg === 'inside handler');
     expect(inside).toMatchObject({ user: 'gina', level: 30 });
     const reqId = inside?.reqId;
