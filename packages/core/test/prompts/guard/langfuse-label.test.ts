@@ -63,8 +63,8 @@ describe('prompts.guards[name].langfuseLabel', () => {
 
     const events = await rollBack(a);
     expect(events).toEqual([expect.objectContaining({ type: 'rollback', from: '2', to: '1' })]);
-    // The label call is off the guard's path: wait for it.
-    for (let i = 0; i < 100 && server.labelUpdates.length === 0; i++) await sleep(20);
+    // The label call is off the guard's path: wait for it (up to 10 s: a loaded CI machine).
+    for (let i = 0; i < 500 && server.labelUpdates.length === 0; i++) await sleep(20);
     // The baseline keeps its own labels.
     expect(server.labelUpdates).toEqual([{ name: 'rag-answer', version: 1, newLabels: ['reviewed', 'production'] }]);
 
@@ -73,7 +73,7 @@ describe('prompts.guards[name].langfuseLabel', () => {
     await sleep(400);
     await b.getPrompt('rag-answer');
     let version = '';
-    for (let i = 0; i < 100 && version !== '1'; i++) {
+    for (let i = 0; i < 500 && version !== '1'; i++) {
       await sleep(20);
       version = (await b.getPrompt('rag-answer')).version;
     }
@@ -92,7 +92,7 @@ describe('prompts.guards[name].langfuseLabel', () => {
     expect(events.map((e) => e.type)).toEqual(['rollback']);
     expect(a.prompts.experiment('rag-answer')!.weights()).toEqual({ 1: 100, 2: 0 });
     const failed = () => log.lines.find((l) => l.event === 'prompt_label_move_failed');
-    for (let i = 0; i < 200 && failed() === undefined; i++) await sleep(25);
+    for (let i = 0; i < 400 && failed() === undefined; i++) await sleep(25);
     expect(failed()).toMatchObject({ level: 40, prompt_name: 'rag-answer', prompt_version: '1', label: 'production' });
     expect(String(failed()?.reason)).toMatch(/could not move Langfuse label production to version 1/);
     expect(server.labelUpdates).toEqual([]);
