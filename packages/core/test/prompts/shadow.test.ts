@@ -97,14 +97,15 @@ describe('prompts.shadow and runShadow()', () => {
       const p = await post('/answer');
       plain.push(p.ms);
       expect(p.body).toEqual({ version: 'v3', answer: 'v3 answered why' });
-      const s = await post('/answer?shadow=500');
+      const s = await post('/answer?shadow=1500');
       shadowed.push(s.ms);
       // The candidate's answer (and the shadow's return value) never reach the response.
       expect(s.body).toEqual({ version: 'v3', answer: 'v3 answered why' });
       await mw.llmscope.prompts.shadows.settled();
     }
-    // A request that waited for its shadow would take 500 ms more; generous bound on a loaded machine.
-    expect(median(shadowed)).toBeLessThan(median(plain) + 250);
+    // A request that waited for its shadow would take 1500 ms more; half of that is the bound, room
+    // for a loaded 2-core CI machine, where two medians of 4 requests can differ by 250 ms without a bug.
+    expect(median(shadowed)).toBeLessThan(median(plain) + 750);
     expect(shadowStarts).toBe(4);
     const shadowCalls = records.filter((r) => r.shadow === true);
     expect(shadowCalls).toHaveLength(4);
