@@ -58,9 +58,13 @@ describe('example kit', () => {
     let start = performance.now();
     await new SimulatedLLM({ speed: 1 }).complete({ model: 'm', messages });
     const slow = performance.now() - start;
-    start = performance.now();
-    await new SimulatedLLM({ speed: 10 }).complete({ model: 'm', messages });
-    const fast = performance.now() - start;
+    // The fastest of three: one timer of a loaded CI machine can fire tens of ms late.
+    let fast = Infinity;
+    for (let i = 0; i < 3; i++) {
+      start = performance.now();
+      await new SimulatedLLM({ speed: 10 }).complete({ model: 'm', messages });
+      fast = Math.min(fast, performance.now() - start);
+    }
     expect(slow).toBeGreaterThanOrEqual(150);
     expect(fast).toBeLessThan(slow / 3);
     expect(speedFromEnv({ SIM_LLM_SPEED: '10' })).toBe(10);

@@ -253,8 +253,9 @@ if (executablePath === undefined && process.env.CI !== 'true') {
       // then the 1,000 rows built and in the document.
       const [ms, api] = await page.evaluate<[number, number]>(`[performance.getEntriesByName('llmscope:requests-rendered').at(-1).startTime, performance.getEntriesByType('resource').find((e) => e.name.includes('/api/requests'))?.responseEnd ?? 0]`);
       console.log(`@llmscope/console: 1,000 requests rendered ${ms.toFixed(0)} ms after navigation start (API answer in at ${api.toFixed(0)} ms, rows built in ${(ms - api).toFixed(0)} ms)`);
-      // Generous (a loaded 2-core machine; other suites run beside this one): the figure is reported above.
-      expect(ms).toBeLessThan(5000);
+      // Only catches a page that is pathologically slow (the figure is reported above and belongs
+      // to the benchmark): a loaded 2-core CI machine runs other suites beside this one.
+      expect(ms).toBeLessThan(15_000);
     }, 120_000);
   });
 }
