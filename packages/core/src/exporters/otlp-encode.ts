@@ -1,4 +1,4 @@
-import type { AttributeValue, HrTime, Link } from '@opentelemetry/api';
+import type { AttributeValue, HrTime, Link, SpanContext } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace-base';
@@ -165,15 +165,7 @@ export class OtlpSpanEncoder {
   private span(span: ReadableSpan): void {
     const at = this.open(2);
     const ctx = span.spanContext();
-    this.tag(1, LEN);
-    this.hex(ctx.traceId);
-    this.tag(2, LEN);
-    this.hex(ctx.spanId);
-    const traceState = ctx.traceState?.serialize();
-    if (traceState) {
-      this.tag(3, LEN);
-      this.string(traceState);
-    }
+    this.ids(ctx);
     const parent = span.parentSpanContext;
     if (parent?.spanId) {
       this.tag(4, LEN);
@@ -237,10 +229,8 @@ export class OtlpSpanEncoder {
     this.close(at, 1);
   }
 
-  /** Span.Link { trace_id (1), span_id (2), trace_state (3), attributes (4), dropped_attributes_count (5), flags (6) } */
-  private link(link: Link): void {
-    const at = this.open(1);
-    const ctx = link.context;
+  /** trace_id (1), span_id (2) and trace_state (3): the same fields in a Span and in a Span.Link. */
+  private ids(ctx: SpanContext): void {
     this.tag(1, LEN);
     this.hex(ctx.traceId);
     this.tag(2, LEN);
@@ -250,6 +240,13 @@ export class OtlpSpanEncoder {
       this.tag(3, LEN);
       this.string(traceState);
     }
+  }
+
+  /** Span.Link { trace_id (1), span_id (2), trace_state (3), attributes (4), dropped_attributes_count (5), flags (6) } */
+  private link(link: Link): void {
+    const at = this.open(1);
+    const ctx = link.context;
+    this.ids(ctx);
     if (link.attributes) this.attributes(link.attributes, 4, true);
     this.tag(5, VARINT);
     this.varint(link.droppedAttributesCount || 0);
