@@ -41,6 +41,17 @@ async function droppedReaches(app: RagApp, count: number): Promise<number> {
   return value;
 }
 
+/** Runs `run` against a failing app, then shuts llmscope down (within 1 s) and closes the app. */
+async function withFailingApp(dsn: string | undefined, exportTimeoutMs: number, run: (app: RagApp) => Promise<void>): Promise<void> {
+  const app = await failingApp(dsn, { maxQueueSize: 20, exportTimeoutMs });
+  try {
+    await run(app);
+  } finally {
+    await app.mw.llmscope.shutdown(1000);
+    await app.close();
+  }
+}
+
 async function fail(app: RagApp, times: number): Promise<void> {
   const statuses = await Promise.all(Array.from({ length: times }, async () => (await fetch(`${app.url}/fails`)).status));
   expect(statuses).toEqual(Array(times).fill(500));
@@ -57,48 +68,42 @@ async function deadDsn(): Promise<string> {
 describe('llmscope\'s own Sentry client: every event not delivered is counted', () => {
   test('a Sentry that never answers: each request is ended at the timeout, so the 31st event onwards still reaches it (Sentry\'s agent holds 30 sockets) and the 65th onwards is not skipped uncounted (its buffer holds 64)', async () => {
     const server = await new SentryServer({ mode: 'hang' }).start();
-    const app = await failingApp(server.dsn, { maxQueueSize: 20, exportTimeoutMs: 300 });
     try {
-      // Waves no bigger than the cap, each given up before the next: the cap drops nothing.
-      for (let wave = 1; wave <= 4; wave++) {
-        await fail(app, 20);
-        expect(await droppedReaches(app, 20 * wave)).toBe(20 * wave);
-      }
-      await waitFor(() => server.requestCount >= 80, 30000, '80 envelopes at the server');
-      expect(server.requestCount).toBe(80);
-      expect(await dropped(app)).toBe(80);
+      await withFailingApp(server.dsn, 300, async (app) => {
+        // Waves no bigger than the cap, each given up before the next: the cap drops nothing.
+        for (let wave = 1; wave <= 4; wave++) {
+          await fail(app, 20);
+          expect(await droppedReaches(app, 20 * wave)).toBe(20 * wave);
+        }
+        await waitFor(() => server.requestCount >= 80, 30000, '80 envelopes at the server');
+        expect(server.requestCount).toBe(80);
+        expect(await dropped(app)).toBe(80);
+      });
     } finally {
-      await app.mw.llmscope.shutdown(1000);
-      await app.close();
       await server.close();
     }
   }, 120000);
 
   test('a Sentry that asks to back off (429): the 429 and every event Sentry\'s transport then skips are counted', async () => {
     const server = await new RateLimitingSentry().start();
-    const app = await failingApp(server.dsn, { maxQueueSize: 20, exportTimeoutMs: 5000 });
     try {
-      await fail(app, 1);
-      expect(await droppedReaches(app, 1)).toBe(1);
-      await fail(app, 4);
-      expect(await droppedReaches(app, 5)).toBe(5);
-      expect(server.requestCount).toBe(1);
+      await withFailingApp(server.dsn, 5000, async (app) => {
+        await fail(app, 1);
+        expect(await droppedReaches(app, 1)).toBe(1);
+        await fail(app, 4);
+        expect(await droppedReaches(app, 5)).toBe(5);
+        expect(server.requestCount).toBe(1);
+      });
     } finally {
-      await app.mw.llmscope.shutdown(1000);
-      await app.close();
       await server.close();
     }
   }, 60000);
 
   test('a dead Sentry (connection refused): every event counted', async () => {
-    const app = await failingApp(await deadDsn(), { maxQueueSize: 20, exportTimeoutMs: 5000 });
-    try {
+    await withFailingApp(await deadDsn(), 5000, async (app) => {
       await fail(app, 5);
       expect(await droppedReaches(app, 5)).toBe(5);
-    } finally {
-      await app.mw.llmscope.shutdown(1000);
-      await app.close();
-    }
+    });
   }, 60000);
 
   test('shutdown while events are in flight to a Sentry that never answers: counted when shutdown returns, not again at their timeout', async () => {
@@ -136,14 +141,10 @@ describe('the app\'s Sentry client (Sentry.init() by the app): llmscope\'s event
 
   test('a dead Sentry: the client answers without a status, counted', async () => {
     await withAppClient(await deadDsn(), async () => {
-      const app = await failingApp(undefined, { maxQueueSize: 20, exportTimeoutMs: 5000 });
-      try {
+      await withFailingApp(undefined, 5000, async (app) => {
         await fail(app, 5);
         expect(await droppedReaches(app, 5)).toBe(5);
-      } finally {
-        await app.mw.llmscope.shutdown(1000);
-        await app.close();
-      }
+      });
     });
   }, 60000);
 
@@ -151,17 +152,13 @@ describe('the app\'s Sentry client (Sentry.init() by the app): llmscope\'s event
     const server = await new RateLimitingSentry().start();
     try {
       await withAppClient(server.dsn, async () => {
-        const app = await failingApp(undefined, { maxQueueSize: 20, exportTimeoutMs: 5000 });
-        try {
+        await withFailingApp(undefined, 5000, async (app) => {
           await fail(app, 1);
           expect(await droppedReaches(app, 1)).toBe(1);
           await fail(app, 4);
           expect(await droppedReaches(app, 5)).toBe(5);
           expect(server.requestCount).toBe(1);
-        } finally {
-          await app.mw.llmscope.shutdown(1000);
-          await app.close();
-        }
+        });
       });
     } finally {
       await server.close();
