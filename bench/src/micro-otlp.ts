@@ -21,8 +21,7 @@ import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type { HrTime, Link, SpanContext, SpanKind, SpanStatus } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
-import type { ReadableSpan, SpanProcessor, TimedEvent } from '@opentelemetry/sdk-trace-base';
-import { Llmscope, setFeature, setPromptVersion } from '@llmscope/core';
+import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace-base';
 import { Redactor } from '../../packages/core/src/logging/redact';
 import { TelemetryHealth } from '../../packages/core/src/exporters/health';
 import { OtlpSpanEncoder } from '../../packages/core/src/exporters/otlp-encode';
@@ -30,6 +29,7 @@ import { createOtlpProcessor } from '../../packages/core/src/exporters/otlp';
 import { BoundedExportProcessor, DEFAULT_QUEUE_LIMITS } from '../../packages/core/src/exporters/queue';
 import { redactSpan } from '../../packages/core/src/exporters/span-view';
 import { startSink } from './sink';
+import { ragTraces } from './rag-traces';
 
 /** The fixed-shape copy of a redacted view that exporters/otlp.ts handed the official serializer before the direct encoder. */
 class FlatSpan implements ReadableSpan {
@@ -79,23 +79,7 @@ class FlatSpan implements ReadableSpan {
 /** The spans of `requests` typical request traces (as bench/src/micro.ts records them). */
 async function ragSpans(requests: number): Promise<ReadableSpan[]> {
   const spans: ReadableSpan[] = [];
-  const collector: SpanProcessor = { onStart() {}, onEnd: (span) => void spans.push(span), async forceFlush() {}, async shutdown() {} };
-  const scope = new Llmscope({ metrics: { defaultMetrics: false }, exporters: { otlp: false }, sampling: { tail: false }, tracing: { spanProcessors: [collector] } });
-  const result = { id: 'chatcmpl-1', model: 'gpt-4o-mini-2024-07-18', usage: { prompt_tokens: 120, completion_tokens: 85 } };
-  for (let i = 0; i < requests; i++) {
-    const ctx = scope.startRequest('POST', `/chat/${i}`, { 'x-user-id': `user-${i % 50}`, 'x-session-id': `sess-${i % 200}`, 'user-agent': 'bench/1.0' }, undefined);
-    await scope.run(ctx, async () => {
-      setFeature('support-chat');
-      setPromptVersion('rag-answer', '3');
-      await scope.step('embed_query', async () => [0.1, 0.2]);
-      await scope.step('vector_search', async () => ['doc-1', 'doc-2', 'doc-3'], { 'llmscope.rag.top_k': 3 });
-      scope.step('prompt_construction', () => 'Context: ...');
-      scope.traceLLM({ model: 'gpt-4o-mini', provider: 'openai', temperature: 0.2, maxTokens: 256 }, () => result);
-    });
-    scope.setRoute(ctx, '/chat/:id');
-    scope.finishRequest(ctx, 200);
-  }
-  await scope.shutdown(30000);
+  await ragTraces(requests, { otlp: false }, spans);
   return spans;
 }
 
