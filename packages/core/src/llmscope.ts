@@ -22,6 +22,7 @@ import { errorType } from './tracing/span-run';
 import { step } from './tracing/step';
 import { traceOutgoingCalls } from './tracing/outgoing';
 import { drainThenShutdown, installSignalHook } from './exporters/shutdown-signal';
+import { ServedServers } from './http/served-servers';
 import { HookFailures } from './exporters/hook-failures';
 import { processWarning } from './exporters/health';
 import { Telemetry } from './exporters/telemetry';
@@ -119,6 +120,8 @@ export class Llmscope implements GenAiOwner, ScoreOwner, PromptOwner {
    */
   readonly telemetry: Telemetry | undefined;
   private removeSignalHook: (() => void) | undefined;
+  /** The servers requests came in on, stopped at a deploy signal no one else handles; undefined without the hook. */
+  private readonly served: ServedServers | undefined;
   /** Requests started and not finished (excluded ones aside): what a deploy signal waits for. */
   private requestsInFlight = 0;
   /**
@@ -244,7 +247,10 @@ export class Llmscope implements GenAiOwner, ScoreOwner, PromptOwner {
     // experiments (a bad baseline or candidate throws LlmscopeConfigError here, at start-up).
     this.promptGuards = o.prompts.guards.guards.length > 0 ? PromptGuards.attach(this, o.prompts.guards, (name) => this.prompts.experiment(name), this.prompts.langfuse) : undefined;
     this.sampling?.attach();
-    if (o.shutdownOnSignal.length > 0) this.removeSignalHook = installSignalHook(o.shutdownOnSignal, () => drainThenShutdown(() => this.requestsInFlight, (ms) => this.shutdown(ms), o.shutdownTimeoutMs));
+    const served = (this.served = o.shutdownOnSignal.length > 0 ? new ServedServers() : undefined);
+    if (served !== undefined) {
+      this.removeSignalHook = installSignalHook(o.shutdownOnSignal, (appInCharge) => drainThenShutdown(() => this.requestsInFlight, (ms) => this.shutdown(ms), o.shutdownTimeoutMs, appInCharge ? undefined : served));
+    }
     setFallbackOwner(this);
   }
 
@@ -283,6 +289,7 @@ export class Llmscope implements GenAiOwner, ScoreOwner, PromptOwner {
     // Identity first: an excluded request's handlers still see their user and session.
     if (this.excluding && this.isExcluded(method, url)) return this.excludedContext(ctx);
     this.requestsInFlight++;
+    if (this.served !== undefined) this.served.note(request);
     if (this.http) this.http.active.inc();
     if (this.tracer) {
       const active = context.active();

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import { request } from 'node:http';
+import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { OtlpReceiver, load } from '@llmscope/testkit';
@@ -39,6 +39,27 @@ async function startApp(receiver: OtlpReceiver, mode: 'default' | 'own-handler' 
   started.push(child);
   const [, port, term, int] = ready.trim().split(' ');
   return { child, port: Number(port), listeners: [Number(term), Number(int)], exited };
+}
+
+interface Answer {
+  status: number;
+  traceId: string | undefined;
+  connection: string | undefined;
+  error: string | undefined;
+}
+
+/** GET `path`; never rejects: a failed request resolves with its error code. */
+function get(port: number, path: string, agent: Agent | false): Promise<Answer> {
+  return new Promise((resolve) => {
+    const failed = (error: NodeJS.ErrnoException): void => resolve({ status: 0, traceId: undefined, connection: undefined, error: error.code ?? error.message });
+    const req = request({ host: '127.0.0.1', port, path, agent }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, traceId: res.headers['x-trace-id'] as string | undefined, connection: res.headers.connection, error: undefined }));
+      res.on('error', failed);
+    });
+    req.on('error', failed);
+    req.end();
+  });
 }
 
 const REQUESTS = 300;
@@ -140,6 +161,48 @@ describe('flush on deploy signals (default when an exporter is configured)', () 
     for (const span of receiver.spans) byTrace.set(span.traceId, (byTrace.get(span.traceId) ?? 0) + 1);
     expect(slow.map((a) => byTrace.get(a.traceId ?? '') ?? 0)).toEqual(Array(8).fill(2));
     expect(receiver.spans).toHaveLength((50 + 8) * 2);
+  }, 60000);
+
+  // Without llmscope the process would die at the signal; with llmscope alone listening it lives
+  // on to flush, and must not take new requests meanwhile: a request answered during the final
+  // flush could lose its spans (6 of 97 under a load that never stopped, before this).
+  test('default mode: at SIGTERM the server stops taking connections, an open connection closes after its response, running requests finish', async () => {
+    const app = await startApp(receiver, 'default');
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const started = slowStarted(app.child, 1);
+      // The slow request on the keep-alive connection; `/work` queued behind it on the same socket.
+      const slow = get(app.port, '/slow?ms=3000', agent);
+      await started;
+      const next = get(app.port, '/work', agent);
+      app.child.kill('SIGTERM');
+      // New connections are refused while the slow request still runs.
+      let refused = false;
+      let answeredAfterSignal = 0;
+      const until = Date.now() + 2500;
+      while (!refused && Date.now() < until) {
+        const r = await get(app.port, '/work', false);
+        if (r.error === 'ECONNREFUSED') refused = true;
+        else if (r.status === 200) answeredAfterSignal++;
+        await new Promise((res) => setTimeout(res, 10));
+      }
+      expect(refused).toBe(true);
+      const slowAnswer = await slow;
+      expect(slowAnswer.status).toBe(200);
+      // The request behind it on that connection is either answered with `connection: close` or
+      // finds the connection closed; the connection never stays open for more.
+      const queued = await next;
+      if (queued.status === 200) expect(queued.connection).toBe('close');
+      else expect(queued.error).toMatch(/ECONNRESET|ECONNREFUSED|socket hang up/);
+      expect(await app.exited).toEqual({ code: null, signal: 'SIGTERM' });
+      const traces = new Set(receiver.spans.map((s) => s.traceId));
+      expect(traces.has(slowAnswer.traceId ?? '')).toBe(true);
+      if (queued.status === 200) expect(traces.has(queued.traceId ?? '')).toBe(true);
+      // Each answer (those taken before the child saw the signal included) has its 2 spans.
+      expect(receiver.spans).toHaveLength((1 + answeredAfterSignal + (queued.status === 200 ? 1 : 0)) * 2);
+    } finally {
+      agent.destroy();
+    }
   }, 60000);
 
   test('shutdownOnSignal: false: no hook, SIGTERM ends the process at once (the buffered spans are the app\'s to flush)', async () => {
