@@ -5,7 +5,9 @@
  * refused), black-holed (accepts, never answers), slow (answers after 10 s), failing (500) and
  * resetting connections. Per cell: failed app requests (goal 0), p99 against the healthy cell of
  * the same adapter and backend (goal within 5%), heap after GC before and after, and telemetry
- * produced, received by the backend and counted as dropped. Prints a Markdown table.
+ * produced, received by the backend and counted as dropped. Prints a Markdown table. Each backend
+ * runs in a process of its own (matrix-backend.ts), so that its decoding does not share the app's
+ * event loop and heap: the healthy cell would otherwise be the one that costs the app most.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { Agent, request } from 'node:http';
@@ -13,7 +15,10 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Registry } from 'prom-client';
 import { step, traceLLM, type LlmscopeOptions } from '@llmscope/core';
-import { LangfuseServer, OtlpReceiver, SentryServer, find, parseMetrics, percentile, type Backend } from '@llmscope/testkit';
+import { fork, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { find, parseMetrics, percentile, type FaultMode } from '@llmscope/testkit';
+import type { BackendReady } from './matrix-backend';
 import { adapters, type FuzzApp } from './apps';
 
 setFlagsFromString('--expose_gc');
@@ -67,32 +72,54 @@ async function resetter(): Promise<{ port: number; close(): Promise<void> }> {
 interface CellBackend {
   options: NonNullable<LlmscopeOptions['exporters']>;
   /** Telemetry the backend received: spans (OTLP, Langfuse) or error events (Sentry). */
-  received(): number;
+  received(): Promise<number>;
   close(): Promise<void>;
 }
 
+/** A backend process (matrix-backend.ts): started, and ready with its port. */
+async function forkBackend(name: BackendName, mode: FaultMode): Promise<{ child: ChildProcess; ready: BackendReady }> {
+  const child = fork(join(process.cwd(), 'test', 'reliability', 'matrix-backend.ts'), [name, mode], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const ready = await new Promise<BackendReady>((resolve, reject) => {
+    child.once('message', (m: BackendReady) => resolve(m));
+    child.once('exit', (code) => reject(new Error(`backend ${name} exited with ${code} before it was ready`)));
+  });
+  return { child, ready };
+}
+
+function stopBackend(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.send({ type: 'close' });
+  });
+}
+
 async function backendFor(name: BackendName, state: State): Promise<CellBackend> {
-  const mode = state === 'failing' ? 'fail' : state === 'slow' ? 'slow' : state === 'blackhole' ? 'hang' : 'ok';
-  const server: OtlpReceiver | LangfuseServer | SentryServer = name === 'otlp' ? new OtlpReceiver({ mode, delayMs: 10000 })
-    : name === 'langfuse' ? new LangfuseServer({ mode, delayMs: 10000 }) : new SentryServer({ mode, delayMs: 10000 });
-  await (server as Backend).start();
-  let port = server.port;
+  const mode: FaultMode = state === 'failing' ? 'fail' : state === 'slow' ? 'slow' : state === 'blackhole' ? 'hang' : 'ok';
+  const { child, ready } = await forkBackend(name, mode);
+  let port = ready.port;
   let reset: Awaited<ReturnType<typeof resetter>> | undefined;
-  if (state === 'dead') await server.close();
+  if (state === 'dead') await stopBackend(child);
   if (state === 'reset') {
-    await server.close();
+    await stopBackend(child);
     reset = await resetter();
     port = reset.port;
   }
   const base = `http://127.0.0.1:${port}`;
   const options: CellBackend['options'] = name === 'otlp' ? { otlp: { url: `${base}/v1/traces` } }
-    : name === 'langfuse' ? { langfuse: { publicKey: (server as LangfuseServer).publicKey, secretKey: (server as LangfuseServer).secretKey, baseUrl: base } }
-      : { sentry: { dsn: `http://${(server as SentryServer).publicKey}@127.0.0.1:${port}/${(server as SentryServer).projectId}` } };
+    : name === 'langfuse' ? { langfuse: { publicKey: ready.publicKey as string, secretKey: ready.secretKey as string, baseUrl: base } }
+      : { sentry: { dsn: `http://${ready.publicKey as string}@127.0.0.1:${port}/${ready.projectId as string}` } };
   return {
     options: { ...options, failureLogIntervalMs: 3600000 },
-    received: () => (server instanceof SentryServer ? server.events.length : (server as OtlpReceiver | LangfuseServer).spans.length),
+    received: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return 0;
+      return new Promise<number>((resolve) => {
+        child.once('message', (m: { count: number }) => resolve(m.count));
+        child.send({ type: 'count' });
+      });
+    },
     close: async () => {
-      await server.close();
+      await stopBackend(child);
       await reset?.close();
     },
   };
@@ -194,7 +221,7 @@ async function runCell(adapterName: string, backendName: BackendName, state: Sta
     // Warm-up included: its telemetry goes to the same backend.
     const answered = warm.sent - warm.failed + load.sent - load.failed;
     const produced = backendName === 'sentry' ? warm.boom + load.boom : answered * SPANS_PER_REQUEST;
-    return { adapter: adapterName, backend: backendName, state, load, heapBefore, heapAfter, produced, received: backend.received(), dropped };
+    return { adapter: adapterName, backend: backendName, state, load, heapBefore, heapAfter, produced, received: await backend.received(), dropped };
   } finally {
     await app?.close();
     await backend.close();
