@@ -7,9 +7,9 @@ export interface Row {
   p99: number;
   cpuMicros: number;
   errors: number;
-  /** instrumented req/s ÷ bare req/s */
+  /** instrumented req/s ÷ bare req/s, median over rounds of the ratio within each round */
   rpsRatio?: number;
-  /** bare CPU per request ÷ instrumented CPU per request */
+  /** bare CPU per request ÷ instrumented CPU per request, median over rounds of the ratio within each round */
   cpuRatio?: number;
   target?: { met: boolean; checks: string[] };
 }
@@ -56,6 +56,6 @@ export function renderMarkdown(r: Results): string {
     lines.push('', '## Memory (Fastify + llmscope with OTLP, Langfuse and Sentry exporters, every backend a dead port)', '',
       `- ${r.memory.requests} requests: heap ${r.memory.heapMbAfterWarmup} MB after warm-up → ${r.memory.heapMbAtEnd} MB at the end (after GC); RSS ${r.memory.rssMbAfterWarmup} → ${r.memory.rssMbAtEnd} MB: ${mark(r.memory.flat)} (flat = heap growth < 8 MB)`);
   }
-  lines.push('', `CPU ratio = bare CPU per request ÷ instrumented CPU per request (steadier than req/s on a noisy machine). OTLP export requests received by the local sink: ${r.otlpExportsReceived}.`, '');
+  lines.push('', `CPU ratio = bare CPU per request ÷ instrumented CPU per request (steadier than req/s on a noisy machine). Ratios and the targets' comparisons are medians over rounds of the figure within each round (a framework's configurations run as one block per round, bare included); the µs columns are medians over rounds. OTLP export requests received by the local sink: ${r.otlpExportsReceived}.`, '');
   return lines.join('\n');
 }

@@ -100,9 +100,20 @@ async function main(): Promise<void> {
   const sink = await startSink();
   const configs = CONFIGS.filter((c) => only === undefined || c.name.includes(only) || (c.bare && CONFIGS.some((x) => x.name.includes(only) && baselineOf(x) === c)));
   const samples = new Map<string, Measurement[]>();
+  // Each baseline's configurations form a block, so that a ratio compares measurements minutes
+  // apart: these shared machines change speed by 2x over minutes (bare Fastify 24 to 51 µs a
+  // request across the rounds of one run), which ratios of medians taken 10 minutes apart carry.
+  const blocks = new Map<string, BenchConfig[]>();
+  for (const c of configs) {
+    const key = baselineOf(c)?.name ?? c.name;
+    blocks.set(key, [...(blocks.get(key) ?? []), c]);
+  }
+  const blockList = [...blocks.values()];
   for (let round_ = 0; round_ < ROUNDS; round_++) {
-    // Rotate the order each round so that drift does not always hit the same configuration.
-    const order = configs.map((_, i) => configs[(i + round_) % configs.length] as BenchConfig);
+    // Rotate the blocks and the order inside each every round, so that drift does not always hit
+    // the same configuration.
+    const order = blockList.map((_, b) => blockList[(b + round_) % blockList.length] as BenchConfig[])
+      .flatMap((block) => block.map((_, i) => block[(i + round_) % block.length] as BenchConfig));
     for (const config of order) {
       const m = await measure(config, sink.url);
       samples.set(config.name, [...(samples.get(config.name) ?? []), m]);
@@ -110,6 +121,12 @@ async function main(): Promise<void> {
     }
   }
   const med = (name: string, key: keyof Measurement) => median((samples.get(name) ?? []).map((m) => m[key]));
+  /** The median over rounds of `f` of two rows' measurements in the same round. */
+  const paired = (a: string, b: string, f: (x: Measurement, y: Measurement) => number): number => {
+    const xs = samples.get(a) ?? [];
+    const ys = samples.get(b) ?? [];
+    return median(xs.map((x, i) => f(x, ys[i] as Measurement)));
+  };
   const rowsByName = new Map<string, Row>();
   const rows: Row[] = configs.map((c) => {
     const base = baselineOf(c);
@@ -117,8 +134,8 @@ async function main(): Promise<void> {
     const cpu = med(c.name, 'cpuMicros');
     const row: Row = { name: c.name, framework: c.framework, rps: Math.round(rps), p50: med(c.name, 'p50'), p99: med(c.name, 'p99'), cpuMicros: round(cpu, 1), errors: med(c.name, 'errors') };
     if (base && base !== c && samples.has(base.name)) {
-      row.rpsRatio = round(rps / med(base.name, 'rps'), 3);
-      row.cpuRatio = round(med(base.name, 'cpuMicros') / cpu, 3);
+      row.rpsRatio = round(paired(c.name, base.name, (x, b) => x.rps / b.rps), 3);
+      row.cpuRatio = round(paired(c.name, base.name, (x, b) => b.cpuMicros / x.cpuMicros), 3);
     }
     if (c.target) {
       const checks: string[] = [];
@@ -130,15 +147,16 @@ async function main(): Promise<void> {
       }
       for (const peer of c.target.beats ?? []) {
         if (!samples.has(peer)) continue;
-        const ok = cpu < med(peer, 'cpuMicros');
+        // In the same round: this row's CPU per request over the peer's.
+        const rel = paired(c.name, peer, (x, y) => x.cpuMicros / y.cpuMicros);
+        const ok = rel < 1;
         met &&= ok;
-        checks.push(`ahead of ${peer}: ${ok ? 'met' : 'missed'} (${round(cpu, 1)} vs ${round(med(peer, 'cpuMicros'), 1)} µs CPU/req)`);
+        checks.push(`ahead of ${peer}: ${ok ? 'met' : 'missed'} (${round(cpu, 1)} vs ${round(med(peer, 'cpuMicros'), 1)} µs CPU/req; ${round(rel, 3)}× the peer's CPU, median of rounds)`);
       }
       const peer = c.target.halfOf;
       if (peer !== undefined && base !== undefined && samples.has(peer) && samples.has(base.name)) {
-        const bareCpu = med(base.name, 'cpuMicros');
-        const added = cpu - bareCpu;
-        const peerAdded = med(peer, 'cpuMicros') - bareCpu;
+        const added = paired(c.name, base.name, (x, b) => x.cpuMicros - b.cpuMicros);
+        const peerAdded = paired(peer, base.name, (x, b) => x.cpuMicros - b.cpuMicros);
         const ok = added <= peerAdded / 2;
         met &&= ok;
         checks.push(`added CPU ≤ half of ${peer}'s: ${ok ? 'met' : 'missed'} (+${round(added, 1)} vs +${round(peerAdded, 1)} µs CPU/req)`);
