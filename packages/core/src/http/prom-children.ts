@@ -113,11 +113,11 @@ class DurationChild {
   }
 }
 
-/** The count child of one series: `inc()` in place once the series exists. */
+/** The count child of one series: `inc(n)` in place once the series exists. */
 class CountChild {
   private key: string | undefined = undefined;
   private values: CounterValues | undefined = undefined;
-  private readonly official: { inc(): void };
+  private readonly official: { inc(value?: number): void };
   /** Set when the store's layout is not prom-client 15's: the official child only. */
   private officialOnly = false;
 
@@ -125,14 +125,15 @@ class CountChild {
     this.official = counter.labels(labels);
   }
 
-  inc(): void {
+  inc(value = 1): void {
     const store = (this.counter as unknown as Store<CounterValues>).hashMap;
     const values = this.values;
-    if (values !== undefined && store !== undefined && store[this.key as string] === values) {
-      values.value += 1;
+    // A negative or non-finite value goes to the official child, which rejects it as before.
+    if (values !== undefined && store !== undefined && store[this.key as string] === values && value >= 0 && value !== Infinity) {
+      values.value += value;
       return;
     }
-    this.official.inc();
+    this.official.inc(value);
     if (this.officialOnly) return;
     this.values = undefined;
     const key = store === undefined ? undefined : keyOf(store, this.labels);
@@ -144,6 +145,26 @@ class CountChild {
       this.officialOnly = true;
     }
   }
+}
+
+/** A histogram series' child that observes in place (see above). */
+export interface InPlaceHistogram {
+  observe(value: number): void;
+}
+
+/** A counter series' child that counts in place (see above). */
+export interface InPlaceCounter {
+  inc(value?: number): void;
+}
+
+/** The child of `histogram`'s series `labels` (every label named), updated in place. */
+export function histogramChild(histogram: Histogram<string>, labels: Record<string, string>): InPlaceHistogram {
+  return new DurationChild(histogram, labels);
+}
+
+/** The child of `counter`'s series `labels` (every label named), updated in place. */
+export function counterChild(counter: Counter<string>, labels: Record<string, string>): InPlaceCounter {
+  return new CountChild(counter, labels);
 }
 
 /**

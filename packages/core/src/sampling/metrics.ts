@@ -1,5 +1,6 @@
 import type { Counter, Gauge, Registry } from 'prom-client';
 import { counter, droppedCounter, gauge } from '../http/prom';
+import { counterChild, type InPlaceCounter } from '../http/prom-children';
 
 /** Why a trace was kept, or `sampled_out` when it was dropped. */
 export type SamplingReason = 'error' | 'slow' | 'route_latency' | 'priority' | 'base_rate' | 'sampled_out';
@@ -30,10 +31,11 @@ function sumGauge(registry: Registry, name: string, help: string, read: () => nu
 /**
  * The tail sampler's Prometheus side: decisions, early evictions, spans it had to drop (in the
  * shared `llmscope_telemetry_dropped_total{exporter="tail_sampler"}`), and the buffer's size.
- * Children are resolved once, so counting a decision costs one `inc()`.
+ * Children are resolved once; a decision (one per trace) is counted in place, without prom-client's
+ * per-call label hashing (`http/prom-children.ts`).
  */
 export class SamplingMetrics {
-  private readonly decisions = new Map<SamplingReason, Counter.Internal>();
+  private readonly decisions = new Map<SamplingReason, InPlaceCounter>();
   private readonly evictions = new Map<EvictionReason, Counter.Internal>();
   private readonly dropped: Counter.Internal | undefined;
   private readonly detach: (() => void) | undefined;
@@ -41,8 +43,8 @@ export class SamplingMetrics {
   constructor(registry: Registry | undefined, buffer: BufferGauges) {
     if (registry === undefined) return;
     const traces = counter(registry, 'llmscope_sampling_traces_total', 'Traces decided by the tail sampler: decision kept (reason error, slow, route_latency, priority, base_rate) or dropped (reason sampled_out).', ['decision', 'reason']);
-    for (const reason of ['error', 'slow', 'route_latency', 'priority', 'base_rate'] as const) this.decisions.set(reason, traces.labels({ decision: 'kept', reason }));
-    this.decisions.set('sampled_out', traces.labels({ decision: 'dropped', reason: 'sampled_out' }));
+    for (const reason of ['error', 'slow', 'route_latency', 'priority', 'base_rate'] as const) this.decisions.set(reason, counterChild(traces, { decision: 'kept', reason }));
+    this.decisions.set('sampled_out', counterChild(traces, { decision: 'dropped', reason: 'sampled_out' }));
     const evicted = counter(registry, 'llmscope_sampling_evicted_traces_total', 'Traces the tail sampler decided before their root span ended, on what it held: buffer full (max_traces), held too long (max_age), or shutdown.', ['reason']);
     // inc(0): a healthy app shows its zeros (a dashboard panel reads 0, not "No data").
     for (const reason of ['max_traces', 'max_age', 'shutdown'] as const) {

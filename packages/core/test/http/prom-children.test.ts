@@ -4,7 +4,7 @@
  * also across a registry reset.
  */
 import { Counter, Histogram, Registry } from 'prom-client';
-import { seriesChildren } from '../../src/http/prom-children';
+import { counterChild, histogramChild, seriesChildren } from '../../src/http/prom-children';
 
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
 // On a bound, between bounds, above the last bound, zero.
@@ -57,4 +57,28 @@ test('after a registry reset the series start again from zero', async () => {
   expect(text).toContain('d_seconds_bucket{le="0.025",method="GET",route="/users/:id",status_code="200"} 2');
   expect(text).toContain('d_seconds_sum{method="GET",route="/users/:id",status_code="200"} 0.04');
   expect(text).toContain('d_seconds_count{method="GET",route="/users/:id",status_code="200"} 2');
+});
+
+// The LLM metrics and the tail sampler's decisions count by amounts (tokens, dollars) and observe
+// token counts through the same in-place children.
+test('counting by amounts equals prom-client\'s children; values prom-client rejects are still rejected', async () => {
+  const official = metrics();
+  const lean = metrics();
+  const labels = { method: 'GET', route: '/chat', status_code: '200' };
+  const officialCount = official.requests.labels(labels);
+  const officialTokens = official.duration.labels(labels);
+  const leanCount = counterChild(lean.requests, { ...labels });
+  const leanTokens = histogramChild(lean.duration, { ...labels });
+  for (const n of [1, 0, 120, 0.000042, 3, 1e9]) {
+    officialCount.inc(n);
+    leanCount.inc(n);
+    officialTokens.observe(n);
+    leanTokens.observe(n);
+  }
+  leanCount.inc();
+  officialCount.inc();
+  expect(await lean.registry.metrics()).toBe(await official.registry.metrics());
+  expect(() => leanCount.inc(-1)).toThrow(/decrease/);
+  expect(() => leanCount.inc(Number.POSITIVE_INFINITY)).toThrow();
+  expect(await lean.registry.metrics()).toBe(await official.registry.metrics());
 });
