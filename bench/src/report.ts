@@ -6,11 +6,16 @@ export interface Row {
   p50: number;
   p99: number;
   cpuMicros: number;
+  /** The user-mode part of `cpuMicros` (the rest is system time: mostly the socket syscalls). */
+  userMicros?: number;
+  systemMicros?: number;
   errors: number;
   /** instrumented req/s ÷ bare req/s, median over rounds of the ratio within each round */
   rpsRatio?: number;
   /** bare CPU per request ÷ instrumented CPU per request, median over rounds of the ratio within each round */
   cpuRatio?: number;
+  /** bare user CPU ÷ instrumented user CPU per request, median over rounds of the ratio within each round */
+  userRatio?: number;
   target?: { met: boolean; checks: string[] };
 }
 
@@ -37,11 +42,12 @@ export function renderMarkdown(r: Results): string {
     '',
     `${r.date} · Node ${r.node} · ${r.cpus} CPUs (${r.cpuModel}) · ${r.rounds} round(s) × ${r.durationSeconds} s · ${r.connections} connections · server pinned to core 1, load generator to core 0 · medians over rounds`,
     '',
-    '| configuration | req/s | p50 ms | p99 ms | CPU µs/req | req/s ratio | CPU ratio | target |',
-    '|---|---:|---:|---:|---:|---:|---:|---|',
+    '| configuration | req/s | p50 ms | p99 ms | CPU µs/req | user + system µs | req/s ratio | CPU ratio | user CPU ratio | target |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
   for (const row of r.rows) {
-    lines.push(`| ${row.name} | ${row.rps} | ${row.p50} | ${row.p99} | ${row.cpuMicros} | ${row.rpsRatio ?? ''} | ${row.cpuRatio ?? ''} | ${row.target ? mark(row.target.met) : ''} |`);
+    const split = row.userMicros === undefined ? '' : `${row.userMicros} + ${row.systemMicros}`;
+    lines.push(`| ${row.name} | ${row.rps} | ${row.p50} | ${row.p99} | ${row.cpuMicros} | ${split} | ${row.rpsRatio ?? ''} | ${row.cpuRatio ?? ''} | ${row.userRatio ?? ''} | ${row.target ? mark(row.target.met) : ''} |`);
   }
   const checks = r.rows.filter((row) => row.target).flatMap((row) => row.target!.checks.map((c) => `- ${row.name}: ${c}`));
   if (checks.length) lines.push('', '## Targets', '', ...checks);
@@ -56,6 +62,6 @@ export function renderMarkdown(r: Results): string {
     lines.push('', '## Memory (Fastify + llmscope with OTLP, Langfuse and Sentry exporters, every backend a dead port)', '',
       `- ${r.memory.requests} requests: heap ${r.memory.heapMbAfterWarmup} MB after warm-up → ${r.memory.heapMbAtEnd} MB at the end (after GC); RSS ${r.memory.rssMbAfterWarmup} → ${r.memory.rssMbAtEnd} MB: ${mark(r.memory.flat)} (flat = heap growth < 8 MB)`);
   }
-  lines.push('', `CPU ratio = bare CPU per request ÷ instrumented CPU per request (steadier than req/s on a noisy machine). Ratios and the targets' comparisons are medians over rounds of the figure within each round (a framework's configurations run as one block per round, bare included); the µs columns are medians over rounds. OTLP export requests received by the local sink: ${r.otlpExportsReceived}.`, '');
+  lines.push('', `CPU ratio = bare CPU per request ÷ instrumented CPU per request (steadier than req/s on a noisy machine; the targets are on it). User CPU ratio: the same on user-mode time only; system time is mostly the socket syscalls, whose cost on loopback also depends on whether the load generator was asleep when the answer came. Ratios and the targets' comparisons are medians over rounds of the figure within each round (a framework's configurations run as one block per round, bare included); the µs columns are medians over rounds. OTLP export requests received by the local sink: ${r.otlpExportsReceived}.`, '');
   return lines.join('\n');
 }

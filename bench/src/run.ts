@@ -25,7 +25,7 @@ const DURATION_S = quick ? 3 : 8;
 const CONNECTIONS = 10;
 const SOAK_REQUESTS = quick ? 50000 : 500000;
 
-interface Measurement { rps: number; p50: number; p99: number; cpuMicros: number; errors: number }
+interface Measurement { rps: number; p50: number; p99: number; cpuMicros: number; userMicros: number; systemMicros: number; errors: number }
 
 async function load(port: number, seconds: number): Promise<autocannon.Result> {
   return autocannon({ url: `http://127.0.0.1:${port}/users/42`, connections: CONNECTIONS, duration: seconds, headers: { 'x-user-id': 'bench-user' } });
@@ -46,12 +46,16 @@ async function measure(config: BenchConfig, otlp: string): Promise<Measurement> 
     const before = await server.sample();
     const result = await load(server.port, DURATION_S);
     const after = await server.sample();
-    const cpu = (after.cpu!.user - before.cpu!.user) + (after.cpu!.system - before.cpu!.system);
+    const user = after.cpu!.user - before.cpu!.user;
+    const system = after.cpu!.system - before.cpu!.system;
+    const requests = Math.max(1, result.requests.total);
     return {
       rps: result.requests.average,
       p50: result.latency.p50,
       p99: result.latency.p99,
-      cpuMicros: cpu / Math.max(1, result.requests.total),
+      cpuMicros: (user + system) / requests,
+      userMicros: user / requests,
+      systemMicros: system / requests,
       errors: result.errors + result.non2xx,
     };
   } finally {
@@ -117,7 +121,7 @@ async function main(): Promise<void> {
     for (const config of order) {
       const m = await measure(config, sink.url);
       samples.set(config.name, [...(samples.get(config.name) ?? []), m]);
-      process.stdout.write(`round ${round_ + 1}/${ROUNDS}  ${config.name.padEnd(40)} ${Math.round(m.rps)} req/s  ${round(m.cpuMicros, 1)} µs CPU/req  p99 ${m.p99} ms\n`);
+      process.stdout.write(`round ${round_ + 1}/${ROUNDS}  ${config.name.padEnd(40)} ${Math.round(m.rps)} req/s  ${round(m.cpuMicros, 1)} µs CPU/req (user ${round(m.userMicros, 1)}, system ${round(m.systemMicros, 1)})  p99 ${m.p99} ms\n`);
     }
   }
   const med = (name: string, key: keyof Measurement) => median((samples.get(name) ?? []).map((m) => m[key]));
@@ -132,10 +136,14 @@ async function main(): Promise<void> {
     const base = baselineOf(c);
     const rps = med(c.name, 'rps');
     const cpu = med(c.name, 'cpuMicros');
-    const row: Row = { name: c.name, framework: c.framework, rps: Math.round(rps), p50: med(c.name, 'p50'), p99: med(c.name, 'p99'), cpuMicros: round(cpu, 1), errors: med(c.name, 'errors') };
+    const row: Row = {
+      name: c.name, framework: c.framework, rps: Math.round(rps), p50: med(c.name, 'p50'), p99: med(c.name, 'p99'), cpuMicros: round(cpu, 1),
+      userMicros: round(med(c.name, 'userMicros'), 1), systemMicros: round(med(c.name, 'systemMicros'), 1), errors: med(c.name, 'errors'),
+    };
     if (base && base !== c && samples.has(base.name)) {
       row.rpsRatio = round(paired(c.name, base.name, (x, b) => x.rps / b.rps), 3);
       row.cpuRatio = round(paired(c.name, base.name, (x, b) => b.cpuMicros / x.cpuMicros), 3);
+      row.userRatio = round(paired(c.name, base.name, (x, b) => b.userMicros / x.userMicros), 3);
     }
     if (c.target) {
       const checks: string[] = [];

@@ -12,7 +12,6 @@ import { join } from 'node:path';
 import { step, traceLLM } from '@llmscope/core';
 import { OtlpReceiver } from '@llmscope/testkit';
 import { adapters, type FuzzAdapter } from './apps';
-import './esm-dirname';
 
 /** Spans per request of the apps below: the server span, a step and an LLM call. */
 const SPANS = 3;

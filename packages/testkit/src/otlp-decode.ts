@@ -1,5 +1,5 @@
-import { join } from 'node:path';
 import * as protobuf from 'protobufjs';
+import { OTLP_TRACE_DESCRIPTOR } from './otlp-descriptor';
 
 /** An attribute value as decoded from OTLP `AnyValue`. */
 export type OtlpValue = string | number | boolean | null | OtlpValue[] | { [key: string]: OtlpValue };
@@ -23,18 +23,14 @@ export interface ReceivedSpan {
   scope: { name: string; version: string };
 }
 
-// The official OpenTelemetry protocol definitions (opentelemetry-proto), vendored in ../protos.
-// Resolved when first needed: test files compiled as ES modules (Jest's ESM mode) load this
-// package too, and they have no `__dirname` at import time.
+// The official OpenTelemetry protocol definitions (opentelemetry-proto, vendored in ../protos), as
+// a JSON descriptor generated from them (scripts/otlp-descriptor.mjs): no file path to resolve, so
+// test files compiled as ES modules (no `__dirname`) decode as CommonJS ones do.
 let requestType: protobuf.Type | undefined;
 
 function exportRequestType(): protobuf.Type {
-  if (requestType !== undefined) return requestType;
-  const protos = join(__dirname, '..', 'protos');
-  const root = new protobuf.Root();
-  root.resolvePath = (_origin, target) => join(protos, target);
-  root.loadSync('opentelemetry/proto/collector/trace/v1/trace_service.proto', { keepCase: false });
-  requestType = root.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest');
+  // protobufjs' INamespace types require fields (`comment`) its own toJSON() leaves out.
+  requestType ??= protobuf.Root.fromJSON(OTLP_TRACE_DESCRIPTOR as unknown as protobuf.INamespace).lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest');
   return requestType;
 }
 
