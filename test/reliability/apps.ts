@@ -16,7 +16,7 @@ import { llmscope as expressLlmscope } from '@llmscope/express';
 import { llmscope as fastifyLlmscope } from '@llmscope/fastify';
 import { LlmscopeModule } from '@llmscope/nestjs';
 import { withLlmscope } from '@llmscope/node';
-import type { LlmscopeOptions } from '@llmscope/core';
+import { step, traceLLM, type LlmscopeOptions } from '@llmscope/core';
 import { listen } from '@llmscope/testkit';
 
 /** The test's handler: what the route's code does, given the action id from the request. */
@@ -117,3 +117,12 @@ async function closeGracefully(server: Server, shutdown: () => Promise<void>): P
 }
 
 export const adapters: FuzzAdapter[] = [expressAdapter, fastifyAdapter, nestAdapter, nodeAdapter];
+
+/**
+ * What a request of the shutdown tests does: a step and an LLM call, so that each answered request
+ * has 3 spans (server, step, LLM call) to look for at the receiver.
+ */
+export async function shutdownWork(): Promise<unknown> {
+  await step('work', async () => new Promise((r) => setTimeout(r, 2)));
+  return traceLLM({ model: 'shutdown-model', provider: 'shutdown' }, async () => ({ usage: { input_tokens: 3, output_tokens: 2 } }));
+}

@@ -5,13 +5,13 @@
  * process for each adapter (`server.close()` and llmscope's shutdown, or the framework's close
  * hook), and through SIGTERM in a child process (llmscope's default signal flush).
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { existsSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
-import { step, traceLLM } from '@llmscope/core';
 import { OtlpReceiver } from '@llmscope/testkit';
-import { adapters, type FuzzAdapter } from './apps';
+import { adapters, shutdownWork, type FuzzAdapter } from './apps';
 
 /** Spans per request of the apps below: the server span, a step and an LLM call. */
 const SPANS = 3;
@@ -76,11 +76,6 @@ function missingSpans(receiver: OtlpReceiver, answered: string[], perRequest: nu
   return answered.filter((id) => byTrace.get(id) !== perRequest).map((id) => `${id}: ${byTrace.get(id) ?? 0} of ${perRequest}`);
 }
 
-async function work(): Promise<unknown> {
-  await step('work', async () => new Promise((r) => setTimeout(r, 2)));
-  return traceLLM({ model: 'shutdown-model', provider: 'shutdown' }, async () => ({ usage: { input_tokens: 3, output_tokens: 2 } }));
-}
-
 describe.each(adapters.map((a) => [a.name, a] as [string, FuzzAdapter]))('closed mid-load: %s', (_name, adapter) => {
   test('every span of every answered request reaches the OTLP receiver', async () => {
     const receiver = await new OtlpReceiver().start();
@@ -90,7 +85,7 @@ describe.each(adapters.map((a) => [a.name, a] as [string, FuzzAdapter]))('closed
         shutdownOnSignal: false,
         // Batches wait a minute: whatever is delivered, the close delivered.
         exporters: { otlp: { url: receiver.tracesUrl }, queue: { scheduledDelayMs: 60000, maxQueueSize: 100000, maxBatchSize: 512 } },
-      }, () => work());
+      }, () => shutdownWork());
       const load = steadyLoad(app.url, '/act', 16);
       // Mid-load: once a steady stream of requests has been answered.
       const deadline = Date.now() + 30000;
@@ -108,6 +103,45 @@ describe.each(adapters.map((a) => [a.name, a] as [string, FuzzAdapter]))('closed
   }, 120000);
 });
 
+type Exit = { code: number | null; signal: NodeJS.Signals | null };
+
+/** A fixture app in a child process (tsx as loader), its exit, and a wait for what it prints. */
+interface ChildApp {
+  child: ChildProcessByStdio<null, Readable, null>;
+  exited: Promise<Exit>;
+  /** Resolves once the child's stdout so far matches `text`; rejects if it exits first. */
+  said(text: RegExp): Promise<RegExpExecArray>;
+}
+
+function startChild(fixture: string, env: Record<string, string>): ChildApp {
+  const child = spawn(process.execPath, ['--import', 'tsx', fixture], {
+    env: { ...process.env, NODE_OPTIONS: '', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<Exit>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  let out = '';
+  const waiters = new Set<() => void>();
+  // Appended before the waiters look, so a line that arrives in one chunk is seen at once.
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+    for (const look of [...waiters]) look();
+  });
+  const said = (text: RegExp): Promise<RegExpExecArray> => new Promise((resolve, reject) => {
+    const look = (): void => {
+      const m = text.exec(out);
+      if (m === null) return;
+      waiters.delete(look);
+      resolve(m);
+    };
+    waiters.add(look);
+    look();
+    void exited.then(() => {
+      if (waiters.delete(look)) reject(new Error(`child exited before saying ${text}: ${out}`));
+    });
+  });
+  return { child, exited, said };
+}
+
 /**
  * The deploy fixture of the signal tests in a child process: node:http, OTEL_EXPORTER_OTLP_ENDPOINT
  * only, a server span and a `work` step per request, batches held a minute. `default`: nothing
@@ -119,21 +153,9 @@ describe.each([['default'], ['own-handler']])('SIGTERM mid-load, app mode %s (a 
     // From the repository root (Jest's working directory): an ES module test has no __dirname.
     const fixture = join(process.cwd(), 'packages', 'core', 'test', 'fixtures', 'deploy-app.ts');
     expect(existsSync(fixture)).toBe(true);
-    const child = spawn(process.execPath, ['--import', 'tsx', fixture], {
-      env: { ...process.env, NODE_OPTIONS: '', APP_MODE: mode, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const { child, exited, said } = startChild(fixture, { APP_MODE: mode, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
     try {
-      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-      const port = await new Promise<number>((resolve, reject) => {
-        let out = '';
-        child.stdout.on('data', (d: Buffer) => {
-          out += d.toString();
-          const m = /ready (\d+)/.exec(out);
-          if (m) resolve(Number(m[1]));
-        });
-        void exited.then(() => reject(new Error(`child exited early: ${out}`)));
-      });
+      const port = Number((await said(/ready (\d+)/))[1]);
       const load = steadyLoad(`http://127.0.0.1:${port}`, '/work', 16);
       const deadline = Date.now() + 30000;
       while (load.answered.length < 300 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
@@ -167,29 +189,8 @@ describe.each(adapters.map((a) => [a.name]))('SIGTERM mid-load, %s, llmscope alo
   test('the server stops taking connections, the running request finishes, every answered request has its spans', async () => {
     const receiver = await new OtlpReceiver().start();
     const fixture = join(process.cwd(), 'test', 'reliability', 'sigterm-app.ts');
-    const child = spawn(process.execPath, ['--import', 'tsx', fixture], {
-      env: { ...process.env, NODE_OPTIONS: '', ADAPTER: name, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const { child, exited, said } = startChild(fixture, { ADAPTER: name, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
     try {
-      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-      let out = '';
-      const said = (text: RegExp): Promise<RegExpExecArray> => new Promise((resolve, reject) => {
-        const look = (): boolean => {
-          const m = text.exec(out);
-          if (m) resolve(m);
-          return m !== null;
-        };
-        if (look()) return;
-        const onData = (): void => {
-          if (look()) child.stdout.off('data', onData);
-        };
-        child.stdout.on('data', onData);
-        void exited.then(() => reject(new Error(`child exited before saying ${text}: ${out}`)));
-      });
-      child.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-      });
       const ready = await said(/ready (\d+) (\d+)/);
       expect(ready[2]).toBe('1'); // llmscope's listener, and no other
       const port = Number(ready[1]);

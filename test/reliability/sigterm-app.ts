@@ -5,16 +5,14 @@
  * `x-action: slow` it first waits 1.5 s (and says `started slow` on stdout), a request still
  * running when the signal comes. Batches are held a minute: what arrives, the signal flushed.
  */
-import { step, traceLLM } from '@llmscope/core';
-import { adapters } from './apps';
+import { adapters, shutdownWork } from './apps';
 
 async function work(id: string): Promise<unknown> {
   if (id === 'slow') {
     process.stdout.write('started slow\n');
     await new Promise((r) => setTimeout(r, 1500));
   }
-  await step('work', async () => new Promise((r) => setTimeout(r, 2)));
-  return traceLLM({ model: 'shutdown-model', provider: 'shutdown' }, async () => ({ usage: { input_tokens: 3, output_tokens: 2 } }));
+  return shutdownWork();
 }
 
 async function main(): Promise<void> {

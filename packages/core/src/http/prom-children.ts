@@ -59,8 +59,8 @@ function isCounterValues(v: unknown): v is CounterValues {
   return v !== undefined && typeof (v as CounterValues).value === 'number';
 }
 
-/** The duration child of one series: `observe(seconds)` in place once the series exists. */
-class DurationChild {
+/** A histogram series's child: `observe(value)` in place once the series exists (durations, token counts). */
+class HistogramChild {
   private key: string | undefined = undefined;
   private values: HistogramValues | undefined = undefined;
   private readonly official: { observe(value: number): void };
@@ -76,27 +76,27 @@ class DurationChild {
     this.bucketKeys = this.bounds.map(String);
   }
 
-  observe(seconds: number): void {
+  observe(value: number): void {
     if (this.bounds.length === 0) {
-      this.official.observe(seconds);
+      this.official.observe(value);
       return;
     }
     const store = (this.histogram as unknown as Store<HistogramValues>).hashMap;
     const values = this.values;
     // The same object as when resolved: the registry was not reset since.
-    if (values !== undefined && store !== undefined && store[this.key as string] === values && Number.isFinite(seconds)) {
-      values.sum += seconds;
+    if (values !== undefined && store !== undefined && store[this.key as string] === values && Number.isFinite(value)) {
+      values.sum += value;
       values.count += 1;
       const bounds = this.bounds;
       for (let i = 0; i < bounds.length; i++) {
-        if (seconds <= (bounds[i] as number)) {
+        if (value <= (bounds[i] as number)) {
           values.bucketValues[this.bucketKeys[i] as string] += 1;
           break;
         }
       }
       return;
     }
-    this.official.observe(seconds);
+    this.official.observe(value);
     if (!this.resolve(store)) this.bounds = [];
   }
 
@@ -113,8 +113,8 @@ class DurationChild {
   }
 }
 
-/** The count child of one series: `inc(n)` in place once the series exists. */
-class CountChild {
+/** A counter series's child: `inc(n)` in place once the series exists. */
+class CounterChild {
   private key: string | undefined = undefined;
   private values: CounterValues | undefined = undefined;
   private readonly official: { inc(value?: number): void };
@@ -159,12 +159,12 @@ export interface InPlaceCounter {
 
 /** The child of `histogram`'s series `labels` (every label named), updated in place. */
 export function histogramChild(histogram: Histogram<string>, labels: Record<string, string>): InPlaceHistogram {
-  return new DurationChild(histogram, labels);
+  return new HistogramChild(histogram, labels);
 }
 
 /** The child of `counter`'s series `labels` (every label named), updated in place. */
 export function counterChild(counter: Counter<string>, labels: Record<string, string>): InPlaceCounter {
-  return new CountChild(counter, labels);
+  return new CounterChild(counter, labels);
 }
 
 /**
@@ -172,5 +172,5 @@ export function counterChild(counter: Counter<string>, labels: Record<string, st
  * request counter, updated in place (see above).
  */
 export function seriesChildren(duration: Histogram<string>, requests: Counter<string>, labels: Record<string, string>): SeriesChildren {
-  return { duration: new DurationChild(duration, labels), count: new CountChild(requests, labels) };
+  return { duration: new HistogramChild(duration, labels), count: new CounterChild(requests, labels) };
 }
