@@ -1,9 +1,9 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { context, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type Tracer } from '@opentelemetry/api';
+import { context, propagation, SpanKind, SpanStatusCode, type Attributes, type Tracer } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { clipString, headerValue } from './context/clip';
-import { bindContext, getContext, isFallbackOwner, RequestContext, runInContext, setFallbackOwner, type ContextLimits, type ErrorOrigin } from './context/context';
+import { bindContext, bindRequestContext, getContext, isFallbackOwner, RequestContext, runInContext, setFallbackOwner, type ContextLimits, type ErrorOrigin } from './context/context';
 import { HttpMetrics, normaliseMethod } from './http/http-metrics';
 import { traceLLM, type LlmCall, type LlmCallOptions } from './genai/trace-llm';
 import type { CostReport } from './genai/cost/attribution';
@@ -303,7 +303,7 @@ export class Llmscope implements GenAiOwner, ScoreOwner, PromptOwner {
       };
       const span = this.tracer.startSpan(ctx.method, { kind: SpanKind.SERVER, attributes }, parent);
       ctx.span = span;
-      ctx.otelContext = bindContext(ctx, trace.setSpan(parent, span));
+      ctx.otelContext = bindRequestContext(ctx, parent, span);
     } else {
       ctx.otelContext = bindContext(ctx, undefined);
     }
@@ -379,6 +379,11 @@ export class Llmscope implements GenAiOwner, ScoreOwner, PromptOwner {
     if (this.requestSinks.length !== 0 && !entry.excluded) this.emitRequest(ctx, statusCode, entry.route, entry.matched, ms);
     const span = ctx.span;
     if (span === undefined) return;
+    // A span that records nothing (no consumer, or not sampled): its name and attributes go nowhere.
+    if (!span.isRecording()) {
+      span.end();
+      return;
+    }
     span.updateName(entry.spanName(ctx.method));
     if (entry.matched) span.setAttribute('http.route', entry.route);
     span.setAttribute('http.response.status_code', statusCode);

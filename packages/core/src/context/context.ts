@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { context as otelContext, createContextKey, ROOT_CONTEXT, type Context, type Span } from '@opentelemetry/api';
+import { context as otelContext, createContextKey, ROOT_CONTEXT, trace, type Context, type Span } from '@opentelemetry/api';
 import { clipString } from './clip';
+import { RequestOtelContext } from './request-otel-context';
 import { settle } from './settle';
 
 /** A tag value as accepted by {@link tag}. */
@@ -163,6 +164,15 @@ export function getContext(): RequestContext | undefined {
 export function bindContext(ctx: RequestContext, base: Context | undefined): Context | undefined {
   ctx.carried = otelCarriesContext();
   return ctx.carried ? (base ?? otelContext.active()).setValue(REQUEST_CONTEXT_KEY, ctx) : base;
+}
+
+/**
+ * {@link bindContext} for a request with its server span: `parent` with `span` set and `ctx` bound,
+ * in one object when contexts travel in the OpenTelemetry context (see {@link RequestOtelContext}).
+ */
+export function bindRequestContext(ctx: RequestContext, parent: Context, span: Span): Context {
+  ctx.carried = otelCarriesContext();
+  return ctx.carried ? new RequestOtelContext(parent, span, REQUEST_CONTEXT_KEY, ctx) : trace.setSpan(parent, span);
 }
 
 /** Runs `fn` with `ctx` current; `ctx.otelContext` must come from {@link bindContext}. */

@@ -1,0 +1,98 @@
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { Llmscope, step } from '../../src';
+import { traceIdFraction } from '../../src/sampling/decide';
+import { RouteLatency, select } from '../../src/sampling/route-latency';
+
+// A fixed-seed generator, so that a failure can be replayed.
+function lcg(seed: number): () => number {
+  let x = seed >>> 0;
+  return () => {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    return x / 2 ** 32;
+  };
+}
+
+describe('tail sampler bookkeeping', () => {
+  test('select() gives what a sort puts at k, on random, sorted, reversed and repeated values', () => {
+    const rand = lcg(7);
+    const shapes: Array<(n: number) => number[]> = [
+      (n) => Array.from({ length: n }, () => rand() * 100),
+      (n) => Array.from({ length: n }, (_, i) => i),
+      (n) => Array.from({ length: n }, (_, i) => n - i),
+      (n) => Array.from({ length: n }, () => Math.floor(rand() * 3)),
+      (n) => Array.from({ length: n }, () => 5),
+    ];
+    for (const shape of shapes) {
+      for (const n of [1, 2, 3, 17, 200, 1000]) {
+        const values = shape(n);
+        const sorted = Float64Array.from(values).sort();
+        for (const k of [0, Math.floor(n / 2), Math.ceil(0.95 * n) - 1, n - 1]) {
+          expect(select(Float64Array.from(values), n, Math.max(0, k))).toBe(sorted[Math.max(0, k)]);
+        }
+      }
+    }
+  });
+
+  test('the route threshold is the nearest-rank percentile of the window, as sorting it gives', () => {
+    const rand = lcg(11);
+    const window = 200;
+    const latency = new RouteLatency({ percentile: 0.95, window, minSamples: 50 });
+    const seen: number[] = [];
+    for (let i = 0; i < 5000; i++) {
+      const ms = rand() < 0.1 ? 50 + rand() * 500 : 5 + rand() * 10;
+      latency.observe('/chat', ms);
+      seen.push(ms);
+      // Recomputed every window / 4 = 50 samples: right after one, it is the window's p95.
+      if (seen.length >= window && seen.length % 50 === 0) {
+        const last = Float64Array.from(seen.slice(-window)).sort();
+        expect(latency.threshold('/chat')).toBe(last[Math.ceil(0.95 * window) - 1]);
+      }
+    }
+  });
+
+  test('traceIdFraction() reads the last 13 hex digits as parseInt does', () => {
+    const rand = lcg(3);
+    const hex = '0123456789abcdef';
+    for (let i = 0; i < 2000; i++) {
+      let id = '';
+      for (let d = 0; d < 32; d++) id += hex[Math.floor(rand() * 16)];
+      if (i % 3 === 0) id = id.toUpperCase();
+      expect(traceIdFraction(id)).toBe(Number.parseInt(id.slice(-13), 16) / 2 ** 52);
+    }
+    expect(traceIdFraction('0'.repeat(32))).toBe(0);
+    expect(traceIdFraction('f'.repeat(32))).toBe((2 ** 52 - 1) / 2 ** 52);
+    expect(traceIdFraction('zz')).toBe(0);
+    expect(traceIdFraction('x'.repeat(32))).toBe(0);
+  });
+
+  test('a span ending after its trace was decided follows it while the trace is among the last 10,000 decided', async () => {
+    const exporter = new InMemorySpanExporter();
+    // Base rate 1: every trace kept, so a late span that is recognised is exported, and one that
+    // is not opens a trace of its own (held, not exported).
+    const scope = new Llmscope({
+      metrics: { defaultMetrics: false },
+      tracing: { spanProcessors: [new SimpleSpanProcessor(exporter)] },
+      sampling: { tail: { baseRate: 1, routeLatency: false, maxTraces: 100 } },
+    });
+    const tail = scope.sampling?.tail;
+    if (tail === undefined) throw new Error('no tail sampler');
+    // A request whose step ends after the response: started inside, ended later.
+    const early = scope.startRequest('GET', '/early', {}, undefined);
+    let endLate: (() => void) | undefined;
+    scope.run(early, () => {
+      void step('background', () => new Promise<void>((resolve) => { endLate = resolve; }));
+    });
+    scope.finishRequest(early, 200);
+    // 9,999 more traces decided: the early one is the 10,000th most recent.
+    for (let i = 0; i < 9999; i++) {
+      const ctx = scope.startRequest('GET', '/x', {}, undefined);
+      scope.finishRequest(ctx, 200);
+    }
+    endLate?.();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(tail.stats.lateSpans).toBe(1);
+    expect(exporter.getFinishedSpans().filter((s) => s.name === 'background')).toHaveLength(1);
+    expect(tail.stats.openTraces).toBe(0);
+    await scope.shutdown();
+  }, 60000);
+});
