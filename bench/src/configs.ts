@@ -9,6 +9,8 @@ export interface BenchConfig {
    * (how a new user turns export on). Every other configuration runs with no `OTEL_*` variable.
    */
   env?: 'otlp-env';
+  /** `spin` variants: the µs of pure user-mode work added per request (a control row). */
+  spinMicros?: number;
   /** The baseline ratios are computed against (same framework). */
   bare?: boolean;
   /** llmscope configurations checked against targets (issue 17's table). */
@@ -41,6 +43,7 @@ export const CONFIGS: BenchConfig[] = [
   { framework: 'express', name: 'express + OTel auto-instrumentation', script: 'servers/express-otel.ts', variant: 'otel' },
   { framework: 'context', name: 'express + AsyncLocalStorage.run', script: EXPRESS, variant: 'als', target: { ratio: 0, beats: ['express + cls-hooked'] } },
   { framework: 'context', name: 'express + cls-hooked', script: EXPRESS, variant: 'cls-hooked' },
+  { framework: 'context', name: 'express + 10 µs spin (control)', script: EXPRESS, variant: 'spin', spinMicros: 10 },
   { framework: 'fastify', name: 'fastify bare', script: FASTIFY, variant: 'bare', bare: true },
   { framework: 'fastify', name: 'fastify + llmscope metrics', script: FASTIFY, variant: 'llmscope-metrics', target: { ratio: 0.85, beats: ['fastify + fastify-metrics'] } },
   { framework: 'fastify', name: 'fastify + llmscope defaults, no exporter', script: FASTIFY, variant: 'llmscope-defaults', target: { ratio: 0.80 } },
@@ -48,6 +51,11 @@ export const CONFIGS: BenchConfig[] = [
   { framework: 'fastify', name: 'fastify + llmscope full', script: FASTIFY, variant: 'llmscope-full', target: { ratio: 0, beats: ['fastify + @fastify/otel'], halfOf: 'fastify + @fastify/otel' } },
   { framework: 'fastify', name: 'fastify + fastify-metrics', script: FASTIFY, variant: 'fastify-metrics' },
   { framework: 'fastify', name: 'fastify + @fastify/otel', script: FASTIFY, variant: 'fastify-otel' },
+  // Controls: what the least a per-request plugin does costs here, and what a known amount of
+  // pure user-mode work costs (on these VMs, about twice itself: docs/performance.md).
+  { framework: 'fastify', name: 'fastify + empty onRequest hook (control)', script: FASTIFY, variant: 'hook' },
+  { framework: 'fastify', name: 'fastify + AsyncLocalStorage.run (control)', script: FASTIFY, variant: 'als' },
+  { framework: 'fastify', name: 'fastify + 3 µs spin (control)', script: FASTIFY, variant: 'spin', spinMicros: 3 },
   { framework: 'nestjs', name: 'nestjs bare', script: NEST, variant: 'bare', bare: true },
   { framework: 'nestjs', name: 'nestjs + llmscope metrics', script: NEST, variant: 'llmscope-metrics', target: { ratio: 0.95, near: { name: 'express + llmscope metrics', within: 0.03 } } },
   { framework: 'nestjs', name: 'nestjs + llmscope defaults, no exporter', script: NEST, variant: 'llmscope-defaults', target: { ratio: 0.90, near: { name: 'express + llmscope defaults, no exporter', within: 0.03 } } },

@@ -9,6 +9,8 @@
  * provider is process-wide), alternating, and prints the median CPU µs per trace of each run;
  * `npx tsx src/micro-tail.ts <config>` runs one (tail, no-tail, no-exporter, tracing-off).
  * `BENCH_CONFIGS=tail,no-tail` chooses configurations, `BENCH_RUNS` how many rounds of them.
+ * `BENCH_HANDLER=empty`: the request does nothing inside (one span a trace, the HTTP bench's
+ * shape): llmscope's own cost per request without the sockets and the framework.
  */
 import { spawnSync } from 'node:child_process';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -48,14 +50,16 @@ function runOne(config: Config): void {
   const result = { id: 'chatcmpl-1', model: 'gpt-4o-mini-2024-07-18', usage: { prompt_tokens: 120, completion_tokens: 85 } };
   const docs = [1, 2, 3];
   const retrieval = retrievalAttributes({ dataSourceId: 'kb', topK: 3 });
-  const handler = (): void => {
+  const empty = process.env.BENCH_HANDLER === 'empty';
+  const headers = { 'x-user-id': 'bench-user' };
+  const handler = empty ? (): void => {} : (): void => {
     scope.step('embed_query', () => 1);
     scope.step('vector_search', () => docs, retrieval);
     scope.step('prompt_construction', () => 'prompt');
     scope.traceLLM({ model: 'gpt-4o-mini', provider: 'openai', temperature: 0.2 }, () => result);
   };
   const trace = (): void => {
-    const ctx = scope.startRequest('POST', '/chat', {}, undefined);
+    const ctx = scope.startRequest('POST', '/chat', headers, undefined);
     scope.run(ctx, handler);
     scope.setRoute(ctx, '/chat');
     scope.finishRequest(ctx, 200);

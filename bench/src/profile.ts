@@ -35,6 +35,7 @@ async function main(): Promise<void> {
   for (const config of configs) {
     const env: Record<string, string | undefined> = { BENCH_OTLP_URL: sink.url };
     if (config.env === 'otlp-env') env.OTEL_EXPORTER_OTLP_ENDPOINT = sink.url.replace(/\/v1\/traces$/, '');
+    if (config.spinMicros !== undefined) env.BENCH_SPIN_US = String(config.spinMicros);
     const server = await ServerProcess.start(config.script, config.variant, env, 1);
     try {
       const url = `http://127.0.0.1:${server.port}/users/42`;

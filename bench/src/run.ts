@@ -36,6 +36,7 @@ function serverEnv(config: BenchConfig, otlp: string): Record<string, string | u
   const env: Record<string, string | undefined> = { BENCH_OTLP_URL: otlp };
   for (const name of Object.keys(process.env)) if (name.startsWith('OTEL_')) env[name] = undefined;
   if (config.env === 'otlp-env') env.OTEL_EXPORTER_OTLP_ENDPOINT = otlp.replace(/\/v1\/traces$/, '');
+  if (config.spinMicros !== undefined) env.BENCH_SPIN_US = String(config.spinMicros);
   return env;
 }
 

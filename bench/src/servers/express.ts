@@ -38,6 +38,17 @@ switch (variant()) {
     app.use((req, _res, next) => als.run({ user: req.headers['x-user-id'] as string | undefined }, next));
     break;
   }
+  case 'spin': {
+    // Control: pure user-mode CPU per request (a spin loop: no allocation, no syscall), what a
+    // known amount of added work costs in this measurement (docs/performance.md).
+    const micros = Number(process.env.BENCH_SPIN_US ?? 5);
+    app.use((_req, _res, next) => {
+      const end = performance.now() + micros / 1000;
+      while (performance.now() < end);
+      next();
+    });
+    break;
+  }
   case 'cls-hooked': {
     const ns = createNamespace('bench');
     app.use((req, _res, next) => ns.run(() => {

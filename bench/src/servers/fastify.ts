@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import Fastify from 'fastify';
 import fastifyMetrics from 'fastify-metrics';
 import { FastifyOtelInstrumentation } from '@fastify/otel';
@@ -38,6 +39,27 @@ async function main(): Promise<number> {
       // sets OTEL_EXPORTER_OTLP_ENDPOINT (the "defaults + OTLP exporter" row).
       await app.register(llmscope);
       break;
+    case 'hook':
+      // Control: an empty onRequest hook, the least any per-request plugin adds.
+      app.addHook('onRequest', (_req, _reply, done) => done());
+      break;
+    case 'als': {
+      // Control: a context that follows every await, and nothing else (AsyncLocalStorage.run around the rest of the request).
+      const als = new AsyncLocalStorage<{ user: string | undefined }>();
+      app.addHook('onRequest', (req, _reply, done) => als.run({ user: req.headers['x-user-id'] as string | undefined }, done));
+      break;
+    }
+    case 'spin': {
+      // Control: pure user-mode CPU per request (a spin loop: no allocation, no syscall), what a
+      // known amount of added work costs in this measurement (docs/performance.md).
+      const micros = Number(process.env.BENCH_SPIN_US ?? 5);
+      app.addHook('onRequest', (_req, _reply, done) => {
+        const end = performance.now() + micros / 1000;
+        while (performance.now() < end);
+        done();
+      });
+      break;
+    }
     case 'fastify-metrics':
       await app.register(fastifyMetrics, { endpoint: '/metrics' });
       break;
