@@ -95,4 +95,30 @@ describe('tail sampler bookkeeping', () => {
     expect(tail.stats.openTraces).toBe(0);
     await scope.shutdown();
   }, 60000);
+
+  test('a second request continuing the same incoming trace follows the decision already taken for it', async () => {
+    const exporter = new InMemorySpanExporter();
+    const scope = new Llmscope({
+      metrics: { defaultMetrics: false },
+      tracing: { spanProcessors: [new SimpleSpanProcessor(exporter)] },
+      sampling: { tail: { baseRate: 0, routeLatency: false } },
+    });
+    const tail = scope.sampling?.tail;
+    if (tail === undefined) throw new Error('no tail sampler');
+    const traceparent = `00-${'ab'.repeat(16)}-${'cd'.repeat(8)}-01`;
+    // The first fails (kept for its error), the second succeeds: alone it would be dropped.
+    const first = scope.startRequest('GET', '/a', { traceparent }, undefined);
+    scope.finishRequest(first, 500);
+    const second = scope.startRequest('GET', '/a', { traceparent }, undefined);
+    scope.finishRequest(second, 200);
+    // A request of a new trace that succeeds is dropped (base rate 0).
+    const other = scope.startRequest('GET', '/a', {}, undefined);
+    scope.finishRequest(other, 200);
+    expect(tail.stats.lateSpans).toBe(1);
+    expect(tail.stats.decisions).toMatchObject({ error: 1, sampled_out: 1 });
+    const exported = exporter.getFinishedSpans();
+    expect(exported.map((s) => s.attributes['http.response.status_code']).sort()).toEqual([200, 500]);
+    expect(new Set(exported.map((s) => s.spanContext().traceId))).toEqual(new Set(['ab'.repeat(16)]));
+    await scope.shutdown();
+  });
 });
