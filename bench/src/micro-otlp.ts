@@ -21,7 +21,7 @@ import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type { HrTime, Link, SpanContext, SpanKind, SpanStatus } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
-import type { ReadableSpan, SpanProcessor, TimedEvent } from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace-base';
 import { Redactor } from '../../packages/core/src/logging/redact';
 import { TelemetryHealth } from '../../packages/core/src/exporters/health';
 import { OtlpSpanEncoder } from '../../packages/core/src/exporters/otlp-encode';
@@ -129,13 +129,13 @@ async function exportCpu(spans: ReadableSpan[], rounds: number): Promise<{ offic
   const health = new TelemetryHealth(undefined, () => undefined, 60_000);
   const limits = { ...DEFAULT_QUEUE_LIMITS, maxQueueSize: spans.length };
   // Each round builds its exporter (as an app does once), then exports every span and waits for the last answer.
-  const run = (make: () => SpanProcessor) => async (): Promise<void> => {
+  const run = (make: () => BoundedExportProcessor) => async (): Promise<void> => {
     const processor = make();
     for (const span of spans) processor.onEnd(span);
     await processor.shutdown();
   };
   const result = await rotate({
-    official: run(() => BoundedExportProcessor.ofSpans('otlp', new OTLPTraceExporter({ url: sink.url, timeoutMillis: limits.exportTimeoutMs }), health, limits, (span) => new FlatSpan(redactSpan(span, redactor)))),
+    official: run(() => new BoundedExportProcessor('otlp', new OTLPTraceExporter({ url: sink.url, timeoutMillis: limits.exportTimeoutMs }), health, limits, (span) => new FlatSpan(redactSpan(span, redactor)))),
     direct: run(() => createOtlpProcessor({ url: sink.url, protocol: 'http/protobuf', headers: {} }, limits, health, redactor)),
   }, rounds, 1, spans.length);
   await new Promise((resolve) => sink.server.close(resolve));

@@ -174,7 +174,7 @@ export class LangfuseExportProcessor implements SpanProcessor {
       },
       timeoutMillis: limits.exportTimeoutMs,
     });
-    this.queue = BoundedExportProcessor.ofSpans('langfuse', exporter, health, limits, (span) => redactSpan(langfuseView(span), redactor));
+    this.queue = new BoundedExportProcessor('langfuse', exporter, health, limits, (span) => redactSpan(langfuseView(span), redactor));
     const custom = config.shouldExportSpan;
     this.inner = new LangfuseSpanProcessor({
       publicKey: config.publicKey,

@@ -57,25 +57,7 @@ function varintSize(v: number): number {
   return 5;
 }
 
-type Scopes = Map<InstrumentationScope, EncodedSpan[]>;
-
-/**
- * One span, encoded when it ended: its resource and scope (by identity: how a batch groups it) and
- * its bytes, the whole `ScopeSpans.spans` field (tag and length included). What waits in the
- * export queue: a span object graph (the span, its attributes, times, context, events) held for
- * the tens of milliseconds until its batch leaves survives young-generation collections and is
- * copied and promoted; a buffer view is one small object.
- */
-export interface EncodedSpan {
-  readonly resource: Resource;
-  readonly scope: InstrumentationScope;
-  readonly bytes: Uint8Array;
-}
-
-/** Spans encoded between two clearings of the redaction cache (so no text outlives its spans by much). */
-const REDACTED_CACHE_SPANS = 512;
-/** A scratch buffer grown past this by one large span is let go. */
-const MAX_SCRATCH = 64 * 1024;
+type Scopes = Map<InstrumentationScope, ReadableSpan[]>;
 
 /**
  * Encodes batches of spans as OTLP/protobuf `ExportTraceServiceRequest` bodies, redacting with
@@ -86,16 +68,15 @@ const MAX_SCRATCH = 64 * 1024;
 export class OtlpSpanEncoder {
   private buf: Buffer = Buffer.allocUnsafe(0);
   private pos = 0;
+  /** Bytes per span of the last batch: sizes the next batch's buffer so that it rarely grows. */
+  private bytesPerSpan = 256;
   private readonly redactor: Redactor | undefined;
   /**
-   * The redacted form of the short texts of the spans being encoded. Spans repeat most of their
-   * texts (span names, methods, routes, models, user ids): each is redacted once per 512 spans.
-   * Dropped every 512 spans and after each {@link encode}, so that no text outlives its spans by much.
+   * The redacted form of the short texts of the batch being encoded. A batch repeats most of its
+   * texts (span names, methods, routes, models, user ids): each is redacted once a batch. Dropped
+   * after each batch, so that no text outlives its spans.
    */
   private redacted = new Map<string, string>();
-  /** Where single spans are written before they are copied out at their size. */
-  private scratch: Buffer = Buffer.allocUnsafe(1024);
-  private spansSinceClear = 0;
 
   constructor(redactor: Redactor) {
     this.redactor = redactor.active ? redactor : undefined;
@@ -115,50 +96,20 @@ export class OtlpSpanEncoder {
 
   /** The request body of `spans` (a buffer of its own: the transport may keep it for retries). */
   encode(spans: readonly ReadableSpan[]): Uint8Array {
-    const encoded = spans.map((span) => this.encodeSpan(span));
-    this.clearCache();
-    return this.encodeBatch(encoded);
-  }
-
-  /**
-   * One span's bytes, in a buffer of their own (from Node's small-buffer pool). Texts are redacted
-   * as they are written; the bytes are what {@link encode} writes for the span.
-   */
-  encodeSpan(span: ReadableSpan): EncodedSpan {
-    this.buf = this.scratch;
+    this.buf = Buffer.allocUnsafe(Math.max(1024, Math.ceil(spans.length * this.bytesPerSpan * 1.25)));
     this.pos = 0;
     try {
-      this.tag(2, LEN); // ScopeSpans.spans
-      this.span(span);
-      const bytes = Buffer.allocUnsafe(this.pos);
-      this.buf.copy(bytes, 0, 0, this.pos);
-      return { resource: span.resource, scope: span.instrumentationScope, bytes };
+      for (const [resource, scopes] of groupByResourceAndScope(spans)) {
+        this.tag(1, LEN); // ExportTraceServiceRequest.resource_spans
+        this.resourceSpans(resource, scopes);
+      }
     } finally {
-      // ensure() may have grown it; one huge span does not keep a huge scratch.
-      this.scratch = this.buf.length > MAX_SCRATCH ? Buffer.allocUnsafe(1024) : this.buf;
-      this.buf = EMPTY;
-      if (++this.spansSinceClear >= REDACTED_CACHE_SPANS) this.clearCache();
+      this.redacted.clear();
     }
-  }
-
-  /** The request body of spans encoded by {@link encodeSpan}: grouped by resource, then scope, in first-seen order. */
-  encodeBatch(spans: readonly EncodedSpan[]): Uint8Array {
-    let size = 64;
-    for (const s of spans) size += s.bytes.length;
-    this.buf = Buffer.allocUnsafe(size + 512);
-    this.pos = 0;
-    for (const [resource, scopes] of groupByResourceAndScope(spans)) {
-      this.tag(1, LEN); // ExportTraceServiceRequest.resource_spans
-      this.resourceSpans(resource, scopes);
-    }
+    if (spans.length > 0) this.bytesPerSpan = Math.max(64, Math.ceil(this.pos / spans.length));
     const body = this.buf.subarray(0, this.pos);
-    this.buf = EMPTY; // the body belongs to the caller now
+    this.buf = Buffer.allocUnsafe(0); // the body belongs to the caller now
     return body;
-  }
-
-  private clearCache(): void {
-    this.redacted.clear();
-    this.spansSinceClear = 0;
   }
 
   private resourceSpans(resource: Resource, scopes: Scopes): void {
@@ -172,7 +123,7 @@ export class OtlpSpanEncoder {
     this.close(r, 2);
     for (const spans of scopes.values()) {
       this.tag(2, LEN); // scope_spans
-      this.scopeSpans((spans[0] as EncodedSpan).scope, spans);
+      this.scopeSpans((spans[0] as ReadableSpan).instrumentationScope, spans);
     }
     if (resource.schemaUrl) {
       this.tag(3, LEN);
@@ -181,7 +132,7 @@ export class OtlpSpanEncoder {
     this.close(at, 3);
   }
 
-  private scopeSpans(scope: InstrumentationScope, spans: readonly EncodedSpan[]): void {
+  private scopeSpans(scope: InstrumentationScope, spans: readonly ReadableSpan[]): void {
     const at = this.open(3);
     // scope (1): InstrumentationScope { name (1), version (2), attributes (3), dropped_attributes_count (4) }
     this.tag(1, LEN);
@@ -200,7 +151,10 @@ export class OtlpSpanEncoder {
       this.varint(extra.droppedAttributesCount);
     }
     this.close(s, 1);
-    for (const span of spans) this.raw(span.bytes);
+    for (const span of spans) {
+      this.tag(2, LEN); // spans
+      this.span(span);
+    }
     if (scope.schemaUrl) {
       this.tag(3, LEN);
       this.string(scope.schemaUrl);
@@ -509,13 +463,6 @@ export class OtlpSpanEncoder {
     for (let i = 0; i < n; i++) buf[this.pos++] = (hexValue(id.charCodeAt(2 * i)) << 4) | hexValue(id.charCodeAt(2 * i + 1));
   }
 
-  /** Bytes already encoded (a span's field), as they are. */
-  private raw(bytes: Uint8Array): void {
-    this.ensure(bytes.length);
-    this.buf.set(bytes, this.pos);
-    this.pos += bytes.length;
-  }
-
   private bytes(bytes: Uint8Array): void {
     this.varint(bytes.length);
     this.ensure(bytes.length);
@@ -551,7 +498,7 @@ export class OtlpSpanEncoder {
 }
 
 /** Spans grouped by resource, then by instrumentation scope, both by identity, in first-seen order. */
-function groupByResourceAndScope(spans: readonly EncodedSpan[]): Map<Resource, Scopes> {
+function groupByResourceAndScope(spans: readonly ReadableSpan[]): Map<Resource, Scopes> {
   const resources = new Map<Resource, Scopes>();
   for (const span of spans) {
     let scopes = resources.get(span.resource);
@@ -559,11 +506,9 @@ function groupByResourceAndScope(spans: readonly EncodedSpan[]): Map<Resource, S
       scopes = new Map();
       resources.set(span.resource, scopes);
     }
-    const list = scopes.get(span.scope);
-    if (list === undefined) scopes.set(span.scope, [span]);
+    const list = scopes.get(span.instrumentationScope);
+    if (list === undefined) scopes.set(span.instrumentationScope, [span]);
     else list.push(span);
   }
   return resources;
 }
-
-const EMPTY = Buffer.allocUnsafe(0);

@@ -2,13 +2,13 @@ import { OTLPTraceExporter as OtlpJsonExporter } from '@opentelemetry/exporter-t
 import { OTLPExporterBase, type OTLPExporterNodeConfigBase } from '@opentelemetry/otlp-exporter-base';
 import { convertLegacyHttpOptions, createOtlpHttpExportDelegate } from '@opentelemetry/otlp-exporter-base/node-http';
 import { ProtobufTraceSerializer, type IExportTraceServiceResponse, type ISerializer } from '@opentelemetry/otlp-transformer';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { inspect } from 'node:util';
 import type { Redactor } from '../logging/redact';
 import type { TelemetryHealth } from './health';
 import type { ResolvedExporters } from './options';
-import { BoundedExportProcessor, type BatchExporter, type QueueLimits } from './queue';
-import { OtlpSpanEncoder, type EncodedSpan } from './otlp-encode';
+import { BoundedExportProcessor, type QueueLimits } from './queue';
+import { OtlpSpanEncoder } from './otlp-encode';
 import { redactSpan } from './span-view';
 
 /**
@@ -17,14 +17,14 @@ import { redactSpan } from './span-view';
  * encoded.
  */
 class SpanBatch {
-  constructor(readonly spans: EncodedSpan[]) {}
+  constructor(readonly spans: ReadableSpan[]) {}
 
   get length(): number {
     return this.spans.length;
   }
 
   [inspect.custom](): string {
-    return `[${this.spans.length} spans, encoded and redacted]`;
+    return `[${this.spans.length} spans, redacted as they are encoded]`;
   }
 
   toJSON(): string {
@@ -37,13 +37,13 @@ class SpanBatch {
  * (`@opentelemetry/otlp-exporter-base`, built as that package builds it: same URL, headers,
  * timeout, retries, compression and environment variables), with llmscope's encoder
  * (otlp-encode.ts) in place of `ProtobufTraceSerializer`: the same bytes, redacted as they are
- * written, without a view or a copy per span. Each span is encoded when it is queued (so only
- * its bytes wait for the batch: see {@link EncodedSpan}), the batch's body around them when it
- * is sent. Responses (partial success included) are read by the official deserializer.
+ * written, without a view or a copy per span. Responses (partial success included) are read by
+ * the official deserializer.
  */
-function protobufExporter(settings: OTLPExporterNodeConfigBase, encoder: OtlpSpanEncoder): BatchExporter<EncodedSpan> {
+function protobufExporter(settings: OTLPExporterNodeConfigBase, redactor: Redactor): SpanExporter {
+  const encoder = new OtlpSpanEncoder(redactor);
   const serializer: ISerializer<SpanBatch, IExportTraceServiceResponse> = {
-    serializeRequest: (batch) => encoder.encodeBatch(batch.spans),
+    serializeRequest: (batch) => encoder.encode(batch.spans),
     deserializeResponse: (data) => ProtobufTraceSerializer.deserializeResponse(data),
   };
   // `convertLegacyHttpOptions` is what OTLPTraceExporter itself calls (0.223): the same options and environment.
@@ -62,10 +62,9 @@ function protobufExporter(settings: OTLPExporterNodeConfigBase, encoder: OtlpSpa
  * (`@opentelemetry/otlp-exporter-base`): URL, headers, timeout and retries behave the same; only
  * the serializer and the Content-Type differ.
  */
-export function createOtlpProcessor(config: NonNullable<ResolvedExporters['otlp']>, limits: QueueLimits, health: TelemetryHealth, redactor: Redactor): BoundedExportProcessor<ReadableSpan> | BoundedExportProcessor<EncodedSpan> {
+export function createOtlpProcessor(config: NonNullable<ResolvedExporters['otlp']>, limits: QueueLimits, health: TelemetryHealth, redactor: Redactor): BoundedExportProcessor {
   const settings = { url: config.url, headers: config.headers, timeoutMillis: limits.exportTimeoutMs };
   // JSON: the official exporter on redacted views. Protobuf: redacted by the encoder as it writes.
-  if (config.protocol === 'http/json') return BoundedExportProcessor.ofSpans('otlp', new OtlpJsonExporter(settings), health, limits, (span) => redactSpan(span, redactor));
-  const encoder = new OtlpSpanEncoder(redactor);
-  return new BoundedExportProcessor('otlp', protobufExporter(settings, encoder), health, limits, { prepare: (span) => encoder.encodeSpan(span) });
+  if (config.protocol === 'http/json') return new BoundedExportProcessor('otlp', new OtlpJsonExporter(settings), health, limits, (span) => redactSpan(span, redactor));
+  return new BoundedExportProcessor('otlp', protobufExporter(settings, redactor), health, limits);
 }

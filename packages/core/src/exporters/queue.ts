@@ -21,34 +21,15 @@ const QUEUE_FULL = new Error('queue full: the backend is slower than the span ra
 
 export const DEFAULT_QUEUE_LIMITS: QueueLimits = { maxQueueSize: 2048, maxBatchSize: 512, scheduledDelayMs: 1000, exportTimeoutMs: 10000 };
 
-/** What the queue hands its batches to: a `SpanExporter`, or an exporter of spans already prepared (encoded). */
-export interface BatchExporter<T> {
-  export(items: T[], resultCallback: (result: ExportResult) => void): void;
-  shutdown(): Promise<void>;
-  forceFlush?(): Promise<void>;
-}
-
-/** How queued items are made: `prepare` when a span ends, `transform` when its batch is exported. */
-export interface QueueStages<T> {
-  /** Runs as the span is queued (the protobuf exporter encodes it here, so only bytes wait). */
-  prepare: (span: ReadableSpan) => T;
-  /** Runs on each item of a batch as it is exported (redacted views for the JSON and Langfuse exporters). */
-  transform?: (item: T) => T;
-}
-
-const AS_QUEUED: QueueStages<ReadableSpan> = { prepare: (span) => span };
-
 /**
  * A batching span processor that can never hurt the app: `onEnd` only pushes to a bounded array
  * (O(1), no I/O, no promise); one export at a time runs off the request path, bounded by a
  * timeout; when the queue is full or an export fails, spans are dropped and counted in
  * `llmscope_telemetry_dropped_total{exporter}`, and the failure is logged at most once per
- * interval. `stages.transform` (redaction, attribute mapping) runs at export time, not per
- * request; `stages.prepare` runs as a span is queued (cheap, or cheaper there than later: see
- * the protobuf exporter).
+ * interval. `transform` (redaction, attribute mapping) runs at export time, not per request.
  */
-export class BoundedExportProcessor<T = ReadableSpan> implements SpanProcessor {
-  private queue: T[] = [];
+export class BoundedExportProcessor implements SpanProcessor {
+  private queue: ReadableSpan[] = [];
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
   /** Spans in the export now in flight (counted as dropped if shutdown gives up on it). */
@@ -60,16 +41,11 @@ export class BoundedExportProcessor<T = ReadableSpan> implements SpanProcessor {
   constructor(
     /** Exporter label (`otlp`, `langfuse`, ...). */
     readonly name: string,
-    private readonly exporter: BatchExporter<T>,
+    private readonly exporter: SpanExporter,
     private readonly health: TelemetryHealth,
-    private readonly limits: QueueLimits,
-    private readonly stages: QueueStages<T>,
+    private readonly limits: QueueLimits = DEFAULT_QUEUE_LIMITS,
+    private readonly transform: (span: ReadableSpan) => ReadableSpan = (s) => s,
   ) {}
-
-  /** A queue of the spans themselves, handed to `exporter` (through `transform`, if given) at export time. */
-  static ofSpans(name: string, exporter: SpanExporter, health: TelemetryHealth, limits: QueueLimits = DEFAULT_QUEUE_LIMITS, transform?: (span: ReadableSpan) => ReadableSpan): BoundedExportProcessor<ReadableSpan> {
-    return new BoundedExportProcessor(name, exporter, health, limits, transform === undefined ? AS_QUEUED : { prepare: AS_QUEUED.prepare, transform });
-  }
 
   /** Spans waiting to be exported. */
   get queued(): number {
@@ -92,16 +68,7 @@ export class BoundedExportProcessor<T = ReadableSpan> implements SpanProcessor {
       this.health.failed(this.name, QUEUE_FULL);
       return;
     }
-    let item: T;
-    try {
-      item = this.stages.prepare(span);
-    } catch (error) {
-      // A span that cannot be prepared is lost alone, counted; never thrown into the span's end.
-      this.health.dropped(this.name, 1);
-      this.health.failed(this.name, error);
-      return;
-    }
-    this.queue.push(item);
+    this.queue.push(span);
     if (this.inFlight !== undefined) return;
     if (this.queue.length >= this.limits.maxBatchSize) this.schedule(0);
     else if (this.timer === undefined) this.schedule(this.limits.scheduledDelayMs);
@@ -132,11 +99,10 @@ export class BoundedExportProcessor<T = ReadableSpan> implements SpanProcessor {
     return done;
   }
 
-  private async exportBatch(batch: T[]): Promise<void> {
-    let spans: T[];
+  private async exportBatch(batch: ReadableSpan[]): Promise<void> {
+    let spans: ReadableSpan[];
     try {
-      const transform = this.stages.transform;
-      spans = transform === undefined ? batch : batch.map(transform);
+      spans = batch.map(this.transform);
     } catch (error) {
       this.health.dropped(this.name, batch.length);
       this.health.failed(this.name, error);
@@ -149,7 +115,7 @@ export class BoundedExportProcessor<T = ReadableSpan> implements SpanProcessor {
     }
   }
 
-  private callExporter(spans: T[]): Promise<ExportResult> {
+  private callExporter(spans: ReadableSpan[]): Promise<ExportResult> {
     return new Promise<ExportResult>((resolve) => {
       const timer = setTimeout(() => resolve({ code: ExportResultCode.FAILED, error: new Error(`export timed out after ${this.limits.exportTimeoutMs} ms`) }), this.limits.exportTimeoutMs);
       timer.unref();
