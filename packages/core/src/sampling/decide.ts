@@ -7,7 +7,7 @@ import { RouteLatency } from './route-latency';
 const TWO_POW_52 = 2 ** 52;
 
 /** The value of hex digit `c` (a char code), or -1. */
-function hexDigit(c: number): number {
+export function hexDigit(c: number): number {
   if (c >= 48 && c <= 57) return c - 48;
   if (c >= 97 && c <= 102) return c - 87;
   if (c >= 65 && c <= 70) return c - 55;

@@ -2,6 +2,7 @@ import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-tr
 import { Llmscope, step } from '../../src';
 import { traceIdFraction } from '../../src/sampling/decide';
 import { RouteLatency, select } from '../../src/sampling/route-latency';
+import { DecisionMemory } from '../../src/sampling/tail';
 
 // A fixed-seed generator, so that a failure can be replayed.
 function lcg(seed: number): () => number {
@@ -120,5 +121,37 @@ describe('tail sampler bookkeeping', () => {
     expect(exported.map((s) => s.attributes['http.response.status_code']).sort()).toEqual([200, 500]);
     expect(new Set(exported.map((s) => s.spanContext().traceId))).toEqual(new Set(['ab'.repeat(16)]));
     await scope.shutdown();
+  });
+
+  test('DecisionMemory remembers at least the last N decisions exactly, and nothing it was not told', () => {
+    const rand = lcg(5);
+    const hex = '0123456789abcdef';
+    const id = (): string => {
+      let s = '';
+      for (let d = 0; d < 32; d++) s += hex[Math.floor(rand() * 16)];
+      return s;
+    };
+    const memory = new DecisionMemory(10000);
+    const ids = Array.from({ length: 35000 }, id);
+    ids.forEach((t, i) => memory.set(t, i % 3 === 0));
+    // The last 10,000 are remembered, with their own decision.
+    for (let i = ids.length - 10000; i < ids.length; i++) expect(memory.get(ids[i] as string)).toBe(i % 3 === 0);
+    // The oldest are forgotten (two generations of 10,000: 30,000 and more ago).
+    for (let i = 0; i < 5000; i++) expect(memory.get(ids[i] as string)).toBeUndefined();
+    // Ids never decided are not mistaken for decided ones, also when their last 7 digits match one.
+    for (let i = 0; i < 10000; i++) expect(memory.get(id())).toBeUndefined();
+    const twin = `${'0'.repeat(18)}${(ids[ids.length - 1] as string).slice(-14, -7) === '0000000' ? '1111111' : '0000000'}${(ids[ids.length - 1] as string).slice(-7)}`;
+    expect(memory.get(twin)).toBeUndefined();
+    // A decision taken again replaces the earlier one.
+    memory.set(ids[ids.length - 1] as string, false);
+    memory.set(ids[ids.length - 2] as string, true);
+    expect(memory.get(ids[ids.length - 1] as string)).toBe(false);
+    expect(memory.get(ids[ids.length - 2] as string)).toBe(true);
+    // Ids that are not hex (no OpenTelemetry id, but never trusted) work too.
+    memory.set('not-a-hex-trace-id', true);
+    memory.set('short', false);
+    expect(memory.get('not-a-hex-trace-id')).toBe(true);
+    expect(memory.get('short')).toBe(false);
+    expect(memory.get('another-id')).toBeUndefined();
   });
 });
