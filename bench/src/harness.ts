@@ -63,3 +63,14 @@ export function variant(): string {
 export function otlpUrl(): string {
   return process.env.BENCH_OTLP_URL ?? 'http://127.0.0.1:1/v1/traces';
 }
+
+const SPIN_MS = Number(process.env.BENCH_SPIN_US ?? 5) / 1000;
+
+/**
+ * Control rows (configs.ts `spinMicros`): `BENCH_SPIN_US` µs of pure user-mode work, a loop on the
+ * clock with no allocation and no syscall, what a known amount of added work costs in the bench.
+ */
+export function spin(): void {
+  const end = performance.now() + SPIN_MS;
+  while (performance.now() < end);
+}

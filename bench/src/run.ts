@@ -12,6 +12,7 @@ import autocannon from 'autocannon';
 import { baselineOf, CONFIGS, type BenchConfig } from './configs';
 import { pinSelf, ServerProcess } from './process';
 import { renderMarkdown, type Results, type Row } from './report';
+import { CONNECTIONS, measureServer, type Measurement } from './measure';
 import { startSink } from './sink';
 import { median, round } from './stats';
 
@@ -22,14 +23,7 @@ const only = onlyIndex >= 0 ? args[onlyIndex + 1] : undefined;
 const ROUNDS = quick ? 1 : 3;
 const WARMUP_S = quick ? 1 : 2;
 const DURATION_S = quick ? 3 : 8;
-const CONNECTIONS = 10;
 const SOAK_REQUESTS = quick ? 50000 : 500000;
-
-interface Measurement { rps: number; p50: number; p99: number; cpuMicros: number; userMicros: number; systemMicros: number; errors: number }
-
-async function load(port: number, seconds: number): Promise<autocannon.Result> {
-  return autocannon({ url: `http://127.0.0.1:${port}/users/42`, connections: CONNECTIONS, duration: seconds, headers: { 'x-user-id': 'bench-user' } });
-}
 
 /** The server's environment: no `OTEL_*` variable from this shell, the sink's endpoint where a row asks for it. */
 function serverEnv(config: BenchConfig, otlp: string): Record<string, string | undefined> {
@@ -43,22 +37,7 @@ function serverEnv(config: BenchConfig, otlp: string): Record<string, string | u
 async function measure(config: BenchConfig, otlp: string): Promise<Measurement> {
   const server = await ServerProcess.start(config.script, config.variant, serverEnv(config, otlp), 1);
   try {
-    await load(server.port, WARMUP_S);
-    const before = await server.sample();
-    const result = await load(server.port, DURATION_S);
-    const after = await server.sample();
-    const user = after.cpu!.user - before.cpu!.user;
-    const system = after.cpu!.system - before.cpu!.system;
-    const requests = Math.max(1, result.requests.total);
-    return {
-      rps: result.requests.average,
-      p50: result.latency.p50,
-      p99: result.latency.p99,
-      cpuMicros: (user + system) / requests,
-      userMicros: user / requests,
-      systemMicros: system / requests,
-      errors: result.errors + result.non2xx,
-    };
+    return await measureServer(server, { warmupSeconds: WARMUP_S, seconds: DURATION_S });
   } finally {
     await server.stop();
   }

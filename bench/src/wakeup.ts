@@ -5,7 +5,7 @@
  * request rate, and prints CPU per request split into user and system time. If the spin rows cost
  * more than bare + the spin, the difference is not the added work's own.
  */
-import autocannon from 'autocannon';
+import { measureServer } from './measure';
 import { pinSelf, ServerProcess } from './process';
 import { startSink } from './sink';
 
@@ -29,15 +29,8 @@ const ROWS: Array<{ name: string; variant: string; env?: Record<string, string> 
 async function run(variant: string, env: Record<string, string>, overallRate: number | undefined): Promise<string> {
   const server = await ServerProcess.start('servers/fastify.ts', variant, env, 1);
   try {
-    const opts = { url: `http://127.0.0.1:${server.port}/users/42`, connections: 10, headers: { 'x-user-id': 'bench-user' } };
-    await autocannon({ ...opts, duration: 2, ...(overallRate === undefined ? {} : { overallRate }) });
-    const before = await server.sample();
-    const result = await autocannon({ ...opts, duration: seconds, ...(overallRate === undefined ? {} : { overallRate }) });
-    const after = await server.sample();
-    const n = Math.max(1, result.requests.total);
-    const user = (after.cpu!.user - before.cpu!.user) / n;
-    const system = (after.cpu!.system - before.cpu!.system) / n;
-    return `${Math.round(result.requests.average)} req/s, CPU ${(user + system).toFixed(1)} µs/req (user ${user.toFixed(1)}, system ${system.toFixed(1)})`;
+    const m = await measureServer(server, { warmupSeconds: 2, seconds, overallRate });
+    return `${Math.round(m.rps)} req/s, CPU ${m.cpuMicros.toFixed(1)} µs/req (user ${m.userMicros.toFixed(1)}, system ${m.systemMicros.toFixed(1)})`;
   } finally {
     await server.stop();
   }

@@ -4,7 +4,7 @@ import promBundle from 'express-prom-bundle';
 import { createNamespace } from 'cls-hooked';
 import { llmscope } from '@llmscope/express';
 import { llmscopeConsole } from '@llmscope/console';
-import { otlpUrl, serve, variant } from '../harness';
+import { otlpUrl, serve, spin, variant } from '../harness';
 
 const app = express();
 switch (variant()) {
@@ -38,17 +38,13 @@ switch (variant()) {
     app.use((req, _res, next) => als.run({ user: req.headers['x-user-id'] as string | undefined }, next));
     break;
   }
-  case 'spin': {
-    // Control: pure user-mode CPU per request (a spin loop: no allocation, no syscall), what a
-    // known amount of added work costs in this measurement (docs/performance.md).
-    const micros = Number(process.env.BENCH_SPIN_US ?? 5);
+  case 'spin':
+    // Control: a known amount of pure user-mode work per request (docs/performance.md).
     app.use((_req, _res, next) => {
-      const end = performance.now() + micros / 1000;
-      while (performance.now() < end);
+      spin();
       next();
     });
     break;
-  }
   case 'cls-hooked': {
     const ns = createNamespace('bench');
     app.use((req, _res, next) => ns.run(() => {

@@ -6,7 +6,7 @@ import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { llmscope } from '@llmscope/fastify';
-import { otlpUrl, serve, variant } from '../harness';
+import { otlpUrl, serve, spin, variant } from '../harness';
 
 async function main(): Promise<number> {
   const app = Fastify({ logger: false });
@@ -49,17 +49,13 @@ async function main(): Promise<number> {
       app.addHook('onRequest', (req, _reply, done) => als.run({ user: req.headers['x-user-id'] as string | undefined }, done));
       break;
     }
-    case 'spin': {
-      // Control: pure user-mode CPU per request (a spin loop: no allocation, no syscall), what a
-      // known amount of added work costs in this measurement (docs/performance.md).
-      const micros = Number(process.env.BENCH_SPIN_US ?? 5);
+    case 'spin':
+      // Control: a known amount of pure user-mode work per request (docs/performance.md).
       app.addHook('onRequest', (_req, _reply, done) => {
-        const end = performance.now() + micros / 1000;
-        while (performance.now() < end);
+        spin();
         done();
       });
       break;
-    }
     case 'fastify-metrics':
       await app.register(fastifyMetrics, { endpoint: '/metrics' });
       break;

@@ -7,7 +7,7 @@ import { RouteLatency } from './route-latency';
 const TWO_POW_52 = 2 ** 52;
 
 /** The value of hex digit `c` (a char code), or -1. */
-export function hexDigit(c: number): number {
+function hexDigit(c: number): number {
   if (c >= 48 && c <= 57) return c - 48;
   if (c >= 97 && c <= 102) return c - 87;
   if (c >= 65 && c <= 70) return c - 55;
@@ -15,11 +15,25 @@ export function hexDigit(c: number): number {
 }
 
 /**
+ * The `digits` hex digits of `text` ending at `end`, as an integer (at most 7 digits, so it stays a
+ * small integer), or -1 if one of them is not a hex digit. Trace ids are read this way by the tail
+ * sampler: no substring, no `parseInt`, per trace.
+ */
+export function hexBits(text: string, end: number, digits: number): number {
+  let v = 0;
+  for (let i = end - digits; i < end; i++) {
+    const d = hexDigit(text.charCodeAt(i));
+    if (d < 0) return -1;
+    v = v * 16 + d;
+  }
+  return v;
+}
+
+/**
  * A number in [0, 1) from the trace id's last 13 hex digits (52 random bits in W3C trace ids).
  * Deriving the base-rate decision from the trace id rather than Math.random() means that every
  * service running llmscope with the same base rate keeps the same traces: their parts join up.
- * Read from the char codes (the `parseInt` of a substring allocated a string per trace);
- * equal to `parseInt(last 13 digits, 16) / 2^52` for the hex ids OpenTelemetry makes (0 for
+ * Equal to `parseInt(last 13 digits, 16) / 2^52` for the hex ids OpenTelemetry makes (0 for
  * digits that are not hex, where `parseInt` read a prefix).
  */
 export function traceIdFraction(traceId: string): number {
@@ -28,18 +42,11 @@ export function traceIdFraction(traceId: string): number {
     const n = Number.parseInt(traceId, 16);
     return Number.isFinite(n) ? n / TWO_POW_52 : 0;
   }
-  // Two integers below 2^31 (6 + 7 digits), so the arithmetic stays in small integers.
-  let high = 0;
-  let low = 0;
-  for (let i = end - 13; i < end; i++) {
-    const d = hexDigit(traceId.charCodeAt(i));
-    if (d < 0) return 0;
-    if (i < end - 7) high = high * 16 + d;
-    else low = low * 16 + d;
-  }
-  return (high * 2 ** 28 + low) / TWO_POW_52;
+  // 6 + 7 digits: two small integers.
+  const high = hexBits(traceId, end - 7, 6);
+  const low = hexBits(traceId, end, 7);
+  return high < 0 || low < 0 ? 0 : (high * 2 ** 28 + low) / TWO_POW_52;
 }
-
 
 function durationMs(span: ReadableSpan): number {
   return span.duration[0] * 1000 + span.duration[1] / 1e6;

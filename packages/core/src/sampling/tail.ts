@@ -3,7 +3,7 @@ import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace
 import type { Registry } from 'prom-client';
 import { LeanSpan } from '../tracing/lean-span';
 import type { TakesLeanSpans } from '../tracing/provider';
-import { hexDigit, TailRules } from './decide';
+import { hexBits, TailRules } from './decide';
 import { SamplingMetrics, type EvictionReason, type SamplingReason } from './metrics';
 import type { ResolvedTailSampling } from './options';
 
@@ -62,9 +62,9 @@ export class TailSamplingProcessor implements SpanProcessor, TakesLeanSpans {
   readonly rules: TailRules;
   private readonly open = new Map<string, OpenTrace>();
   /**
-   * Recently decided traces (kept or dropped), for late spans: a
-   * span is late however long after its trace it ends, as long as the trace is among the last
-   * `max(maxTraces, 10000)` decided (see {@link DecisionMemory}).
+   * Recently decided traces (kept or dropped), for late spans: a span is late however long after
+   * its trace it ends, as long as the trace is among the last `max(maxTraces, 10000)` decided
+   * (see {@link DecisionMemory}).
    */
   private readonly decided: DecisionMemory;
   /**
@@ -281,17 +281,6 @@ export class TailSamplingProcessor implements SpanProcessor, TakesLeanSpans {
   }
 }
 
-/** 28 bits of `traceId` read from the 7 hex digits ending at `end`, or -1 if one is not hex. */
-function hexBits(traceId: string, end: number): number {
-  let v = 0;
-  for (let i = end - 7; i < end; i++) {
-    const d = hexDigit(traceId.charCodeAt(i));
-    if (d < 0) return -1;
-    v = v * 16 + d;
-  }
-  return v;
-}
-
 /** A 28-bit hash of any string (ids that are not hex: no OpenTelemetry id, but never trusted). */
 function stringBits(text: string, seed: number): number {
   let h = seed;
@@ -344,8 +333,8 @@ const KEY = { key: 0, check: 0 };
 /** The map key of a trace id and its check value (at least 1, so that its sign can carry the decision). */
 function keyOf(traceId: string): { key: number; check: number } {
   const end = traceId.length;
-  let key = end >= 14 ? hexBits(traceId, end) : -1;
-  let check = key < 0 ? -1 : hexBits(traceId, end - 7);
+  let key = end >= 14 ? hexBits(traceId, end, 7) : -1;
+  let check = key < 0 ? -1 : hexBits(traceId, end - 7, 7);
   if (key < 0 || check < 0) {
     key = stringBits(traceId, 0x811c9dc5);
     check = stringBits(traceId, 0x01000193);
