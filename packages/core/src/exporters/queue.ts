@@ -3,6 +3,7 @@ import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, Span, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { TelemetryHealth } from './health';
 import { untraced } from '../tracing/untraced';
+import type { TakesEndedSpans } from '../tracing/lean-span';
 
 /** Bounds of an exporter's queue. */
 export interface QueueLimits {
@@ -28,7 +29,9 @@ export const DEFAULT_QUEUE_LIMITS: QueueLimits = { maxQueueSize: 2048, maxBatchS
  * `llmscope_telemetry_dropped_total{exporter}`, and the failure is logged at most once per
  * interval. `transform` (redaction, attribute mapping) runs at export time, not per request.
  */
-export class BoundedExportProcessor implements SpanProcessor {
+export class BoundedExportProcessor implements SpanProcessor, TakesEndedSpans {
+  /** Reads ended spans only (no `onStart`): a kept trace's lean spans reach it as they are. */
+  readonly takesEndedSpans = true;
   private queue: ReadableSpan[] = [];
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;

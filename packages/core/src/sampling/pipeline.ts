@@ -1,22 +1,37 @@
 import { TraceFlags, type Context } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Registry } from 'prom-client';
-import { FanoutSpanProcessor, llmscopeSpanProcessor } from '../tracing/provider';
+import { FanoutSpanProcessor, llmscopeSpanProcessor, type TakesLeanSpans } from '../tracing/provider';
+import { LeanSpan } from '../tracing/lean-span';
 import { TreePrinterProcessor } from '../tracing/tree-printer';
 import type { Redactor } from '../logging/redact';
 import { llmscopeSampler } from './head';
 import type { ResolvedSampling } from './options';
 import { TailSamplingProcessor } from './tail';
 
-/** With tail sampling off: the export stage gets sampled spans only, as they end. */
-class SampledOnly implements SpanProcessor {
-  constructor(private readonly next: SpanProcessor) {}
+/**
+ * With tail sampling off: the export stage gets sampled spans only, as they end. When every
+ * processor of the stage takes ended spans as they are (llmscope's own exporters), it is also
+ * the only consumer of llmscope's spans that takes them lean: no SDK span is built for them,
+ * and each one is sealed with the SDK's rules as it ends (LlmscopeTracer.materialise).
+ */
+class SampledOnly implements SpanProcessor, TakesLeanSpans {
+  readonly takesLeanSpans = true;
+  constructor(private readonly next: FanoutSpanProcessor) {}
+  /** Read per span start: lean only while the stage takes ended spans (a printer or an app processor may join it). */
+  get acceptsLean(): boolean {
+    return this.next.takesEndedSpans;
+  }
   onStart(span: Span, parentContext: Context): void {
     this.next.onStart(span, parentContext);
   }
   onEnd(span: ReadableSpan): void {
     // Spans recorded but not sampled (GenAI spans kept for metrics) are not for exporters.
-    if ((span.spanContext().traceFlags & TraceFlags.SAMPLED) !== 0) this.next.onEnd(span);
+    if ((span.spanContext().traceFlags & TraceFlags.SAMPLED) === 0) return;
+    // A lean span (only ever a sampled one) goes through its tracer: sealed as it is, or rebuilt as
+    // an SDK span if a processor that wants those joined the stage since it started.
+    if (span instanceof LeanSpan) span.owner.materialise([span], this.next);
+    else this.next.onEnd(span);
   }
   forceFlush(): Promise<void> {
     return this.next.forceFlush();

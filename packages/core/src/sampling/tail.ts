@@ -59,6 +59,7 @@ export interface TailSamplerStats {
  */
 export class TailSamplingProcessor implements SpanProcessor, TakesLeanSpans {
   readonly takesLeanSpans = true;
+  readonly acceptsLean = true;
   readonly rules: TailRules;
   private readonly open = new Map<string, OpenTrace>();
   /**

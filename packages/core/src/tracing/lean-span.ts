@@ -1,20 +1,39 @@
 import {
-  SpanStatusCode, type Attributes, type AttributeValue, type Context, type Exception, type HrTime, type Link,
+  ROOT_CONTEXT, SpanStatusCode, type Attributes, type AttributeValue, type Context, type Exception, type HrTime, type Link,
   type Span, type SpanContext, type SpanKind, type SpanStatus, type TimeInput,
 } from '@opentelemetry/api';
 import { addHrTimes, hrTime, hrTimeDuration, isTimeInput, isTimeInputHrTime, millisToHrTime, type InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
-import type { ReadableSpan, SpanProcessor, TimedEvent } from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan, SpanLimits, SpanProcessor, TimedEvent } from '@opentelemetry/sdk-trace-base';
+import { applySpanLimits } from './span-limits';
 
 /** Where a lean span goes when it ends: the tail sampler, llmscope's only consumer of its spans then. */
 export interface LeanSpanSink {
+  /** Read as each span starts: whether it may be lean now (false: the SDK's span, as for any consumer). */
+  readonly acceptsLean: boolean;
   onEnd(span: ReadableSpan): void;
+}
+
+/**
+ * A span processor that needs no `onStart` and reads an ended span only through `ReadableSpan`
+ * (llmscope's exporters): a lean span, sealed, is as good to it as the SDK's span, so a kept trace
+ * reaches it without SDK spans being rebuilt. A fan-out is one when all its processors are.
+ */
+export interface TakesEndedSpans {
+  readonly takesEndedSpans: boolean;
+}
+
+/** Whether `processor` takes ended spans as they are (see {@link TakesEndedSpans}). */
+export function takesEndedSpans(processor: object): boolean {
+  return (processor as Partial<TakesEndedSpans>).takesEndedSpans === true;
 }
 
 /** What lean spans share: the provider's resource and scope, and the way to real SDK spans. */
 export interface LeanSpanOwner {
   readonly resource: Resource;
   readonly instrumentationScope: InstrumentationScope;
+  /** The span limits of the provider's tracer (applied when a lean span is exported as it is). */
+  readonly spanLimits: Readonly<SpanLimits>;
   /**
    * Hands the spans of a kept trace to `target` as the SDK's own spans: every lean span among
    * them becomes an SDK span (same ids, times, attributes, events, status), `onStart` in the
@@ -48,13 +67,15 @@ export class LeanSpan implements Span, ReadableSpan {
   endTime: HrTime = [0, 0];
   duration: HrTime = [-1, -1];
   status: SpanStatus = UNSET;
-  readonly attributes: Attributes = {};
+  attributes: Attributes = {};
   links: Link[] = NO_LINKS;
   events: TimedEvent[] = NO_EVENTS;
   ended = false;
-  readonly droppedAttributesCount = 0;
-  readonly droppedEventsCount = 0;
-  readonly droppedLinksCount = 0;
+  droppedAttributesCount = 0;
+  droppedEventsCount = 0;
+  droppedLinksCount = 0;
+  /** {@link seal} ran: the span holds what the SDK's span would, limits applied. */
+  sealed = false;
   /** Start order, process-wide (materialised spans start in this order). */
   readonly sequence = sequence++;
   private readonly performanceStart: number;
@@ -66,8 +87,11 @@ export class LeanSpan implements Span, ReadableSpan {
     readonly kind: SpanKind,
     private readonly context: SpanContext,
     readonly parentSpanContext: SpanContext | undefined,
-    /** The context the span started in (after `root: true`): materialising starts the SDK span in it. */
-    readonly parentContext: Context,
+    /**
+     * The context the span started in (after `root: true`): materialising starts the SDK span in
+     * it. Released (the root context) once the span is sealed for export.
+     */
+    public parentContext: Context,
     attributes: Attributes | undefined,
     links: Link[] | undefined,
     startTime: TimeInput | undefined,
@@ -180,6 +204,24 @@ export class LeanSpan implements Span, ReadableSpan {
       if (exception.stack) attributes['exception.stacktrace'] = exception.stack;
     }
     if (attributes['exception.type'] !== undefined || attributes['exception.message'] !== undefined) this.addEvent('exception', attributes, time);
+  }
+
+  /**
+   * Makes the ended span what the SDK's span would have ended as (invalid attributes dropped, the
+   * provider's span limits applied, see `applySpanLimits`), for an export stage that takes ended
+   * spans as they are (no SDK span rebuilt). Idempotent; releases the start context.
+   */
+  seal(): void {
+    if (this.sealed || !this.ended) return;
+    const limited = applySpanLimits(this.attributes, this.events, this.links, this.owner.spanLimits);
+    this.attributes = limited.attributes;
+    this.droppedAttributesCount = limited.droppedAttributesCount;
+    this.events = limited.events;
+    this.droppedEventsCount = limited.droppedEventsCount;
+    this.links = limited.links;
+    this.droppedLinksCount = limited.droppedLinksCount;
+    this.parentContext = ROOT_CONTEXT;
+    this.sealed = true;
   }
 
   /** A time as the SDK's span takes it (`SpanImpl._getTime`). */

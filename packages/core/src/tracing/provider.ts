@@ -6,7 +6,7 @@ import { BasicTracerProvider, type ReadableSpan, type Span, type SpanProcessor }
 import type { Context } from '@opentelemetry/api';
 import { llmscopeSampler } from '../sampling/head';
 import { resetContextCarrier } from '../context/context';
-import type { LeanSpanSink } from './lean-span';
+import { takesEndedSpans, type LeanSpanSink, type TakesEndedSpans } from './lean-span';
 import { LlmscopeTracer, ReplayableIdGenerator, type ReplayHooks } from './tracer';
 
 /** Instrumentation scope name of every span llmscope creates. */
@@ -35,7 +35,7 @@ function takesLeanSpans(p: SpanProcessor): p is SpanProcessor & TakesLeanSpans {
  * (SDK 2 providers take their processors at construction). Exporters, the trace printer and,
  * later, the local console and the tail sampler all hang off it.
  */
-export class FanoutSpanProcessor implements SpanProcessor {
+export class FanoutSpanProcessor implements SpanProcessor, TakesEndedSpans {
   private processors: SpanProcessor[] = [];
   /**
    * How many of the processors read llmscope's own spans (all but those marked
@@ -44,6 +44,8 @@ export class FanoutSpanProcessor implements SpanProcessor {
   ownSpanConsumers = 0;
   /** The only consumer of llmscope's spans, when it takes lean spans (see LlmscopeTracer). */
   leanSink: LeanSpanSink | undefined;
+  /** Every processor that reads llmscope's spans takes ended spans as they are (and there is one). */
+  takesEndedSpans = false;
   /** While lean spans are materialised: the one processor their SDK spans go to. */
   private replayTarget: SpanProcessor | undefined;
 
@@ -68,6 +70,7 @@ export class FanoutSpanProcessor implements SpanProcessor {
     this.ownSpanConsumers = own.length;
     const only = own[0];
     this.leanSink = own.length === 1 && only !== undefined && takesLeanSpans(only) ? only : undefined;
+    this.takesEndedSpans = own.length > 0 && own.every(takesEndedSpans);
   }
 
   get size(): number {

@@ -4,8 +4,9 @@ import {
 } from '@opentelemetry/api';
 import { isTracingSuppressed, type InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
-import { RandomIdGenerator, type IdGenerator, type ReadableSpan, type Sampler, type SamplingResult, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { LeanSpan, type LeanSpanOwner, type LeanSpanSink } from './lean-span';
+import { RandomIdGenerator, type IdGenerator, type ReadableSpan, type Sampler, type SamplingResult, type SpanLimits, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { LeanSpan, takesEndedSpans, type LeanSpanOwner, type LeanSpanSink } from './lean-span';
+import { tracerSpanLimits } from './span-limits';
 
 /** Where the tracer reads whether anyone consumes llmscope's own spans (fields, read per span). */
 export interface OwnSpanConsumers {
@@ -68,6 +69,8 @@ const NO_ATTRIBUTES = Object.freeze({});
 export class LlmscopeTracer implements Tracer, LeanSpanOwner {
   private readonly ids = new RandomIdGenerator();
   readonly instrumentationScope: InstrumentationScope;
+  readonly spanLimits: Readonly<SpanLimits>;
+  readonly resource: Resource;
 
   constructor(
     /** The SDK tracer of the provider llmscope registered. */
@@ -80,17 +83,18 @@ export class LlmscopeTracer implements Tracer, LeanSpanOwner {
   ) {
     // The SDK tracer's own scope object when it shows it (the same one its spans carry).
     this.instrumentationScope = (sdk as Partial<{ instrumentationScope: InstrumentationScope }>).instrumentationScope ?? scope;
-  }
-
-  get resource(): Resource {
-    return this.replay.resource;
+    // The SDK tracer's own limits and resource object: a lean span exported as it is carries what
+    // its SDK span would (the exporter groups spans by resource object).
+    this.spanLimits = tracerSpanLimits(sdk);
+    const resource = (sdk as Partial<{ _resource: Resource }>)._resource;
+    this.resource = resource !== null && typeof resource === 'object' ? resource : replay.resource;
   }
 
   startSpan(name: string, options?: SpanOptions, ctx?: Context): Span {
     const consumers = this.consumers;
     if (consumers.ownSpanConsumers === 0) return this.ownSpan(name, options, ctx ?? contextApi.active(), undefined);
     const sink = consumers.leanSink;
-    if (sink === undefined) return this.sdk.startSpan(name, options, ctx);
+    if (sink === undefined || !sink.acceptsLean) return this.sdk.startSpan(name, options, ctx);
     return this.ownSpan(name, options, ctx ?? contextApi.active(), sink);
   }
 
@@ -135,6 +139,19 @@ export class LlmscopeTracer implements Tracer, LeanSpanOwner {
   }
 
   materialise(spans: readonly ReadableSpan[], target: SpanProcessor): void {
+    if (takesEndedSpans(target)) {
+      // Every processor there reads ended spans only (llmscope's exporters): the lean spans go as
+      // they are, sealed with the SDK's rules, and no SDK span is rebuilt.
+      for (const s of spans) {
+        try {
+          if (s instanceof LeanSpan) s.seal();
+          target.onEnd(s);
+        } catch {
+          // The export stage never throws into the span's end (and so into the app).
+        }
+      }
+      return;
+    }
     const lean: LeanSpan[] = [];
     for (const s of spans) if (s instanceof LeanSpan) lean.push(s);
     // onStart in start order: the trace printer orders siblings by it.
