@@ -9,6 +9,8 @@
  * provider is process-wide), alternating, and prints the median CPU µs per trace of each run;
  * `npx tsx src/micro-tail.ts <config>` runs one (tail, no-tail, no-exporter, tracing-off).
  * `BENCH_CONFIGS=tail,no-tail` chooses configurations, `BENCH_RUNS` how many rounds of them.
+ * `BENCH_ENDED_ONLY=1`: the export stage reads ended spans only, as with llmscope's exporters
+ * (the no-op processor says so, unwrapped: `redact.appSpanProcessors: false`).
  * `BENCH_HANDLER=empty`: the request does nothing inside (one span a trace, the HTTP bench's
  * shape): llmscope's own cost per request without the sockets and the framework.
  */
@@ -20,8 +22,14 @@ import { Llmscope, retrievalAttributes, type LlmscopeOptions } from '../../packa
 const CONFIGS = ['tail', 'no-tail', 'no-exporter', 'tracing-off'] as const;
 type Config = (typeof CONFIGS)[number];
 
-/** Counts what reaches the export stage (so the kept share can be checked), does nothing else. */
+/**
+ * Counts what reaches the export stage (so the kept share can be checked), does nothing else.
+ * `BENCH_ENDED_ONLY=1`: it declares what llmscope's exporters declare (it reads ended spans only),
+ * so kept traces reach it as lean spans and `no-tail` builds no SDK spans: the path a user with
+ * the OTLP exporter runs. Unset: a processor that wants SDK spans (an app's own).
+ */
 class NoopProcessor implements SpanProcessor {
+  readonly takesEndedSpans = process.env.BENCH_ENDED_ONLY === '1';
   ended = 0;
   onStart(_span: Span): void {}
   onEnd(_span: ReadableSpan): void {
@@ -36,6 +44,8 @@ function options(config: Config, noop: NoopProcessor): LlmscopeOptions<never> {
   // cost varies from run to run, so that the tracing path's differences show.
   const recent = process.env.BENCH_RECENT_TRACES;
   const base: LlmscopeOptions<never> = { metrics: { defaultMetrics: false }, ...(recent === undefined ? {} : { evaluations: { recentTraces: Number(recent) } }) };
+  // An app processor is wrapped for redaction (a processor that wants SDK spans): not so here.
+  if (process.env.BENCH_ENDED_ONLY === '1') base.redact = { appSpanProcessors: false };
   switch (config) {
     case 'tail': return { ...base, tracing: { spanProcessors: [noop] } };
     case 'no-tail': return { ...base, tracing: { spanProcessors: [noop] }, sampling: { tail: false } };

@@ -17,6 +17,9 @@ const arg = (name: string): string | undefined => {
 const rate = Number(arg('--rate') ?? 10000);
 const seconds = Number(arg('--seconds') ?? 6);
 const rounds = Number(arg('--rounds') ?? 2);
+// `--client-core 1` puts the load generator on the server's core: wakeups stay on one CPU (no
+// cross-CPU wakeup), at the price of the two sharing it.
+const clientCore = Number(arg('--client-core') ?? 0);
 
 const ROWS: Array<{ name: string; variant: string; env?: Record<string, string> }> = [
   { name: 'bare', variant: 'bare' },
@@ -37,7 +40,7 @@ async function run(variant: string, env: Record<string, string>, overallRate: nu
 }
 
 async function main(): Promise<void> {
-  pinSelf(0);
+  pinSelf(clientCore);
   const sink = await startSink();
   for (let r = 0; r < rounds; r++) {
     for (const mode of [undefined, rate]) {
