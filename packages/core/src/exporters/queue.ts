@@ -20,6 +20,9 @@ export interface QueueLimits {
 // One shared error object: a full queue is reported without allocating per dropped span.
 const QUEUE_FULL = new Error('queue full: the backend is slower than the span rate (or not answering)');
 
+/** The default transform: spans exported as they are (no copy of the batch). */
+const IDENTITY = (span: ReadableSpan): ReadableSpan => span;
+
 export const DEFAULT_QUEUE_LIMITS: QueueLimits = { maxQueueSize: 2048, maxBatchSize: 512, scheduledDelayMs: 1000, exportTimeoutMs: 10000 };
 
 /**
@@ -47,7 +50,7 @@ export class BoundedExportProcessor implements SpanProcessor, TakesEndedSpans {
     private readonly exporter: SpanExporter,
     private readonly health: TelemetryHealth,
     private readonly limits: QueueLimits = DEFAULT_QUEUE_LIMITS,
-    private readonly transform: (span: ReadableSpan) => ReadableSpan = (s) => s,
+    private readonly transform: (span: ReadableSpan) => ReadableSpan = IDENTITY,
   ) {}
 
   /** Spans waiting to be exported. */
@@ -102,23 +105,31 @@ export class BoundedExportProcessor implements SpanProcessor, TakesEndedSpans {
     return done;
   }
 
-  private async exportBatch(batch: ReadableSpan[]): Promise<void> {
+  private exportBatch(batch: ReadableSpan[]): Promise<void> {
+    // Only the count outlives the call to the exporter (no closure names the spans): they are
+    // garbage once the exporter has encoded them, not held, and copied by every scavenge, while
+    // the request is in flight.
+    const count = batch.length;
     let spans: ReadableSpan[];
     try {
-      spans = batch.map(this.transform);
+      spans = this.transform === IDENTITY ? batch : batch.map(this.transform);
     } catch (error) {
-      this.health.dropped(this.name, batch.length);
+      this.health.dropped(this.name, count);
       this.health.failed(this.name, error);
-      return;
+      return Promise.resolve();
     }
-    const result = await this.callExporter(spans);
-    if (result.code !== ExportResultCode.SUCCESS && !this.abandoned) {
-      this.health.dropped(this.name, batch.length);
-      this.health.failed(this.name, result.error ?? new Error('export failed'));
-    }
+    return this.callExporter(spans).then((result) => {
+      if (result.code !== ExportResultCode.SUCCESS && !this.abandoned) {
+        this.health.dropped(this.name, count);
+        this.health.failed(this.name, result.error ?? new Error('export failed'));
+      }
+    });
   }
 
-  private callExporter(spans: ReadableSpan[]): Promise<ExportResult> {
+  private callExporter(batch: ReadableSpan[]): Promise<ExportResult> {
+    // Handed over through a slot the closures clear: a closure naming the parameter would keep the
+    // batch alive in the closures' shared context for as long as the export runs.
+    let pending: ReadableSpan[] | undefined = batch;
     return new Promise<ExportResult>((resolve) => {
       const timer = setTimeout(() => resolve({ code: ExportResultCode.FAILED, error: new Error(`export timed out after ${this.limits.exportTimeoutMs} ms`) }), this.limits.exportTimeoutMs);
       timer.unref();
@@ -128,8 +139,13 @@ export class BoundedExportProcessor implements SpanProcessor, TakesEndedSpans {
       };
       try {
         // Outside the request whose span scheduled this export: not traced, no traceparent.
-        untraced(() => this.exporter.export(spans, finish));
+        untraced(() => {
+          const spans = pending ?? [];
+          pending = undefined;
+          this.exporter.export(spans, finish);
+        });
       } catch (error) {
+        pending = undefined;
         finish({ code: ExportResultCode.FAILED, error: error instanceof Error ? error : new Error(String(error)) });
       }
     });
