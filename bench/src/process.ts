@@ -15,13 +15,14 @@ export class ServerProcess {
     });
   }
 
-  static async start(script: string, variant: string, env: Record<string, string | undefined>, core: number, nodeFlags: string[] = []): Promise<ServerProcess> {
+  /** `stdout: 'pipe'`: the server's standard output is read by the caller (`child.stdout`), not shown. */
+  static async start(script: string, variant: string, env: Record<string, string | undefined>, core: number, nodeFlags: string[] = [], stdout: 'inherit' | 'pipe' = 'inherit'): Promise<ServerProcess> {
     const node = [...nodeFlags, '--import', 'tsx', join(__dirname, script)];
     const [cmd, args] = TASKSET ? [TASKSET, ['-c', String(core), process.execPath, ...node]] : [process.execPath, node];
     const child = spawn(cmd, args, {
       cwd: join(__dirname, '..'),
       env: { ...process.env, ...env, BENCH_VARIANT: variant, NODE_ENV: 'production' },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      stdio: ['ignore', stdout, 'inherit', 'ipc'],
     });
     const port = await new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${script} ${variant} did not start in 120 s`)), 120000);
