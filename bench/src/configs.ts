@@ -67,3 +67,12 @@ export function baselineOf(config: BenchConfig): BenchConfig | undefined {
   const framework = config.framework === 'context' ? 'express' : config.framework;
   return CONFIGS.find((c) => c.framework === framework && c.bare);
 }
+
+/** The server's environment: no `OTEL_*` variable from this shell, the sink's endpoint where a row asks for it. */
+export function serverEnv(config: BenchConfig, otlp: string): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = { BENCH_OTLP_URL: otlp };
+  for (const name of Object.keys(process.env)) if (name.startsWith('OTEL_')) env[name] = undefined;
+  if (config.env === 'otlp-env') env.OTEL_EXPORTER_OTLP_ENDPOINT = otlp.replace(/\/v1\/traces$/, '');
+  if (config.spinMicros !== undefined) env.BENCH_SPIN_US = String(config.spinMicros);
+  return env;
+}

@@ -9,7 +9,7 @@
  * Default: Fastify + llmscope with no exporter and with every trace exported.
  */
 import autocannon from 'autocannon';
-import { CONFIGS } from './configs';
+import { CONFIGS, serverEnv } from './configs';
 import { pinSelf, ServerProcess } from './process';
 import { startSink } from './sink';
 
@@ -30,10 +30,7 @@ async function main(): Promise<void> {
   const sink = await startSink();
   const configs = CONFIGS.filter((c) => (only === undefined ? DEFAULT.includes(c.name) : c.name.includes(only)));
   for (const config of configs) {
-    const env: Record<string, string | undefined> = { BENCH_OTLP_URL: sink.url };
-    if (config.env === 'otlp-env') env.OTEL_EXPORTER_OTLP_ENDPOINT = sink.url.replace(/\/v1\/traces$/, '');
-    if (config.spinMicros !== undefined) env.BENCH_SPIN_US = String(config.spinMicros);
-    const server = await ServerProcess.start(config.script, config.variant, env, 1, ['--trace-gc'], 'pipe');
+    const server = await ServerProcess.start(config.script, config.variant, serverEnv(config, sink.url), 1, ['--trace-gc'], 'pipe');
     const scavenges: number[] = [];
     let marks = 0;
     let total = 0;

@@ -12,7 +12,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { CONFIGS } from './configs';
+import { CONFIGS, serverEnv } from './configs';
 import { pinSelf, ServerProcess } from './process';
 import { readProfile, renderSummary, summarise } from './cpuprofile';
 import { startSink } from './sink';
@@ -33,10 +33,7 @@ async function main(): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const configs = CONFIGS.filter((c) => (only === undefined ? DEFAULT.includes(c.name) : c.name.includes(only)));
   for (const config of configs) {
-    const env: Record<string, string | undefined> = { BENCH_OTLP_URL: sink.url };
-    if (config.env === 'otlp-env') env.OTEL_EXPORTER_OTLP_ENDPOINT = sink.url.replace(/\/v1\/traces$/, '');
-    if (config.spinMicros !== undefined) env.BENCH_SPIN_US = String(config.spinMicros);
-    const server = await ServerProcess.start(config.script, config.variant, env, 1);
+    const server = await ServerProcess.start(config.script, config.variant, serverEnv(config, sink.url), 1);
     try {
       const url = `http://127.0.0.1:${server.port}/users/42`;
       const headers = { 'x-user-id': 'bench-user' };

@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { baselineOf, CONFIGS, type BenchConfig } from './configs';
+import { baselineOf, CONFIGS, serverEnv, type BenchConfig } from './configs';
 import { pinSelf, ServerProcess } from './process';
 import { renderMarkdown, type Results, type Row } from './report';
 import { CONNECTIONS, measureServer, type Measurement } from './measure';
@@ -24,15 +24,6 @@ const ROUNDS = quick ? 1 : 3;
 const WARMUP_S = quick ? 1 : 2;
 const DURATION_S = quick ? 3 : 8;
 const SOAK_REQUESTS = quick ? 50000 : 500000;
-
-/** The server's environment: no `OTEL_*` variable from this shell, the sink's endpoint where a row asks for it. */
-function serverEnv(config: BenchConfig, otlp: string): Record<string, string | undefined> {
-  const env: Record<string, string | undefined> = { BENCH_OTLP_URL: otlp };
-  for (const name of Object.keys(process.env)) if (name.startsWith('OTEL_')) env[name] = undefined;
-  if (config.env === 'otlp-env') env.OTEL_EXPORTER_OTLP_ENDPOINT = otlp.replace(/\/v1\/traces$/, '');
-  if (config.spinMicros !== undefined) env.BENCH_SPIN_US = String(config.spinMicros);
-  return env;
-}
 
 async function measure(config: BenchConfig, otlp: string): Promise<Measurement> {
   const server = await ServerProcess.start(config.script, config.variant, serverEnv(config, otlp), 1);
