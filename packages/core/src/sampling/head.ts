@@ -1,4 +1,4 @@
-import type { Attributes, Context, Link, SpanKind } from '@opentelemetry/api';
+import { TraceFlags, type Attributes, type Context, type Link, type SpanContext, type SpanKind } from '@opentelemetry/api';
 import {
   AlwaysOffSampler, AlwaysOnSampler, ParentBasedSampler, SamplingDecision, TraceIdRatioBasedSampler,
   type Sampler, type SamplingResult,
@@ -39,6 +39,8 @@ function buildInner(head: ResolvedHeadSampling): Sampler {
 export class LlmscopeSampler implements Sampler {
   private inner: Sampler = buildInner({ ratio: 1, parentBased: true });
   private description = 'ParentBased{root=AlwaysOn}';
+  /** The rules are the default ParentBased{root=AlwaysOn}: a decision needs no inner sampler call. */
+  private followsParent = true;
   /** While a lean span is materialised: the decision it already took (its ids were propagated with it). */
   private replaying: SamplingResult | undefined;
 
@@ -51,6 +53,18 @@ export class LlmscopeSampler implements Sampler {
   configure(head: ResolvedHeadSampling): void {
     this.inner = buildInner(head);
     this.description = this.inner.toString();
+    this.followsParent = head.parentBased && head.ratio >= 1;
+  }
+
+  /**
+   * Whether a span under `parent` (undefined or invalid: a root) is sampled, when the rules tell
+   * it from the parent alone (the default: a root is sampled, a child follows its parent's flag,
+   * remote or local); undefined when `shouldSample` must be asked. What ParentBased{root=AlwaysOn}
+   * answers, without its context lookups and result object (llmscope's tracer, per span).
+   */
+  sampledByParent(parent: SpanContext | undefined): boolean | undefined {
+    if (!this.followsParent || this.replaying !== undefined) return undefined;
+    return parent === undefined || (parent.traceFlags & TraceFlags.SAMPLED) !== 0;
   }
 
   shouldSample(context: Context, traceId: string, spanName: string, spanKind: SpanKind, attributes: Attributes, links: Link[]): SamplingResult {

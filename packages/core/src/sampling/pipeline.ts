@@ -30,8 +30,15 @@ class SampledOnly implements SpanProcessor, TakesLeanSpans {
     if ((span.spanContext().traceFlags & TraceFlags.SAMPLED) === 0) return;
     // A lean span (only ever a sampled one) goes through its tracer: sealed as it is, or rebuilt as
     // an SDK span if a processor that wants those joined the stage since it started.
-    if (span instanceof LeanSpan) span.owner.materialise([span], this.next);
-    else this.next.onEnd(span);
+    if (!(span instanceof LeanSpan)) {
+      this.next.onEnd(span);
+    } else if (this.next.takesEndedSpans) {
+      // What materialise does for such a stage, without a list per span.
+      span.seal();
+      this.next.onEnd(span);
+    } else {
+      span.owner.materialise([span], this.next);
+    }
   }
   forceFlush(): Promise<void> {
     return this.next.forceFlush();

@@ -4,9 +4,10 @@ import {
 } from '@opentelemetry/api';
 import { isTracingSuppressed, type InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
-import { RandomIdGenerator, type IdGenerator, type ReadableSpan, type Sampler, type SamplingResult, type SpanLimits, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { RandomIdGenerator, type IdGenerator, type ReadableSpan, type SamplingResult, type SpanLimits, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { LeanSpan, takesEndedSpans, type LeanSpanOwner, type LeanSpanSink } from './lean-span';
 import { tracerSpanLimits } from './span-limits';
+import type { LlmscopeSampler } from '../sampling/head';
 
 /** Where the tracer reads whether anyone consumes llmscope's own spans (fields, read per span). */
 export interface OwnSpanConsumers {
@@ -77,7 +78,7 @@ export class LlmscopeTracer implements Tracer, LeanSpanOwner {
     private readonly sdk: Tracer,
     private readonly consumers: OwnSpanConsumers,
     /** The provider's head sampler: the sampled flag of an id-only span is the one it would get. */
-    private readonly sampler: Sampler,
+    private readonly sampler: LlmscopeSampler,
     private readonly replay: ReplayHooks,
     scope: InstrumentationScope,
   ) {
@@ -126,12 +127,17 @@ export class LlmscopeTracer implements Tracer, LeanSpanOwner {
       validParent = parent;
     }
     let traceFlags: number = TraceFlags.NONE;
-    try {
-      const result = this.sampler.shouldSample(parentContext, traceId, name, options?.kind ?? SpanKind.INTERNAL, options?.attributes ?? NO_ATTRIBUTES, NO_LINKS);
-      if (result.decision === SamplingDecision.RECORD_AND_SAMPLED) traceFlags = TraceFlags.SAMPLED;
-      if (result.traceState !== undefined) traceState = result.traceState;
-    } catch {
-      // A sampler never fails a request: the span is simply not sampled.
+    // The default head rules decide from the parent alone; other rules ask the sampler.
+    const byParent = this.sampler.sampledByParent(validParent);
+    if (byParent === true) traceFlags = TraceFlags.SAMPLED;
+    else if (byParent === undefined) {
+      try {
+        const result = this.sampler.shouldSample(parentContext, traceId, name, options?.kind ?? SpanKind.INTERNAL, options?.attributes ?? NO_ATTRIBUTES, NO_LINKS);
+        if (result.decision === SamplingDecision.RECORD_AND_SAMPLED) traceFlags = TraceFlags.SAMPLED;
+        if (result.traceState !== undefined) traceState = result.traceState;
+      } catch {
+        // A sampler never fails a request: the span is simply not sampled.
+      }
     }
     const spanContext: SpanContext = traceState === undefined ? { traceId, spanId, traceFlags } : { traceId, spanId, traceFlags, traceState };
     if (sink === undefined || traceFlags !== TraceFlags.SAMPLED) return trace.wrapSpanContext(spanContext);
