@@ -28,12 +28,11 @@ class SampledOnly implements SpanProcessor, TakesLeanSpans {
   onEnd(span: ReadableSpan): void {
     // Spans recorded but not sampled (GenAI spans kept for metrics) are not for exporters.
     if ((span.spanContext().traceFlags & TraceFlags.SAMPLED) === 0) return;
-    // A lean span (only ever a sampled one) goes through its tracer: sealed as it is, or rebuilt as
-    // an SDK span if a processor that wants those joined the stage since it started.
+    // A lean span (only ever a sampled one) is sealed and passed on as it is, or, if a processor
+    // that wants SDK spans joined the stage since it started, rebuilt as one by its tracer.
     if (!(span instanceof LeanSpan)) {
       this.next.onEnd(span);
     } else if (this.next.takesEndedSpans) {
-      // What materialise does for such a stage, without a list per span.
       span.seal();
       this.next.onEnd(span);
     } else {
