@@ -298,9 +298,10 @@ function stringBits(text: string, seed: number): number {
  * Keyed by small integers read from the trace id, not by the id strings: a map holding 10,000+
  * strings keeps every trace id alive long enough to be promoted to the old generation, and each
  * insertion costs a string hash and a write barrier (together ~1.2 µs a trace under HTTP load in
- * the profiles). The key is 28 bits of the id's last 7 hex digits; the value holds 28 more bits
- * (the 7 digits before them) to check, with the decision as its sign: two ids are mistaken for one
- * another only when 56 random bits agree.
+ * the profiles). An entry is 28 bits of the id's last 7 hex digits (its slot) and 28 more bits (the
+ * 7 digits before them), with the decision as the sign of the second: two ids are one entry only
+ * when all 56 bits agree. Ids that share the first 28 bits are two entries (among 10,000 random
+ * ids that happens in about one run in six: keying by 28 bits alone lost the older decision).
  *
  * Each generation is one `Int32Array` of (key + 1, value) pairs, open addressing with linear
  * probing, at most half full: a decision is one or two cache lines written in place, where a
@@ -324,9 +325,9 @@ export class DecisionMemory {
   /** Whether `traceId` was kept, or undefined when no decision is remembered. */
   get(traceId: string): boolean | undefined {
     const { key, check } = keyOf(traceId);
-    let v = this.current === undefined ? 0 : this.find(this.current, key + 1);
-    if ((v < 0 ? -v : v) !== check) v = this.previous === undefined ? 0 : this.find(this.previous, key + 1);
-    if ((v < 0 ? -v : v) !== check) return undefined;
+    let v = this.current === undefined ? 0 : this.find(this.current, key + 1, check);
+    if (v === 0) v = this.previous === undefined ? 0 : this.find(this.previous, key + 1, check);
+    if (v === 0) return undefined;
     return v > 0;
   }
 
@@ -348,9 +349,14 @@ export class DecisionMemory {
     for (;;) {
       const at = slot * 2;
       const k = table[at] as number;
-      if (k === 0 || k === stored) {
-        if (k === 0) this.count++;
+      if (k === 0) {
+        this.count++;
         table[at] = stored;
+        table[at + 1] = kept ? check : -check;
+        return;
+      }
+      const v = table[at + 1] as number;
+      if (k === stored && (v < 0 ? -v : v) === check) {
         table[at + 1] = kept ? check : -check;
         return;
       }
@@ -358,15 +364,18 @@ export class DecisionMemory {
     }
   }
 
-  /** The value stored for `stored` (a key + 1) in `table`, 0 when none. */
-  private find(table: Int32Array, stored: number): number {
+  /** The signed value stored for the id (`stored` = key + 1, and `check`) in `table`, 0 when none. */
+  private find(table: Int32Array, stored: number, check: number): number {
     const mask = this.mask;
     let slot = (stored - 1) & mask;
     for (;;) {
       const at = slot * 2;
       const k = table[at] as number;
-      if (k === stored) return table[at + 1] as number;
       if (k === 0) return 0;
+      if (k === stored) {
+        const v = table[at + 1] as number;
+        if ((v < 0 ? -v : v) === check) return v;
+      }
       slot = (slot + 1) & mask;
     }
   }
