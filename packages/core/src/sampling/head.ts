@@ -1,4 +1,5 @@
-import { TraceFlags, type Attributes, type Context, type Link, type SpanContext, type SpanKind } from '@opentelemetry/api';
+import { TraceFlags } from '@opentelemetry/api';
+import type { Attributes, Context, Link, SpanContext, SpanKind } from '@opentelemetry/api';
 import {
   AlwaysOffSampler, AlwaysOnSampler, ParentBasedSampler, SamplingDecision, TraceIdRatioBasedSampler,
   type Sampler, type SamplingResult,
