@@ -16,7 +16,6 @@ import { TailSamplingProcessor } from './tail';
  * and each one is sealed with the SDK's rules as it ends (LlmscopeTracer.materialise).
  */
 class SampledOnly implements SpanProcessor, TakesLeanSpans {
-  readonly takesLeanSpans = true;
   constructor(private readonly next: FanoutSpanProcessor) {}
   /** Read per span start: lean only while the stage takes ended spans (a printer or an app processor may join it). */
   get acceptsLean(): boolean {
@@ -29,15 +28,9 @@ class SampledOnly implements SpanProcessor, TakesLeanSpans {
     // Spans recorded but not sampled (GenAI spans kept for metrics) are not for exporters.
     if ((span.spanContext().traceFlags & TraceFlags.SAMPLED) === 0) return;
     // A lean span (only ever a sampled one) is sealed and passed on as it is, or, if a processor
-    // that wants SDK spans joined the stage since it started, rebuilt as one by its tracer.
-    if (!(span instanceof LeanSpan)) {
-      this.next.onEnd(span);
-    } else if (this.next.takesEndedSpans) {
-      span.seal();
-      this.next.onEnd(span);
-    } else {
-      span.owner.materialise([span], this.next);
-    }
+    // that wants SDK spans joined the stage since it started, rebuilt as one.
+    if (span instanceof LeanSpan) span.forwardTo(this.next);
+    else this.next.onEnd(span);
   }
   forceFlush(): Promise<void> {
     return this.next.forceFlush();

@@ -58,7 +58,6 @@ export interface TailSamplerStats {
  * the export stage gets `onStart` then `onEnd` for, when the trace is decided.
  */
 export class TailSamplingProcessor implements SpanProcessor, TakesLeanSpans {
-  readonly takesLeanSpans = true;
   readonly acceptsLean = true;
   readonly rules: TailRules;
   private readonly open = new Map<string, OpenTrace>();
@@ -235,12 +234,9 @@ export class TailSamplingProcessor implements SpanProcessor, TakesLeanSpans {
   }
 
   private forward(span: ReadableSpan): void {
-    if (span instanceof LeanSpan) {
-      span.owner.materialise([span], this.next);
-      return;
-    }
     try {
-      this.next.onEnd(span);
+      if (span instanceof LeanSpan) span.forwardTo(this.next);
+      else this.next.onEnd(span);
     } catch {
       // The export stage never throws into the span's end (and so into the app).
     }
@@ -300,8 +296,9 @@ function stringBits(text: string, seed: number): number {
  * insertion costs a string hash and a write barrier (together ~1.2 µs a trace under HTTP load in
  * the profiles). An entry is 28 bits of the id's last 7 hex digits (its slot) and 28 more bits (the
  * 7 digits before them), with the decision as the sign of the second: two ids are one entry only
- * when all 56 bits agree. Ids that share the first 28 bits are two entries (among 10,000 random
- * ids that happens in about one run in six: keying by 28 bits alone lost the older decision).
+ * when all 56 bits agree. Ids that share the first 28 bits are two entries (by the birthday
+ * bound, two of 10,000 random ids share them with a probability of ~17%: keying by 28 bits alone
+ * lost the older decision).
  *
  * Each generation is one `Int32Array` of (key + 1, value) pairs, open addressing with linear
  * probing, at most half full: a decision is one or two cache lines written in place, where a
@@ -325,10 +322,10 @@ export class DecisionMemory {
   /** Whether `traceId` was kept, or undefined when no decision is remembered. */
   get(traceId: string): boolean | undefined {
     const { key, check } = keyOf(traceId);
-    let v = this.current === undefined ? 0 : this.find(this.current, key + 1, check);
-    if (v === 0) v = this.previous === undefined ? 0 : this.find(this.previous, key + 1, check);
-    if (v === 0) return undefined;
-    return v > 0;
+    // An empty slot holds 0, never a decision (a check value is at least 1).
+    let v = this.current === undefined ? 0 : (this.current[this.slotOf(this.current, key, check) + 1] as number);
+    if (v === 0 && this.previous !== undefined) v = this.previous[this.slotOf(this.previous, key, check) + 1] as number;
+    return v === 0 ? undefined : v > 0;
   }
 
   /** A trace decided again (a late root kept) is found in the current generation first. */
@@ -343,40 +340,20 @@ export class DecisionMemory {
       this.count = 0;
     }
     const { key, check } = keyOf(traceId);
-    const stored = key + 1;
-    const mask = this.mask;
-    let slot = key & mask;
-    for (;;) {
-      const at = slot * 2;
-      const k = table[at] as number;
-      if (k === 0) {
-        this.count++;
-        table[at] = stored;
-        table[at + 1] = kept ? check : -check;
-        return;
-      }
-      const v = table[at + 1] as number;
-      if (k === stored && (v < 0 ? -v : v) === check) {
-        table[at + 1] = kept ? check : -check;
-        return;
-      }
-      slot = (slot + 1) & mask;
-    }
+    const at = this.slotOf(table, key, check);
+    if (table[at] === 0) this.count++;
+    table[at] = key + 1;
+    table[at + 1] = kept ? check : -check;
   }
 
-  /** The signed value stored for the id (`stored` = key + 1, and `check`) in `table`, 0 when none. */
-  private find(table: Int32Array, stored: number, check: number): number {
+  /** Where the id's entry is in `table` (its index), or the empty slot where it goes: linear probing from its key. */
+  private slotOf(table: Int32Array, key: number, check: number): number {
     const mask = this.mask;
-    let slot = (stored - 1) & mask;
-    for (;;) {
+    const stored = key + 1;
+    for (let slot = key & mask; ; slot = (slot + 1) & mask) {
       const at = slot * 2;
       const k = table[at] as number;
-      if (k === 0) return 0;
-      if (k === stored) {
-        const v = table[at + 1] as number;
-        if ((v < 0 ? -v : v) === check) return v;
-      }
-      slot = (slot + 1) & mask;
+      if (k === 0 || (k === stored && Math.abs(table[at + 1] as number) === check)) return at;
     }
   }
 }

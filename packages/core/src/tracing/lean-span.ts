@@ -224,6 +224,19 @@ export class LeanSpan implements Span, ReadableSpan {
     this.sealed = true;
   }
 
+  /**
+   * Hands this ended span to `target`: sealed and as it is when `target` takes ended spans
+   * (llmscope's exporters), otherwise rebuilt as an SDK span by its owner.
+   */
+  forwardTo(target: SpanProcessor): void {
+    if (takesEndedSpans(target)) {
+      this.seal();
+      target.onEnd(this);
+    } else {
+      this.owner.materialise([this], target);
+    }
+  }
+
   /** A time as the SDK's span takes it (`SpanImpl._getTime`). */
   private time(input: TimeInput | undefined): HrTime {
     if (typeof input === 'number' && input <= performance.now()) return hrTime(input + this.performanceOffset);

@@ -20,14 +20,13 @@ export interface SkipsOwnSpans {
 
 /**
  * A span processor that can take llmscope's spans as {@link LeanSpan}s when it is their only
- * consumer (the tail sampler: it materialises SDK spans for the traces it keeps).
+ * consumer (the tail sampler; the sampled-only gate while its stage takes ended spans): one that
+ * says, through `acceptsLean`, whether it takes them now.
  */
-export interface TakesLeanSpans extends LeanSpanSink {
-  readonly takesLeanSpans: true;
-}
+export type TakesLeanSpans = LeanSpanSink;
 
 function takesLeanSpans(p: SpanProcessor): p is SpanProcessor & TakesLeanSpans {
-  return (p as Partial<TakesLeanSpans>).takesLeanSpans === true;
+  return typeof (p as Partial<TakesLeanSpans>).acceptsLean === 'boolean';
 }
 
 /**

@@ -41,36 +41,32 @@ export interface LimitedSpanData {
 export function applySpanLimits(attributes: Attributes, events: readonly TimedEvent[], links: readonly Link[], limits: Readonly<SpanLimits>): LimitedSpanData {
   const valueLimit = limits.attributeValueLengthLimit ?? 0;
   const own = spanAttributes(attributes, limits.attributeCountLimit, valueLimit);
-  let droppedEventsCount = 0;
-  let keptEvents = events as TimedEvent[];
-  if (events.length > 0) {
-    const kept = latest(events, limits.eventCountLimit);
-    droppedEventsCount = events.length - kept.length;
-    keptEvents = kept.map((e) => {
-      const a = limitedAttributes(e.attributes, limits.attributePerEventCountLimit, valueLimit);
-      return { name: e.name, attributes: a.attributes, time: e.time, droppedAttributesCount: a.dropped };
-    });
-  }
-  let droppedLinksCount = 0;
-  let keptLinks = links as Link[];
-  if (links.length > 0) {
-    const kept = latest(links, limits.linkCountLimit);
-    droppedLinksCount = links.length - kept.length;
-    keptLinks = kept.map((l) => {
-      const a = limitedAttributes(l.attributes, limits.attributePerLinkCountLimit, valueLimit);
-      const link: Link = { context: l.context };
-      if (a.count > 0) link.attributes = a.attributes;
-      if (a.dropped > 0) link.droppedAttributesCount = a.dropped;
-      return link;
-    });
-  }
-  return { attributes: own.attributes, droppedAttributesCount: own.dropped, events: keptEvents, droppedEventsCount, links: keptLinks, droppedLinksCount };
+  const keptEvents = latest(events, limits.eventCountLimit, (e): TimedEvent => {
+    const a = limitedAttributes(e.attributes, limits.attributePerEventCountLimit, valueLimit);
+    return { name: e.name, attributes: a.attributes, time: e.time, droppedAttributesCount: a.dropped };
+  });
+  const keptLinks = latest(links, limits.linkCountLimit, (l): Link => {
+    const a = limitedAttributes(l.attributes, limits.attributePerLinkCountLimit, valueLimit);
+    const link: Link = { context: l.context };
+    if (a.count > 0) link.attributes = a.attributes;
+    if (a.dropped > 0) link.droppedAttributesCount = a.dropped;
+    return link;
+  });
+  return {
+    attributes: own.attributes, droppedAttributesCount: own.dropped,
+    events: keptEvents, droppedEventsCount: events.length - keptEvents.length,
+    links: keptLinks, droppedLinksCount: links.length - keptLinks.length,
+  };
 }
 
-/** The last `limit` items (the SDK drops the oldest event or link past its limit). */
-function latest<T>(items: readonly T[], limit: number | undefined): readonly T[] {
-  if (limit === undefined || items.length <= limit) return items;
-  return limit <= 0 ? [] : items.slice(items.length - limit);
+/**
+ * The last `limit` items (the SDK drops the oldest event or link past its limit), each through
+ * `limit1`; an empty list is returned as it is (most spans have no events and no links).
+ */
+function latest<T>(items: readonly T[], limit: number | undefined, limit1: (item: T) => T): T[] {
+  if (items.length === 0) return items as T[];
+  const kept = limit === undefined || items.length <= limit ? items : limit <= 0 ? [] : items.slice(items.length - limit);
+  return kept.map(limit1);
 }
 
 /**
