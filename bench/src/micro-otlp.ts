@@ -26,7 +26,7 @@ import { Redactor } from '../../packages/core/src/logging/redact';
 import { TelemetryHealth } from '../../packages/core/src/exporters/health';
 import { OtlpSpanEncoder } from '../../packages/core/src/exporters/otlp-encode';
 import { createOtlpProcessor } from '../../packages/core/src/exporters/otlp';
-import { BoundedExportProcessor, DEFAULT_QUEUE_LIMITS } from '../../packages/core/src/exporters/queue';
+import { BoundedExportProcessor, DEFAULT_QUEUE_LIMITS, PACK_CHUNK } from '../../packages/core/src/exporters/queue';
 import { redactSpan } from '../../packages/core/src/exporters/span-view';
 import { startSink } from './sink';
 import { ragTraces } from './rag-traces';
@@ -116,6 +116,14 @@ async function encoding(spans: ReadableSpan[]): Promise<Record<string, number> &
   const result = await rotate({
     official: () => { for (const b of batches) ProtobufTraceSerializer.serializeRequest(b.map((s) => new FlatSpan(redactSpan(s, redactor)))); },
     direct: () => { for (const b of batches) direct.encode(b); },
+    // As the queue does: chunks packed as the spans end, put together when the batch is sent.
+    'direct-packed': () => {
+      for (const b of batches) {
+        const chunks = [];
+        for (let i = 0; i < b.length; i += PACK_CHUNK) chunks.push(direct.pack(b.slice(i, i + PACK_CHUNK)));
+        direct.body(chunks);
+      }
+    },
     'official-plain': () => { for (const b of batches) ProtobufTraceSerializer.serializeRequest(b); },
     'direct-plain': () => { for (const b of batches) directPlain.encode(b); },
   }, 21, 3, spans.length);

@@ -36,6 +36,14 @@ const MAX_64_BIT_INT = 2 ** 63;
 
 const hasOwn = Object.prototype.hasOwnProperty;
 
+const EMPTY = Buffer.alloc(0);
+
+/** Bytes of a slab that packed chunks share (~400 typical spans). */
+const SLAB_SIZE = 128 * 1024;
+
+/** Most texts whose redacted form is kept between two batches. */
+const MAX_CACHED_TEXTS = 2048;
+
 /** Longer texts (prompts, stacks) are redacted each time: they rarely repeat, and the cache stays small. */
 const MAX_CACHED_TEXT = 256;
 
@@ -59,6 +67,30 @@ function varintSize(v: number): number {
 
 type Scopes = Map<InstrumentationScope, ReadableSpan[]>;
 
+/** Encoded spans of one resource and scope: repeated `ScopeSpans.spans` fields, tags included. */
+export interface EncodedGroup {
+  readonly resource: Resource;
+  readonly scope: InstrumentationScope;
+  readonly bytes: Uint8Array;
+}
+
+/** A chunk of spans packed as bytes ({@link OtlpSpanEncoder.pack}). */
+export interface EncodedSpans {
+  /** How many spans. */
+  readonly count: number;
+  readonly groups: readonly EncodedGroup[];
+}
+
+/** An upper estimate of a ResourceSpans' length: its spans' bytes and room for the headers. */
+function approximateSize(scopes: Map<InstrumentationScope, Uint8Array[]>): number {
+  let n = 256;
+  for (const parts of scopes.values()) {
+    n += 64;
+    for (const part of parts) n += part.length;
+  }
+  return n;
+}
+
 /**
  * Encodes batches of spans as OTLP/protobuf `ExportTraceServiceRequest` bodies, redacting with
  * `redactor` exactly what exporters/span-view.ts `redactSpan` redacts: the span name, string
@@ -66,15 +98,19 @@ type Scopes = Map<InstrumentationScope, ReadableSpan[]>;
  * event names and the status message. One encoder serves one exporter (it is not re-entrant).
  */
 export class OtlpSpanEncoder {
-  private buf: Buffer = Buffer.allocUnsafe(0);
+  private buf: Buffer = EMPTY;
   private pos = 0;
-  /** Bytes per span of the last batch: sizes the next batch's buffer so that it rarely grows. */
+  /** Where packed chunks are written, and how far. */
+  private slab: Buffer = EMPTY;
+  private slabPos = 0;
+  /** Bytes per span of the last chunk: sizes the next one's room so that the buffer rarely grows. */
   private bytesPerSpan = 256;
   private readonly redactor: Redactor | undefined;
   /**
-   * The redacted form of the short texts of the batch being encoded. A batch repeats most of its
-   * texts (span names, methods, routes, models, user ids): each is redacted once a batch. Dropped
-   * after each batch, so that no text outlives its spans.
+   * The redacted form of the short texts of the spans packed since the last batch was written. A
+   * batch repeats most of its texts (span names, methods, routes, models, user ids): each is
+   * redacted once a batch. Dropped when a batch is written (and past {@link MAX_CACHED_TEXTS}), so
+   * that no text outlives the spans it came from by more than a batch.
    */
   private redacted = new Map<string, string>();
 
@@ -96,24 +132,97 @@ export class OtlpSpanEncoder {
 
   /** The request body of `spans` (a buffer of its own: the transport may keep it for retries). */
   encode(spans: readonly ReadableSpan[]): Uint8Array {
-    this.buf = Buffer.allocUnsafe(Math.max(1024, Math.ceil(spans.length * this.bytesPerSpan * 1.25)));
-    this.pos = 0;
-    try {
-      for (const [resource, scopes] of groupByResourceAndScope(spans)) {
-        this.tag(1, LEN); // ExportTraceServiceRequest.resource_spans
-        this.resourceSpans(resource, scopes);
-      }
-    } finally {
-      this.redacted.clear();
+    return this.body([this.pack(spans)]);
+  }
+
+  /**
+   * `spans` as bytes, grouped by resource and scope: what waits in the export queue in place of
+   * the span objects. Chunks are written one after another into a shared slab outside the JS heap
+   * (a slab is freed once its last chunk has been sent). {@link body} puts chunks together into a
+   * request: the same bytes as encoding all their spans at once.
+   */
+  pack(spans: readonly ReadableSpan[]): EncodedSpans {
+    const first = spans[0];
+    if (first === undefined) return { count: 0, groups: [] };
+    // A new slab when this chunk might not fit in what is left (a chunk that outgrows it anyway
+    // is copied, slab and all, by `ensure`).
+    const need = Math.ceil(spans.length * this.bytesPerSpan * 1.25) + 1024;
+    if (this.slab.length - this.slabPos < need) {
+      this.slab = Buffer.allocUnsafe(Math.max(SLAB_SIZE, need));
+      this.slabPos = 0;
     }
-    if (spans.length > 0) this.bytesPerSpan = Math.max(64, Math.ceil(this.pos / spans.length));
+    this.buf = this.slab;
+    this.pos = this.slabPos;
+    const start = this.pos;
+    let groups: EncodedGroup[];
+    if (sameResourceAndScope(spans, first.resource, first.instrumentationScope)) {
+      for (let i = 0; i < spans.length; i++) this.spanField(spans[i] as ReadableSpan);
+      groups = [{ resource: first.resource, scope: first.instrumentationScope, bytes: this.buf.subarray(start, this.pos) }];
+    } else {
+      const ranges: { resource: Resource; scope: InstrumentationScope; start: number; end: number }[] = [];
+      for (const [resource, scopes] of groupByResourceAndScope(spans)) {
+        for (const [scope, list] of scopes) {
+          const from = this.pos;
+          for (const span of list) this.spanField(span);
+          ranges.push({ resource, scope, start: from, end: this.pos });
+        }
+      }
+      // Views taken once the buffer has stopped growing.
+      const buf = this.buf;
+      groups = ranges.map((r) => ({ resource: r.resource, scope: r.scope, bytes: buf.subarray(r.start, r.end) }));
+    }
+    this.bytesPerSpan = Math.max(64, Math.ceil((this.pos - start) / spans.length));
+    // A chunk that grew the buffer took the slab with it: what it wrote is in the new buffer.
+    this.slab = this.buf;
+    this.slabPos = this.pos;
+    this.buf = EMPTY;
+    if (this.redacted.size > MAX_CACHED_TEXTS) this.redacted.clear();
+    return { count: spans.length, groups };
+  }
+
+  /** ScopeSpans.spans (2): one span with its tag and length. */
+  private spanField(span: ReadableSpan): void {
+    this.tag(2, LEN);
+    this.span(span);
+  }
+
+  /** The `ExportTraceServiceRequest` of packed chunks, in order (a buffer of its own). */
+  body(chunks: readonly EncodedSpans[]): Uint8Array {
+    // Grouped again across chunks, by identity, in first-seen order: as the official serializer
+    // groups the whole batch.
+    const resources = new Map<Resource, Map<InstrumentationScope, Uint8Array[]>>();
+    let size = 1024;
+    for (const chunk of chunks) {
+      for (const group of chunk.groups) {
+        let scopes = resources.get(group.resource);
+        if (scopes === undefined) {
+          scopes = new Map();
+          resources.set(group.resource, scopes);
+        }
+        const parts = scopes.get(group.scope);
+        if (parts === undefined) scopes.set(group.scope, [group.bytes]);
+        else parts.push(group.bytes);
+        size += group.bytes.length;
+      }
+    }
+    this.buf = Buffer.allocUnsafe(size);
+    this.pos = 0;
+    for (const [resource, scopes] of resources) {
+      this.tag(1, LEN); // ExportTraceServiceRequest.resource_spans
+      this.resourceSpans(resource, scopes);
+    }
     const body = this.buf.subarray(0, this.pos);
-    this.buf = Buffer.allocUnsafe(0); // the body belongs to the caller now
+    this.buf = EMPTY; // the body belongs to the caller now
+    // The texts redacted for these spans go with them.
+    this.redacted.clear();
     return body;
   }
 
-  private resourceSpans(resource: Resource, scopes: Scopes): void {
-    const at = this.open(3);
+  private resourceSpans(resource: Resource, scopes: Map<InstrumentationScope, Uint8Array[]>): void {
+    // Sized from the parts: a ResourceSpans of a full batch is a few hundred kB, and a length
+    // reserved too short would move it all.
+    const reserved = varintSize(approximateSize(scopes));
+    const at = this.open(reserved);
     // resource (1): Resource { attributes (1), dropped_attributes_count (2), always 0 }
     this.tag(1, LEN);
     const r = this.open(2);
@@ -121,19 +230,22 @@ export class OtlpSpanEncoder {
     this.tag(2, VARINT);
     this.varint(0);
     this.close(r, 2);
-    for (const spans of scopes.values()) {
+    for (const [scope, parts] of scopes) {
       this.tag(2, LEN); // scope_spans
-      this.scopeSpans((spans[0] as ReadableSpan).instrumentationScope, spans);
+      this.scopeSpans(scope, parts);
     }
     if (resource.schemaUrl) {
       this.tag(3, LEN);
       this.string(resource.schemaUrl);
     }
-    this.close(at, 3);
+    this.close(at, reserved);
   }
 
-  private scopeSpans(scope: InstrumentationScope, spans: readonly ReadableSpan[]): void {
-    const at = this.open(3);
+  private scopeSpans(scope: InstrumentationScope, parts: readonly Uint8Array[]): void {
+    let spanBytes = 0;
+    for (const part of parts) spanBytes += part.length;
+    const reserved = varintSize(spanBytes + 64);
+    const at = this.open(reserved);
     // scope (1): InstrumentationScope { name (1), version (2), attributes (3), dropped_attributes_count (4) }
     this.tag(1, LEN);
     const s = this.open(1);
@@ -151,15 +263,17 @@ export class OtlpSpanEncoder {
       this.varint(extra.droppedAttributesCount);
     }
     this.close(s, 1);
-    for (const span of spans) {
-      this.tag(2, LEN); // spans
-      this.span(span);
+    // spans (2): already encoded, each with its tag and length.
+    this.ensure(spanBytes);
+    for (const part of parts) {
+      this.buf.set(part, this.pos);
+      this.pos += part.length;
     }
     if (scope.schemaUrl) {
       this.tag(3, LEN);
       this.string(scope.schemaUrl);
     }
-    this.close(at, 3);
+    this.close(at, reserved);
   }
 
   private span(span: ReadableSpan): void {
@@ -495,6 +609,14 @@ export class OtlpSpanEncoder {
     this.ensure(length);
     this.pos += this.buf.write(text, this.pos, length, 'utf8');
   }
+}
+
+function sameResourceAndScope(spans: readonly ReadableSpan[], resource: Resource, scope: InstrumentationScope): boolean {
+  for (let i = 1; i < spans.length; i++) {
+    const span = spans[i] as ReadableSpan;
+    if (span.resource !== resource || span.instrumentationScope !== scope) return false;
+  }
+  return true;
 }
 
 /** Spans grouped by resource, then by instrumentation scope, both by identity, in first-seen order. */

@@ -20,6 +20,30 @@ export interface QueueLimits {
 // One shared error object: a full queue is reported without allocating per dropped span.
 const QUEUE_FULL = new Error('queue full: the backend is slower than the span rate (or not answering)');
 
+/** What an exporter packs waiting spans into: anything that says how many spans it holds. */
+export interface PackedSpans {
+  readonly count: number;
+}
+
+/**
+ * An exporter that takes spans packed while they wait for their batch (OTLP/protobuf: encoded
+ * as soon as a chunk of them has ended). Spans that wait for a batch as objects live long enough
+ * to be copied by young-generation collections and promoted; packed, only their bytes wait.
+ */
+export interface PackingExporter<P extends PackedSpans = PackedSpans> extends SpanExporter {
+  /** `spans` packed (called off the request path, with up to {@link PACK_CHUNK} spans). */
+  pack(spans: readonly ReadableSpan[]): P;
+  /** Exports chunks `pack` made, in order. */
+  exportPacked(chunks: readonly P[], done: (result: ExportResult) => void): void;
+}
+
+/** Spans packed together: small enough that few wait as objects, large enough to pack warm. */
+export const PACK_CHUNK = 64;
+
+function isPacking(exporter: SpanExporter): exporter is PackingExporter {
+  return typeof (exporter as Partial<PackingExporter>).pack === 'function' && typeof (exporter as Partial<PackingExporter>).exportPacked === 'function';
+}
+
 /** The default transform: spans exported as they are (no copy of the batch). */
 const IDENTITY = (span: ReadableSpan): ReadableSpan => span;
 
@@ -35,7 +59,13 @@ export const DEFAULT_QUEUE_LIMITS: QueueLimits = { maxQueueSize: 2048, maxBatchS
 export class BoundedExportProcessor implements SpanProcessor, TakesEndedSpans {
   /** Reads ended spans only (no `onStart`): a kept trace's lean spans reach it as they are. */
   readonly takesEndedSpans = true;
+  /** Spans waiting as objects (with a packing exporter: until a chunk of them is packed). */
   private queue: ReadableSpan[] = [];
+  /** With a packing exporter: chunks packed, oldest first, and how many spans they hold. */
+  private packed: PackedSpans[] = [];
+  private packedCount = 0;
+  private readonly packer: PackingExporter | undefined;
+  private packScheduled = false;
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
   /** Spans in the export now in flight (counted as dropped if shutdown gives up on it). */
@@ -51,11 +81,15 @@ export class BoundedExportProcessor implements SpanProcessor, TakesEndedSpans {
     private readonly health: TelemetryHealth,
     private readonly limits: QueueLimits = DEFAULT_QUEUE_LIMITS,
     private readonly transform: (span: ReadableSpan) => ReadableSpan = IDENTITY,
-  ) {}
+  ) {
+    this.packer = isPacking(exporter) ? exporter : undefined;
+    // A packing exporter transforms as it packs; a transform here would run after it.
+    if (this.packer !== undefined && transform !== IDENTITY) throw new Error(`llmscope: the ${name} exporter packs spans itself; it takes no transform`);
+  }
 
   /** Spans waiting to be exported. */
   get queued(): number {
-    return this.queue.length;
+    return this.queue.length + this.packedCount;
   }
 
   onStart(_span: Span, _parentContext: Context): void {
@@ -69,15 +103,46 @@ export class BoundedExportProcessor implements SpanProcessor, TakesEndedSpans {
 
   /** Adds an already-ended span (used by processors that feed this one, such as Langfuse's). */
   enqueue(span: ReadableSpan): void {
-    if (this.queue.length >= this.limits.maxQueueSize) {
+    const queued = this.queue.length + this.packedCount;
+    if (queued >= this.limits.maxQueueSize) {
       this.health.dropped(this.name, 1);
       this.health.failed(this.name, QUEUE_FULL);
       return;
     }
     this.queue.push(span);
+    if (this.packer !== undefined && this.queue.length >= PACK_CHUNK && !this.packScheduled) {
+      // Off the request path: after the I/O callbacks of this turn of the event loop.
+      this.packScheduled = true;
+      setImmediate(this.packLater);
+    }
     if (this.inFlight !== undefined) return;
-    if (this.queue.length >= this.limits.maxBatchSize) this.schedule(0);
+    if (queued + 1 >= this.limits.maxBatchSize) this.schedule(0);
     else if (this.timer === undefined) this.schedule(this.limits.scheduledDelayMs);
+  }
+
+  private readonly packLater = (): void => {
+    this.packScheduled = false;
+    this.packWaiting();
+  };
+
+  /** Packs every span still waiting as an object, in chunks of up to {@link PACK_CHUNK}. */
+  private packWaiting(): void {
+    const packer = this.packer;
+    if (packer === undefined || this.queue.length === 0) return;
+    const spans = this.queue;
+    this.queue = [];
+    for (let i = 0; i < spans.length; i += PACK_CHUNK) {
+      const chunk = spans.length <= PACK_CHUNK ? spans : spans.slice(i, i + PACK_CHUNK);
+      try {
+        const packed = packer.pack(chunk);
+        this.packed.push(packed);
+        this.packedCount += packed.count;
+      } catch (error) {
+        // A span the exporter cannot encode costs its chunk, not the batch.
+        this.health.dropped(this.name, chunk.length);
+        this.health.failed(this.name, error);
+      }
+    }
   }
 
   private schedule(delay: number): void {
@@ -93,43 +158,68 @@ export class BoundedExportProcessor implements SpanProcessor, TakesEndedSpans {
   /** Exports one batch (if none is in flight); resolves when it is done. Never rejects. */
   private exportNext(): Promise<void> {
     if (this.inFlight !== undefined) return this.inFlight;
-    if (this.queue.length === 0) return Promise.resolve();
-    const batch = this.queue.splice(0, this.limits.maxBatchSize);
-    this.inFlightSpans = batch.length;
-    const done = this.exportBatch(batch).finally(() => {
+    if (this.packer !== undefined) this.packWaiting();
+    if (this.queue.length + this.packedCount === 0) return Promise.resolve();
+    let sent: Promise<void>;
+    if (this.packer === undefined) {
+      const batch = this.queue.splice(0, this.limits.maxBatchSize);
+      this.inFlightSpans = batch.length;
+      sent = this.exportBatch(batch);
+    } else {
+      // Whole chunks, up to the batch size (at least one).
+      let n = 0;
+      let end = 0;
+      const max = this.limits.maxBatchSize;
+      while (end < this.packed.length && (end === 0 || n + (this.packed[end] as PackedSpans).count <= max)) n += (this.packed[end++] as PackedSpans).count;
+      this.packedCount -= n;
+      this.inFlightSpans = n;
+      sent = this.exportChunks(this.packer, this.packed.splice(0, end), n);
+    }
+    const done = sent.finally(() => {
       this.inFlight = undefined;
       this.inFlightSpans = 0;
-      if (this.queue.length > 0 && !this.stopped) this.schedule(this.queue.length >= this.limits.maxBatchSize ? 0 : this.limits.scheduledDelayMs);
+      const left = this.queue.length + this.packedCount;
+      if (left > 0 && !this.stopped) this.schedule(left >= this.limits.maxBatchSize ? 0 : this.limits.scheduledDelayMs);
     });
     this.inFlight = done;
     return done;
   }
 
   private exportBatch(batch: ReadableSpan[]): Promise<void> {
-    // Only the count outlives the call to the exporter (no closure names the spans): they are
-    // garbage once the exporter has encoded them, not held, and copied by every scavenge, while
-    // the request is in flight.
-    const count = batch.length;
     let spans: ReadableSpan[];
     try {
       spans = this.transform === IDENTITY ? batch : batch.map(this.transform);
     } catch (error) {
-      this.health.dropped(this.name, count);
+      this.health.dropped(this.name, batch.length);
       this.health.failed(this.name, error);
       return Promise.resolve();
     }
-    return this.callExporter(spans).then((result) => {
-      if (result.code !== ExportResultCode.SUCCESS && !this.abandoned) {
-        this.health.dropped(this.name, count);
-        this.health.failed(this.name, result.error ?? new Error('export failed'));
-      }
+    // Handed over through a slot the call clears (see `send`).
+    let pending: ReadableSpan[] | undefined = spans;
+    return this.send(spans.length, (done) => {
+      const handed = pending ?? [];
+      pending = undefined;
+      this.exporter.export(handed, done);
     });
   }
 
-  private callExporter(batch: ReadableSpan[]): Promise<ExportResult> {
-    // Handed over through a slot the closures clear: a closure naming the parameter would keep the
-    // batch alive in the closures' shared context for as long as the export runs.
-    let pending: ReadableSpan[] | undefined = batch;
+  private exportChunks(packer: PackingExporter, chunks: PackedSpans[], count: number): Promise<void> {
+    let pending: PackedSpans[] | undefined = chunks;
+    return this.send(count, (done) => {
+      const handed = pending ?? [];
+      pending = undefined;
+      packer.exportPacked(handed, done);
+    });
+  }
+
+  /**
+   * Runs one export (`call`), bounded by the timeout, and counts its spans as dropped if it fails.
+   * Only the count outlives `call` (no closure here names the batch, and `call` hands it over
+   * through a slot it clears): the spans are garbage once the exporter has encoded them, not held,
+   * and copied by every scavenge, while the request is in flight.
+   */
+  private send(count: number, call: (done: (result: ExportResult) => void) => void): Promise<void> {
+    let pending: typeof call | undefined = call;
     return new Promise<ExportResult>((resolve) => {
       const timer = setTimeout(() => resolve({ code: ExportResultCode.FAILED, error: new Error(`export timed out after ${this.limits.exportTimeoutMs} ms`) }), this.limits.exportTimeoutMs);
       timer.unref();
@@ -140,13 +230,18 @@ export class BoundedExportProcessor implements SpanProcessor, TakesEndedSpans {
       try {
         // Outside the request whose span scheduled this export: not traced, no traceparent.
         untraced(() => {
-          const spans = pending ?? [];
+          const run = pending;
           pending = undefined;
-          this.exporter.export(spans, finish);
+          run?.(finish);
         });
       } catch (error) {
         pending = undefined;
         finish({ code: ExportResultCode.FAILED, error: error instanceof Error ? error : new Error(String(error)) });
+      }
+    }).then((result) => {
+      if (result.code !== ExportResultCode.SUCCESS && !this.abandoned) {
+        this.health.dropped(this.name, count);
+        this.health.failed(this.name, result.error ?? new Error('export failed'));
       }
     });
   }
@@ -158,7 +253,7 @@ export class BoundedExportProcessor implements SpanProcessor, TakesEndedSpans {
       this.timer = undefined;
     }
     if (this.inFlight !== undefined) await this.inFlight;
-    while (this.queue.length > 0) await this.exportNext();
+    while (this.queue.length + this.packedCount > 0) await this.exportNext();
   }
 
   /**
@@ -174,8 +269,10 @@ export class BoundedExportProcessor implements SpanProcessor, TakesEndedSpans {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    const lost = this.queue.length + this.inFlightSpans;
+    const lost = this.queue.length + this.packedCount + this.inFlightSpans;
     this.queue = [];
+    this.packed = [];
+    this.packedCount = 0;
     if (lost > 0) this.health.dropped(this.name, lost);
   }
 

@@ -145,6 +145,22 @@ describe('OTLP/protobuf encoder: the bytes of the official serializer on redacte
     }), { numRuns: 2 });
   });
 
+  it('packed in chunks of any size (what the export queue holds), then put together: the same bytes', () => {
+    const redactor = redactors.default;
+    const encoder = new OtlpSpanEncoder(redactor);
+    // Spans of 3 resources and 4 scopes interleaved: a group split across chunks, and groups that
+    // first appear in a later chunk, must come out grouped as the whole batch would be.
+    fc.assert(fc.property(fc.array(span, { minLength: 1, maxLength: 80 }), fc.integer({ min: 1, max: 30 }), (spans, size) => {
+      const chunks = [];
+      for (let i = 0; i < spans.length; i += size) chunks.push(encoder.pack(spans.slice(i, i + size)));
+      expect(chunks.reduce((n, c) => n + c.count, 0)).toBe(spans.length);
+      const packed = Buffer.from(encoder.body(chunks));
+      const official = Buffer.from(ProtobufTraceSerializer.serializeRequest(spans.map((s) => redactSpan(s, redactor))) ?? new Uint8Array());
+      if (!packed.equals(official)) expect(decode(packed)).toEqual(decode(official));
+      expect(packed.equals(official)).toBe(true);
+    }), { numRuns: 60 });
+  });
+
   it('attributes named __proto__: as the redacted views (an SDK span given one as an array inherits from it)', () => {
     const withProto = fc.sample(span, { numRuns: 3, seed: 7 });
     const sdkLike: Attributes = { 'http.route': '/chat/:id', 'user.id': 'bob@example.com' };
