@@ -37,7 +37,10 @@ export interface PackingExporter<P extends PackedSpans = PackedSpans> extends Sp
   exportPacked(chunks: readonly P[], done: (result: ExportResult) => void): void;
 }
 
-/** Spans packed together: small enough that few wait as objects, large enough to pack warm. */
+/**
+ * Spans packed together (at most): small enough that few wait as objects, large enough to pack
+ * warm. A queue's chunk is cut so that whole chunks fill its batches (512: 64).
+ */
 export const PACK_CHUNK = 64;
 
 function isPacking(exporter: SpanExporter): exporter is PackingExporter {
@@ -65,6 +68,8 @@ export class BoundedExportProcessor implements SpanProcessor, TakesEndedSpans {
   private packed: PackedSpans[] = [];
   private packedCount = 0;
   private readonly packer: PackingExporter | undefined;
+  /** Spans a chunk holds: the batch size divided evenly, at most {@link PACK_CHUNK}. */
+  private readonly chunk: number;
   private packScheduled = false;
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
@@ -83,6 +88,8 @@ export class BoundedExportProcessor implements SpanProcessor, TakesEndedSpans {
     private readonly transform: (span: ReadableSpan) => ReadableSpan = IDENTITY,
   ) {
     this.packer = isPacking(exporter) ? exporter : undefined;
+    const batch = Math.max(1, limits.maxBatchSize);
+    this.chunk = Math.floor(batch / Math.ceil(batch / PACK_CHUNK));
     // A packing exporter transforms as it packs; a transform here would run after it.
     if (this.packer !== undefined && transform !== IDENTITY) throw new Error(`llmscope: the ${name} exporter packs spans itself; it takes no transform`);
   }
@@ -110,7 +117,7 @@ export class BoundedExportProcessor implements SpanProcessor, TakesEndedSpans {
       return;
     }
     this.queue.push(span);
-    if (this.packer !== undefined && this.queue.length >= PACK_CHUNK && !this.packScheduled) {
+    if (this.packer !== undefined && this.queue.length >= this.chunk && !this.packScheduled) {
       // Off the request path: after the I/O callbacks of this turn of the event loop.
       this.packScheduled = true;
       setImmediate(this.packLater);
@@ -125,14 +132,15 @@ export class BoundedExportProcessor implements SpanProcessor, TakesEndedSpans {
     this.packWaiting();
   };
 
-  /** Packs every span still waiting as an object, in chunks of up to {@link PACK_CHUNK}. */
+  /** Packs every span still waiting as an object, in chunks of up to {@link chunk}. */
   private packWaiting(): void {
     const packer = this.packer;
     if (packer === undefined || this.queue.length === 0) return;
     const spans = this.queue;
     this.queue = [];
-    for (let i = 0; i < spans.length; i += PACK_CHUNK) {
-      const chunk = spans.length <= PACK_CHUNK ? spans : spans.slice(i, i + PACK_CHUNK);
+    const size = this.chunk;
+    for (let i = 0; i < spans.length; i += size) {
+      const chunk = spans.length <= size ? spans : spans.slice(i, i + size);
       try {
         const packed = packer.pack(chunk);
         this.packed.push(packed);

@@ -96,6 +96,17 @@ describe('OTLP export queue: spans waiting for their batch are packed', () => {
     await p.shutdown();
   });
 
+  test('a batch size under a chunk: chunks are cut to fit it, no request carries more spans than the batch size', async () => {
+    const p = createOtlpProcessor({ url: receiver.tracesUrl, headers: {}, protocol: 'http/protobuf' }, { maxQueueSize: 2048, maxBatchSize: 10, scheduledDelayMs: 60_000, exportTimeoutMs: 10_000 }, health, new Redactor());
+    // Ended in one turn (so nothing leaves before all are queued): 10 + 10 + 5.
+    feed(p, 25);
+    await p.forceFlush();
+    await receiver.waitForSpans((spans) => spans.length === 25);
+    expect(receiver.requestCount).toBe(3);
+    expect(receiver.spans.map((s) => s.name).sort()).toEqual(names(25));
+    await p.shutdown();
+  });
+
   test('the queue bound counts packed spans: what does not fit is dropped and counted', async () => {
     const p = createOtlpProcessor({ url: receiver.tracesUrl, headers: {}, protocol: 'http/protobuf' }, { maxQueueSize: 300, maxBatchSize: 512, scheduledDelayMs: 60_000, exportTimeoutMs: 10_000 }, health, new Redactor());
     for (let i = 0; i < 5; i++) {
