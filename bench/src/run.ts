@@ -102,6 +102,14 @@ async function main(): Promise<void> {
     const ys = samples.get(b) ?? [];
     return median(xs.map((x, i) => f(x, ys[i] as Measurement)));
   };
+  /** In how many rounds `holds` is true of the rows' measurements of that round (how near a target is). */
+  const roundsWhere = (names: string[], holds: (...ms: Measurement[]) => boolean): string => {
+    const lists = names.map((name) => samples.get(name) ?? []);
+    const n = Math.min(...lists.map((l) => l.length));
+    let k = 0;
+    for (let i = 0; i < n; i++) if (holds(...lists.map((l) => l[i] as Measurement))) k++;
+    return `${k} of ${n} rounds`;
+  };
   const rowsByName = new Map<string, Row>();
   const rows: Row[] = configs.map((c) => {
     const base = baselineOf(c);
@@ -122,7 +130,9 @@ async function main(): Promise<void> {
       if (c.target.ratio > 0) {
         const ok = (row.cpuRatio ?? 0) >= c.target.ratio && (row.rpsRatio ?? 0) >= c.target.ratio;
         met &&= ok;
-        checks.push(`ratio ≥ ${c.target.ratio}: ${ok ? 'met' : 'missed'} (CPU ${row.cpuRatio}, req/s ${row.rpsRatio})`);
+        const t = c.target.ratio;
+        const rounds = base === undefined ? '' : `; within a round: ${roundsWhere([c.name, base.name], (x, b) => b.cpuMicros / x.cpuMicros >= t && x.rps / b.rps >= t)}`;
+        checks.push(`ratio ≥ ${t}: ${ok ? 'met' : 'missed'} (CPU ${row.cpuRatio}, req/s ${row.rpsRatio}${rounds})`);
       }
       for (const peer of c.target.beats ?? []) {
         if (!samples.has(peer)) continue;
@@ -138,7 +148,8 @@ async function main(): Promise<void> {
         const peerAdded = paired(peer, base.name, (x, b) => x.cpuMicros - b.cpuMicros);
         const ok = added <= peerAdded / 2;
         met &&= ok;
-        checks.push(`added CPU ≤ half of ${peer}'s: ${ok ? 'met' : 'missed'} (+${round(added, 1)} vs +${round(peerAdded, 1)} µs CPU/req)`);
+        const rounds = roundsWhere([c.name, base.name, peer], (x, b, p) => x.cpuMicros - b.cpuMicros <= (p.cpuMicros - b.cpuMicros) / 2);
+        checks.push(`added CPU ≤ half of ${peer}'s: ${ok ? 'met' : 'missed'} (+${round(added, 1)} vs +${round(peerAdded, 1)} µs CPU/req, medians of rounds; within a round: ${rounds})`);
       }
       const near = c.target.near;
       if (near !== undefined && samples.has(near.name) && row.cpuRatio !== undefined) {
