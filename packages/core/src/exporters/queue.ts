@@ -110,8 +110,7 @@ export class BoundedExportProcessor implements SpanProcessor, TakesEndedSpans {
 
   /** Adds an already-ended span (used by processors that feed this one, such as Langfuse's). */
   enqueue(span: ReadableSpan): void {
-    const queued = this.queue.length + this.packedCount;
-    if (queued >= this.limits.maxQueueSize) {
+    if (this.queued >= this.limits.maxQueueSize) {
       this.health.dropped(this.name, 1);
       this.health.failed(this.name, QUEUE_FULL);
       return;
@@ -123,7 +122,7 @@ export class BoundedExportProcessor implements SpanProcessor, TakesEndedSpans {
       setImmediate(this.packLater);
     }
     if (this.inFlight !== undefined) return;
-    if (queued + 1 >= this.limits.maxBatchSize) this.schedule(0);
+    if (this.queued >= this.limits.maxBatchSize) this.schedule(0);
     else if (this.timer === undefined) this.schedule(this.limits.scheduledDelayMs);
   }
 
@@ -167,7 +166,7 @@ export class BoundedExportProcessor implements SpanProcessor, TakesEndedSpans {
   private exportNext(): Promise<void> {
     if (this.inFlight !== undefined) return this.inFlight;
     if (this.packer !== undefined) this.packWaiting();
-    if (this.queue.length + this.packedCount === 0) return Promise.resolve();
+    if (this.queued === 0) return Promise.resolve();
     let sent: Promise<void>;
     if (this.packer === undefined) {
       const batch = this.queue.splice(0, this.limits.maxBatchSize);
@@ -175,10 +174,9 @@ export class BoundedExportProcessor implements SpanProcessor, TakesEndedSpans {
       sent = this.exportBatch(batch);
     } else {
       // Whole chunks, up to the batch size (at least one).
-      let n = 0;
-      let end = 0;
-      const max = this.limits.maxBatchSize;
-      while (end < this.packed.length && (end === 0 || n + (this.packed[end] as PackedSpans).count <= max)) n += (this.packed[end++] as PackedSpans).count;
+      let n = (this.packed[0] as PackedSpans).count;
+      let end = 1;
+      for (let next = this.packed[end]; next !== undefined && n + next.count <= this.limits.maxBatchSize; next = this.packed[++end]) n += next.count;
       this.packedCount -= n;
       this.inFlightSpans = n;
       sent = this.exportChunks(this.packer, this.packed.splice(0, end), n);
@@ -186,7 +184,7 @@ export class BoundedExportProcessor implements SpanProcessor, TakesEndedSpans {
     const done = sent.finally(() => {
       this.inFlight = undefined;
       this.inFlightSpans = 0;
-      const left = this.queue.length + this.packedCount;
+      const left = this.queued;
       if (left > 0 && !this.stopped) this.schedule(left >= this.limits.maxBatchSize ? 0 : this.limits.scheduledDelayMs);
     });
     this.inFlight = done;
@@ -202,29 +200,19 @@ export class BoundedExportProcessor implements SpanProcessor, TakesEndedSpans {
       this.health.failed(this.name, error);
       return Promise.resolve();
     }
-    // Handed over through a slot the call clears (see `send`).
-    let pending: ReadableSpan[] | undefined = spans;
-    return this.send(spans.length, (done) => {
-      const handed = pending ?? [];
-      pending = undefined;
-      this.exporter.export(handed, done);
-    });
+    return this.send(spans.length, (done) => this.exporter.export(spans, done));
   }
 
+  /** A method of its own: a closure in `exportNext` naming the chunks would share its context with the `finally` callback, which lives until the export is done. */
   private exportChunks(packer: PackingExporter, chunks: PackedSpans[], count: number): Promise<void> {
-    let pending: PackedSpans[] | undefined = chunks;
-    return this.send(count, (done) => {
-      const handed = pending ?? [];
-      pending = undefined;
-      packer.exportPacked(handed, done);
-    });
+    return this.send(count, (done) => packer.exportPacked(chunks, done));
   }
 
   /**
-   * Runs one export (`call`), bounded by the timeout, and counts its spans as dropped if it fails.
-   * Only the count outlives `call` (no closure here names the batch, and `call` hands it over
-   * through a slot it clears): the spans are garbage once the exporter has encoded them, not held,
-   * and copied by every scavenge, while the request is in flight.
+   * Runs one export (`call`, the only thing that names the batch), bounded by the timeout, and
+   * counts its spans as dropped if it fails. `call` is held in a slot cleared once it has run, and
+   * no closure here names it: the batch is garbage once the exporter has encoded it, not held, and
+   * copied by every scavenge, while the request is in flight.
    */
   private send(count: number, call: (done: (result: ExportResult) => void) => void): Promise<void> {
     let pending: typeof call | undefined = call;
@@ -261,7 +249,7 @@ export class BoundedExportProcessor implements SpanProcessor, TakesEndedSpans {
       this.timer = undefined;
     }
     if (this.inFlight !== undefined) await this.inFlight;
-    while (this.queue.length + this.packedCount > 0) await this.exportNext();
+    while (this.queued > 0) await this.exportNext();
   }
 
   /**
@@ -277,7 +265,7 @@ export class BoundedExportProcessor implements SpanProcessor, TakesEndedSpans {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    const lost = this.queue.length + this.packedCount + this.inFlightSpans;
+    const lost = this.queued + this.inFlightSpans;
     this.queue = [];
     this.packed = [];
     this.packedCount = 0;

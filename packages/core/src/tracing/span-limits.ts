@@ -61,12 +61,12 @@ export function applySpanLimits(attributes: Attributes, events: readonly TimedEv
 
 /**
  * The last `limit` items (the SDK drops the oldest event or link past its limit), each through
- * `limit1`; an empty list is returned as it is (most spans have no events and no links).
+ * `bound`; an empty list is returned as it is (most spans have no events and no links).
  */
-function latest<T>(items: readonly T[], limit: number | undefined, limit1: (item: T) => T): T[] {
+function latest<T>(items: readonly T[], limit: number | undefined, bound: (item: T) => T): T[] {
   if (items.length === 0) return items as T[];
   const kept = limit === undefined || items.length <= limit ? items : limit <= 0 ? [] : items.slice(items.length - limit);
-  return kept.map(limit1);
+  return kept.map(bound);
 }
 
 /**

@@ -1,8 +1,10 @@
 /**
  * The export queue lets go of a batch's spans once the exporter has encoded them (issue 17: spans
  * held while the request was in flight were copied by every young-generation collection, and
- * promoted). Real OTLP/HTTP protobuf export to a receiver that answers late; the
- * spans are watched through WeakRefs across a forced garbage collection.
+ * promoted). Real OTLP/HTTP export to a receiver that answers late; the spans are watched through
+ * WeakRefs across a forced garbage collection. The JSON protocol: its exporter takes the span
+ * objects themselves, where the protobuf queue has encoded them before the batch leaves
+ * (queue-packing.test.ts).
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -45,7 +47,7 @@ describe('export queue: spans are not held while their export is in flight', () 
   test('a batch sent and not yet answered: its spans are collectable; the receiver still gets them all', async () => {
     const warnings: string[] = [];
     const health = new TelemetryHealth(undefined, (_fields, message) => warnings.push(message), 60_000);
-    const processor = createOtlpProcessor({ url: receiver.tracesUrl, headers: {}, protocol: 'http/protobuf' }, { maxQueueSize: 1024, maxBatchSize: BATCH, scheduledDelayMs: 10_000, exportTimeoutMs: 60_000 }, health, new Redactor());
+    const processor = createOtlpProcessor({ url: receiver.tracesUrl, headers: {}, protocol: 'http/json' }, { maxQueueSize: 1024, maxBatchSize: BATCH, scheduledDelayMs: 10_000, exportTimeoutMs: 60_000 }, health, new Redactor());
     // A full batch is sent at once (no waiting for the delay).
     const refs = feed(processor, BATCH);
     await waitFor(() => receiver.requestCount === 1, 10_000, 'the export request');
