@@ -8,65 +8,40 @@
  *
  * Default: Fastify + llmscope with no exporter and with every trace exported.
  */
-import autocannon from 'autocannon';
-import { CONFIGS, serverEnv } from './configs';
-import { pinSelf, ServerProcess } from './process';
-import { startSink } from './sink';
+import { cliArg, eachServer, runMain } from './each-server';
+import { loadServer } from './measure';
 
-const args = process.argv.slice(2);
-const arg = (name: string): string | undefined => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-const only = arg('--only');
-const seconds = Number(arg('--seconds') ?? 5);
+const seconds = Number(cliArg('--seconds') ?? 5);
 const DEFAULT = ['fastify + llmscope defaults, no exporter', 'fastify + llmscope full'];
 
 /** One `--trace-gc` line: `... Scavenge 35.8 (56.1) -> 22.5 (56.1) MB, 0.66 / 0.00 ms ...`. */
 const LINE = /(Scavenge|Mark-Compact|Mark-sweep)\b.*?MB, ([0-9.]+) /;
 
-async function main(): Promise<void> {
-  pinSelf(0);
-  const sink = await startSink();
-  const configs = CONFIGS.filter((c) => (only === undefined ? DEFAULT.includes(c.name) : c.name.includes(only)));
-  for (const config of configs) {
-    const server = await ServerProcess.start(config.script, config.variant, serverEnv(config, sink.url), 1, ['--trace-gc'], 'pipe');
-    const scavenges: number[] = [];
-    let marks = 0;
-    let total = 0;
-    let measuring = false;
-    let rest = '';
-    server.child.stdout?.on('data', (chunk: Buffer) => {
-      const lines = (rest + chunk.toString('utf8')).split('\n');
-      rest = lines.pop() ?? '';
-      if (!measuring) return;
-      for (const line of lines) {
-        const m = LINE.exec(line);
-        if (m === null) continue;
-        const ms = Number(m[2]);
-        total += ms;
-        if (m[1] === 'Scavenge') scavenges.push(ms);
-        else marks++;
-      }
-    });
-    try {
-      const url = `http://127.0.0.1:${server.port}/users/42`;
-      await autocannon({ url, connections: 10, duration: 2 });
-      measuring = true;
-      const result = await autocannon({ url, connections: 10, duration: seconds });
-      measuring = false;
-      const requests = result.requests.total;
-      scavenges.sort((a, b) => a - b);
-      const median = scavenges.length === 0 ? 0 : (scavenges[Math.floor(scavenges.length / 2)] as number);
-      process.stdout.write(`${config.name}: ${requests} requests, ${scavenges.length} scavenges (median ${median.toFixed(2)} ms), ${marks} mark-compacts, ${total.toFixed(0)} ms in all = ${((total * 1000) / requests).toFixed(2)} µs a request\n`);
-    } finally {
-      await server.stop();
+runMain(() => eachServer(DEFAULT, async (config, server) => {
+  const scavenges: number[] = [];
+  let marks = 0;
+  let total = 0;
+  let measuring = false;
+  let rest = '';
+  server.child.stdout?.on('data', (chunk: Buffer) => {
+    const lines = (rest + chunk.toString('utf8')).split('\n');
+    rest = lines.pop() ?? '';
+    if (!measuring) return;
+    for (const line of lines) {
+      const m = LINE.exec(line);
+      if (m === null) continue;
+      const ms = Number(m[2]);
+      total += ms;
+      if (m[1] === 'Scavenge') scavenges.push(ms);
+      else marks++;
     }
-  }
-  sink.server.close();
-}
-
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+  });
+  await loadServer(server, 2);
+  measuring = true;
+  const result = await loadServer(server, seconds);
+  measuring = false;
+  const requests = result.requests.total;
+  scavenges.sort((a, b) => a - b);
+  const median = scavenges.length === 0 ? 0 : (scavenges[Math.floor(scavenges.length / 2)] as number);
+  process.stdout.write(`${config.name}: ${requests} requests, ${scavenges.length} scavenges (median ${median.toFixed(2)} ms), ${marks} mark-compacts, ${total.toFixed(0)} ms in all = ${((total * 1000) / requests).toFixed(2)} µs a request\n`);
+}, ['--trace-gc'], 'pipe'));

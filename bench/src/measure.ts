@@ -15,12 +15,17 @@ export interface LoadOptions {
   overallRate?: number;
 }
 
+/** The bench's load on `server` for `seconds`: `GET /users/42` as a known user, {@link CONNECTIONS} connections. */
+export function loadServer(server: ServerProcess, seconds: number, overallRate?: number): ReturnType<typeof autocannon> {
+  return autocannon({
+    url: `http://127.0.0.1:${server.port}/users/42`, connections: CONNECTIONS, duration: seconds, headers: { 'x-user-id': 'bench-user' },
+    ...(overallRate === undefined ? {} : { overallRate }),
+  });
+}
+
 /** Warms `server` up, then loads it for the measured window and reads its CPU time around it. */
 export async function measureServer(server: ServerProcess, options: LoadOptions): Promise<Measurement> {
-  const load = (duration: number) => autocannon({
-    url: `http://127.0.0.1:${server.port}/users/42`, connections: CONNECTIONS, duration, headers: { 'x-user-id': 'bench-user' },
-    ...(options.overallRate === undefined ? {} : { overallRate: options.overallRate }),
-  });
+  const load = (duration: number) => loadServer(server, duration, options.overallRate);
   await load(options.warmupSeconds);
   const before = await server.sample();
   const result = await load(options.seconds);

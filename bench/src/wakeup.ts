@@ -5,21 +5,17 @@
  * request rate, and prints CPU per request split into user and system time. If the spin rows cost
  * more than bare + the spin, the difference is not the added work's own.
  */
+import { cliArg } from './each-server';
 import { measureServer } from './measure';
 import { pinSelf, ServerProcess } from './process';
 import { startSink } from './sink';
 
-const args = process.argv.slice(2);
-const arg = (name: string): string | undefined => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-const rate = Number(arg('--rate') ?? 10000);
-const seconds = Number(arg('--seconds') ?? 6);
-const rounds = Number(arg('--rounds') ?? 2);
+const rate = Number(cliArg('--rate') ?? 10000);
+const seconds = Number(cliArg('--seconds') ?? 6);
+const rounds = Number(cliArg('--rounds') ?? 2);
 // `--client-core 1` puts the load generator on the server's core: wakeups stay on one CPU (no
 // cross-CPU wakeup), at the price of the two sharing it.
-const clientCore = Number(arg('--client-core') ?? 0);
+const clientCore = Number(cliArg('--client-core') ?? 0);
 
 const ROWS: Array<{ name: string; variant: string; env?: Record<string, string> }> = [
   { name: 'bare', variant: 'bare' },
