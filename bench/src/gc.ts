@@ -40,7 +40,7 @@ runMain(() => eachServer(DEFAULT, async (config, server) => {
   measuring = true;
   const result = await loadServer(server, seconds);
   measuring = false;
-  const requests = result.requests.total;
+  const requests = result.requests;
   scavenges.sort((a, b) => a - b);
   const median = scavenges.length === 0 ? 0 : (scavenges[Math.floor(scavenges.length / 2)] as number);
   process.stdout.write(`${config.name}: ${requests} requests, ${scavenges.length} scavenges (median ${median.toFixed(2)} ms), ${marks} mark-compacts, ${total.toFixed(0)} ms in all = ${((total * 1000) / requests).toFixed(2)} µs a request\n`);

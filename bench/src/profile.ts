@@ -30,6 +30,6 @@ runMain(() => eachServer(DEFAULT, async (config, server) => {
   const after = await server.sample();
   await server.profiler({ type: 'profile-stop', file });
   const cpu = (after.cpu!.user - before.cpu!.user) + (after.cpu!.system - before.cpu!.system);
-  const requests = result.requests.total;
+  const requests = result.requests;
   process.stdout.write(`\n${renderSummary(`${config.name}: ${(cpu / requests).toFixed(1)} µs CPU/req (process.cpuUsage, profiler on), ${file}`, summarise(readProfile(file)), requests)}`);
 }));

@@ -28,6 +28,8 @@ export interface Results {
   rounds: number;
   durationSeconds: number;
   connections: number;
+  /** The load generator (`busy`: bench/loadgen/busy-client.cc; `autocannon`); absent in runs before 2026-12-01 (autocannon). */
+  client?: string;
   rows: Row[];
   micro?: { llmRecordMicros: number; llmRecordTarget: number; metricsSeries: number; metricsRenderMs: number; metricsRenderTarget: number; alsPerPromiseMicros?: { oneStore: number; twoStores: number } };
   memory?: { requests: number; rssMbAfterWarmup: number; rssMbAtEnd: number; heapMbAfterWarmup: number; heapMbAtEnd: number; flat: boolean };
@@ -40,7 +42,7 @@ export function renderMarkdown(r: Results): string {
   const lines = [
     `# llmscope benchmark${r.quick ? ' (quick)' : ''}`,
     '',
-    `${r.date} · Node ${r.node} · ${r.cpus} CPUs (${r.cpuModel}) · ${r.rounds} round(s) × ${r.durationSeconds} s · ${r.connections} connections · server pinned to core 1, load generator to core 0 · medians over rounds`,
+    `${r.date} · Node ${r.node} · ${r.cpus} CPUs (${r.cpuModel}) · ${r.rounds} round(s) × ${r.durationSeconds} s · ${r.connections} connections · load generator: ${r.client === 'busy' ? 'busy-polling client (bench/loadgen/busy-client.cc)' : 'autocannon'} · server pinned to core 1, load generator to core 0 · medians over rounds`,
     '',
     '| configuration | req/s | p50 ms | p99 ms | CPU µs/req | user + system µs | req/s ratio | CPU ratio | user CPU ratio | target |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
@@ -62,6 +64,6 @@ export function renderMarkdown(r: Results): string {
     lines.push('', '## Memory (Fastify + llmscope with OTLP, Langfuse and Sentry exporters, every backend a dead port)', '',
       `- ${r.memory.requests} requests: heap ${r.memory.heapMbAfterWarmup} MB after warm-up → ${r.memory.heapMbAtEnd} MB at the end (after GC); RSS ${r.memory.rssMbAfterWarmup} → ${r.memory.rssMbAtEnd} MB: ${mark(r.memory.flat)} (flat = heap growth < 8 MB)`);
   }
-  lines.push('', `CPU ratio = bare CPU per request ÷ instrumented CPU per request (steadier than req/s on a noisy machine; the targets are on it). User CPU ratio: the same on user-mode time only; system time is mostly the socket syscalls, whose cost on loopback also depends on whether the load generator was asleep when the answer came. Ratios and the targets' comparisons are medians over rounds of the figure within each round (a framework's configurations run as one block per round, bare included); the µs columns are medians over rounds. OTLP export requests received by the local sink: ${r.otlpExportsReceived}.`, '');
+  lines.push('', `CPU ratio = bare CPU per request ÷ instrumented CPU per request (steadier than req/s on a noisy machine; the targets are on it). User CPU ratio: the same on user-mode time only; system time is mostly the socket syscalls (with autocannon, whose cost on loopback also depends on whether the load generator was asleep when the answer came: docs/performance.md, "The load generator's wakeups"). Ratios and the targets' comparisons are medians over rounds of the figure within each round (a framework's configurations run as one block per round, bare included); the µs columns are medians over rounds. OTLP export requests received by the local sink: ${r.otlpExportsReceived}.`, '');
   return lines.join('\n');
 }

@@ -1,8 +1,9 @@
 /**
- * `npm run bench [-- --quick] [-- --only <text>]`: every configuration in a process of its own
- * (pinned to core 1), driven by autocannon from this process (pinned to core 0), alternating
- * configurations in rounds so that machine drift hits them alike. Reports req/s, p50/p99,
- * server CPU µs per request and ratios to the bare framework; writes bench/results/.
+ * `npm run bench [-- --quick] [-- --only <text>] [-- --client busy|autocannon]`: every
+ * configuration in a process of its own (pinned to core 1), driven by the load generator (pinned
+ * to core 0; default the busy-polling client, see client.ts), alternating configurations in
+ * rounds so that machine drift hits them alike. Reports req/s, p50/p99, server CPU µs per request
+ * and ratios to the bare framework; writes bench/results/.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -12,6 +13,7 @@ import autocannon from 'autocannon';
 import { baselineOf, CONFIGS, serverEnv, type BenchConfig } from './configs';
 import { pinSelf, ServerProcess } from './process';
 import { renderMarkdown, type Results, type Row } from './report';
+import { benchClient } from './client';
 import { CONNECTIONS, measureServer, type Measurement } from './measure';
 import { startSink } from './sink';
 import { median, round } from './stats';
@@ -24,16 +26,18 @@ const ROUNDS = quick ? 1 : 3;
 const WARMUP_S = quick ? 1 : 2;
 const DURATION_S = quick ? 3 : 8;
 const SOAK_REQUESTS = quick ? 50000 : 500000;
+const CLIENT = benchClient();
 
 async function measure(config: BenchConfig, otlp: string): Promise<Measurement> {
   const server = await ServerProcess.start(config.script, config.variant, serverEnv(config, otlp), 1);
   try {
-    return await measureServer(server, { warmupSeconds: WARMUP_S, seconds: DURATION_S });
+    return await measureServer(server, { warmupSeconds: WARMUP_S, seconds: DURATION_S, client: CLIENT });
   } finally {
     await server.stop();
   }
 }
 
+// The soak counts requests, not seconds, so it keeps autocannon (`amount`): it measures memory, not CPU.
 async function soak(): Promise<Results['memory']> {
   // Every exporter pointed at a dead port: spans must be dropped, not hoarded.
   const server = await ServerProcess.start('servers/fastify.ts', 'llmscope-soak', {}, 1, ['--expose-gc']);
@@ -167,7 +171,7 @@ async function main(): Promise<void> {
   });
   const results: Results = {
     date: new Date().toISOString(), node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', quick,
-    rounds: ROUNDS, durationSeconds: DURATION_S, connections: CONNECTIONS, rows,
+    rounds: ROUNDS, durationSeconds: DURATION_S, connections: CONNECTIONS, client: CLIENT, rows,
     micro: only ? undefined : micro(),
     memory: only ? undefined : await soak(),
     otlpExportsReceived: sink.received(),
