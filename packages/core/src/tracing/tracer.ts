@@ -4,7 +4,8 @@ import {
 } from '@opentelemetry/api';
 import { isTracingSuppressed, type InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
-import { RandomIdGenerator, type IdGenerator, type ReadableSpan, type SamplingResult, type SpanLimits, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { type IdGenerator, type ReadableSpan, type SamplingResult, type SpanLimits, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { PooledIdGenerator } from './ids';
 import { LeanSpan, takesEndedSpans, type LeanSpanOwner, type LeanSpanSink } from './lean-span';
 import { tracerSpanLimits } from './span-limits';
 import type { LlmscopeSampler } from '../sampling/head';
@@ -22,7 +23,7 @@ export interface OwnSpanConsumers {
  * SDK's tracer must give the SDK span the ids the lean span already has (and propagated).
  */
 export class ReplayableIdGenerator implements IdGenerator {
-  private readonly random = new RandomIdGenerator();
+  private readonly random = new PooledIdGenerator();
   /** The ids the next span gets (set around one `startSpan`, then cleared). */
   next: { traceId: string; spanId: string } | undefined;
 
@@ -68,7 +69,7 @@ const NO_ATTRIBUTES = Object.freeze({});
  * mounts), and spans started after that are full SDK spans again.
  */
 export class LlmscopeTracer implements Tracer, LeanSpanOwner {
-  private readonly ids = new RandomIdGenerator();
+  private readonly ids = new PooledIdGenerator();
   readonly instrumentationScope: InstrumentationScope;
   readonly spanLimits: Readonly<SpanLimits>;
   readonly resource: Resource;
@@ -89,6 +90,18 @@ export class LlmscopeTracer implements Tracer, LeanSpanOwner {
     this.spanLimits = tracerSpanLimits(sdk);
     const resource = (sdk as Partial<{ _resource: Resource }>)._resource;
     this.resource = resource !== null && typeof resource === 'object' ? resource : replay.resource;
+  }
+
+  /**
+   * Whether a span started now under `ctx` would carry ids only: nothing consumes llmscope's
+   * spans, no recording span of another instrumentation is its parent, and the head sampler
+   * decides from the parent alone (so it reads no attributes). Its attributes would go nowhere,
+   * so a caller that builds them per request (the server span) skips them.
+   */
+  idsOnly(ctx: Context): boolean {
+    if (this.consumers.ownSpanConsumers !== 0 || this.sampler.sampledByParent(undefined) === undefined) return false;
+    const parent = trace.getSpan(ctx);
+    return parent === undefined || !parent.isRecording() || parent instanceof LeanSpan;
   }
 
   startSpan(name: string, options?: SpanOptions, ctx?: Context): Span {
