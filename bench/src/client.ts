@@ -42,16 +42,16 @@ export function busyClientBinary(): string {
 export interface BusyResult { requests: number; non2xx: number; errors: number; seconds: number; p50: number; p99: number }
 
 /**
- * Runs the busy client against 127.0.0.1:`port` for `seconds` on `core` (via taskset where it
- * exists, at idle priority), `connections` keep-alive connections, `GET path` with the given header lines.
+ * Runs the busy client against 127.0.0.1:`port` for `seconds` on core 0 (via taskset where it
+ * exists, at idle priority: the servers run on core 1), `connections` keep-alive connections, `GET path` with the given header lines.
  */
-export function runBusyClient(port: number, connections: number, seconds: number, path: string, headers: string[], core = 0): Promise<BusyResult> {
+export function runBusyClient(port: number, connections: number, seconds: number, path: string, headers: string[]): Promise<BusyResult> {
   const binary = busyClientBinary();
   const args = [String(port), String(connections), String(seconds), path, ...headers];
   // SCHED_IDLE (chrt -i 0): the client takes core 0 only when nothing else wants it, so the OTLP
   // sink in this process answers the servers' exports at once instead of waiting for a time slice
   // (a sink slower than the span rate fills the server's queue and drops spans).
-  const pinned = existsSync('/usr/bin/taskset') ? ['/usr/bin/taskset', '-c', String(core)] : [];
+  const pinned = existsSync('/usr/bin/taskset') ? ['/usr/bin/taskset', '-c', '0'] : [];
   const idle = existsSync('/usr/bin/chrt') ? ['/usr/bin/chrt', '-i', '0'] : [];
   const [cmd, ...argv] = [...pinned, ...idle, binary, ...args] as [string, ...string[]];
   return new Promise((resolve, reject) => {

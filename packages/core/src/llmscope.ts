@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { context, propagation, SpanKind, SpanStatusCode, type Attributes, type Span, type SpanOptions, type Tracer } from '@opentelemetry/api';
+import { context, propagation, SpanKind, SpanStatusCode, type Attributes, type Tracer } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { clipString, headerValue } from './context/clip';
@@ -21,7 +21,6 @@ import { RouteTable } from './http/routes';
 import { errorType } from './tracing/span-run';
 import { step } from './tracing/step';
 import { traceOutgoingCalls } from './tracing/outgoing';
-import { LlmscopeTracer } from './tracing/tracer';
 import { drainThenShutdown, installSignalHook } from './exporters/shutdown-signal';
 import { ServedServers } from './http/served-servers';
 import { HookFailures } from './exporters/hook-failures';
@@ -100,8 +99,6 @@ export class Llmscope implements GenAiOwner, ScoreOwner, PromptOwner {
   /** Whether this instance creates spans (`tracing` not `false`). */
   readonly tracingOn: boolean;
   private readonly tracer: Tracer | undefined;
-  /** {@link tracer} when it is llmscope's own (it registered the provider), else undefined. */
-  private readonly ownTracer: LlmscopeTracer | undefined;
   private readonly http: HttpMetrics | undefined;
   /**
    * The LLM side: price book, LLM metrics, cost attribution, sinks, cache and queue helpers.
@@ -224,7 +221,6 @@ export class Llmscope implements GenAiOwner, ScoreOwner, PromptOwner {
       if (o.tracing.printTraces) this.sampling.addPrinter(redactor);
       if (o.tracing.outgoing) traceOutgoingCalls(this);
       this.tracer = getTracer();
-      this.ownTracer = this.tracer instanceof LlmscopeTracer ? this.tracer : undefined;
     }
     this.telemetry = Telemetry.create({ exporters: o.exporters, logging: o.logging, redact: o.redact, tracingOn: this.tracingOn, exportStage: this.sampling?.stage }, this.registry);
     const telemetry = this.telemetry;
@@ -299,19 +295,13 @@ export class Llmscope implements GenAiOwner, ScoreOwner, PromptOwner {
       const active = context.active();
       // Extracting costs ~2 µs; skip it when there is nothing to continue.
       const parent = headers.traceparent === undefined ? active : propagation.extract(active, headers);
-      let span: Span;
-      if (this.ownTracer !== undefined && this.ownTracer.idsOnly(parent)) {
-        // Nothing would read the attributes (tracing on, nothing consuming spans): ids only.
-        span = this.ownTracer.startSpan(ctx.method, SERVER_SPAN, parent);
-      } else {
-        const path = pathOf(url);
-        const attributes: Attributes = {
-          'http.request.method': ctx.method,
-          'url.path': path.length > 2048 ? path.slice(0, 2048) : path,
-          'url.scheme': 'http',
-        };
-        span = this.tracer.startSpan(ctx.method, { kind: SpanKind.SERVER, attributes }, parent);
-      }
+      const path = pathOf(url);
+      const attributes: Attributes = {
+        'http.request.method': ctx.method,
+        'url.path': path.length > 2048 ? path.slice(0, 2048) : path,
+        'url.scheme': 'http',
+      };
+      const span = this.tracer.startSpan(ctx.method, { kind: SpanKind.SERVER, attributes }, parent);
       ctx.span = span;
       ctx.otelContext = bindRequestContext(ctx, parent, span);
     } else {
@@ -641,9 +631,6 @@ export class Llmscope implements GenAiOwner, ScoreOwner, PromptOwner {
 }
 
 /** The path of a request target: the query dropped (a slice only when there is one). */
-/** The server span's options when it carries ids only (no attributes to build). */
-const SERVER_SPAN: SpanOptions = Object.freeze({ kind: SpanKind.SERVER });
-
 function pathOf(url: string | undefined): string {
   if (url === undefined) return '/';
   const q = url.indexOf('?');

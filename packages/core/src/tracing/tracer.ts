@@ -92,18 +92,6 @@ export class LlmscopeTracer implements Tracer, LeanSpanOwner {
     this.resource = resource !== null && typeof resource === 'object' ? resource : replay.resource;
   }
 
-  /**
-   * Whether a span started now under `ctx` would carry ids only: nothing consumes llmscope's
-   * spans, no recording span of another instrumentation is its parent, and the head sampler
-   * decides from the parent alone (so it reads no attributes). Its attributes would go nowhere,
-   * so a caller that builds them per request (the server span) skips them.
-   */
-  idsOnly(ctx: Context): boolean {
-    if (this.consumers.ownSpanConsumers !== 0 || this.sampler.sampledByParent(undefined) === undefined) return false;
-    const parent = trace.getSpan(ctx);
-    return parent === undefined || !parent.isRecording() || parent instanceof LeanSpan;
-  }
-
   startSpan(name: string, options?: SpanOptions, ctx?: Context): Span {
     const consumers = this.consumers;
     if (consumers.ownSpanConsumers === 0) return this.ownSpan(name, options, ctx ?? contextApi.active(), undefined);
