@@ -191,7 +191,7 @@ export class Llmscope implements GenAiOwner, ScoreOwner, PromptOwner {
       if (o.metrics.defaultMetrics && this.registry.getSingleMetric(`${prefix}process_cpu_user_seconds_total`) === undefined) {
         collectDefaultMetrics(prefix === '' ? { register: this.registry } : { register: this.registry, prefix });
       }
-      this.http = new HttpMetrics(this.registry, o.metrics.httpDurationBuckets, o.metrics.tagLabels);
+      this.http = new HttpMetrics(this.registry, o.metrics.httpDurationBuckets, o.metrics.tagLabels, () => this.requestsInFlight);
       this.metricsHandler = createMetricsHandler(this.registry, o.metrics.bearerToken);
       // On a port of its own, the adapters see no metrics path and serve nothing on the app's port.
       if (o.metrics.port !== undefined && o.metrics.path !== undefined) this.metricsServer = new MetricsServer((authorization, accept) => this.handleMetrics(authorization, accept), o.metrics.path, o.metrics.port, o.metrics.host);
@@ -290,7 +290,6 @@ export class Llmscope implements GenAiOwner, ScoreOwner, PromptOwner {
     if (this.excluding && this.isExcluded(method, url)) return this.excludedContext(ctx);
     this.requestsInFlight++;
     if (this.served !== undefined) this.served.note(request);
-    if (this.http) this.http.active.inc();
     if (this.tracer) {
       const active = context.active();
       // Extracting costs ~2 µs; skip it when there is nothing to continue.
@@ -369,10 +368,7 @@ export class Llmscope implements GenAiOwner, ScoreOwner, PromptOwner {
     this.requestsInFlight--;
     const entry = this.routes.get(ctx.route);
     const ms = performance.now() - ctx.startTime;
-    if (this.http) {
-      this.http.active.dec();
-      if (!entry.excluded) this.http.observe(entry, ctx.method, statusCode, ms / 1000, ctx.tags, ctx);
-    }
+    if (this.http && !entry.excluded) this.http.observe(entry, ctx.method, statusCode, ms / 1000, ctx.tags, ctx);
     // A template in `metrics.exclude` is known only now: not counted, not logged; its span was
     // started before the route was known and ends as usual (docs/metrics.md).
     if (this.telemetry !== undefined && !entry.excluded) this.telemetry.requestFinished(ctx, statusCode, entry.route, ms);
@@ -619,6 +615,7 @@ export class Llmscope implements GenAiOwner, ScoreOwner, PromptOwner {
     // Gauges of a registry shared with other instances read these: detached, they can be freed.
     this.budgets?.close();
     this.genai.close();
+    this.http?.close();
     const deadline = Date.now() + timeoutMs;
     // Evaluations first (half the budget at most): their scores and judge spans are flushed next.
     if (this.evaluations !== undefined) await this.evaluations.close(Math.max(1, Math.floor(timeoutMs / 2)));

@@ -1,4 +1,5 @@
 import { SpanStatusCode } from '@opentelemetry/api';
+import { Registry } from 'prom-client';
 import { Llmscope, traceLLM, step } from '../../src';
 import { memoryExporter, find, parseMetrics } from '@llmscope/testkit';
 
@@ -39,6 +40,24 @@ describe('the framework-neutral lifecycle', () => {
     expect(find(s, 'http_server_active_requests')[0]?.value).toBe(0);
     expect(find(s, 'http_server_requests_total')).toHaveLength(1);
     expect(exporter.getFinishedSpans()).toHaveLength(1);
+  });
+
+  test('two instances on one app registry report their requests in flight summed, until one shuts down', async () => {
+    const registry = new Registry();
+    const a = new Llmscope({ metrics: { registry, defaultMetrics: false }, tracing: false });
+    const b = new Llmscope({ metrics: { registry, defaultMetrics: false }, tracing: false });
+    const inFlight = async (): Promise<number | undefined> => find(parseMetrics(await registry.metrics()), 'http_server_active_requests')[0]?.value;
+    const ctxA = a.startRequest('GET', '/x', {}, undefined);
+    const ctxB1 = b.startRequest('GET', '/x', {}, undefined);
+    b.startRequest('GET', '/x', {}, undefined);
+    expect(await inFlight()).toBe(3);
+    b.finishRequest(ctxB1, 200);
+    expect(await inFlight()).toBe(2);
+    await b.shutdown();
+    expect(await inFlight()).toBe(1);
+    a.finishRequest(ctxA, 200);
+    expect(await inFlight()).toBe(0);
+    await a.shutdown();
   });
 
   test('a 5xx without an error is ERROR with error.type = the status code', () => {
