@@ -159,12 +159,16 @@ describe('metrics', () => {
         reply.code(404);
         return { missing: getContext()?.userId ?? null };
       });
+      app.get('/items/:id', async () => 'ok');
     }, undefined, Fastify));
+    // 404s first: the route's template is still read right on the first request that matched one.
     const res = await request(custom).get('/whatever/1').set('x-user-id', 'eve').expect(404);
     expect(res.body).toEqual({ missing: 'eve' });
     await request(custom).post('/whatever/2').send({ a: 1 }).expect(404);
+    await request(custom).get('/items/7').expect(200);
+    await request(custom).get('/whatever/3').expect(404);
     const c = find(await metrics(custom), 'http_server_requests_total');
-    expect(c.map((s) => `${s.labels.method} ${s.labels.route} ${s.labels.status_code}`).sort()).toEqual(['GET not_found 404', 'POST not_found 404']);
+    expect(c.map((s) => `${s.labels.method} ${s.labels.route} ${s.labels.status_code}: ${s.value}`).sort()).toEqual(['GET /items/:id 200: 1', 'GET not_found 404: 2', 'POST not_found 404: 1']);
   });
 
   test('an app registry is used when given, with the app\'s own metrics next to ours', async () => {
