@@ -116,13 +116,15 @@ export class LlmscopeTracer implements Tracer, LeanSpanOwner {
     // llmscope call start inside a foreign span of the same call (counted once).
     if (parentSpan !== undefined && parentSpan.isRecording() && !(parentSpan instanceof LeanSpan)) return this.sdk.startSpan(name, options, ctx);
     const parent = parentSpan?.spanContext();
-    const spanId = this.ids.generateSpanId();
+    let spanId: string;
     let traceId: string;
     let traceState: SpanContext['traceState'];
     let validParent: SpanContext | undefined;
     if (parent === undefined || !trace.isSpanContextValid(parent)) {
-      traceId = this.ids.generateTraceId();
+      traceId = this.ids.generateRootIds();
+      spanId = this.ids.rootSpanId;
     } else {
+      spanId = this.ids.generateSpanId();
       traceId = parent.traceId;
       traceState = parent.traceState;
       validParent = parent;

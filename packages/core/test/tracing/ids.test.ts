@@ -50,4 +50,34 @@ describe('PooledIdGenerator', () => {
     expect(spanId).not.toBe('0'.repeat(16));
     expect(fills).toBe(2);
   });
+
+  it('gives a root span its trace id and span id from one draw: W3C ids, distinct, between single ids', () => {
+    const ids = new PooledIdGenerator();
+    const seen = new Set<string>();
+    for (let i = 0; i < 5000; i++) {
+      const traceId = ids.generateRootIds();
+      const spanId = ids.rootSpanId;
+      expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+      expect(spanId).toMatch(/^[0-9a-f]{16}$/);
+      seen.add(traceId);
+      seen.add(spanId);
+      // Children's span ids come from the same pool, after and between root draws.
+      seen.add(ids.generateSpanId());
+    }
+    expect(seen.size).toBe(15000);
+  });
+
+  it('never gives a root an all-zero trace or span id, even from zero random bytes', () => {
+    let fills = 0;
+    const ids = new PooledIdGenerator((bytes) => {
+      if (fills++ === 0) bytes.fill(0);
+      else randomFillSync(bytes);
+    });
+    const traceId = ids.generateRootIds();
+    expect(traceId).not.toBe('0'.repeat(32));
+    expect(ids.rootSpanId).not.toBe('0'.repeat(16));
+    expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(ids.rootSpanId).toMatch(/^[0-9a-f]{16}$/);
+    expect(fills).toBe(2);
+  });
 });
