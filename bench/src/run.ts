@@ -3,7 +3,8 @@
  * configuration in a process of its own (pinned to core 1), driven by the load generator (pinned
  * to core 0; default the busy-polling client, see client.ts), alternating configurations in
  * rounds so that machine drift hits them alike. Reports req/s, p50/p99, server CPU µs per request
- * and ratios to the bare framework; writes bench/results/.
+ * and ratios to the bare framework; writes bench/results/. The servers run on the Node that runs
+ * this script: `npx -y -p node@24 node --import tsx src/run.ts` benches Node 24.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -179,7 +180,10 @@ async function main(): Promise<void> {
   sink.server.close();
   const dir = join(__dirname, '..', 'results');
   mkdirSync(dir, { recursive: true });
-  const base = quick ? 'latest-quick' : 'latest';
+  // A partial run (`--only`) or one on another Node than the floor (20) does not replace the full
+  // run's results: each kind has its file (`latest-node24.md`, `latest-quick-only.md`, ...).
+  const major = process.versions.node.split('.')[0];
+  const base = `latest${quick ? '-quick' : ''}${only !== undefined ? '-only' : ''}${major === '20' ? '' : `-node${major}`}`;
   writeFileSync(join(dir, `${base}.json`), JSON.stringify(results, null, 2) + '\n');
   const md = renderMarkdown(results);
   writeFileSync(join(dir, `${base}.md`), md);
