@@ -1,6 +1,6 @@
 /** One server configuration of the benchmark. */
 export interface BenchConfig {
-  framework: 'express' | 'fastify' | 'nestjs' | 'context';
+  framework: 'express' | 'express-app-prototypes' | 'fastify' | 'nestjs' | 'context';
   name: string;
   script: string;
   variant: string;
@@ -9,6 +9,12 @@ export interface BenchConfig {
    * (how a new user turns export on). Every other configuration runs with no `OTEL_*` variable.
    */
   env?: 'otlp-env';
+  /**
+   * Express served by a server whose requests and responses are born with the app's prototypes
+   * (docs/express.md, "On Node 20 and 22"): Express's per-request `setPrototypeOf` is then a
+   * no-op, and on Node 20/22 the rows measure llmscope rather than Express's garbage collection.
+   */
+  appPrototypes?: true;
   /** `spin` variants: the µs of pure user-mode work added per request (a control row). */
   spinMicros?: number;
   /** The baseline ratios are computed against (same framework). */
@@ -44,6 +50,13 @@ export const CONFIGS: BenchConfig[] = [
   { framework: 'context', name: 'express + AsyncLocalStorage.run', script: EXPRESS, variant: 'als', target: { ratio: 0, beats: ['express + cls-hooked'] } },
   { framework: 'context', name: 'express + cls-hooked', script: EXPRESS, variant: 'cls-hooked' },
   { framework: 'context', name: 'express + 10 µs spin (control)', script: EXPRESS, variant: 'spin', spinMicros: 10 },
+  // Informational (no targets: the issue's are on Express as users run it): the same rows on a
+  // server made with the app's prototypes.
+  { framework: 'express-app-prototypes', name: 'express (app-prototype server) bare', script: EXPRESS, variant: 'bare', bare: true, appPrototypes: true },
+  { framework: 'express-app-prototypes', name: 'express (app-prototype server) + llmscope metrics', script: EXPRESS, variant: 'llmscope-metrics', appPrototypes: true },
+  { framework: 'express-app-prototypes', name: 'express (app-prototype server) + llmscope defaults, no exporter', script: EXPRESS, variant: 'llmscope-defaults', appPrototypes: true },
+  { framework: 'express-app-prototypes', name: 'express (app-prototype server) + llmscope defaults + OTLP exporter', script: EXPRESS, variant: 'llmscope-defaults', env: 'otlp-env', appPrototypes: true },
+  { framework: 'express-app-prototypes', name: 'express (app-prototype server) + AsyncLocalStorage.run', script: EXPRESS, variant: 'als', appPrototypes: true },
   { framework: 'fastify', name: 'fastify bare', script: FASTIFY, variant: 'bare', bare: true },
   { framework: 'fastify', name: 'fastify + llmscope metrics', script: FASTIFY, variant: 'llmscope-metrics', target: { ratio: 0.85, beats: ['fastify + fastify-metrics'] } },
   { framework: 'fastify', name: 'fastify + llmscope defaults, no exporter', script: FASTIFY, variant: 'llmscope-defaults', target: { ratio: 0.80 } },
@@ -74,5 +87,6 @@ export function serverEnv(config: BenchConfig, otlp: string): Record<string, str
   for (const name of Object.keys(process.env)) if (name.startsWith('OTEL_')) env[name] = undefined;
   if (config.env === 'otlp-env') env.OTEL_EXPORTER_OTLP_ENDPOINT = otlp.replace(/\/v1\/traces$/, '');
   if (config.spinMicros !== undefined) env.BENCH_SPIN_US = String(config.spinMicros);
+  if (config.appPrototypes === true) env.BENCH_EXPRESS_SERVER = 'app-prototypes';
   return env;
 }
