@@ -1,3 +1,5 @@
+import { createServer, IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import express, { type Request } from 'express';
 import request from 'supertest';
 import { Counter, Registry } from 'prom-client';
@@ -80,6 +82,39 @@ describe('metrics', () => {
     await request(url).get('/admin/stats/monday').expect(200);
     const routes = new Set(find(await metrics(url), 'http_server_requests_total').map((s) => s.labels.route));
     expect([...routes].sort()).toEqual(['/admin/stats/:day', '/api/users/:id', '/api/v1/users', '/api/v1/users/:id', '/orgs/:orgId/members/:memberId']);
+  });
+
+  test('on a server made with the app\'s prototypes (docs/express.md, Node 20 and 22), routes, context and spans are as usual', async () => {
+    const { app } = usersApp();
+    let bornWithAppPrototypes: boolean | undefined;
+    app.get('/whoami', (req, res) => {
+      bornWithAppPrototypes = Object.getPrototypeOf(req) === app.request && Object.getPrototypeOf(res) === app.response;
+      res.json({ user: getContext()?.userId ?? null });
+    });
+    // The docs' snippet: Express's per-request setPrototypeOf then changes nothing.
+    function AppRequest(this: IncomingMessage, socket: Socket): void {
+      IncomingMessage.call(this, socket);
+    }
+    AppRequest.prototype = app.request;
+    function AppResponse(this: ServerResponse, req: IncomingMessage): void {
+      ServerResponse.call(this, req);
+    }
+    AppResponse.prototype = app.response;
+    const server = createServer({ IncomingMessage: AppRequest as unknown as typeof IncomingMessage, ServerResponse: AppResponse as unknown as typeof ServerResponse }, app);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      expect((await request(url).get('/whoami').set('x-user-id', 'ada').expect(200)).body).toEqual({ user: 'ada' });
+      expect(bornWithAppPrototypes).toBe(true);
+      await request(url).get('/api/v1/users/8').expect(200);
+      await request(url).get('/admin/stats/monday').expect(200);
+      const routes = find(await metrics(url), 'http_server_requests_total').map((s) => s.labels.route).sort();
+      expect(routes).toEqual(['/admin/stats/:day', '/api/v1/users/:id', '/whoami']);
+      const spans = await waitForSpans(exporter, (all) => all.filter((x) => x.kind === SpanKind.SERVER).length === 3);
+      expect(serverSpan(spans, 'GET /whoami').attributes['user.id']).toBe('ada');
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   test('1000 random unknown paths add at most one route value', async () => {
