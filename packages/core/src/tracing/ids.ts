@@ -15,8 +15,9 @@ const ZERO_SPAN_ID = '0'.repeat(16);
  * `bench/src/micro-ids.ts`). Present in Node 20 to 24 but not documented: when it is missing,
  * `toString` is used.
  */
-type HexSlicing = Buffer & { hexSlice?: (start: number, end: number) => string };
-const HEX_SLICE = typeof (Buffer.prototype as HexSlicing).hexSlice === 'function';
+type HexSlice = (this: Buffer, start: number, end: number) => string;
+const hexSlice = (Buffer.prototype as Buffer & { hexSlice?: unknown }).hexSlice;
+const HEX_SLICE: HexSlice | undefined = typeof hexSlice === 'function' ? (hexSlice as HexSlice) : undefined;
 
 /**
  * Random trace and span ids (W3C: 32 and 16 lowercase hex characters, never all zero) from a
@@ -70,6 +71,6 @@ export class PooledIdGenerator implements IdGenerator {
       offset = 0;
     }
     this.offset = offset + bytes;
-    return HEX_SLICE ? ((this.bytes as HexSlicing).hexSlice as (start: number, end: number) => string)(offset, offset + bytes) : this.bytes.toString('hex', offset, offset + bytes);
+    return HEX_SLICE !== undefined ? HEX_SLICE.call(this.bytes, offset, offset + bytes) : this.bytes.toString('hex', offset, offset + bytes);
   }
 }
