@@ -68,3 +68,16 @@ export function pinSelf(core: number): boolean {
   const r = spawn(TASKSET, ['-pc', String(core), String(process.pid)], { stdio: 'ignore' });
   return r.pid !== undefined;
 }
+
+/** The CPU time (user + system, µs) a bench server child reports when asked over IPC (it answers `{ cpu }`). */
+export function cpuOf(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    const on = (m: { cpu?: number }): void => {
+      if (m.cpu === undefined) return;
+      child.off('message', on);
+      resolve(m.cpu);
+    };
+    child.on('message', on);
+    child.send('cpu');
+  });
+}

@@ -19,7 +19,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { cliArg } from './each-server';
 import { runBusyClient } from './client';
-import { pinSelf } from './process';
+import { cpuOf, pinSelf } from './process';
 
 const SECONDS = Number(cliArg('--seconds') ?? 4);
 
@@ -78,17 +78,6 @@ function start(code: string, env: Record<string, string>): { child: ChildProcess
   return { child, lines, port };
 }
 
-function cpuOf(child: ChildProcess): Promise<number> {
-  return new Promise((resolve) => {
-    const on = (m: { cpu?: number }): void => {
-      if (m.cpu === undefined) return;
-      child.off('message', on);
-      resolve(m.cpu);
-    };
-    child.on('message', on);
-    child.send('cpu');
-  });
-}
 
 /** Pause (ms) and heap size after (MB) of each `Scavenge` line of --trace-gc after the last mark but one. */
 function scavengesBetweenMarks(lines: string[]): { pauses: number[]; after: number[] } {
