@@ -4,8 +4,7 @@
  */
 import type { Request, RequestHandler, Response, NextFunction } from 'express';
 import { Llmscope, type LlmscopeOptions } from '@llmscope/core';
-import type { RequestContext } from '@llmscope/core/adapter';
-import { serveOwnRoute, setTraceIdHeader, withInstance } from '@llmscope/core/adapter';
+import { serveOwnRoute, setTraceIdHeader, withInstance, type RequestContext } from '@llmscope/core/adapter';
 import { NO_MOUNTS, patchLayer, patchLayer4, trackRequest } from './route-tracking';
 
 export * from '@llmscope/core';
