@@ -1,10 +1,10 @@
 /**
- * `npx tsx src/express-split.ts [--rounds 6]`: where llmscope's Express cost goes, piece by piece
+ * `npx tsx src/express-split.ts [--rounds 6] [--only e4]`: where llmscope's Express cost goes, piece by piece
  * (docs/performance.md, "llmscope's Express path: the router entry").
  *
- * Every server is the bench's one-route Express 5 app on a server made with the app's prototypes
- * (docs/express.md, "On Node 20 and 22"), so that Express's own garbage-collection regime does not
- * swamp a few µs. Each round starts a fresh process per variant (alone on core 1, busy client on
+ * Every server is the bench's one-route Express 5 app (the `e4-` rows: Express 4.22) on a server
+ * made with the app's prototypes (docs/express.md, "On Node 20 and 22"), so that Express's own
+ * garbage-collection regime does not swamp a few µs. Each round starts a fresh process per variant (alone on core 1, busy client on
  * core 0), warms it up 3 s and measures 2 s; rounds alternate the variants' order. A process that
  * stays up for many rounds keeps whatever regime its start gave it, so one long-lived process per
  * variant compares processes, not variants. Prints CPU µs a request: median, lowest, all rounds,
@@ -19,14 +19,17 @@ import { cliArg } from './each-server';
 import { cpuOf, pinSelf } from './process';
 
 const ROUNDS = Number(cliArg('--rounds') ?? 6);
+/** `--only e4`: the variants whose id contains the text, and their bare. */
+const ONLY = cliArg('--only');
 const WARM_S = 3;
 const MEASURE_S = 2;
 
 const SERVER = `
 const http = require('node:http');
 const { AsyncLocalStorage } = require('node:async_hooks');
-const app = require('express')();
-const V = process.env.VARIANT;
+const E4 = process.env.VARIANT.startsWith('e4-');
+const app = require(E4 ? 'express4' : 'express')();
+const V = process.env.VARIANT.replace(/^e4-/, '');
 const als = new AsyncLocalStorage();
 if (V === 'empty-layer') app.use((req, res, next) => next());
 if (V === 'als-layer') app.use((req, res, next) => als.run({}, next));
@@ -65,6 +68,9 @@ const VARIANTS: Array<[string, string, string?]> = [
   ['llmscope metrics, first (router entry)', 'llmscope', 'llmscope-layer'],
   ['llmscope defaults, no exporter, kept a layer', 'llmscope-layer-defaults'],
   ['llmscope defaults, no exporter, first (router entry)', 'llmscope-defaults', 'llmscope-layer-defaults'],
+  ['Express 4.22: bare', 'e4-bare'],
+  ['Express 4.22: llmscope metrics, kept a layer', 'e4-llmscope-layer'],
+  ['Express 4.22: llmscope metrics, first (in expressInit\'s hand-off)', 'e4-llmscope', 'e4-llmscope-layer'],
 ];
 
 async function measure(variant: string): Promise<number> {
@@ -89,17 +95,18 @@ async function measure(variant: string): Promise<number> {
 
 async function main(): Promise<void> {
   pinSelf(0);
-  const results = new Map<string, number[]>(VARIANTS.map(([, v]) => [v, []]));
+  const variants = VARIANTS.filter(([, v]) => ONLY === undefined || v.includes(ONLY) || v === (ONLY.startsWith('e4') ? 'e4-bare' : 'bare'));
+  const results = new Map<string, number[]>(variants.map(([, v]) => [v, []]));
   for (let r = 0; r < ROUNDS; r++) {
-    for (const [, v] of r % 2 === 0 ? VARIANTS : [...VARIANTS].reverse()) results.get(v)!.push(await measure(v));
+    for (const [, v] of r % 2 === 0 ? variants : [...variants].reverse()) results.get(v)!.push(await measure(v));
   }
   const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
   const paired = (v: string, w: string): number => median(results.get(v)!.map((x, i) => x - (results.get(w)![i] as number)));
   const signed = (x: number): string => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
   process.stdout.write(`Node ${process.version}, ${ROUNDS} rounds, a fresh process per variant and round\n\n| variant | CPU µs/req, median | added to bare, paired | against its pair, paired | lowest | rounds |\n|---|---:|---:|---:|---:|---|\n`);
-  for (const [name, v, pair] of VARIANTS) {
+  for (const [name, v, pair] of variants) {
     const xs = results.get(v)!;
-    process.stdout.write(`| ${name} | ${median(xs).toFixed(1)} | ${v === 'bare' ? '' : signed(paired(v, 'bare'))} | ${pair === undefined ? '' : signed(paired(v, pair))} | ${Math.min(...xs).toFixed(1)} | ${xs.map((x) => x.toFixed(1)).join(', ')} |\n`);
+    process.stdout.write(`| ${name} | ${median(xs).toFixed(1)} | ${v === 'bare' || v === 'e4-bare' ? '' : signed(paired(v, v.startsWith('e4-') ? 'e4-bare' : 'bare'))} | ${pair === undefined ? '' : signed(paired(v, pair))} | ${Math.min(...xs).toFixed(1)} | ${xs.map((x) => x.toFixed(1)).join(', ')} |\n`);
   }
   process.exit(0);
 }

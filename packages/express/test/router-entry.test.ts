@@ -23,7 +23,14 @@ async function requestsByRoute(url: string): Promise<Record<string, number>> {
   return out;
 }
 
-function app(): express.Express {
+/** Resolves when the server has the request that `arrived` is called for (no timing guess). */
+function signal(): { arrived: () => void; reached: Promise<void> } {
+  let arrived = (): void => undefined;
+  const reached = new Promise<void>((resolve) => { arrived = resolve; });
+  return { arrived, reached };
+}
+
+function app(slowArrived: () => void): express.Express {
   const a = express();
   a.use(llmscope());
   a.use(express.json());
@@ -31,6 +38,7 @@ function app(): express.Express {
     res.json({ id: req.params.id, user: getContext()?.userId ?? null });
   });
   a.get('/slow', async (_req, res) => {
+    slowArrived();
     await new Promise((r) => setTimeout(r, 100));
     res.json({ user: getContext()?.userId ?? null });
   });
@@ -47,13 +55,14 @@ function app(): express.Express {
 
 describe('the middleware first in an Express 5 app', () => {
   test('moves to the router entry after the first request; every request is recorded once, with its context, route and span', async () => {
-    const a = app();
+    const slow = signal();
+    const a = app(slow.arrived);
     const url = await serve(a);
     // The first request goes through the layer and moves it; requests arriving while it is in
-    // flight (it waits 100 ms) already take the router entry.
+    // flight (its handler waits 100 ms) already take the router entry.
     // supertest sends on then(); Promise.resolve calls it.
     const first = Promise.resolve(request(url).get('/slow').set('x-user-id', 'u0').expect(200));
-    await new Promise((r) => setTimeout(r, 20));
+    await slow.reached;
     expect(firstLayer(a).match('/users/1')).toBe(false);
     expect(routerHandleIsOwn(a)).toBe(true);
     const rest = await Promise.all([1, 2, 3].map((i) => request(url).get(`/users/${i}`).set('x-user-id', `u${i}`).expect(200)));
