@@ -1,6 +1,5 @@
-import type { Counter, Gauge, Registry } from 'prom-client';
-import { counter, droppedCounter, gauge } from '../http/prom';
-import { counterChild, type InPlaceCounter } from '../http/prom-children';
+import { Counter, type Gauge, type Registry } from 'prom-client';
+import { counter, droppedCounter, gauge, getOrCreate } from '../http/prom';
 
 /** Why a trace was kept, or `sampled_out` when it was dropped. */
 export type SamplingReason = 'error' | 'slow' | 'route_latency' | 'priority' | 'base_rate' | 'sampled_out';
@@ -28,23 +27,50 @@ function sumGauge(registry: Registry, name: string, help: string, read: () => nu
   return { gauge: g, read };
 }
 
+const REASONS: readonly SamplingReason[] = ['error', 'slow', 'route_latency', 'priority', 'base_rate', 'sampled_out'];
+
+/** Decision counts by reason, of each instance sharing a decisions counter (kept after it closes: a counter never goes down). */
+const decisionSources = new WeakMap<Counter, Set<Readonly<Record<SamplingReason, number>>>>();
+
 /**
- * The tail sampler's Prometheus side: decisions, early evictions, spans it had to drop (in the
- * shared `llmscope_telemetry_dropped_total{exporter="tail_sampler"}`), and the buffer's size.
- * Children are resolved once; a decision (one per trace) is counted in place, without prom-client's
- * per-call label hashing (`http/prom-children.ts`).
+ * `llmscope_sampling_traces_total`, read at scrape time from the samplers' own exact counts: a
+ * decision (one per trace, most of them `sampled_out`) costs no metric update (an in-place
+ * increment still read prom-client's series table, ~0.2 µs a trace under HTTP load).
+ */
+function decisionsCounter(registry: Registry, counts: Readonly<Record<SamplingReason, number>>): void {
+  const c = getOrCreate(Counter, registry, {
+    name: 'llmscope_sampling_traces_total',
+    help: 'Traces decided by the tail sampler: decision kept (reason error, slow, route_latency, priority, base_rate) or dropped (reason sampled_out).',
+    labelNames: ['decision', 'reason'],
+    collect(this: Counter<'decision' | 'reason'>) {
+      const sources = decisionSources.get(this);
+      if (sources === undefined) return;
+      this.reset();
+      for (const reason of REASONS) {
+        let total = 0;
+        for (const s of sources) total += s[reason];
+        this.inc({ decision: reason === 'sampled_out' ? 'dropped' : 'kept', reason }, total);
+      }
+    },
+  }) as Counter;
+  let sources = decisionSources.get(c);
+  if (sources === undefined) decisionSources.set(c, (sources = new Set()));
+  sources.add(counts);
+}
+
+/**
+ * The tail sampler's Prometheus side: decisions (read at scrape time from `decisions`), early
+ * evictions, spans it had to drop (in the shared
+ * `llmscope_telemetry_dropped_total{exporter="tail_sampler"}`), and the buffer's size.
  */
 export class SamplingMetrics {
-  private readonly decisions = new Map<SamplingReason, InPlaceCounter>();
   private readonly evictions = new Map<EvictionReason, Counter.Internal>();
   private readonly dropped: Counter.Internal | undefined;
   private readonly detach: (() => void) | undefined;
 
-  constructor(registry: Registry | undefined, buffer: BufferGauges) {
+  constructor(registry: Registry | undefined, buffer: BufferGauges, decisions: Readonly<Record<SamplingReason, number>>) {
     if (registry === undefined) return;
-    const traces = counter(registry, 'llmscope_sampling_traces_total', 'Traces decided by the tail sampler: decision kept (reason error, slow, route_latency, priority, base_rate) or dropped (reason sampled_out).', ['decision', 'reason']);
-    for (const reason of ['error', 'slow', 'route_latency', 'priority', 'base_rate'] as const) this.decisions.set(reason, counterChild(traces, { decision: 'kept', reason }));
-    this.decisions.set('sampled_out', counterChild(traces, { decision: 'dropped', reason: 'sampled_out' }));
+    decisionsCounter(registry, decisions);
     const evicted = counter(registry, 'llmscope_sampling_evicted_traces_total', 'Traces the tail sampler decided before their root span ended, on what it held: buffer full (max_traces), held too long (max_age), or shutdown.', ['reason']);
     // inc(0): a healthy app shows its zeros (a dashboard panel reads 0, not "No data").
     for (const reason of ['max_traces', 'max_age', 'shutdown'] as const) {
@@ -60,10 +86,6 @@ export class SamplingMetrics {
       gaugeSources.get(a.gauge)?.delete(a.read);
       gaugeSources.get(b.gauge)?.delete(b.read);
     };
-  }
-
-  decided(reason: SamplingReason): void {
-    this.decisions.get(reason)?.inc();
   }
 
   evicted(reason: EvictionReason): void {

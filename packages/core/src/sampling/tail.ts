@@ -1,4 +1,4 @@
-import { SpanStatusCode, TraceFlags, type Context } from '@opentelemetry/api';
+import { SpanStatusCode, TraceFlags, trace as traceApi, type Context } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Registry } from 'prom-client';
 import { LeanSpan } from '../tracing/lean-span';
@@ -95,7 +95,7 @@ export class TailSamplingProcessor implements SpanProcessor, TakesLeanSpans {
       evicted: { max_traces: 0, max_age: 0, shutdown: 0 },
       droppedSpans: 0, lateSpans: 0,
     };
-    this.metrics = new SamplingMetrics(registry, this.counters);
+    this.metrics = new SamplingMetrics(registry, this.counters, this.counters.decisions);
     // Age eviction (also when no span ends: an idle process still lets go of stuck traces).
     this.sweeper = setInterval(() => this.evictAged(Date.now()), Math.max(50, Math.min(5000, config.maxAgeMs / 4)));
     this.sweeper.unref();
@@ -108,7 +108,15 @@ export class TailSamplingProcessor implements SpanProcessor, TakesLeanSpans {
   }
 
   onStart(span: Span, parentContext: Context): void {
+    // An SDK span (another tracer's) under a lean one: its trace's decision must be remembered.
+    const parent = traceApi.getSpan(parentContext);
+    if (parent instanceof LeanSpan) parent.noteDescendant();
     this.next.onStart(span, parentContext);
+  }
+
+  /** A span started under a dropped single-span trace (see `LeanSpan.forgotten`): its decision is stored now. */
+  rememberDropped(traceId: string): void {
+    if (!this.stopped) this.decided.set(traceId, false);
   }
 
   onEnd(span: ReadableSpan): void {
@@ -117,7 +125,8 @@ export class TailSamplingProcessor implements SpanProcessor, TakesLeanSpans {
     if (this.stopped || (sc.traceFlags & TraceFlags.SAMPLED) === 0) return;
     const traceId = sc.traceId;
     const parent = span.parentSpanContext;
-    const trace = this.open.get(traceId);
+    // No trace held (single-span traces under load): no lookup of a new id string.
+    const trace = this.open.size === 0 ? undefined : this.open.get(traceId);
     if (parent === undefined || parent.isRemote === true) {
       this.decideRoot(traceId, trace, span);
       return;
@@ -182,8 +191,17 @@ export class TailSamplingProcessor implements SpanProcessor, TakesLeanSpans {
         if (reason !== 'sampled_out') this.finish(traceId, reason, [root]);
         return;
       }
-      // A single-span trace (a job's LLM call outside any request).
-      this.finish(traceId, this.rules.decide(traceId, root, [root], false), [root]);
+      // A single-span trace (a request that made no span, a job's LLM call outside any request).
+      const reason = this.rules.decide(traceId, root, [root], false);
+      if (reason === 'sampled_out' && root instanceof LeanSpan && root.localRoot === root && !root.branched && root.parentSpanContext === undefined) {
+        // Nothing was started under it, and its trace id is new: no span can be late for it unless
+        // one starts under it from now on, which remembers the decision then (rememberDropped).
+        // Most traces under load, and the decision table's write is a cache miss each.
+        this.counters.decisions.sampled_out++;
+        root.forgotten = true;
+        return;
+      }
+      this.finish(traceId, reason, [root]);
       return;
     }
     this.release(traceId, trace);
@@ -194,8 +212,8 @@ export class TailSamplingProcessor implements SpanProcessor, TakesLeanSpans {
   }
 
   private finish(traceId: string, reason: SamplingReason, spans: readonly ReadableSpan[]): void {
+    // Also what llmscope_sampling_traces_total reads at scrape time.
     this.counters.decisions[reason]++;
-    this.metrics.decided(reason);
     const kept = reason !== 'sampled_out';
     if (kept) this.forwardAll(spans);
     this.decided.set(traceId, kept);
@@ -321,9 +339,11 @@ export class DecisionMemory {
 
   /** Whether `traceId` was kept, or undefined when no decision is remembered. */
   get(traceId: string): boolean | undefined {
+    // Nothing decided yet (the early table of a process that never evicted): no id to parse.
+    if (this.current === undefined) return undefined;
     const { key, check } = keyOf(traceId);
     // An empty slot holds 0, never a decision (a check value is at least 1).
-    let v = this.current === undefined ? 0 : (this.current[this.slotOf(this.current, key, check) + 1] as number);
+    let v = this.current[this.slotOf(this.current, key, check) + 1] as number;
     if (v === 0 && this.previous !== undefined) v = this.previous[this.slotOf(this.previous, key, check) + 1] as number;
     return v === 0 ? undefined : v > 0;
   }

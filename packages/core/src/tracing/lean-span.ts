@@ -12,6 +12,11 @@ export interface LeanSpanSink {
   /** Read as each span starts: whether it may be lean now (false: the SDK's span, as for any consumer). */
   readonly acceptsLean: boolean;
   onEnd(span: ReadableSpan): void;
+  /**
+   * A span started in trace `traceId` after the sink dropped it without remembering the
+   * decision (a lean root's `forgotten`): remember it now, for that span's end.
+   */
+  rememberDropped?(traceId: string): void;
 }
 
 /**
@@ -48,6 +53,9 @@ const UNSET: SpanStatus = Object.freeze({ code: SpanStatusCode.UNSET });
 
 let sequence = 0;
 
+/** Constant for the process (read through a getter on every call otherwise). */
+const TIME_ORIGIN = performance.timeOrigin;
+
 /**
  * A recording span of llmscope's own tracer under tail sampling (when the tail sampler is the only
  * consumer of llmscope's spans, most traces are dropped, and a dropped trace should not pay for
@@ -78,6 +86,16 @@ export class LeanSpan implements Span, ReadableSpan {
   sealed = false;
   /** Start order, process-wide (materialised spans start in this order). */
   readonly sequence = sequence++;
+  /** The first lean span of its trace in this process: itself, or its lean parent's `localRoot`. */
+  readonly localRoot: LeanSpan;
+  /** On a local root: a span (lean or SDK) was started under it, so one may end after it. */
+  branched = false;
+  /**
+   * On a local root without parent: its trace was dropped when it ended, and, no span having
+   * been started under it, the sink did not store the decision (a table write per trace).
+   * A span that starts under it later has the sink remember it then ({@link noteDescendant}).
+   */
+  forgotten = false;
   private readonly performanceStart: number;
   private readonly performanceOffset: number;
   private readonly startTimeProvided: boolean;
@@ -97,12 +115,20 @@ export class LeanSpan implements Span, ReadableSpan {
     startTime: TimeInput | undefined,
     private readonly sink: LeanSpanSink,
     readonly owner: LeanSpanOwner,
+    /** The span's parent when it is a lean span (what its `localRoot` comes from). */
+    parentLean?: LeanSpan,
   ) {
     this.name = name;
+    if (parentLean === undefined) {
+      this.localRoot = this;
+    } else {
+      this.localRoot = parentLean.localRoot;
+      parentLean.noteDescendant();
+    }
     // As the SDK's SpanImpl: Date.now() at start, performance.now() for what follows.
     const now = Date.now();
     this.performanceStart = performance.now();
-    this.performanceOffset = now - (this.performanceStart + performance.timeOrigin);
+    this.performanceOffset = now - (this.performanceStart + TIME_ORIGIN);
     this.startTimeProvided = startTime != null;
     // Date.now() is always past performance.now(): the SDK's _getTime(now) is millisToHrTime(now).
     this.startTime = startTime == null ? millisToHrTime(now) : this.time(startTime);
@@ -174,17 +200,46 @@ export class LeanSpan implements Span, ReadableSpan {
 
   end(endTime?: TimeInput): void {
     if (this.ended) return;
-    this.endTime = this.time(endTime);
-    this.duration = hrTimeDuration(this.startTime, this.endTime);
-    if (this.duration[0] < 0) {
-      this.endTime = [this.startTime[0], this.startTime[1]];
-      this.duration = [0, 0];
+    if (endTime === undefined && !this.startTimeProvided) {
+      // The common end: start + the monotonic time since, so the duration is that time itself
+      // (what hrTimeDuration of the two gives), never negative.
+      const d = millisToHrTime(performance.now() - this.performanceStart);
+      // Rounding can give 1e9 ns: normalised, as hrTimeDuration's result would be.
+      if (d[1] >= 1e9) {
+        d[0] += 1;
+        d[1] -= 1e9;
+      }
+      this.duration = d;
+      this.endTime = addHrTimes(this.startTime, d);
+    } else {
+      this.endTime = this.time(endTime);
+      this.duration = hrTimeDuration(this.startTime, this.endTime);
+      if (this.duration[0] < 0) {
+        this.endTime = [this.startTime[0], this.startTime[1]];
+        this.duration = [0, 0];
+      }
     }
     this.ended = true;
     try {
       this.sink.onEnd(this);
     } catch {
       // Telemetry never throws into the app's span end.
+    }
+  }
+
+  /** A span (lean or SDK) starts under this one: its local root may no longer forget its trace's decision. */
+  noteDescendant(): void {
+    const root = this.localRoot;
+    if (!root.forgotten) {
+      root.branched = true;
+      return;
+    }
+    root.forgotten = false;
+    root.branched = true;
+    try {
+      root.sink.rememberDropped?.(root.context.traceId);
+    } catch {
+      // Telemetry never throws into the app's span start.
     }
   }
 

@@ -144,7 +144,7 @@ export class LlmscopeTracer implements Tracer, LeanSpanOwner {
     }
     const spanContext: SpanContext = traceState === undefined ? { traceId, spanId, traceFlags } : { traceId, spanId, traceFlags, traceState };
     if (sink === undefined || traceFlags !== TraceFlags.SAMPLED) return trace.wrapSpanContext(spanContext);
-    return new LeanSpan(name, options?.kind ?? SpanKind.INTERNAL, spanContext, validParent, parentContext, options?.attributes, options?.links, options?.startTime, sink, this);
+    return new LeanSpan(name, options?.kind ?? SpanKind.INTERNAL, spanContext, validParent, parentContext, options?.attributes, options?.links, options?.startTime, sink, this, parentSpan instanceof LeanSpan ? parentSpan : undefined);
   }
 
   materialise(spans: readonly ReadableSpan[], target: SpanProcessor): void {

@@ -1,4 +1,8 @@
+import { AsyncResource } from 'node:async_hooks';
+import { trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { find, parseMetrics } from '@llmscope/testkit';
+import { Registry } from 'prom-client';
 import { Llmscope, step } from '../../src';
 import { traceIdFraction } from '../../src/sampling/decide';
 import { RouteLatency, select } from '../../src/sampling/route-latency';
@@ -96,6 +100,51 @@ describe('tail sampler bookkeeping', () => {
     expect(tail.stats.openTraces).toBe(0);
     await scope.shutdown();
   }, 60000);
+
+  test('a dropped trace of one span stores no decision, until a span starts under it after it ended (then that span is late, not held)', async () => {
+    const exporter = new InMemorySpanExporter();
+    const registry = new Registry();
+    const scope = new Llmscope({
+      metrics: { registry, defaultMetrics: false },
+      tracing: { spanProcessors: [new SimpleSpanProcessor(exporter)] },
+      sampling: { tail: { baseRate: 0, routeLatency: false } },
+    });
+    const tail = scope.sampling?.tail;
+    if (tail === undefined) throw new Error('no tail sampler');
+    const decided = (tail as unknown as { decided: DecisionMemory }).decided;
+    // Later work bound to each request's context (what a callback registered in the handler gets).
+    const later: Array<() => void> = [];
+    const request = (work: 'none' | 'step' | 'app-span' | 'step-inside'): string => {
+      const ctx = scope.startRequest('GET', '/a', {}, undefined);
+      scope.run(ctx, () => {
+        if (work === 'step') later.push(AsyncResource.bind(() => void step('after-the-response', () => 1)));
+        if (work === 'app-span') later.push(AsyncResource.bind(() => trace.getTracer('app').startSpan('app-after-the-response').end()));
+        if (work === 'step-inside') void step('inside', () => 1);
+      });
+      scope.finishRequest(ctx, 200);
+      return ctx.traceId as string;
+    };
+    const quiet = request('none');
+    const withStep = request('step');
+    const withAppSpan = request('app-span');
+    const inside = request('step-inside');
+    // Dropped (base rate 0); only the trace that had a span under its root stored its decision.
+    expect(tail.stats.decisions.sampled_out).toBe(4);
+    expect([quiet, withStep, withAppSpan, inside].map((id) => decided.get(id))).toEqual([undefined, undefined, undefined, false]);
+    // Spans start under the two dropped roots after they ended: the decision is stored then, and
+    // each span, ending, follows it (late, dropped) instead of opening a trace of its own.
+    for (const run of later) run();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect([withStep, withAppSpan].map((id) => decided.get(id))).toEqual([false, false]);
+    expect(tail.stats.lateSpans).toBe(2);
+    expect(tail.stats.openTraces).toBe(0);
+    expect(exporter.getFinishedSpans()).toHaveLength(0);
+    // The counter is read from the sampler's own counts at scrape time.
+    const samples = parseMetrics(await registry.metrics());
+    expect(find(samples, 'llmscope_sampling_traces_total', { decision: 'dropped', reason: 'sampled_out' })[0]?.value).toBe(4);
+    expect(find(samples, 'llmscope_sampling_traces_total', { decision: 'kept', reason: 'base_rate' })[0]?.value).toBe(0);
+    await scope.shutdown();
+  });
 
   test('a second request continuing the same incoming trace follows the decision already taken for it', async () => {
     const exporter = new InMemorySpanExporter();
