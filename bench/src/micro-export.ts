@@ -1,0 +1,97 @@
+/**
+ * CPU per request with the real OTLP exporter, in process, by share of traces kept (issue 17
+ * items 3 and 4): a request of one span (`startRequest` → `run` → `setRoute` → `finishRequest`,
+ * the HTTP bench's shape) into `exporters.otlp`, sending to a sink in another process. The loop
+ * yields to the event loop every 20 requests, so that the export queue's timers and sends run
+ * as they do in a server (`micro-tail.ts` runs without them: a no-op export stage).
+ *
+ * Rows: no exporter (id-only spans); the exporter with tail sampling keeping nothing (the lean
+ * span and the sampler alone); keeping 5% and 10% by base rate (the route rule off, so the share
+ * is exact), and every trace by base rate (the tail sampler's own path for kept traces); every
+ * trace exported without tail sampling (`tail: false`). Keeping k% minus keeping nothing is what
+ * exporting k% of the traces costs a request; divided by k%, a kept span.
+ *
+ * `npx tsx src/micro-export.ts` (each row in its own process pinned to core 1, the sink and this
+ * runner on core 0 under `taskset -c 0`); `RUNS=n` rounds of the rows, `MODES=a,b` some rows,
+ * `REQUESTS=n` requests a measured round (7 rounds; 60,000 by default).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { Llmscope, type LlmscopeOptions } from '../../packages/core/src/index';
+import { startSink } from './sink';
+
+const MODES = ['no-exporter', 'keep0', 'keep5', 'keep10', 'keep100', 'all'] as const;
+type Mode = (typeof MODES)[number];
+
+function options(mode: Mode, url: string): LlmscopeOptions<never> {
+  const base: LlmscopeOptions<never> = { metrics: { defaultMetrics: false } };
+  const tail = (baseRate: number): LlmscopeOptions<never> => ({ ...base, exporters: { otlp: { url } }, sampling: { tail: { baseRate, routeLatency: false } } });
+  switch (mode) {
+    case 'no-exporter': return base;
+    case 'keep0': return tail(0);
+    case 'keep5': return tail(0.05);
+    case 'keep10': return tail(0.1);
+    case 'keep100': return tail(1);
+    case 'all': return { ...base, exporters: { otlp: { url } }, sampling: { tail: false } };
+  }
+}
+
+async function runOne(mode: Mode, url: string): Promise<void> {
+  const scope = new Llmscope(options(mode, url));
+  const headers = { 'x-user-id': 'bench-user' };
+  const request = (): void => {
+    const ctx = scope.startRequest('GET', '/users/1', headers, undefined);
+    scope.run(ctx, () => undefined);
+    scope.setRoute(ctx, '/users/:id');
+    scope.finishRequest(ctx, 200);
+  };
+  const requests = (n: number): Promise<void> => new Promise((resolve) => {
+    let left = n;
+    const turn = (): void => {
+      for (let i = 0; i < 20; i++) request();
+      left -= 20;
+      if (left > 0) setImmediate(turn);
+      else resolve();
+    };
+    turn();
+  });
+  await requests(60000); // warm-up: JIT, the route's label children, the exporter's first sends
+  const rounds: number[] = [];
+  for (let r = 0; r < 7; r++) {
+    const n = Number(process.env.REQUESTS ?? 60000);
+    const start = process.cpuUsage();
+    await requests(n);
+    const used = process.cpuUsage(start);
+    rounds.push((used.user + used.system) / n);
+  }
+  rounds.sort((a, b) => a - b);
+  process.stdout.write(JSON.stringify({ mode, usPerRequest: rounds[3], rounds: rounds.map((x) => Number(x.toFixed(2))) }) + '\n');
+  await scope.shutdown(5000);
+}
+
+const [mode, url] = process.argv.slice(2);
+if (mode === 'sink') {
+  // The sink of the rows, in a process of its own.
+  void startSink().then((sink) => process.stdout.write(`${sink.url}\n`));
+} else if (mode !== undefined) {
+  if (!(MODES as readonly string[]).includes(mode) || url === undefined) throw new Error(`micro-export: unknown row ${mode}; one of ${MODES.join(', ')} (and the sink's URL)`);
+  void runOne(mode as Mode, url).then(() => process.exit(0));
+} else {
+  void (async () => {
+    const sink = spawn(process.execPath, [...process.execArgv, __filename, 'sink'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const sinkUrl = await new Promise<string>((resolve) => sink.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())));
+    const list = (process.env.MODES?.split(',') as Mode[] | undefined) ?? [...MODES];
+    const env = { ...process.env, NODE_ENV: 'production' };
+    const pin = process.platform === 'linux' ? ['/usr/bin/taskset', '-c', '1'] : [];
+    try {
+      for (let i = 0; i < Number(process.env.RUNS ?? 2); i++) {
+        for (const m of list) {
+          const [cmd, ...args] = [...pin, process.execPath, ...process.execArgv, __filename, m, sinkUrl];
+          const out = spawnSync(cmd as string, args, { env, encoding: 'utf8' });
+          process.stdout.write(out.stdout + (out.status === 0 ? '' : out.stderr));
+        }
+      }
+    } finally {
+      sink.kill();
+    }
+  })();
+}
