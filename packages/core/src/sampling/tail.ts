@@ -192,16 +192,8 @@ export class TailSamplingProcessor implements SpanProcessor, TakesLeanSpans {
         return;
       }
       // A single-span trace (a request that made no span, a job's LLM call outside any request).
-      const reason = this.rules.decide(traceId, root, [root], false);
-      if (reason === 'sampled_out' && root instanceof LeanSpan && root.localRoot === root && !root.branched && root.parentSpanContext === undefined) {
-        // Nothing was started under it, and its trace id is new: no span can be late for it unless
-        // one starts under it from now on, which remembers the decision then (rememberDropped).
-        // Most traces under load, and the decision table's write is a cache miss each.
-        this.counters.decisions.sampled_out++;
-        root.forgotten = true;
-        return;
-      }
-      this.finish(traceId, reason, [root]);
+      const single = [root];
+      this.finish(traceId, this.rules.decide(traceId, root, single, false), single);
       return;
     }
     this.release(traceId, trace);
@@ -214,9 +206,12 @@ export class TailSamplingProcessor implements SpanProcessor, TakesLeanSpans {
   private finish(traceId: string, reason: SamplingReason, spans: readonly ReadableSpan[]): void {
     // Also what llmscope_sampling_traces_total reads at scrape time.
     this.counters.decisions[reason]++;
-    const kept = reason !== 'sampled_out';
-    if (kept) this.forwardAll(spans);
-    this.decided.set(traceId, kept);
+    if (reason !== 'sampled_out') {
+      this.forwardAll(spans);
+      this.decided.set(traceId, true);
+    } else if (!forgets(spans)) {
+      this.decided.set(traceId, false);
+    }
   }
 
   /** Decides `traceId` before its root ended, on the spans held. */
@@ -294,6 +289,19 @@ export class TailSamplingProcessor implements SpanProcessor, TakesLeanSpans {
     this.close();
     await this.next.shutdown();
   }
+}
+
+/**
+ * Whether a dropped trace's decision can go unstored, marking its root `forgotten`: a trace of one
+ * lean span with a new trace id (no parent) and nothing started under it. No span can be late
+ * for it unless one starts under it from now on, which stores the decision then
+ * (`rememberDropped`). Most traces under load; the decision table's write is a cache miss each.
+ */
+function forgets(spans: readonly ReadableSpan[]): boolean {
+  const root = spans.length === 1 ? spans[0] : undefined;
+  if (!(root instanceof LeanSpan) || root.branched || root.parentSpanContext !== undefined) return false;
+  root.forgotten = true;
+  return true;
 }
 
 /** A 28-bit hash of any string (ids that are not hex: no OpenTelemetry id, but never trusted). */

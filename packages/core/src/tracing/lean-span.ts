@@ -230,12 +230,9 @@ export class LeanSpan implements Span, ReadableSpan {
   /** A span (lean or SDK) starts under this one: its local root may no longer forget its trace's decision. */
   noteDescendant(): void {
     const root = this.localRoot;
-    if (!root.forgotten) {
-      root.branched = true;
-      return;
-    }
-    root.forgotten = false;
     root.branched = true;
+    if (!root.forgotten) return;
+    root.forgotten = false;
     try {
       root.sink.rememberDropped?.(root.context.traceId);
     } catch {
