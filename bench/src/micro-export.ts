@@ -5,7 +5,7 @@
  * yields to the event loop every 20 requests, so that the export queue's timers and sends run
  * as they do in a server (`micro-tail.ts` runs without them: a no-op export stage).
  *
- * Rows: no exporter (id-only spans); the exporter with tail sampling keeping nothing (the lean
+ * Rows: metrics only (`tracing: false`); no exporter (id-only spans); the exporter with tail sampling keeping nothing (the lean
  * span and the sampler alone); keeping 5% and 10% by base rate (the route rule off, so the share
  * is exact), and every trace by base rate (the tail sampler's own path for kept traces); every
  * trace exported without tail sampling (`tail: false`). Keeping k% minus keeping nothing is what
@@ -19,13 +19,14 @@ import { spawn, spawnSync } from 'node:child_process';
 import { Llmscope, type LlmscopeOptions } from '../../packages/core/src/index';
 import { startSink } from './sink';
 
-const MODES = ['no-exporter', 'keep0', 'keep5', 'keep10', 'keep100', 'all'] as const;
+const MODES = ['metrics', 'no-exporter', 'keep0', 'keep5', 'keep10', 'keep100', 'all'] as const;
 type Mode = (typeof MODES)[number];
 
 function options(mode: Mode, url: string): LlmscopeOptions<never> {
   const base: LlmscopeOptions<never> = { metrics: { defaultMetrics: false } };
   const tail = (baseRate: number): LlmscopeOptions<never> => ({ ...base, exporters: { otlp: { url } }, sampling: { tail: { baseRate, routeLatency: false } } });
   switch (mode) {
+    case 'metrics': return { ...base, tracing: false };
     case 'no-exporter': return base;
     case 'keep0': return tail(0);
     case 'keep5': return tail(0.05);

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { context, propagation, SpanKind, SpanStatusCode, type Attributes, type Tracer } from '@opentelemetry/api';
+import { context, propagation, SpanKind, SpanStatusCode, type Attributes, type Span, type SpanOptions, type Tracer } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { clipString, headerValue } from './context/clip';
@@ -27,6 +27,8 @@ import { HookFailures } from './exporters/hook-failures';
 import { processWarning } from './exporters/health';
 import { Telemetry } from './exporters/telemetry';
 import { ensureTracing, flushTracing, getTracer, llmscopeSpanProcessor, providerFeedsLlmscope } from './tracing/provider';
+import { LlmscopeTracer } from './tracing/tracer';
+import { LeanSpan } from './tracing/lean-span';
 import { SamplingPipeline } from './sampling/pipeline';
 import { Redactor } from './logging/redact';
 import { RedactingSpanProcessor } from './exporters/redacting-processor';
@@ -99,6 +101,8 @@ export class Llmscope implements GenAiOwner, ScoreOwner, PromptOwner {
   /** Whether this instance creates spans (`tracing` not `false`). */
   readonly tracingOn: boolean;
   private readonly tracer: Tracer | undefined;
+  /** {@link tracer} when it is llmscope's own (the provider is llmscope's): its request-span fast paths. */
+  private readonly ownTracer: LlmscopeTracer | undefined;
   private readonly http: HttpMetrics | undefined;
   /**
    * The LLM side: price book, LLM metrics, cost attribution, sinks, cache and queue helpers.
@@ -222,6 +226,7 @@ export class Llmscope implements GenAiOwner, ScoreOwner, PromptOwner {
       if (o.tracing.outgoing) traceOutgoingCalls(this);
       this.tracer = getTracer();
     }
+    this.ownTracer = this.tracer instanceof LlmscopeTracer ? this.tracer : undefined;
     this.telemetry = Telemetry.create({ exporters: o.exporters, logging: o.logging, redact: o.redact, tracingOn: this.tracingOn, exportStage: this.sampling?.stage }, this.registry);
     const telemetry = this.telemetry;
     if (telemetry !== undefined) this.genai.addSink((record) => telemetry.llmCall(record));
@@ -294,13 +299,12 @@ export class Llmscope implements GenAiOwner, ScoreOwner, PromptOwner {
       const active = context.active();
       // Extracting costs ~2 µs; skip it when there is nothing to continue.
       const parent = headers.traceparent === undefined ? active : propagation.extract(active, headers);
-      const path = pathOf(url);
-      const attributes: Attributes = {
-        'http.request.method': ctx.method,
-        'url.path': path.length > 2048 ? path.slice(0, 2048) : path,
-        'url.scheme': 'http',
-      };
-      const span = this.tracer.startSpan(ctx.method, { kind: SpanKind.SERVER, attributes }, parent);
+      const own = this.ownTracer;
+      let span: Span;
+      // Nothing reads llmscope's spans: an id-only span, and no attributes built for it.
+      if (own !== undefined && !own.records) span = own.startSpan(ctx.method, SERVER_SPAN, parent);
+      else if (own !== undefined) span = own.startRequestSpan(ctx.method, requestAttributes(ctx.method, url), parent, ctx.startTime);
+      else span = this.tracer.startSpan(ctx.method, { kind: SpanKind.SERVER, attributes: requestAttributes(ctx.method, url) }, parent);
       ctx.span = span;
       ctx.otelContext = bindRequestContext(ctx, parent, span);
     } else {
@@ -367,7 +371,8 @@ export class Llmscope implements GenAiOwner, ScoreOwner, PromptOwner {
     ctx.finished = true;
     this.requestsInFlight--;
     const entry = this.routes.get(ctx.route);
-    const ms = performance.now() - ctx.startTime;
+    const end = performance.now();
+    const ms = end - ctx.startTime;
     if (this.http && !entry.excluded) this.http.observe(entry, ctx.method, statusCode, ms / 1000, ctx.tags, ctx);
     // A template in `metrics.exclude` is known only now: not counted, not logged; its span was
     // started before the route was known and ends as usual (docs/metrics.md).
@@ -411,7 +416,9 @@ export class Llmscope implements GenAiOwner, ScoreOwner, PromptOwner {
       span.setStatus({ code: SpanStatusCode.ERROR, message: ctx.error instanceof Error ? ctx.error.message : undefined });
       if (ctx.error === undefined) span.setAttribute('error.type', String(statusCode));
     }
-    span.end();
+    // A lean span ends at the reading the duration came from (one clock reading, not two).
+    if (span instanceof LeanSpan) span.endAt(end);
+    else span.end();
   }
 
   /** Builds the request record once and hands it to every request sink. */
@@ -625,6 +632,19 @@ export class Llmscope implements GenAiOwner, ScoreOwner, PromptOwner {
     if (this.telemetry !== undefined) await this.telemetry.shutdown(Math.max(1, deadline - Date.now()));
     if (this.metricsServer !== undefined) await settleWithin(this.metricsServer.close(), Math.max(1, deadline - Date.now()));
   }
+}
+
+/** A server span's options when nothing reads its attributes (an id-only span). */
+const SERVER_SPAN: SpanOptions = Object.freeze({ kind: SpanKind.SERVER });
+
+/** A request span's attributes at its start (semantic conventions: method, path without query, scheme). */
+function requestAttributes(method: string, url: string | undefined): Attributes {
+  const path = pathOf(url);
+  return {
+    'http.request.method': method,
+    'url.path': path.length > 2048 ? path.slice(0, 2048) : path,
+    'url.scheme': 'http',
+  };
 }
 
 /** The path of a request target: the query dropped (a slice only when there is one). */

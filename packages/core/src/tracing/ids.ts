@@ -19,58 +19,79 @@ type HexSlice = (this: Buffer, start: number, end: number) => string;
 const hexSlice = (Buffer.prototype as Buffer & { hexSlice?: unknown }).hexSlice;
 const HEX_SLICE: HexSlice | undefined = typeof hexSlice === 'function' ? (hexSlice as HexSlice) : undefined;
 
+/** Whether `id` is the all-zero id `zero` (a first-character test settles 15 in 16 ids without comparing the rest). */
+function isZero(id: string, zero: string): boolean {
+  return id.charCodeAt(0) === 48 && id === zero;
+}
+
+/**
+ * Bytes converted to hex at a time (a multiple of 8: every id is 8, 16 or 24 bytes). An id is a
+ * slice of its chunk's text and keeps that text alive (768 characters, where its own is 16 or
+ * 32): what an exemplar or any other kept id costs is bounded by that. One conversion per chunk
+ * where one per id cost ~75 ns a request more (`bench/src/micro-ids.ts`).
+ */
+const CHUNK_BYTES = 384;
+
 /**
  * Random trace and span ids (W3C: 32 and 16 lowercase hex characters, never all zero) from a
- * pool of random bytes: one `randomFillSync` per 256 trace ids and one hex conversion per id,
- * where OpenTelemetry's `RandomIdGenerator` makes two or four `Math.random` calls and buffer
- * writes per id as well (`bench/src/micro-ids.ts`: ~175 ns a trace + span id pair against ~235).
- * Every request takes a trace id and a span id, so this is on the hot path.
- *
- * Each id is its own string: cutting ids out of one long hex string would be cheaper still
- * (~60 ns a pair) but every id kept (an exemplar, the recent-trace index) would keep its
- * pool's whole text alive.
+ * pool of random bytes: one `randomFillSync` per 4096 bytes, one hex conversion per 384, and a
+ * slice of that text per id, where OpenTelemetry's `RandomIdGenerator` makes two or four
+ * `Math.random` calls and buffer writes per id and a conversion per id as well
+ * (`bench/src/micro-ids.ts`). Every request takes a trace id and a span id, so this is on the
+ * hot path.
  */
 export class PooledIdGenerator implements IdGenerator {
   private readonly bytes = Buffer.allocUnsafe(POOL_BYTES);
+  /** Where the next chunk starts in {@link bytes}. */
   private offset = POOL_BYTES;
+  /** The current chunk as hex, and where the next id starts in it. */
+  private hex = '';
+  private position = 0;
 
   /** @param fill - fills the pool with random bytes (tests pass their own). */
   constructor(private readonly fill: (bytes: Buffer) => void = randomFillSync) {}
 
   generateTraceId(): string {
-    const id = this.take(16);
-    return id === ZERO_TRACE_ID ? this.generateTraceId() : id;
+    const at = this.reserve(32);
+    const id = this.hex.slice(at, at + 32);
+    return isZero(id, ZERO_TRACE_ID) ? this.generateTraceId() : id;
   }
 
   generateSpanId(): string {
-    const id = this.take(8);
-    return id === ZERO_SPAN_ID ? this.generateSpanId() : id;
+    const at = this.reserve(16);
+    const id = this.hex.slice(at, at + 16);
+    return isZero(id, ZERO_SPAN_ID) ? this.generateSpanId() : id;
   }
 
   /** The span id drawn with the trace id {@link generateRootIds} returned last. */
   rootSpanId = ZERO_SPAN_ID;
 
-  /**
-   * A new trace's ids: returns the trace id and leaves its span id in {@link rootSpanId}. Both are
-   * cut from one 48-character hex string (one conversion where two cost ~60 ns more a pair), which
-   * only they keep alive.
-   */
+  /** A new trace's ids: returns the trace id and leaves its span id in {@link rootSpanId}. */
   generateRootIds(): string {
-    const both = this.take(24);
-    const traceId = both.slice(0, 32);
-    const spanId = both.slice(32);
-    if (traceId === ZERO_TRACE_ID || spanId === ZERO_SPAN_ID) return this.generateRootIds();
+    const at = this.reserve(48);
+    const traceId = this.hex.slice(at, at + 32);
+    const spanId = this.hex.slice(at + 32, at + 48);
+    if (isZero(traceId, ZERO_TRACE_ID) || isZero(spanId, ZERO_SPAN_ID)) return this.generateRootIds();
     this.rootSpanId = spanId;
     return traceId;
   }
 
-  private take(bytes: number): string {
+  /** Where `chars` fresh hex characters start in {@link hex} (a new chunk when this one is used up). */
+  private reserve(chars: number): number {
+    const at = this.position;
+    if (at + chars <= this.hex.length) {
+      this.position = at + chars;
+      return at;
+    }
     let offset = this.offset;
-    if (offset + bytes > POOL_BYTES) {
+    if (offset + CHUNK_BYTES > POOL_BYTES) {
       this.fill(this.bytes);
       offset = 0;
     }
-    this.offset = offset + bytes;
-    return HEX_SLICE !== undefined ? HEX_SLICE.call(this.bytes, offset, offset + bytes) : this.bytes.toString('hex', offset, offset + bytes);
+    this.offset = offset + CHUNK_BYTES;
+    const end = offset + CHUNK_BYTES;
+    this.hex = HEX_SLICE !== undefined ? HEX_SLICE.call(this.bytes, offset, end) : this.bytes.toString('hex', offset, end);
+    this.position = chars;
+    return 0;
   }
 }

@@ -117,6 +117,11 @@ export class LeanSpan implements Span, ReadableSpan {
     readonly owner: LeanSpanOwner,
     /** The span's parent when it is a lean span (what its `localRoot` comes from). */
     parentLean?: LeanSpan,
+    /**
+     * A request's server span: the request's `performance.now()` at its start, taken as the
+     * span's (no second reading), and `attributes` built for the span, taken as they are.
+     */
+    requestStart?: number,
   ) {
     this.name = name;
     if (parentLean === undefined) {
@@ -127,12 +132,13 @@ export class LeanSpan implements Span, ReadableSpan {
     }
     // As the SDK's SpanImpl: Date.now() at start, performance.now() for what follows.
     const now = Date.now();
-    this.performanceStart = performance.now();
+    this.performanceStart = requestStart ?? performance.now();
     this.performanceOffset = now - (this.performanceStart + TIME_ORIGIN);
     this.startTimeProvided = startTime != null;
     // Date.now() is always past performance.now(): the SDK's _getTime(now) is millisToHrTime(now).
     this.startTime = startTime == null ? millisToHrTime(now) : this.time(startTime);
-    if (attributes !== undefined) this.setAttributes(attributes);
+    if (requestStart !== undefined && attributes !== undefined) this.attributes = attributes;
+    else if (attributes !== undefined) this.setAttributes(attributes);
     if (links !== undefined && links.length > 0) this.links = [...links];
   }
 
@@ -201,24 +207,43 @@ export class LeanSpan implements Span, ReadableSpan {
   end(endTime?: TimeInput): void {
     if (this.ended) return;
     if (endTime === undefined && !this.startTimeProvided) {
-      // The common end: start + the monotonic time since, so the duration is that time itself
-      // (what hrTimeDuration of the two gives), never negative.
-      const d = millisToHrTime(performance.now() - this.performanceStart);
-      // Rounding can give 1e9 ns: normalised, as hrTimeDuration's result would be.
-      if (d[1] >= 1e9) {
-        d[0] += 1;
-        d[1] -= 1e9;
-      }
-      this.duration = d;
-      this.endTime = addHrTimes(this.startTime, d);
-    } else {
-      this.endTime = this.time(endTime);
-      this.duration = hrTimeDuration(this.startTime, this.endTime);
-      if (this.duration[0] < 0) {
-        this.endTime = [this.startTime[0], this.startTime[1]];
-        this.duration = [0, 0];
-      }
+      this.endAt(performance.now());
+      return;
     }
+    this.endTime = this.time(endTime);
+    this.duration = hrTimeDuration(this.startTime, this.endTime);
+    if (this.duration[0] < 0) {
+      this.endTime = [this.startTime[0], this.startTime[1]];
+      this.duration = [0, 0];
+    }
+    this.close();
+  }
+
+  /**
+   * Ends the span now, `now` being a `performance.now()` reading the caller just took (a
+   * request's end: one reading for its metrics and its span). The common end: start + the
+   * monotonic time since, so the duration is that time itself (what hrTimeDuration of the two
+   * gives), never negative.
+   */
+  endAt(now: number): void {
+    if (this.ended) return;
+    if (this.startTimeProvided) {
+      this.end();
+      return;
+    }
+    const d = millisToHrTime(Math.max(0, now - this.performanceStart));
+    // Rounding can give 1e9 ns: normalised, as hrTimeDuration's result would be.
+    if (d[1] >= 1e9) {
+      d[0] += 1;
+      d[1] -= 1e9;
+    }
+    this.duration = d;
+    this.endTime = addHrTimes(this.startTime, d);
+    this.close();
+  }
+
+  /** Marks the span ended and hands it to its sink. */
+  private close(): void {
     this.ended = true;
     try {
       this.sink.onEnd(this);

@@ -1,6 +1,6 @@
 import {
   context as contextApi, INVALID_SPAN_CONTEXT, SamplingDecision, SpanKind, SpanStatusCode, trace, TraceFlags,
-  type Context, type Span, type SpanContext, type SpanOptions, type Tracer,
+  type Attributes, type Context, type Span, type SpanContext, type SpanOptions, type Tracer,
 } from '@opentelemetry/api';
 import { isTracingSuppressed, type InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
@@ -92,6 +92,23 @@ export class LlmscopeTracer implements Tracer, LeanSpanOwner {
     this.resource = resource !== null && typeof resource === 'object' ? resource : replay.resource;
   }
 
+  /** Whether anything reads llmscope's spans (otherwise {@link startSpan} gives id-only spans, whatever the options). */
+  get records(): boolean {
+    return this.consumers.ownSpanConsumers !== 0;
+  }
+
+  /**
+   * {@link startSpan} for a request's server span (`Llmscope.startRequest`): a lean span takes
+   * `attributes` as its own (built for it, not copied) and starts at `performanceStart`, the
+   * request's own `performance.now()` (one clock reading for the metrics and the span).
+   */
+  startRequestSpan(name: string, attributes: Attributes, parent: Context, performanceStart: number): Span {
+    const consumers = this.consumers;
+    const sink = consumers.leanSink;
+    if (consumers.ownSpanConsumers === 0 || sink === undefined || !sink.acceptsLean) return this.startSpan(name, { kind: SpanKind.SERVER, attributes }, parent);
+    return this.ownSpan(name, { kind: SpanKind.SERVER, attributes }, parent, sink, performanceStart);
+  }
+
   startSpan(name: string, options?: SpanOptions, ctx?: Context): Span {
     const consumers = this.consumers;
     if (consumers.ownSpanConsumers === 0) return this.ownSpan(name, options, ctx ?? contextApi.active(), undefined);
@@ -106,7 +123,7 @@ export class LlmscopeTracer implements Tracer, LeanSpanOwner {
    * ending into `sink` (sampled spans under tail sampling; an unsampled one is not for the tail
    * sampler either).
    */
-  private ownSpan(name: string, options: SpanOptions | undefined, ctx: Context, sink: LeanSpanSink | undefined): Span {
+  private ownSpan(name: string, options: SpanOptions | undefined, ctx: Context, sink: LeanSpanSink | undefined, requestStart?: number): Span {
     let parentContext = ctx;
     if (options?.root === true) parentContext = trace.deleteSpan(parentContext);
     if (isTracingSuppressed(parentContext)) return trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
@@ -144,7 +161,7 @@ export class LlmscopeTracer implements Tracer, LeanSpanOwner {
     }
     const spanContext: SpanContext = traceState === undefined ? { traceId, spanId, traceFlags } : { traceId, spanId, traceFlags, traceState };
     if (sink === undefined || traceFlags !== TraceFlags.SAMPLED) return trace.wrapSpanContext(spanContext);
-    return new LeanSpan(name, options?.kind ?? SpanKind.INTERNAL, spanContext, validParent, parentContext, options?.attributes, options?.links, options?.startTime, sink, this, parentSpan instanceof LeanSpan ? parentSpan : undefined);
+    return new LeanSpan(name, options?.kind ?? SpanKind.INTERNAL, spanContext, validParent, parentContext, options?.attributes, options?.links, options?.startTime, sink, this, parentSpan instanceof LeanSpan ? parentSpan : undefined, requestStart);
   }
 
   materialise(spans: readonly ReadableSpan[], target: SpanProcessor): void {
