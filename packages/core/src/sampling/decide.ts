@@ -3,6 +3,7 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { SamplingReason } from './metrics';
 import type { ResolvedTailSampling, TraceSummary } from './options';
 import { RouteLatency } from './route-latency';
+import { LeanSpan } from '../tracing/lean-span';
 
 const TWO_POW_52 = 2 ** 52;
 
@@ -49,6 +50,8 @@ export function traceIdFraction(traceId: string): number {
 }
 
 function durationMs(span: ReadableSpan): number {
+  // A lean span has it as a number (its HrTimes are built only when read).
+  if (span instanceof LeanSpan) return span.durationMs;
   return span.duration[0] * 1000 + span.duration[1] / 1e6;
 }
 

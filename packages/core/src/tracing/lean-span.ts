@@ -71,11 +71,8 @@ const TIME_ORIGIN = performance.timeOrigin;
  */
 export class LeanSpan implements Span, ReadableSpan {
   name: string;
-  readonly startTime: HrTime;
-  endTime: HrTime = [0, 0];
-  duration: HrTime = [-1, -1];
   status: SpanStatus = UNSET;
-  attributes: Attributes = {};
+  attributes: Attributes;
   links: Link[] = NO_LINKS;
   events: TimedEvent[] = NO_EVENTS;
   ended = false;
@@ -98,6 +95,17 @@ export class LeanSpan implements Span, ReadableSpan {
   forgotten = false;
   private readonly performanceStart: number;
   private readonly performanceOffset: number;
+  /**
+   * The times as the SDK's `HrTime`s, built when first read: most lean spans are dropped
+   * unread, and the tail rules read the duration as {@link durationMs}.
+   */
+  private startHr: HrTime | undefined;
+  private endHr: HrTime | undefined;
+  private durationHr: HrTime | undefined;
+  /** The wall-clock start, epoch ms, when no start time was given (what {@link startTime} is built from). */
+  private readonly startMs: number;
+  /** Start to end, ms; -1 until the span ends. */
+  private elapsedMs = -1;
   private readonly startTimeProvided: boolean;
 
   constructor(
@@ -136,10 +144,49 @@ export class LeanSpan implements Span, ReadableSpan {
     this.performanceOffset = now - (this.performanceStart + TIME_ORIGIN);
     this.startTimeProvided = startTime != null;
     // Date.now() is always past performance.now(): the SDK's _getTime(now) is millisToHrTime(now).
-    this.startTime = startTime == null ? millisToHrTime(now) : this.time(startTime);
-    if (requestStart !== undefined && attributes !== undefined) this.attributes = attributes;
-    else if (attributes !== undefined) this.setAttributes(attributes);
+    this.startMs = now;
+    if (startTime != null) this.startHr = this.time(startTime);
+    if (requestStart !== undefined && attributes !== undefined) {
+      this.attributes = attributes;
+    } else {
+      this.attributes = {};
+      if (attributes !== undefined) this.setAttributes(attributes);
+    }
     if (links !== undefined && links.length > 0) this.links = [...links];
+  }
+
+  get startTime(): HrTime {
+    if (this.startHr === undefined) this.startHr = millisToHrTime(this.startMs);
+    return this.startHr;
+  }
+
+  /** `[0, 0]` until the span ends, as the SDK's span. */
+  get endTime(): HrTime {
+    if (this.endHr === undefined) {
+      if (this.elapsedMs < 0) return [0, 0];
+      this.endHr = addHrTimes(this.startTime, this.duration);
+    }
+    return this.endHr;
+  }
+
+  /** `[-1, -1]` until the span ends, as the SDK's span. */
+  get duration(): HrTime {
+    if (this.durationHr === undefined) {
+      if (this.elapsedMs < 0) return [-1, -1];
+      const d = millisToHrTime(this.elapsedMs);
+      // Rounding can give 1e9 ns: normalised, as hrTimeDuration's result would be.
+      if (d[1] >= 1e9) {
+        d[0] += 1;
+        d[1] -= 1e9;
+      }
+      this.durationHr = d;
+    }
+    return this.durationHr;
+  }
+
+  /** Start to end in milliseconds (what the tail rules read); -1 until the span ends. */
+  get durationMs(): number {
+    return this.elapsedMs;
   }
 
   get resource(): Resource {
@@ -210,12 +257,16 @@ export class LeanSpan implements Span, ReadableSpan {
       this.endAt(performance.now());
       return;
     }
-    this.endTime = this.time(endTime);
-    this.duration = hrTimeDuration(this.startTime, this.endTime);
-    if (this.duration[0] < 0) {
-      this.endTime = [this.startTime[0], this.startTime[1]];
-      this.duration = [0, 0];
+    const start = this.startTime;
+    let endHr = this.time(endTime);
+    let duration = hrTimeDuration(start, endHr);
+    if (duration[0] < 0) {
+      endHr = [start[0], start[1]];
+      duration = [0, 0];
     }
+    this.endHr = endHr;
+    this.durationHr = duration;
+    this.elapsedMs = duration[0] * 1000 + duration[1] / 1e6;
     this.close();
   }
 
@@ -231,14 +282,8 @@ export class LeanSpan implements Span, ReadableSpan {
       this.end();
       return;
     }
-    const d = millisToHrTime(Math.max(0, now - this.performanceStart));
-    // Rounding can give 1e9 ns: normalised, as hrTimeDuration's result would be.
-    if (d[1] >= 1e9) {
-      d[0] += 1;
-      d[1] -= 1e9;
-    }
-    this.duration = d;
-    this.endTime = addHrTimes(this.startTime, d);
+    // The times themselves are built when read (see startHr).
+    this.elapsedMs = Math.max(0, now - this.performanceStart);
     this.close();
   }
 
