@@ -68,6 +68,9 @@ describe('tail sampler bookkeeping', () => {
     expect(traceIdFraction('f'.repeat(32))).toBe((2 ** 52 - 1) / 2 ** 52);
     expect(traceIdFraction('zz')).toBe(0);
     expect(traceIdFraction('x'.repeat(32))).toBe(0);
+    // Characters past ASCII (one whose low byte is a digit's code) and the codes around the digits' ranges.
+    expect(traceIdFraction('1'.repeat(31) + '\u0131')).toBe(0);
+    for (const c of ['/', ':', '@', 'G', '`', 'g']) expect(traceIdFraction('1'.repeat(31) + c)).toBe(0);
   });
 
   test('a span ending after its trace was decided follows it while the trace is among the last 10,000 decided', async () => {
