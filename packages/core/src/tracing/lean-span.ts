@@ -56,6 +56,27 @@ let sequence = 0;
 /** Constant for the process (read through a getter on every call otherwise). */
 const TIME_ORIGIN = performance.timeOrigin;
 
+/** How long a measured wall-clock offset is used before it is measured again, ms. */
+const OFFSET_TTL_MS = 1000;
+let offset = 0;
+/** The `performance.now()` at which {@link offset} was measured (-Infinity: never). */
+let offsetTakenAt = Number.NEGATIVE_INFINITY;
+
+/**
+ * `Date.now()` minus the monotonic clock on the wall-clock scale (`timeOrigin + performance.now()`),
+ * what the SDK's spans compute each as `_performanceOffset`: measured again when the last
+ * measure is over {@link OFFSET_TTL_MS} older than `performanceNow` (or `performanceNow` is
+ * before it), so it follows the wall clock's steps (NTP) within a second.
+ */
+function wallClockOffset(performanceNow: number): number {
+  if (performanceNow - offsetTakenAt > OFFSET_TTL_MS || performanceNow < offsetTakenAt) {
+    const monotonic = performance.now();
+    offset = Date.now() - (monotonic + TIME_ORIGIN);
+    offsetTakenAt = monotonic;
+  }
+  return offset;
+}
+
 /**
  * A recording span of llmscope's own tracer under tail sampling (when the tail sampler is the only
  * consumer of llmscope's spans, most traces are dropped, and a dropped trace should not pay for
@@ -102,7 +123,7 @@ export class LeanSpan implements Span, ReadableSpan {
   private startHr: HrTime | undefined;
   private endHr: HrTime | undefined;
   private durationHr: HrTime | undefined;
-  /** The wall-clock start, epoch ms, when no start time was given (what {@link startTime} is built from). */
+  /** The wall-clock start, epoch ms (fractional), when no start time was given (what {@link startTime} is built from). */
   private readonly startMs: number;
   /** Start to end, ms; -1 until the span ends. */
   private elapsedMs = -1;
@@ -138,13 +159,15 @@ export class LeanSpan implements Span, ReadableSpan {
       this.localRoot = parentLean.localRoot;
       parentLean.noteDescendant();
     }
-    // As the SDK's SpanImpl: Date.now() at start, performance.now() for what follows.
-    const now = Date.now();
-    this.performanceStart = requestStart ?? performance.now();
-    this.performanceOffset = now - (this.performanceStart + TIME_ORIGIN);
+    // The SDK's SpanImpl reads Date.now() for the start and performance.now() for what follows,
+    // their difference correcting the monotonic clock's drift from the wall clock. That
+    // difference is taken here at most once a second for every span (a clock reading is ~50 ns
+    // on these machines): the start is the monotonic reading on the wall clock.
+    const performanceStart = requestStart ?? performance.now();
+    this.performanceStart = performanceStart;
+    this.performanceOffset = wallClockOffset(performanceStart);
     this.startTimeProvided = startTime != null;
-    // Date.now() is always past performance.now(): the SDK's _getTime(now) is millisToHrTime(now).
-    this.startMs = now;
+    this.startMs = performanceStart + TIME_ORIGIN + this.performanceOffset;
     if (startTime != null) this.startHr = this.time(startTime);
     if (requestStart !== undefined && attributes !== undefined) {
       this.attributes = attributes;

@@ -17,16 +17,26 @@ function hrMs(t: readonly [number, number]): number {
 }
 
 describe('a request\'s lean span', () => {
+  // Instances of a test that failed midway are shut down too: the tracer provider is process-wide.
+  const scopes: Llmscope[] = [];
+  const track = (scope: Llmscope): Llmscope => {
+    scopes.push(scope);
+    return scope;
+  };
+  afterEach(async () => {
+    for (const scope of scopes.splice(0)) await scope.shutdown();
+  });
+
   test('starts and ends on the request\'s readings; its times are built when read and agree with the duration metric', async () => {
     const exporter = new InMemorySpanExporter();
     const registry = new Registry();
     const seen: TraceSummary[] = [];
-    const scope = new Llmscope({
+    const scope = track(new Llmscope({
       metrics: { registry, defaultMetrics: false },
       tracing: { spanProcessors: [new SimpleSpanProcessor(exporter)] },
       // Kept by the predicate (the base rate keeps nothing), which sees the lean root.
       sampling: { tail: { baseRate: 0, routeLatency: false, priority: { when: (t) => seen.push(t) > 0 } } },
-    });
+    }));
     const before = Date.now();
     const ctx = scope.startRequest('GET', '/items/7?q=secret', {}, undefined);
     let active: Span | undefined;
@@ -60,7 +70,8 @@ describe('a request\'s lean span', () => {
     expect(hrMs(lean.duration)).toBeCloseTo(lean.durationMs, 6);
     expect(lean.duration[1]).toBeLessThan(1e9);
     expect(hrMs(lean.endTime) - hrMs(lean.startTime)).toBeCloseTo(lean.durationMs, 3);
-    expect(hrMs(lean.startTime)).toBeGreaterThanOrEqual(before);
+    // On the wall clock through an offset measured with Date.now() (whole milliseconds): within 1 ms.
+    expect(hrMs(lean.startTime)).toBeGreaterThanOrEqual(before - 1);
     expect(hrMs(lean.endTime)).toBeLessThanOrEqual(after + 1);
     // The same object every read (built once).
     expect(lean.startTime).toBe(lean.startTime);
@@ -72,12 +83,11 @@ describe('a request\'s lean span', () => {
     expect(exported?.startTime).toEqual(lean.startTime);
     expect(exported?.endTime).toEqual(lean.endTime);
     expect(exported?.attributes).toMatchObject({ 'http.route': '/items/:id', 'http.response.status_code': 200, 'url.path': '/items/7' });
-    await scope.shutdown();
   });
 
   test('a span ended at a given time keeps the SDK\'s rules (an end before the start ends at the start)', async () => {
     const exporter = new InMemorySpanExporter();
-    const scope = new Llmscope({ metrics: { defaultMetrics: false }, tracing: { spanProcessors: [new SimpleSpanProcessor(exporter)] } });
+    const scope = track(new Llmscope({ metrics: { defaultMetrics: false }, tracing: { spanProcessors: [new SimpleSpanProcessor(exporter)] } }));
     const ctx = scope.startRequest('GET', '/', {}, undefined);
     let lean: LeanSpan | undefined;
     scope.run(ctx, () => {
@@ -91,17 +101,46 @@ describe('a request\'s lean span', () => {
     // Ended already: the request's end changes nothing on it.
     scope.finishRequest(ctx, 200);
     expect(lean?.endTime).toEqual(start);
-    await scope.shutdown();
+  });
+
+  test('starts on the wall clock through an offset measured at most once a second, so a wall-clock step shows within a second', async () => {
+    const exporter = new InMemorySpanExporter();
+    const scope = track(new Llmscope({ metrics: { defaultMetrics: false }, tracing: { spanProcessors: [new SimpleSpanProcessor(exporter)] } }));
+    const startOf = (): number => {
+      const ctx = scope.startRequest('GET', '/', {}, undefined);
+      let span: LeanSpan | undefined;
+      scope.run(ctx, () => {
+        span = trace.getActiveSpan() as LeanSpan;
+      });
+      scope.finishRequest(ctx, 200);
+      expect(span).toBeInstanceOf(LeanSpan);
+      return hrMs((span as LeanSpan).startTime);
+    };
+    // Past the offset's lifetime, so that the first span measures it.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const first = startOf();
+    expect(Math.abs(first - Date.now())).toBeLessThan(50);
+    const hour = 3_600_000;
+    const realNow = Date.now.bind(Date);
+    const clock = jest.spyOn(Date, 'now').mockImplementation(() => realNow() + hour);
+    try {
+      // The wall clock stepped an hour ahead: within the second, spans still start on the old offset.
+      expect(Math.abs(startOf() - realNow())).toBeLessThan(50);
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      // Then the offset is measured again and follows the step.
+      expect(Math.abs(startOf() - (realNow() + hour))).toBeLessThan(50);
+    } finally {
+      clock.mockRestore();
+    }
   });
 
   test('with nothing reading the spans, the request span is id-only and carries no attributes', async () => {
-    const scope = new Llmscope({ metrics: { defaultMetrics: false } });
+    const scope = track(new Llmscope({ metrics: { defaultMetrics: false } }));
     const ctx = scope.startRequest('GET', '/x', {}, undefined);
     expect(ctx.span).toBeDefined();
     expect(ctx.span).not.toBeInstanceOf(LeanSpan);
     expect(ctx.span?.isRecording()).toBe(false);
     expect(ctx.traceId).toMatch(/^[0-9a-f]{32}$/);
     scope.finishRequest(ctx, 200);
-    await scope.shutdown();
   });
 });
