@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { context, propagation, SpanKind, SpanStatusCode, type Attributes, type Span, type SpanOptions, type Tracer } from '@opentelemetry/api';
+import { context, propagation, SpanKind, SpanStatusCode, type Attributes, type Tracer } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { clipString, headerValue } from './context/clip';
@@ -300,11 +300,10 @@ export class Llmscope implements GenAiOwner, ScoreOwner, PromptOwner {
       // Extracting costs ~2 µs; skip it when there is nothing to continue.
       const parent = headers.traceparent === undefined ? active : propagation.extract(active, headers);
       const own = this.ownTracer;
-      let span: Span;
-      // Nothing reads llmscope's spans: an id-only span, and no attributes built for it.
-      if (own !== undefined && !own.records) span = own.startSpan(ctx.method, SERVER_SPAN, parent);
-      else if (own !== undefined) span = own.startRequestSpan(ctx.method, requestAttributes(ctx.method, url), parent, ctx.startTime);
-      else span = this.tracer.startSpan(ctx.method, { kind: SpanKind.SERVER, attributes: requestAttributes(ctx.method, url) }, parent);
+      // With llmscope's tracer, no attributes are built for a span nobody reads (an id-only span).
+      const span = own !== undefined
+        ? own.startRequestSpan(ctx.method, parent, ctx.startTime, own.records ? requestAttributes(ctx.method, url) : undefined)
+        : this.tracer.startSpan(ctx.method, { kind: SpanKind.SERVER, attributes: requestAttributes(ctx.method, url) }, parent);
       ctx.span = span;
       ctx.otelContext = bindRequestContext(ctx, parent, span);
     } else {
@@ -633,9 +632,6 @@ export class Llmscope implements GenAiOwner, ScoreOwner, PromptOwner {
     if (this.metricsServer !== undefined) await settleWithin(this.metricsServer.close(), Math.max(1, deadline - Date.now()));
   }
 }
-
-/** A server span's options when nothing reads its attributes (an id-only span). */
-const SERVER_SPAN: SpanOptions = Object.freeze({ kind: SpanKind.SERVER });
 
 /** A request span's attributes at its start (semantic conventions: method, path without query, scheme). */
 function requestAttributes(method: string, url: string | undefined): Attributes {

@@ -53,18 +53,19 @@ export class PooledIdGenerator implements IdGenerator {
   constructor(private readonly fill: (bytes: Buffer) => void = randomFillSync) {}
 
   generateTraceId(): string {
-    for (;;) {
-      const at = this.reserve(32);
-      const id = this.hex.slice(at, at + 32);
-      if (!isZero(id, ZERO_TRACE_ID)) return id;
-    }
+    return this.draw(32, ZERO_TRACE_ID);
   }
 
   generateSpanId(): string {
+    return this.draw(16, ZERO_SPAN_ID);
+  }
+
+  /** An id of `chars` hex characters that is not `zero` (the all-zero id is invalid in W3C trace context). */
+  private draw(chars: number, zero: string): string {
     for (;;) {
-      const at = this.reserve(16);
-      const id = this.hex.slice(at, at + 16);
-      if (!isZero(id, ZERO_SPAN_ID)) return id;
+      const at = this.reserve(chars);
+      const id = this.hex.slice(at, at + chars);
+      if (!isZero(id, zero)) return id;
     }
   }
 

@@ -48,6 +48,8 @@ export interface ReplayHooks {
 
 const NO_LINKS: never[] = [];
 const NO_ATTRIBUTES = Object.freeze({});
+/** A server span's options without attributes (an id-only request span: nothing reads them). */
+const SERVER_SPAN: SpanOptions = Object.freeze({ kind: SpanKind.SERVER });
 
 /**
  * The tracer llmscope starts its own spans with (requests, steps, LLM calls, outgoing calls,
@@ -98,15 +100,18 @@ export class LlmscopeTracer implements Tracer, LeanSpanOwner {
   }
 
   /**
-   * {@link startSpan} for a request's server span (`Llmscope.startRequest`): a lean span takes
-   * `attributes` as its own (built for it, not copied) and starts at `performanceStart`, the
-   * request's own `performance.now()` (one clock reading for the metrics and the span).
+   * {@link startSpan} for a request's server span (`Llmscope.startRequest`), with `attributes`
+   * undefined when nothing reads the spans (see {@link records}: they are not built then). A lean
+   * span takes `attributes` as its own (built for it, not copied) and starts at
+   * `performanceStart`, the request's own `performance.now()` (one reading for the metrics and
+   * the span).
    */
-  startRequestSpan(name: string, attributes: Attributes, parent: Context, performanceStart: number): Span {
+  startRequestSpan(name: string, parent: Context, performanceStart: number, attributes: Attributes | undefined): Span {
+    const options = attributes === undefined ? SERVER_SPAN : { kind: SpanKind.SERVER, attributes };
     const consumers = this.consumers;
     const sink = consumers.leanSink;
-    if (consumers.ownSpanConsumers === 0 || sink === undefined || !sink.acceptsLean) return this.startSpan(name, { kind: SpanKind.SERVER, attributes }, parent);
-    return this.ownSpan(name, { kind: SpanKind.SERVER, attributes }, parent, sink, performanceStart);
+    if (consumers.ownSpanConsumers !== 0 && sink !== undefined && sink.acceptsLean) return this.ownSpan(name, options, parent, sink, performanceStart);
+    return this.startSpan(name, options, parent);
   }
 
   startSpan(name: string, options?: SpanOptions, ctx?: Context): Span {
