@@ -1,6 +1,6 @@
 /** One server configuration of the benchmark. */
 export interface BenchConfig {
-  framework: 'express' | 'express-app-prototypes' | 'fastify' | 'nestjs' | 'context';
+  framework: 'express' | 'express-app-prototypes' | 'fastify' | 'nestjs' | 'nestjs-app-prototypes' | 'context';
   name: string;
   script: string;
   variant: string;
@@ -10,7 +10,7 @@ export interface BenchConfig {
    */
   env?: 'otlp-env';
   /**
-   * Express served by a server whose requests and responses are born with the app's prototypes
+   * Express (or Nest's Express) served by a server whose requests and responses are born with the app's prototypes
    * (docs/express.md, "On Node 20 and 22"): Express's per-request `setPrototypeOf` is then a
    * no-op, and on Node 20/22 the rows measure llmscope rather than Express's garbage collection.
    */
@@ -73,6 +73,13 @@ export const CONFIGS: BenchConfig[] = [
   { framework: 'nestjs', name: 'nestjs + llmscope metrics', script: NEST, variant: 'llmscope-metrics', target: { ratio: 0.95, near: { name: 'express + llmscope metrics', within: 0.03 } } },
   { framework: 'nestjs', name: 'nestjs + llmscope defaults, no exporter', script: NEST, variant: 'llmscope-defaults', target: { ratio: 0.90, near: { name: 'express + llmscope defaults, no exporter', within: 0.03 } } },
   { framework: 'nestjs', name: 'nestjs + llmscope defaults + OTLP exporter', script: NEST, variant: 'llmscope-defaults', env: 'otlp-env', target: { ratio: 0.85, near: { name: 'express + llmscope defaults + OTLP exporter', within: 0.03 } } },
+  { framework: 'nestjs', name: 'nestjs + AsyncLocalStorage.run (control)', script: NEST, variant: 'als' },
+  // Informational: Nest's Express app on an app-prototype server, against the Express rows above.
+  { framework: 'nestjs-app-prototypes', name: 'nestjs (app-prototype server) bare', script: NEST, variant: 'bare', bare: true, appPrototypes: true },
+  { framework: 'nestjs-app-prototypes', name: 'nestjs (app-prototype server) + llmscope metrics', script: NEST, variant: 'llmscope-metrics', appPrototypes: true },
+  { framework: 'nestjs-app-prototypes', name: 'nestjs (app-prototype server) + llmscope defaults, no exporter', script: NEST, variant: 'llmscope-defaults', appPrototypes: true },
+  { framework: 'nestjs-app-prototypes', name: 'nestjs (app-prototype server) + llmscope defaults + OTLP exporter', script: NEST, variant: 'llmscope-defaults', env: 'otlp-env', appPrototypes: true },
+  { framework: 'nestjs-app-prototypes', name: 'nestjs (app-prototype server) + AsyncLocalStorage.run (control)', script: NEST, variant: 'als', appPrototypes: true },
 ];
 
 /** The baseline of a configuration: the bare server of its framework (context rows compare to bare Express). */

@@ -1,9 +1,24 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { OrchestratorMessage, ServerMessage } from './harness';
 
 const TASKSET = existsSync('/usr/bin/taskset') ? '/usr/bin/taskset' : undefined;
+const BENCH = join(__dirname, '..');
+let built = false;
+
+/**
+ * Compiles the servers (tsconfig.servers.json → dist/), once per process, so that they run on
+ * plain Node as users run a built app. Under `tsx`, Node's require(esm) is replaced by tsx's own
+ * transform: ES-module-only packages (NestJS 12) ran as esbuild output, minified with a
+ * `__name()` call on every function created, per request too (docs/performance.md, "NestJS under
+ * tsx").
+ */
+function buildServers(): void {
+  if (built) return;
+  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(BENCH, 'tsconfig.servers.json')], { stdio: 'inherit' });
+  built = true;
+}
 
 /** A benchmark server in a process of its own, pinned to `core` when taskset exists. */
 export class ServerProcess {
@@ -17,10 +32,11 @@ export class ServerProcess {
 
   /** `stdout: 'pipe'`: the server's standard output is read by the caller (`child.stdout`), not shown. */
   static async start(script: string, variant: string, env: Record<string, string | undefined>, core: number, nodeFlags: string[] = [], stdout: 'inherit' | 'pipe' = 'inherit'): Promise<ServerProcess> {
-    const node = [...nodeFlags, '--import', 'tsx', join(__dirname, script)];
+    buildServers();
+    const node = [...nodeFlags, join(BENCH, 'dist', script.replace(/\.ts$/, '.js'))];
     const [cmd, args] = TASKSET ? [TASKSET, ['-c', String(core), process.execPath, ...node]] : [process.execPath, node];
     const child = spawn(cmd, args, {
-      cwd: join(__dirname, '..'),
+      cwd: BENCH,
       env: { ...process.env, ...env, BENCH_VARIANT: variant, NODE_ENV: 'production' },
       stdio: ['ignore', stdout, 'inherit', 'ipc'],
     });

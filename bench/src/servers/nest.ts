@@ -1,6 +1,11 @@
 import 'reflect-metadata';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { createServer, IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { Controller, Get, Module, Param } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { ExpressAdapter } from '@nestjs/platform-express';
+import express from 'express';
 import { LlmscopeModule } from '@llmscope/nestjs';
 import { serve, variant } from '../harness';
 
@@ -22,14 +27,40 @@ class LlmscopeMetricsModule {}
 @Module({ imports: [LlmscopeModule.forRoot()], controllers: [UsersController] })
 class LlmscopeDefaultsModule {}
 
-const ROOTS: Record<string, typeof BareModule | undefined> = { 'bare': BareModule, 'llmscope-metrics': LlmscopeMetricsModule, 'llmscope-defaults': LlmscopeDefaultsModule };
+const ROOTS: Record<string, typeof BareModule | undefined> = { 'bare': BareModule, 'als': BareModule, 'llmscope-metrics': LlmscopeMetricsModule, 'llmscope-defaults': LlmscopeDefaultsModule };
 
+/**
+ * As users run it (`app.listen`), or, with BENCH_EXPRESS_SERVER=app-prototypes, Nest's Express
+ * app on a server whose requests and responses are born with that app's prototypes (Nest's
+ * documented `app.init()` + own server), as the Express app-prototype rows: Express's
+ * `setPrototypeOf` is then a no-op, and on Node 20/22 the rows measure llmscope rather than
+ * Express's garbage collection (docs/express.md, "On Node 20 and 22").
+ */
 async function main(): Promise<number> {
   const root = ROOTS[variant()];
   if (root === undefined) throw new Error(`unknown nest variant ${variant()}`);
-  const app = await NestFactory.create(root, { logger: false });
-  await app.listen(0, '127.0.0.1');
-  return (app.getHttpServer().address() as { port: number }).port;
+  const instance = express();
+  const app = await NestFactory.create(root, new ExpressAdapter(instance), { logger: false });
+  if (variant() === 'als') {
+    // The control: a request context entered where llmscope enters it (Nest's request hook), nothing else.
+    const als = new AsyncLocalStorage<{ user: string | undefined }>();
+    (app.getHttpAdapter() as ExpressAdapter).setOnRequestHook((req: IncomingMessage, _res: ServerResponse, done: () => void) => als.run({ user: req.headers['x-user-id'] as string | undefined }, done));
+  }
+  if (process.env.BENCH_EXPRESS_SERVER !== 'app-prototypes') {
+    await app.listen(0, '127.0.0.1');
+    return (app.getHttpServer().address() as { port: number }).port;
+  }
+  await app.init();
+  function AppRequest(this: IncomingMessage, socket: Socket): void {
+    IncomingMessage.call(this, socket);
+  }
+  AppRequest.prototype = instance.request;
+  function AppResponse(this: ServerResponse, req: IncomingMessage): void {
+    ServerResponse.call(this, req);
+  }
+  AppResponse.prototype = instance.response;
+  const server = createServer({ IncomingMessage: AppRequest as unknown as typeof IncomingMessage, ServerResponse: AppResponse as unknown as typeof ServerResponse }, instance);
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
 }
 
 serve(main);
