@@ -46,6 +46,29 @@ function matchesNothing(): boolean {
   return false;
 }
 
+/** The request start of each middleware `llmscope()` made, for {@link enterAtRouter}. */
+type Start = (req: Request, res: Response) => RequestContext | undefined;
+const starts = new WeakMap<object, Start>();
+
+/** Express 5's router of `app` (router 2.x), or undefined (Express 4's `app.router` throws; not an app). */
+function router5(app: unknown): Router5 | undefined {
+  try {
+    const router = (app as { router?: Router5 } | undefined)?.router;
+    return typeof router?.handle === 'function' && Array.isArray(router.stack) ? router : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Wraps the router's entry: every request the router handles starts there, and runs on in its context. */
+function startAtEntry(router: Router5, start: Start, scope: Llmscope): void {
+  const handle = router.handle as NonNullable<Router5['handle']>;
+  router.handle = function llmscopeRouterHandle(req, res, done) {
+    const ctx = start(req, res);
+    if (ctx !== undefined) scope.run(ctx, () => handle.call(router, req, res, done));
+  };
+}
+
 /**
  * When the middleware is the first layer of its app's router, without a path (Express 5 with
  * `app.use(llmscope())` first, as the docs say), it moves to the router's entry: the router's
@@ -56,24 +79,33 @@ function matchesNothing(): boolean {
  * have passed the layer already, and a request reaches the first layer synchronously from the
  * router's entry, so none misses both. Anywhere else (Express 4, whose `query` and `expressInit`
  * come first: the same move into `expressInit`'s hand-off measured no gain; under a path; after
- * other middleware; in a router; Nest's hook) it stays a layer.
+ * other middleware; in a router) it stays a layer.
  */
-function moveToRouterEntry(app: unknown, middleware: RequestHandler, start: (req: Request, res: Response) => RequestContext | undefined, scope: Llmscope): boolean {
-  let router: Router5 | undefined;
-  try {
-    router = (app as { router?: Router5 }).router;
-  } catch {
-    return false; // Express 4's app.router throws
-  }
+function moveToRouterEntry(app: unknown, middleware: RequestHandler, start: Start, scope: Llmscope): boolean {
+  const router = router5(app);
   const layer = router?.stack?.[0];
-  const handle = router?.handle;
-  if (router === undefined || layer === undefined || layer.handle !== middleware || layer.slash !== true || typeof layer.match !== 'function' || typeof handle !== 'function') return false;
-  const target = router;
-  target.handle = function llmscopeRouterHandle(req, res, done) {
-    const ctx = start(req, res);
-    if (ctx !== undefined) scope.run(ctx, () => handle.call(target, req, res, done));
-  };
+  if (router === undefined || layer === undefined || layer.handle !== middleware || layer.slash !== true || typeof layer.match !== 'function') return false;
+  startAtEntry(router, start, scope);
   layer.match = matchesNothing;
+  return true;
+}
+
+/**
+ * Starts the requests of an Express 5 `app` at its router's entry, before any of its layers,
+ * with `middleware`'s llmscope instance: for code that owns the app and whose own first layer
+ * would otherwise come before llmscope's (the NestJS module: Nest's adapter adds a layer of its
+ * own when it creates the app). The middleware itself is then not to be `use`d. Also patches the
+ * router's layers for route templates and errors, as the middleware does on its first request.
+ *
+ * @param middleware - what {@link llmscope} returned.
+ * @returns false (nothing changed) when `app` is not an Express 5 app with a layer in its router
+ *   (Express 4; a router not yet made): use the middleware as a layer then.
+ */
+export function enterAtRouter(app: unknown, middleware: LlmscopeMiddleware): boolean {
+  const start = starts.get(middleware);
+  const router = router5(app);
+  if (start === undefined || router === undefined || !patchRouter(app)) return false;
+  startAtEntry(router, start, middleware.llmscope);
   return true;
 }
 
@@ -90,14 +122,14 @@ export function llmscope(options?: LlmscopeOptions<Request>): LlmscopeMiddleware
   // patched router layers (route-tracking.ts), which need a stack. trackRequest's one 'close'
   // listener finishes the request (as the kit's finishOnClose) and forgets it. Undefined when
   // llmscope answered the request itself (/metrics).
-  function start(req: Request, res: Response): RequestContext | undefined {
+  const start: Start = (req, res) => {
     if (serveOwnRoute(scope, req, res)) return undefined;
     const ctx = scope.startRequest(req.method, req.url, req.headers, req);
     setTraceIdHeader(scope, ctx, res);
     ctx.adapterState = NO_MOUNTS;
     trackRequest(scope, req, res, ctx);
     return ctx;
-  }
+  };
 
   const middleware = function llmscopeMiddleware(req: Request, res: Response, next: NextFunction): void {
     if (!patched) {
@@ -110,7 +142,9 @@ export function llmscope(options?: LlmscopeOptions<Request>): LlmscopeMiddleware
     const ctx = start(req, res);
     if (ctx !== undefined) scope.run(ctx, next);
   };
-  return withInstance(middleware as RequestHandler, scope);
+  const result = withInstance(middleware as RequestHandler, scope);
+  starts.set(result, start);
+  return result;
 }
 
 export default llmscope;

@@ -1,12 +1,14 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
+import express4 from 'express4';
 import request from 'supertest';
 import { SpanKind } from '@opentelemetry/api';
-import { llmscope, getContext } from '../src';
+import { enterAtRouter, llmscope, getContext } from '../src';
 import { memoryExporter, waitForSpans, find, parseMetrics } from '@llmscope/testkit';
 import { closeServed, serve } from './serve';
 
 // Express 5: the middleware, first in its app's router and mounted at `/`, moves to the router's
 // entry on the first request (src/index.ts, moveToRouterEntry). Elsewhere it stays a layer.
+// enterAtRouter puts it there for code that owns the app (the NestJS module).
 
 const exporter = memoryExporter();
 afterEach(() => exporter.reset());
@@ -108,5 +110,59 @@ describe('the middleware first in an Express 5 app', () => {
     // Under a path, requests elsewhere are not the middleware's.
     expect(firstLayer(underPath).match('/other')).toBe(false);
     expect(firstLayer(underPath).match('/api/users/1')).not.toBe(false);
+  });
+});
+
+describe('enterAtRouter (an app whose first layer is not llmscope\'s, as Nest makes them)', () => {
+  test('requests start before the app\'s first layer, which runs inside the context; routes, mounts, errors, 404s and /metrics as with the middleware', async () => {
+    const a = express();
+    const seen: (string | null)[] = [];
+    // What Nest's adapter adds when it creates the app: a layer of its own, first.
+    a.use((_req, _res, next) => {
+      seen.push(getContext()?.userId ?? null);
+      next();
+    });
+    const middleware = llmscope();
+    expect(enterAtRouter(a, middleware)).toBe(true);
+    a.get('/users/:id', (req, res) => {
+      res.json({ id: req.params.id, user: getContext()?.userId ?? null });
+    });
+    a.get('/boom', () => {
+      throw new Error('boom');
+    });
+    const admin = express.Router();
+    admin.get('/stats/:day', (_req, res) => {
+      res.json({ user: getContext()?.userId ?? null });
+    });
+    a.use('/admin', admin);
+    const url = await serve(a);
+    expect((await request(url).get('/users/7').set('x-user-id', 'ada').expect(200)).body).toEqual({ id: '7', user: 'ada' });
+    expect((await request(url).get('/admin/stats/monday').set('x-user-id', 'bob').expect(200)).body).toEqual({ user: 'bob' });
+    await request(url).get('/boom').expect(500);
+    await request(url).get('/nowhere').expect(404);
+    expect(seen).toEqual(['ada', 'bob', null, null]);
+    expect(routerHandleIsOwn(a)).toBe(true);
+    // No layer of llmscope's in the app.
+    expect((a.router as unknown as { stack: { handle: unknown }[] }).stack.some((l) => l.handle === middleware)).toBe(false);
+    expect(await requestsByRoute(url)).toEqual({ '/users/:id 200': 1, '/admin/stats/:day 200': 1, '/boom 500': 1, 'unmatched 404': 1 });
+    const spans = await waitForSpans(exporter, (all) => all.filter((s) => s.kind === SpanKind.SERVER).length === 4);
+    expect(spans.find((s) => s.name === 'GET /boom')?.events.some((e) => e.name === 'exception')).toBe(true);
+    await middleware.llmscope.shutdown();
+  });
+
+  test('changes nothing where it cannot: Express 4, an app with an empty router, a function that is not llmscope\'s middleware', () => {
+    const four = express4();
+    four.use((_req: unknown, _res: unknown, next: () => void) => next());
+    const middleware = llmscope({ tracing: false });
+    expect(enterAtRouter(four, middleware)).toBe(false);
+    const empty = express();
+    expect(enterAtRouter(empty, middleware)).toBe(false);
+    expect(routerHandleIsOwn(empty)).toBe(false);
+    const five = express();
+    five.use((_req, _res, next) => next());
+    const notOurs = Object.assign((_req: Request, _res: Response, next: NextFunction) => next(), { llmscope: middleware.llmscope });
+    expect(enterAtRouter(five, notOurs)).toBe(false);
+    expect(routerHandleIsOwn(five)).toBe(false);
+    expect(enterAtRouter(undefined, middleware)).toBe(false);
   });
 });

@@ -1,7 +1,7 @@
 import type { AbstractHttpAdapter } from '@nestjs/core';
 import type { Application as ExpressApp } from 'express';
 import { getContext, Llmscope, resolveOptions } from '@llmscope/core/adapter';
-import { llmscope as expressMiddleware } from '@llmscope/express';
+import { enterAtRouter, llmscope as expressMiddleware } from '@llmscope/express';
 import { registerOnFastify } from './fastify-platform';
 import { runFirst, runsRequestHooks, type RequestHook } from './request-hook';
 import type { LlmscopeModuleOptions } from './options';
@@ -10,9 +10,12 @@ import type { LlmscopeModuleOptions } from './options';
  * Hooks llmscope's request lifecycle into the platform under Nest, through the platform's own
  * llmscope adapter: the Express middleware on `@nestjs/platform-express` (Nest on Express *is* an
  * Express app at that level), the Fastify plugin on `@nestjs/platform-fastify`. Their request
- * hook runs first, through the adapter's instrumentation hook ({@link runFirst}), so every
- * request is seen, including 404s, guard rejections, the statuses set by exception filters and
- * the responses Nest middleware ends; everything after it runs inside the request's context. Without an HTTP adapter (an application context) or on another
+ * hook runs first, so every request is seen, including 404s, guard rejections, the statuses set
+ * by exception filters and the responses Nest middleware ends; everything after it runs inside
+ * the request's context. On Express 5 (Nest 11+) requests start at the app router's entry
+ * ({@link enterAtRouter}), before Nest's own first layer and the hook it runs; elsewhere through
+ * the adapter's instrumentation hook ({@link runFirst}), or as the first middleware where the
+ * adapter has none (Nest 10). Without an HTTP adapter (an application context) or on another
  * platform, the instance records LLM calls and steps only.
  *
  * @returns the llmscope instance behind the adapter. Throws LlmscopeConfigError on bad options.
@@ -24,9 +27,14 @@ export async function attachLlmscope(adapter: AbstractHttpAdapter | undefined, o
   let scope: Llmscope;
   if (adapter !== undefined && type === 'express') {
     const middleware = expressMiddleware(options);
-    // The middleware is an Express middleware either way: run first, or first in the app's stack.
-    if (runsRequestHooks(adapter)) runFirst(adapter, middleware as RequestHook);
-    else adapter.getInstance<ExpressApp>().use(middleware);
+    const app = adapter.getInstance<ExpressApp>();
+    // At the router's entry there is nothing to chain: a hook the app gives the adapter runs in
+    // Nest's first layer, inside the context. Else the middleware is an Express middleware either
+    // way: run first, or first in the app's stack.
+    if (!enterAtRouter(app, middleware)) {
+      if (runsRequestHooks(adapter)) runFirst(adapter, middleware as RequestHook);
+      else app.use(middleware);
+    }
     scope = middleware.llmscope;
   } else if (adapter !== undefined && type === 'fastify') {
     scope = await registerOnFastify(adapter, options);

@@ -235,6 +235,13 @@ describe.each(PLATFORMS.map((p) => [p] as [Platform]))('Nest on %s', (platform) 
       try {
         await request(nest.url).get('/v1/items/1').expect(200);
         expect(seen).toEqual(['after inside']);
+        if (platform === 'express') {
+          // Express 5: requests start at the router's entry, before Nest's own first layer (which
+          // runs the hook); no layer of llmscope's is added and the adapter's hook is the app's.
+          const router = (nest.app.getHttpAdapter().getInstance() as { router: { handle: unknown; stack: { handle: { name: string } }[] } }).router;
+          expect(Object.prototype.hasOwnProperty.call(router, 'handle')).toBe(true);
+          expect(router.stack.map((l) => l.handle.name)).not.toContain('llmscopeMiddleware');
+        }
         const withoutLater = await startNest(platform, appModule(LlmscopeModule.forRoot()), undefined, undefined, (adapter) => adapter.setOnRequestHook(hook('before')));
         await request(withoutLater.url).get('/v1/items/1').expect(200);
         await withoutLater.close();
