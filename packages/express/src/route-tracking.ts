@@ -140,16 +140,21 @@ function recordLayerError(error: unknown, req: object): void {
  */
 export function patchLayer(proto: Layer5): boolean {
   return patchOnce(proto, 'handleRequest', 'handleError', (handleRequest) => function llmscopeHandleRequest(this: Layer5, req, res, next): unknown {
-    // One context lookup per layer: the request's own, another's (not ours to track), or none.
-    const ctx = getContext();
-    if (ctx === undefined) {
-      if (this.route !== undefined || this.rawPath !== undefined) {
+    const route = this.route;
+    const rawPath = this.rawPath;
+    // Plain middleware (`app.use(fn)`) and the handler layers inside a route have the path `/`
+    // and no route: passed by before the context lookup, as on Express 4 (a context lost before
+    // them is re-entered at the next route or mount layer). Under Nest, four of the five layers
+    // a request meets (Nest's own, two body parsers, the route's handler).
+    if (route !== undefined || (rawPath !== '/' && rawPath !== undefined)) {
+      // One context lookup: the request's own, another's (not ours to track), or none.
+      const ctx = getContext();
+      if (ctx === undefined) {
         const lost = lostContext(req);
         if (lost !== undefined) return (lost.owner as Llmscope).run(lost, () => llmscopeHandleRequest.call(this, req, res, next));
+      } else if (isTracked(ctx)) {
+        next = route !== undefined ? enterRoute(ctx, route, next) : enterMount(ctx, pathText(rawPath), next);
       }
-    } else if (isTracked(ctx)) {
-      if (this.route !== undefined) next = enterRoute(ctx, this.route, next);
-      else if (this.rawPath !== '/' && this.rawPath !== undefined) next = enterMount(ctx, pathText(this.rawPath), next);
     }
     return handleRequest.call(this, req, res, next);
   });
