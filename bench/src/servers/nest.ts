@@ -42,9 +42,13 @@ async function main(): Promise<number> {
   const instance = express();
   const app = await NestFactory.create(root, new ExpressAdapter(instance), { logger: false });
   if (variant() === 'als') {
-    // The control: a request context entered where llmscope enters it (Nest's request hook), nothing else.
+    // The control: a request context entered where llmscope enters it (the Express router's
+    // entry, before Nest's first layer), nothing else.
     const als = new AsyncLocalStorage<{ user: string | undefined }>();
-    (app.getHttpAdapter() as ExpressAdapter).setOnRequestHook((req: IncomingMessage, _res: ServerResponse, done: () => void) => als.run({ user: req.headers['x-user-id'] as string | undefined }, done));
+    type Handle = (req: IncomingMessage, res: ServerResponse, done: () => void) => void;
+    const router = (instance as unknown as { router: { handle: Handle } }).router;
+    const handle = router.handle;
+    router.handle = (req, res, done) => als.run({ user: req.headers['x-user-id'] as string | undefined }, () => handle.call(router, req, res, done));
   }
   if (process.env.BENCH_EXPRESS_SERVER !== 'app-prototypes') {
     await app.listen(0, '127.0.0.1');
