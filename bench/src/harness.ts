@@ -3,16 +3,50 @@
  * and answers CPU / memory samples, so that CPU time per request is measured inside the server.
  */
 import { writeFileSync } from 'node:fs';
+import { Server } from 'node:http';
 import { Session } from 'node:inspector';
+import { drive } from './drive';
 
 export interface ServerMessage {
-  type: 'ready' | 'sample';
+  type: 'ready' | 'sample' | 'drive';
   port?: number;
   cpu?: NodeJS.CpuUsage;
   memory?: NodeJS.MemoryUsage;
+  /** `drive`: CPU µs per request of each measured round, and the statuses answered. */
+  microsPerRequest?: number[];
+  statuses?: Record<number, number>;
 }
 
-export type OrchestratorMessage = { type: 'sample'; gc?: boolean } | { type: 'exit' } | { type: 'profile-start'; intervalMicros: number } | { type: 'profile-stop'; file: string };
+export type OrchestratorMessage = { type: 'sample'; gc?: boolean } | { type: 'exit' } | { type: 'profile-start'; intervalMicros: number } | { type: 'profile-stop'; file: string }
+  | { type: 'drive'; path: string; warmup: number; requests: number; rounds: number };
+
+/**
+ * With BENCH_DRIVE set (`micro-app.ts`), the last HTTP server this process listens with is kept,
+ * so that its request handler can be driven in process (`drive.ts`).
+ */
+let listened: Server | undefined;
+if (process.env.BENCH_DRIVE !== undefined) {
+  const listen = Server.prototype.listen;
+  Server.prototype.listen = function benchListen(this: Server, ...args: unknown[]) {
+    listened = this;
+    return (listen as (...a: unknown[]) => Server).apply(this, args);
+  } as typeof listen;
+}
+
+async function driveRounds(m: Extract<OrchestratorMessage, { type: 'drive' }>): Promise<void> {
+  if (listened === undefined) throw new Error('BENCH_DRIVE: the server never listened');
+  await drive(listened, m.path, m.warmup);
+  const microsPerRequest: number[] = [];
+  const statuses: Record<number, number> = {};
+  for (let r = 0; r < m.rounds; r++) {
+    const before = process.cpuUsage();
+    const seen = await drive(listened, m.path, m.requests);
+    const cpu = process.cpuUsage(before);
+    microsPerRequest.push((cpu.user + cpu.system) / m.requests);
+    for (const [status, n] of seen) statuses[status] = (statuses[status] ?? 0) + n;
+  }
+  process.send?.({ type: 'drive', microsPerRequest, statuses } satisfies ServerMessage);
+}
 
 /**
  * The CPU profiler of `node --cpu-prof`, driven over IPC through the inspector so that a profile
@@ -46,6 +80,7 @@ export function serve(listen: () => Promise<number>): void {
   process.on('message', (m: OrchestratorMessage) => {
     if (m.type === 'exit') process.exit(0);
     if (m.type === 'profile-start' || m.type === 'profile-stop') profile(m);
+    if (m.type === 'drive') void driveRounds(m);
     if (m.type === 'sample') {
       if (m.gc && typeof global.gc === 'function') global.gc();
       process.send?.({ type: 'sample', cpu: process.cpuUsage(), memory: process.memoryUsage() } satisfies ServerMessage);

@@ -26,7 +26,7 @@ export class ServerProcess {
 
   private constructor(readonly child: ChildProcess, readonly port: number) {
     child.on('message', (m: ServerMessage) => {
-      if (m.type === 'sample') this.waiting.shift()?.(m);
+      if (m.type === 'sample' || m.type === 'drive') this.waiting.shift()?.(m);
     });
   }
 
@@ -57,6 +57,14 @@ export class ServerProcess {
     return new Promise((resolve) => {
       this.waiting.push(resolve);
       this.child.send({ type: 'sample', gc } satisfies OrchestratorMessage);
+    });
+  }
+
+  /** Asks a server started with BENCH_DRIVE to drive its own handler in process (harness.ts, drive.ts); waits for the figures. */
+  drive(message: Extract<OrchestratorMessage, { type: 'drive' }>): Promise<ServerMessage> {
+    return new Promise((resolve) => {
+      this.waiting.push(resolve);
+      this.child.send(message);
     });
   }
 
