@@ -11,8 +11,8 @@ let built = false;
  * Compiles the servers (tsconfig.servers.json → dist/), once per process, so that they run on
  * plain Node as users run a built app. Under `tsx`, Node's require(esm) is replaced by tsx's own
  * transform: ES-module-only packages (NestJS 12) ran as esbuild output, minified with a
- * `__name()` call on every function created, per request too (docs/performance.md, "NestJS under
- * tsx").
+ * `__name()` call on every function created, per request too (docs/performance.md, "NestJS: the
+ * bench under tsx").
  */
 function buildServers(): void {
   if (built) return;
