@@ -1,5 +1,4 @@
-import { createServer, IncomingMessage, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import { createServer } from 'node:http';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import express from 'express';
 import promBundle from 'express-prom-bundle';
@@ -7,6 +6,7 @@ import { createNamespace } from 'cls-hooked';
 import { llmscope } from '@llmscope/express';
 import { llmscopeConsole } from '@llmscope/console';
 import { otlpUrl, serve, spin, variant } from '../harness';
+import { appPrototypeServer, listenLocal } from './app-prototypes';
 
 const app = express();
 switch (variant()) {
@@ -62,20 +62,6 @@ app.get('/users/:id', (req, res) => {
   res.json({ id: req.params.id, name: 'Ada' });
 });
 
-// As users run it (`app.listen`), or on a server whose requests and responses are born with the
-// app's prototypes (docs/express.md, "On Node 20 and 22"): Express's setPrototypeOf is then a no-op.
-function AppRequest(this: IncomingMessage, socket: Socket): void {
-  IncomingMessage.call(this, socket);
-}
-AppRequest.prototype = app.request;
-function AppResponse(this: ServerResponse, req: IncomingMessage): void {
-  ServerResponse.call(this, req);
-}
-AppResponse.prototype = app.response;
-const appPrototypes = { IncomingMessage: AppRequest as unknown as typeof IncomingMessage, ServerResponse: AppResponse as unknown as typeof ServerResponse };
-
-serve(() => new Promise((resolve) => {
-  // createServer(app) is what app.listen() does.
-  const server = process.env.BENCH_EXPRESS_SERVER === 'app-prototypes' ? createServer(appPrototypes, app) : createServer(app);
-  server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port));
-}));
+// As users run it (`app.listen`, which is createServer(app)), or on a server whose requests and
+// responses are born with the app's prototypes (app-prototypes.ts).
+serve(() => listenLocal(process.env.BENCH_EXPRESS_SERVER === 'app-prototypes' ? appPrototypeServer(app) : createServer(app)));

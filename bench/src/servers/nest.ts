@@ -1,13 +1,13 @@
 import 'reflect-metadata';
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { createServer, IncomingMessage, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Controller, Get, Module, Param } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import express from 'express';
 import { LlmscopeModule } from '@llmscope/nestjs';
 import { serve, variant } from '../harness';
+import { appPrototypeServer, listenLocal } from './app-prototypes';
 
 @Controller('users')
 class UsersController {
@@ -55,16 +55,7 @@ async function main(): Promise<number> {
     return (app.getHttpServer().address() as { port: number }).port;
   }
   await app.init();
-  function AppRequest(this: IncomingMessage, socket: Socket): void {
-    IncomingMessage.call(this, socket);
-  }
-  AppRequest.prototype = instance.request;
-  function AppResponse(this: ServerResponse, req: IncomingMessage): void {
-    ServerResponse.call(this, req);
-  }
-  AppResponse.prototype = instance.response;
-  const server = createServer({ IncomingMessage: AppRequest as unknown as typeof IncomingMessage, ServerResponse: AppResponse as unknown as typeof ServerResponse }, instance);
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
+  return listenLocal(appPrototypeServer(instance));
 }
 
 serve(main);

@@ -127,18 +127,23 @@ describe('a request\'s lean span', () => {
       expect(start).toBeGreaterThanOrEqual(before - 1);
       expect(start).toBeLessThanOrEqual(after + 1);
     };
-    // Past the offset's lifetime, so that the first span measures it.
-    await new Promise((resolve) => setTimeout(resolve, 1100));
-    expectStartBetweenReadings(0);
-    const clock = jest.spyOn(Date, 'now').mockImplementation(() => realNow() + hour);
+    // The monotonic clock is set, not waited for: the offset's lifetime is read on it, so which
+    // span measures the offset again does not depend on how fast this machine runs the test.
+    const monotonic = performance.now() + 10_000;
+    const steady = jest.spyOn(performance, 'now').mockReturnValue(monotonic);
+    const clock = jest.spyOn(Date, 'now');
     try {
+      // Past the offset's lifetime, so that this span measures it.
+      expectStartBetweenReadings(0);
+      clock.mockImplementation(() => realNow() + hour);
       // The wall clock stepped an hour ahead: within the second, spans still start on the old offset.
       expectStartBetweenReadings(0);
-      await new Promise((resolve) => setTimeout(resolve, 1100));
+      steady.mockReturnValue(monotonic + 1100);
       // Then the offset is measured again and follows the step.
       expectStartBetweenReadings(hour);
     } finally {
       clock.mockRestore();
+      steady.mockRestore();
     }
   });
 
