@@ -116,31 +116,26 @@ describe('a request\'s lean span', () => {
       expect(span).toBeInstanceOf(LeanSpan);
       return hrMs((span as LeanSpan).startTime);
     };
-    // The span's start lies between wall-clock readings taken around it (`shift`: the step),
-    // within the millisecond Date.now() floors to: no bound on how long the machine takes.
+    // Both clocks are set, never read: which span measures the offset again and where each span
+    // starts follow from the set readings alone, however fast or slow this machine runs the test.
     const hour = 3_600_000;
-    const realNow = Date.now.bind(Date);
-    const expectStartBetweenReadings = (shift: number): void => {
-      const before = realNow() + shift;
-      const start = startOf();
-      const after = realNow() + shift;
-      expect(start).toBeGreaterThanOrEqual(before - 1);
-      expect(start).toBeLessThanOrEqual(after + 1);
-    };
-    // The monotonic clock is set, not waited for: the offset's lifetime is read on it, so which
-    // span measures the offset again does not depend on how fast this machine runs the test.
-    const monotonic = performance.now() + 10_000;
-    const steady = jest.spyOn(performance, 'now').mockReturnValue(monotonic);
-    const clock = jest.spyOn(Date, 'now');
+    let monotonic = performance.now() + 10_000;
+    let wall = Date.now();
+    const steady = jest.spyOn(performance, 'now').mockImplementation(() => monotonic);
+    const clock = jest.spyOn(Date, 'now').mockImplementation(() => wall);
     try {
-      // Past the offset's lifetime, so that this span measures it.
-      expectStartBetweenReadings(0);
-      clock.mockImplementation(() => realNow() + hour);
-      // The wall clock stepped an hour ahead: within the second, spans still start on the old offset.
-      expectStartBetweenReadings(0);
-      steady.mockReturnValue(monotonic + 1100);
-      // Then the offset is measured again and follows the step.
-      expectStartBetweenReadings(hour);
+      // Past the offset's lifetime, so that this span measures it: it starts at the wall clock.
+      expect(startOf()).toBeCloseTo(wall, 3);
+      const measuredAt = wall;
+      // The wall clock steps an hour ahead, half a second later: within the second, spans still
+      // start on the old offset (the monotonic clock's half second on the old wall clock).
+      monotonic += 500;
+      wall += hour + 500;
+      expect(startOf()).toBeCloseTo(measuredAt + 500, 3);
+      // Past the second, the offset is measured again and follows the step.
+      monotonic += 600;
+      wall += 600;
+      expect(startOf()).toBeCloseTo(wall, 3);
     } finally {
       clock.mockRestore();
       steady.mockRestore();
