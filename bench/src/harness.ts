@@ -5,6 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { Server } from 'node:http';
 import { Session } from 'node:inspector';
+import { GCProfiler, getHeapStatistics } from 'node:v8';
 import { drive } from './drive';
 
 export interface ServerMessage {
@@ -14,10 +15,12 @@ export interface ServerMessage {
   memory?: NodeJS.MemoryUsage;
   /** `drive`: CPU µs per request of each measured round, and the statuses answered. */
   microsPerRequest?: number[];
+  /** `drive`: bytes allocated on the JS heap per request, each measured round. */
+  bytesPerRequest?: number[];
   statuses?: Record<number, number>;
 }
 
-export type OrchestratorMessage = { type: 'sample'; gc?: boolean } | { type: 'exit' } | { type: 'profile-start'; intervalMicros: number } | { type: 'profile-stop'; file: string }
+export type OrchestratorMessage = { type: 'sample'; gc?: boolean } | { type: 'exit' } | { type: 'profile-start'; intervalMicros: number; heap?: boolean } | { type: 'profile-stop'; file: string }
   | { type: 'drive'; path: string; warmup: number; requests: number; rounds: number };
 
 /**
@@ -37,15 +40,42 @@ async function driveRounds(m: Extract<OrchestratorMessage, { type: 'drive' }>): 
   if (listened === undefined) throw new Error('BENCH_DRIVE: the server never listened');
   await drive(listened, m.path, m.warmup);
   const microsPerRequest: number[] = [];
+  const bytesPerRequest: number[] = [];
   const statuses: Record<number, number> = {};
   for (let r = 0; r < m.rounds; r++) {
+    const gcs = new GCProfiler();
+    const heapBefore = getHeapStatistics().used_heap_size;
+    gcs.start();
     const before = process.cpuUsage();
     const seen = await drive(listened, m.path, m.requests);
     const cpu = process.cpuUsage(before);
+    const heapAfter = getHeapStatistics().used_heap_size;
     microsPerRequest.push((cpu.user + cpu.system) / m.requests);
+    bytesPerRequest.push(allocatedBetween(heapBefore, gcs.stop().statistics, heapAfter) / m.requests);
     for (const [status, n] of seen) statuses[status] = (statuses[status] ?? 0) + n;
   }
-  process.send?.({ type: 'drive', microsPerRequest, statuses } satisfies ServerMessage);
+  process.send?.({ type: 'drive', microsPerRequest, bytesPerRequest, statuses } satisfies ServerMessage);
+}
+
+/** One collection as `GCProfiler` reports it: the heap in use before and after. */
+interface GcRecord {
+  beforeGC: { heapStatistics: { usedHeapSize: number } };
+  afterGC: { heapStatistics: { usedHeapSize: number } };
+}
+
+/**
+ * Bytes allocated on the JS heap between two readings of the heap in use, with the collections
+ * in between: what the heap grew by between collections, summed. (V8 keeps no allocation counter
+ * that Node exposes; this one measures within a few hundred bytes a collection.)
+ */
+function allocatedBetween(before: number, collections: readonly GcRecord[], after: number): number {
+  let allocated = 0;
+  let from = before;
+  for (const gc of collections) {
+    allocated += gc.beforeGC.heapStatistics.usedHeapSize - from;
+    from = gc.afterGC.heapStatistics.usedHeapSize;
+  }
+  return allocated + after - from;
 }
 
 /**
@@ -54,8 +84,25 @@ async function driveRounds(m: Extract<OrchestratorMessage, { type: 'drive' }>): 
  */
 let session: Session | undefined;
 
+/** `heap`: V8's sampling heap profiler instead, every allocation counted (collected ones too), one sample per ~256 bytes. */
+let heapProfiling = false;
+
 function profile(m: OrchestratorMessage): void {
-  if (m.type === 'profile-start') {
+  if (m.type === 'profile-start' && m.heap === true) {
+    heapProfiling = true;
+    session = new Session();
+    session.connect();
+    session.post('HeapProfiler.enable', () => session?.post('HeapProfiler.startSampling', { samplingInterval: 256, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true }, () => {
+      process.send?.({ type: 'sample' } satisfies ServerMessage);
+    }));
+  } else if (m.type === 'profile-stop' && heapProfiling) {
+    heapProfiling = false;
+    session?.post('HeapProfiler.stopSampling', (error, result) => {
+      if (error === null) writeFileSync(m.file, JSON.stringify(result.profile));
+      session?.disconnect();
+      process.send?.({ type: 'sample' } satisfies ServerMessage);
+    });
+  } else if (m.type === 'profile-start') {
     session = new Session();
     session.connect();
     session.post('Profiler.enable', () => session?.post('Profiler.setSamplingInterval', { interval: m.intervalMicros }, () => session?.post('Profiler.start', () => {

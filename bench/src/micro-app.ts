@@ -21,6 +21,8 @@ const passes = Number(cliArg('--rounds') ?? 3);
 const requests = Number(cliArg('--requests') ?? 20000);
 /** `--profile`: a CPU profile of each configuration's drive (warm-up included), in results/profiles/in-process-*.cpuprofile. */
 const profiling = process.argv.includes('--profile');
+/** `--heap-profile`: an allocation profile of each configuration's drive instead (every allocation, collected ones too), in results/profiles/in-process-*.heapprofile (`src/heap-summary.ts` reads them). */
+const heapProfiling = process.argv.includes('--heap-profile');
 const PROFILES = join(__dirname, '..', 'results', 'profiles');
 const DEFAULT = CONFIGS.filter((c) => (c.appPrototypes === true || c.framework === 'fastify') && (c.bare === true || c.name.includes('llmscope metrics') || c.name.includes('llmscope defaults') || c.name.includes('AsyncLocalStorage.run')) && !c.name.includes('console')).map((c) => c.name);
 
@@ -29,29 +31,36 @@ process.env.BENCH_DRIVE = '1';
 
 runMain(async () => {
   const figures = new Map<string, number[]>();
+  const bytes = new Map<string, number[]>();
   const configs = new Map<string, BenchConfig>();
   for (let pass = 1; pass <= passes; pass++) {
     await eachServer(DEFAULT, async (config, server) => {
-      if (profiling) {
+      if (profiling || heapProfiling) {
         mkdirSync(PROFILES, { recursive: true });
-        await server.profiler({ type: 'profile-start', intervalMicros: 100 });
+        await server.profiler({ type: 'profile-start', intervalMicros: 100, heap: heapProfiling });
       }
       const reply = await server.drive({ type: 'drive', path: '/users/42', warmup: 2 * requests, requests, rounds: 5 });
-      if (profiling) await server.profiler({ type: 'profile-stop', file: join(PROFILES, `in-process-${config.name.replace(/[^a-z0-9]+/gi, '-')}.cpuprofile`) });
+      if (profiling || heapProfiling) await server.profiler({ type: 'profile-stop', file: join(PROFILES, `in-process-${config.name.replace(/[^a-z0-9]+/gi, '-')}.${heapProfiling ? 'heapprofile' : 'cpuprofile'}`) });
       const statuses = reply.statuses ?? {};
       if (Object.keys(statuses).some((s) => s !== '200')) throw new Error(`${config.name}: statuses ${JSON.stringify(statuses)}`);
       const micros = median(reply.microsPerRequest ?? []);
       configs.set(config.name, config);
+      const allocated = median(reply.bytesPerRequest ?? []);
       figures.set(config.name, [...(figures.get(config.name) ?? []), micros]);
-      process.stdout.write(`pass ${pass}/${passes}  ${config.name.padEnd(70)} ${micros.toFixed(2)} µs/req (rounds ${(reply.microsPerRequest ?? []).map((x) => x.toFixed(2)).join(', ')})\n`);
+      bytes.set(config.name, [...(bytes.get(config.name) ?? []), allocated]);
+      process.stdout.write(`pass ${pass}/${passes}  ${config.name.padEnd(70)} ${micros.toFixed(2)} µs/req, ${Math.round(allocated)} B/req (rounds ${(reply.microsPerRequest ?? []).map((x) => x.toFixed(2)).join(', ')})\n`);
     });
   }
-  const lines = ['', `In process (${requests} requests a round, 5 rounds, ${passes} passes; Node ${process.versions.node}): CPU µs a request, median over passes`, '', '| configuration | µs/req | over bare | each pass |', '|---|---:|---:|---|'];
+  const lines = ['', `In process (${requests} requests a round, 5 rounds, ${passes} passes; Node ${process.versions.node}): CPU µs a request, median over passes`, '', '| configuration | µs/req | over bare | each pass | bytes allocated/req | over bare |', '|---|---:|---:|---|---:|---:|'];
   for (const [name, values] of figures) {
     const base = baselineOf(configs.get(name) as BenchConfig);
     const bare = base === undefined ? undefined : figures.get(base.name);
-    const over = bare === undefined || base?.name === name ? '' : `+${round(median(values) - median(bare), 2)}`;
-    lines.push(`| ${name} | ${round(median(values), 2)} | ${over} | ${values.map((v) => v.toFixed(2)).join(', ')} |`);
+    const own = base?.name === name;
+    const over = bare === undefined || own ? '' : `+${round(median(values) - median(bare), 2)}`;
+    const allocated = median(bytes.get(name) ?? []);
+    const bareBytes = base === undefined ? undefined : bytes.get(base.name);
+    const overBytes = bareBytes === undefined || own ? '' : `+${Math.round(allocated - median(bareBytes))}`;
+    lines.push(`| ${name} | ${round(median(values), 2)} | ${over} | ${values.map((v) => v.toFixed(2)).join(', ')} | ${Math.round(allocated)} | ${overBytes} |`);
   }
   process.stdout.write(`${lines.join('\n')}\n`);
 });

@@ -33,7 +33,10 @@ export class ServerProcess {
   /** `stdout: 'pipe'`: the server's standard output is read by the caller (`child.stdout`), not shown. */
   static async start(script: string, variant: string, env: Record<string, string | undefined>, core: number, nodeFlags: string[] = [], stdout: 'inherit' | 'pipe' = 'inherit'): Promise<ServerProcess> {
     buildServers();
-    const node = [...nodeFlags, join(BENCH, 'dist', script.replace(/\.ts$/, '.js'))];
+    // BENCH_NODE_FLAGS: flags for every server (e.g. `--experimental-async-context-frame`, which
+    // Node 22 does not take from NODE_OPTIONS).
+    const extra = process.env.BENCH_NODE_FLAGS?.split(' ').filter((f) => f !== '') ?? [];
+    const node = [...extra, ...nodeFlags, join(BENCH, 'dist', script.replace(/\.ts$/, '.js'))];
     const [cmd, args] = TASKSET ? [TASKSET, ['-c', String(core), process.execPath, ...node]] : [process.execPath, node];
     const child = spawn(cmd, args, {
       cwd: BENCH,
