@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { Server } from 'node:http';
 import { Session } from 'node:inspector';
 import { GCProfiler, getHeapStatistics } from 'node:v8';
+import { createHook } from 'node:async_hooks';
 import { drive } from './drive';
 
 export interface ServerMessage {
@@ -17,6 +18,8 @@ export interface ServerMessage {
   microsPerRequest?: number[];
   /** `drive`: bytes allocated on the JS heap per request, each measured round. */
   bytesPerRequest?: number[];
+  /** `drive` with BENCH_COUNT_PROMISES set: promises made per request (an extra round, counted by an async hook). */
+  promisesPerRequest?: number;
   statuses?: Record<number, number>;
 }
 
@@ -54,7 +57,21 @@ async function driveRounds(m: Extract<OrchestratorMessage, { type: 'drive' }>): 
     bytesPerRequest.push(allocatedBetween(heapBefore, gcs.stop().statistics, heapAfter) / m.requests);
     for (const [status, n] of seen) statuses[status] = (statuses[status] ?? 0) + n;
   }
-  process.send?.({ type: 'drive', microsPerRequest, bytesPerRequest, statuses } satisfies ServerMessage);
+  const promisesPerRequest = process.env.BENCH_COUNT_PROMISES === undefined ? undefined : await countPromises(listened, m.path, m.requests);
+  process.send?.({ type: 'drive', microsPerRequest, bytesPerRequest, promisesPerRequest, statuses } satisfies ServerMessage);
+}
+
+/** Promises made per request over `requests` more requests (the hook is on for them only: it costs every promise). */
+async function countPromises(server: Server, path: string, requests: number): Promise<number> {
+  let promises = 0;
+  const hook = createHook({
+    init(_id, type) {
+      if (type === 'PROMISE') promises++;
+    },
+  }).enable();
+  await drive(server, path, requests);
+  hook.disable();
+  return promises / requests;
 }
 
 /** One collection as `GCProfiler` reports it: the heap in use before and after. */

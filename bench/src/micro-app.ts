@@ -9,7 +9,9 @@
  * configuration's figure is the median of its five measured rounds of `--requests` requests
  * after as many for warm-up, and the table gives the median over passes and µs over the bare
  * server of its framework. Default: the app-prototype Express and NestJS rows and the Fastify
- * rows, llmscope's and the `AsyncLocalStorage.run` controls.
+ * rows, llmscope's and the `AsyncLocalStorage.run` controls. Each row also gives the bytes a
+ * request allocates on the JS heap (deterministic to a few bytes, unlike time); with
+ * BENCH_COUNT_PROMISES=1, the promises a request makes (counted in an extra round).
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -48,7 +50,8 @@ runMain(async () => {
       const allocated = median(reply.bytesPerRequest ?? []);
       figures.set(config.name, [...(figures.get(config.name) ?? []), micros]);
       bytes.set(config.name, [...(bytes.get(config.name) ?? []), allocated]);
-      process.stdout.write(`pass ${pass}/${passes}  ${config.name.padEnd(70)} ${micros.toFixed(2)} µs/req, ${Math.round(allocated)} B/req (rounds ${(reply.microsPerRequest ?? []).map((x) => x.toFixed(2)).join(', ')})\n`);
+      const promises = reply.promisesPerRequest === undefined ? '' : `, ${reply.promisesPerRequest.toFixed(1)} promises/req`;
+      process.stdout.write(`pass ${pass}/${passes}  ${config.name.padEnd(70)} ${micros.toFixed(2)} µs/req, ${Math.round(allocated)} B/req${promises} (rounds ${(reply.microsPerRequest ?? []).map((x) => x.toFixed(2)).join(', ')})\n`);
     });
   }
   const lines = ['', `In process (${requests} requests a round, 5 rounds, ${passes} passes; Node ${process.versions.node}): CPU µs a request, median over passes`, '', '| configuration | µs/req | over bare | each pass | bytes allocated/req | over bare |', '|---|---:|---:|---|---:|---:|'];
