@@ -127,7 +127,7 @@ export function llmscope(options?: LlmscopeOptions<Request>): LlmscopeMiddleware
     const ctx = scope.startRequest(req.method, req.url, req.headers, req);
     setTraceIdHeader(scope, ctx, res);
     ctx.adapterState = NO_MOUNTS;
-    trackRequest(scope, req, res, ctx);
+    trackRequest(res, ctx);
     return ctx;
   };
 

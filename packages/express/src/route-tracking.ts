@@ -44,33 +44,48 @@ function isTracked(ctx: RequestContext | undefined): ctx is RequestContext {
 }
 
 /**
- * Each tracked request's context, by request object, while its response is open (a WeakMap:
- * nothing added to Node's request). Middleware that resumes from a stream or socket callback
+ * Each tracked request's context, by response object, while the response is open (a WeakMap:
+ * nothing added to Node's objects). Middleware that resumes from a stream or socket callback
  * hands the request on outside any context: body-parser before 1.20 (Express 4.17's
  * `express.json()`, whose raw-body does not bind its callbacks), old session stores,
  * callback-style auth. The next route or mount layer finds the request's context here and
  * re-enters it, so route handlers run in their request's context whatever ran before them.
- * Looked up only when the context is missing.
+ * Looked up only when the context is missing, and by the one `close` listener all requests share.
  */
 const contexts = new WeakMap<object, RequestContext>();
 
 /**
- * Remembers `ctx` as `req`'s until the response closes, then finishes the request: one `close`
+ * The `close` listener of every tracked response (`this`: the response): forgets its context and
+ * finishes the request. One function for all requests: a closure per request, with the context
+ * holding what it names, cost ~120 bytes a request (docs/performance.md).
+ */
+function finishTracked(this: ServerResponse): void {
+  const ctx = contexts.get(this);
+  if (ctx === undefined) return;
+  contexts.delete(this);
+  (ctx.owner as Llmscope).finishRequest(ctx, this.statusCode);
+}
+
+/**
+ * Remembers `ctx` as `res`'s until the response closes, then finishes the request: one `close`
  * listener (the kit's `finishOnClose` and the forgetting together). The entry is deleted, not
  * left to the GC: a WeakMap entry whose key dies costs ephemeron processing in the next
  * scavenge, ~0.45 µs a request against ~0.12 µs set and deleted (docs/performance.md).
  */
-export function trackRequest(scope: Llmscope, req: object, res: ServerResponse, ctx: RequestContext): void {
-  contexts.set(req, ctx);
-  res.on('close', () => {
-    contexts.delete(req);
-    scope.finishRequest(ctx, res.statusCode);
-  });
+export function trackRequest(res: ServerResponse, ctx: RequestContext): void {
+  if (contexts.has(res)) {
+    // A second llmscope instance on the same request (an app inside another, each with its own):
+    // the shared listener finishes the first one's; this one gets a listener of its own.
+    res.on('close', () => (ctx.owner as Llmscope).finishRequest(ctx, res.statusCode));
+    return;
+  }
+  contexts.set(res, ctx);
+  res.on('close', finishTracked);
 }
 
-/** `req`'s context when the current one was lost on the way (see `contexts`). */
-function lostContext(req: object): RequestContext | undefined {
-  const ctx = contexts.get(req);
+/** `res`'s context when the current one was lost on the way (see `contexts`). */
+function lostContext(res: object): RequestContext | undefined {
+  const ctx = contexts.get(res);
   return ctx !== undefined && !ctx.finished ? ctx : undefined;
 }
 
@@ -121,9 +136,9 @@ function enterMount(ctx: RequestContext, template: string, next: NextFunction): 
   } as NextFunction;
 }
 
-function recordLayerError(error: unknown, req: object): void {
+function recordLayerError(error: unknown, res: object): void {
   const current = getContext();
-  const ctx = isTracked(current) ? current : current === undefined ? lostContext(req) : undefined;
+  const ctx = isTracked(current) ? current : current === undefined ? lostContext(res) : undefined;
   if (ctx !== undefined) (ctx.owner as Llmscope).recordError(ctx, error);
 }
 
@@ -150,7 +165,7 @@ export function patchLayer(proto: Layer5): boolean {
       // One context lookup: the request's own, another's (not ours to track), or none.
       const ctx = getContext();
       if (ctx === undefined) {
-        const lost = lostContext(req);
+        const lost = lostContext(res);
         if (lost !== undefined) return (lost.owner as Llmscope).run(lost, () => llmscopeHandleRequest.call(this, req, res, next));
       } else if (isTracked(ctx)) {
         next = route !== undefined ? enterRoute(ctx, route, next) : enterMount(ctx, pathText(rawPath), next);
@@ -188,7 +203,7 @@ function patchOnce<L extends { [PATCHED]?: true }, K extends string, E extends s
 /** A layer's error handler that records the error flowing through it first (both majors). */
 function recordingErrors(handleError: HandleError): HandleError {
   return function llmscopeHandleError(this: unknown, error, req, res, next) {
-    recordLayerError(error, req);
+    recordLayerError(error, res);
     return handleError.call(this, error, req, res, next);
   };
 }
@@ -222,7 +237,7 @@ export function patchLayer4(proto: Layer4): boolean {
     if (route !== undefined || (this.regexp.fast_slash !== true && !('method' in this))) {
       const ctx = getContext();
       if (ctx === undefined) {
-        const lost = lostContext(req);
+        const lost = lostContext(res);
         if (lost !== undefined) return (lost.owner as Llmscope).run(lost, () => llmscopeHandleRequest.call(this, req, res, next));
       } else if (isTracked(ctx)) {
         if (route !== undefined) next = enterRoute(ctx, route, next);

@@ -71,6 +71,33 @@ describe('metrics', () => {
     expect(samples.some((s) => s.labels.route === '/users/1')).toBe(false);
   });
 
+  test('an app inside another, each with its own llmscope: each instance counts and finishes the request', async () => {
+    const outer = express();
+    const outerMw = llmscope({ metrics: { defaultMetrics: false } });
+    outer.use(outerMw);
+    const inner = express();
+    const innerMw = llmscope({ metrics: { defaultMetrics: false } });
+    inner.use(innerMw);
+    inner.get('/items/:id', (_req, res) => {
+      res.send('ok');
+    });
+    outer.use('/inner', inner);
+    const url = await serve(outer);
+    await request(url).get('/inner/items/1').expect(200, 'ok');
+    await request(url).get('/inner/items/2').expect(200, 'ok');
+    for (const mw of [outerMw, innerMw]) {
+      // A response's 'close' follows its last byte: wait until both requests have finished.
+      let samples = parseMetrics((await mw.llmscope.registry?.metrics()) ?? '');
+      for (let i = 0; i < 100 && find(samples, 'http_server_active_requests')[0]?.value !== 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        samples = parseMetrics((await mw.llmscope.registry?.metrics()) ?? '');
+      }
+      expect(find(samples, 'http_server_active_requests')[0]?.value).toBe(0);
+      const total = find(samples, 'http_server_requests_total', { status_code: '200' }).reduce((sum, s) => sum + s.value, 0);
+      expect(total).toBe(2);
+    }
+  });
+
   test('route templates include router mount paths, nested routers, params in mounts and sub-apps', async () => {
     const url = await serve(usersApp().app);
     await request(url).get('/api/users/7').expect(200);
