@@ -8,14 +8,17 @@
  *   of @opentelemetry/otlp-transformer); `direct`: the encoder, redacting as it writes. Also both
  *   with redaction off (`official-plain`, `direct-plain`): the encoding alone.
  * - `export`: CPU µs per span through the whole export path (bounded queue, redaction, encoding,
- *   HTTP to a local sink in this process, the sink's reading included), 5000 spans a round:
- *   `official` (OTLPTraceExporter of @opentelemetry/exporter-trace-otlp-proto on the copies, as
- *   exporters/otlp.ts did) and `direct` (exporters/otlp.ts `createOtlpProcessor` now).
+ *   HTTP to a local sink), 5000 spans a round: `official` (OTLPTraceExporter of
+ *   @opentelemetry/exporter-trace-otlp-proto on the copies, as exporters/otlp.ts did) and `direct`
+ *   (exporters/otlp.ts `createOtlpProcessor` now). Twice: with the sink in this process (its
+ *   reading of the bodies counted too: `exportMicrosPerSpan`), and with the sink in a process of
+ *   its own (`exportMicrosPerSpanSinkApart`: what the app's process pays, as in production).
  *
  * Medians of the rounds, the configurations alternating (order rotated each round). The spans are
  * those of 1000 typical request traces as llmscope records them (a request span, three RAG steps,
  * an LLM call). `npx tsx src/micro-otlp.ts` (BENCH_MICRO_ROUNDS: export rounds, default 15).
  */
+import { spawn } from 'node:child_process';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type { HrTime, Link, SpanContext, SpanKind, SpanStatus } from '@opentelemetry/api';
@@ -131,8 +134,21 @@ async function encoding(spans: ReadableSpan[]): Promise<Record<string, number> &
   return { ...result, bytesPerSpan: Math.round(bytes / spans.length) };
 }
 
-async function exportCpu(spans: ReadableSpan[], rounds: number): Promise<{ official: number; direct: number; received: number }> {
-  const sink = await startSink();
+/** The sink: in this process, or in a child process (pinned to the other core where taskset is). */
+async function sinkAt(apart: boolean): Promise<{ url: string; close: () => Promise<void>; received: () => number }> {
+  if (!apart) {
+    const sink = await startSink();
+    return { url: sink.url, received: sink.received, close: () => new Promise((resolve) => sink.server.close(() => resolve())) };
+  }
+  const pin = process.platform === 'linux' ? ['/usr/bin/taskset', '-c', '0'] : [];
+  const [cmd, ...args] = [...pin, process.execPath, ...process.execArgv, __filename, 'sink'];
+  const child = spawn(cmd as string, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())));
+  return { url, received: () => Number.NaN, close: async () => { child.kill(); } };
+}
+
+async function exportCpu(spans: ReadableSpan[], rounds: number, apart: boolean): Promise<{ official: number; direct: number; received: number }> {
+  const sink = await sinkAt(apart);
   const redactor = new Redactor();
   const health = new TelemetryHealth(undefined, () => undefined, 60_000);
   const limits = { ...DEFAULT_QUEUE_LIMITS, maxQueueSize: spans.length };
@@ -146,7 +162,7 @@ async function exportCpu(spans: ReadableSpan[], rounds: number): Promise<{ offic
     official: run(() => new BoundedExportProcessor('otlp', new OTLPTraceExporter({ url: sink.url, timeoutMillis: limits.exportTimeoutMs }), health, limits, (span) => new FlatSpan(redactSpan(span, redactor)))),
     direct: run(() => createOtlpProcessor({ url: sink.url, protocol: 'http/protobuf', headers: {} }, limits, health, redactor)),
   }, rounds, 1, spans.length);
-  await new Promise((resolve) => sink.server.close(resolve));
+  await sink.close();
   if (health.droppedTotal('otlp') > 0) throw new Error(`${health.droppedTotal('otlp')} spans dropped: the figures would not be the cost of exporting them`);
   return { ...result, received: sink.received() };
 }
@@ -154,8 +170,11 @@ async function exportCpu(spans: ReadableSpan[], rounds: number): Promise<{ offic
 async function main(): Promise<void> {
   const spans = await ragSpans(1000);
   const enc = await encoding(spans);
-  const exp = await exportCpu(spans, Number(process.env.BENCH_MICRO_ROUNDS ?? 15));
-  process.stdout.write(JSON.stringify({ spans: spans.length, encodingMicrosPerSpan: enc, exportMicrosPerSpan: exp }) + '\n');
+  const rounds = Number(process.env.BENCH_MICRO_ROUNDS ?? 15);
+  const exp = await exportCpu(spans, rounds, false);
+  const { official, direct } = await exportCpu(spans, rounds, true);
+  process.stdout.write(JSON.stringify({ spans: spans.length, encodingMicrosPerSpan: enc, exportMicrosPerSpan: exp, exportMicrosPerSpanSinkApart: { official, direct } }) + '\n');
 }
 
-void main();
+if (process.argv[2] === 'sink') void startSink().then((sink) => process.stdout.write(`${sink.url}\n`));
+else void main();
