@@ -58,6 +58,24 @@ export interface LlmTotals {
 }
 
 /**
+ * What a request holds only when it uses it (a feature, tags, a prompt, an error, LLM calls,
+ * documents): kept out of {@link RequestContext} so that a plain request allocates 72 bytes less
+ * (docs/performance.md, "What a request allocates"); created by the first write.
+ */
+class ContextExtras {
+  feature: string | undefined = undefined;
+  tags: Record<string, TagValue> | undefined = undefined;
+  tagCount = 0;
+  promptName: string | undefined = undefined;
+  promptVersion: string | undefined = undefined;
+  promptExperiment: string | undefined = undefined;
+  error: unknown = undefined;
+  llm: LlmTotals | undefined = undefined;
+  lastCallSpanId: string | undefined = undefined;
+  documents: RetrievedDocument[] | undefined = undefined;
+}
+
+/**
  * The state of one request (or one unit of work started with `runWithContext`). It follows
  * every `await`, timer and callback through AsyncLocalStorage. Read it with {@link getContext};
  * change it with {@link setUser}, {@link setSession}, {@link setFeature}, {@link tag}.
@@ -65,18 +83,8 @@ export interface LlmTotals {
 export class RequestContext {
   userId: string | undefined = undefined;
   sessionId: string | undefined = undefined;
-  feature: string | undefined = undefined;
-  /** Free-form tags; created on first use so that untagged requests allocate nothing. */
-  tags: Record<string, TagValue> | undefined = undefined;
-  tagCount = 0;
-  promptName: string | undefined = undefined;
-  promptVersion: string | undefined = undefined;
-  /** The prompt experiment that chose `promptVersion` (set by `getPrompt()`), else undefined. */
-  promptExperiment: string | undefined = undefined;
   /** Route template, once the framework knows it. */
   route: string | undefined = undefined;
-  /** The error that ended the request, if any reached the framework. */
-  error: unknown = undefined;
   /** The request's server span, when tracing is on. */
   span: Span | undefined = undefined;
   /** OpenTelemetry context holding `span` (and this context, when `carried`): what work inside the request runs in. */
@@ -91,12 +99,8 @@ export class RequestContext {
   /** Method label (normalised), set by the lifecycle. */
   method = '';
   finished = false;
-  /** The request's LLM calls added up; created by the first call. */
-  llm: LlmTotals | undefined = undefined;
-  /** Span id of the request's last LLM call (what a `call` score given after it is about). */
-  lastCallSpanId: string | undefined = undefined;
-  /** Documents of the request's retrieval steps, only when the owner's `documentCapture` is set. */
-  documents: RetrievedDocument[] | undefined = undefined;
+  /** The fields below, once one of them is set. */
+  private extras: ContextExtras | undefined = undefined;
 
   constructor(
     /** `performance.now()` at the start. */
@@ -105,6 +109,90 @@ export class RequestContext {
     /** The llmscope instance that owns this request (its metrics receive the LLM calls made inside). */
     readonly owner: ContextOwner | undefined,
   ) {}
+
+  private more(): ContextExtras {
+    return (this.extras ??= new ContextExtras());
+  }
+
+  /** The request's feature (`setFeature`). */
+  get feature(): string | undefined {
+    return this.extras?.feature;
+  }
+  set feature(value: string | undefined) {
+    this.more().feature = value;
+  }
+
+  /** Free-form tags; created on first use so that untagged requests allocate nothing. */
+  get tags(): Record<string, TagValue> | undefined {
+    return this.extras?.tags;
+  }
+  set tags(value: Record<string, TagValue> | undefined) {
+    this.more().tags = value;
+  }
+
+  /** How many tags were set (bounded by `limits.maxTags`). */
+  get tagCount(): number {
+    return this.extras?.tagCount ?? 0;
+  }
+  set tagCount(value: number) {
+    this.more().tagCount = value;
+  }
+
+  /** The prompt the request used (set by `getPrompt()`). */
+  get promptName(): string | undefined {
+    return this.extras?.promptName;
+  }
+  set promptName(value: string | undefined) {
+    this.more().promptName = value;
+  }
+
+  /** The version of {@link promptName} the request used. */
+  get promptVersion(): string | undefined {
+    return this.extras?.promptVersion;
+  }
+  set promptVersion(value: string | undefined) {
+    this.more().promptVersion = value;
+  }
+
+  /** The prompt experiment that chose `promptVersion` (set by `getPrompt()`), else undefined. */
+  get promptExperiment(): string | undefined {
+    return this.extras?.promptExperiment;
+  }
+  set promptExperiment(value: string | undefined) {
+    this.more().promptExperiment = value;
+  }
+
+  /** The error that ended the request, if any reached the framework. */
+  get error(): unknown {
+    return this.extras?.error;
+  }
+  set error(value: unknown) {
+    this.more().error = value;
+  }
+
+  /** The request's LLM calls added up; created by the first call. */
+  get llm(): LlmTotals | undefined {
+    return this.extras?.llm;
+  }
+  set llm(value: LlmTotals | undefined) {
+    this.more().llm = value;
+  }
+
+  /** Span id of the request's last LLM call (what a `call` score given after it is about). */
+  get lastCallSpanId(): string | undefined {
+    return this.extras?.lastCallSpanId;
+  }
+  set lastCallSpanId(value: string | undefined) {
+    this.more().lastCallSpanId = value;
+  }
+
+  /** Documents of the request's retrieval steps, only when the owner's `documentCapture` is set. */
+  get documents(): RetrievedDocument[] | undefined {
+    return this.extras?.documents;
+  }
+  set documents(value: RetrievedDocument[] | undefined) {
+    this.more().documents = value;
+  }
 
   /** Trace id of the request, when it is traced. */
   get traceId(): string | undefined {
