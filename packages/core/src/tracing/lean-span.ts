@@ -58,7 +58,14 @@ const TIME_ORIGIN = performance.timeOrigin;
 
 /** How long a measured wall-clock offset is used before it is measured again, ms. */
 const OFFSET_TTL_MS = 1000;
-let offset = 0;
+/**
+ * A measured offset, shared by the spans that start while it is current: a span keeps the
+ * object, not a number of its own (a double field is a heap number a span: 16 bytes each).
+ */
+interface WallClockOffset {
+  readonly ms: number;
+}
+let offset: WallClockOffset = { ms: 0 };
 /** The `performance.now()` at which {@link offset} was measured (-Infinity: never). */
 let offsetTakenAt = Number.NEGATIVE_INFINITY;
 
@@ -68,10 +75,10 @@ let offsetTakenAt = Number.NEGATIVE_INFINITY;
  * measure is over {@link OFFSET_TTL_MS} older than `performanceNow` (or `performanceNow` is
  * before it), so it follows the wall clock's steps (NTP) within a second.
  */
-function wallClockOffset(performanceNow: number): number {
+function wallClockOffset(performanceNow: number): WallClockOffset {
   if (performanceNow - offsetTakenAt > OFFSET_TTL_MS || performanceNow < offsetTakenAt) {
     const monotonic = performance.now();
-    offset = Date.now() - (monotonic + TIME_ORIGIN);
+    offset = { ms: Date.now() - (monotonic + TIME_ORIGIN) };
     offsetTakenAt = monotonic;
   }
   return offset;
@@ -115,7 +122,8 @@ export class LeanSpan implements Span, ReadableSpan {
    */
   forgotten = false;
   private readonly performanceStart: number;
-  private readonly performanceOffset: number;
+  /** The wall-clock offset current at the start (what the span's times are put on the wall clock with). */
+  private readonly performanceOffset: WallClockOffset;
   /**
    * The times as the SDK's `HrTime`s, built when first read: most lean spans are dropped
    * unread, and the tail rules read the duration as {@link durationMs}.
@@ -123,8 +131,6 @@ export class LeanSpan implements Span, ReadableSpan {
   private startHr: HrTime | undefined;
   private endHr: HrTime | undefined;
   private durationHr: HrTime | undefined;
-  /** The wall-clock start, epoch ms (fractional), when no start time was given (what {@link startTime} is built from). */
-  private readonly startMs: number;
   /** Start to end, ms; -1 until the span ends. */
   private elapsedMs = -1;
   private readonly startTimeProvided: boolean;
@@ -167,7 +173,6 @@ export class LeanSpan implements Span, ReadableSpan {
     this.performanceStart = performanceStart;
     this.performanceOffset = wallClockOffset(performanceStart);
     this.startTimeProvided = startTime != null;
-    this.startMs = performanceStart + TIME_ORIGIN + this.performanceOffset;
     if (startTime != null) this.startHr = this.time(startTime);
     if (requestStart !== undefined && attributes !== undefined) {
       this.attributes = attributes;
@@ -179,7 +184,8 @@ export class LeanSpan implements Span, ReadableSpan {
   }
 
   get startTime(): HrTime {
-    if (this.startHr === undefined) this.startHr = millisToHrTime(this.startMs);
+    // The wall-clock start, epoch ms (fractional), when no start time was given.
+    if (this.startHr === undefined) this.startHr = millisToHrTime(this.performanceStart + TIME_ORIGIN + this.performanceOffset.ms);
     return this.startHr;
   }
 
@@ -384,7 +390,7 @@ export class LeanSpan implements Span, ReadableSpan {
 
   /** A time as the SDK's span takes it (`SpanImpl._getTime`). */
   private time(input: TimeInput | undefined): HrTime {
-    if (typeof input === 'number' && input <= performance.now()) return hrTime(input + this.performanceOffset);
+    if (typeof input === 'number' && input <= performance.now()) return hrTime(input + this.performanceOffset.ms);
     if (typeof input === 'number') return millisToHrTime(input);
     if (input instanceof Date) return millisToHrTime(input.getTime());
     if (isTimeInputHrTime(input)) return input;
