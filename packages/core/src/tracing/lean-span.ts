@@ -58,14 +58,7 @@ const TIME_ORIGIN = performance.timeOrigin;
 
 /** How long a measured wall-clock offset is used before it is measured again, ms. */
 const OFFSET_TTL_MS = 1000;
-/**
- * A measured offset, shared by the spans that start while it is current: a span keeps the
- * object, not a number of its own (a double field is a heap number a span: 16 bytes each).
- */
-interface WallClockOffset {
-  readonly ms: number;
-}
-let offset: WallClockOffset = { ms: 0 };
+let offset = 0;
 /** The `performance.now()` at which {@link offset} was measured (-Infinity: never). */
 let offsetTakenAt = Number.NEGATIVE_INFINITY;
 
@@ -75,10 +68,10 @@ let offsetTakenAt = Number.NEGATIVE_INFINITY;
  * measure is over {@link OFFSET_TTL_MS} older than `performanceNow` (or `performanceNow` is
  * before it), so it follows the wall clock's steps (NTP) within a second.
  */
-function wallClockOffset(performanceNow: number): WallClockOffset {
+function wallClockOffset(performanceNow: number): number {
   if (performanceNow - offsetTakenAt > OFFSET_TTL_MS || performanceNow < offsetTakenAt) {
     const monotonic = performance.now();
-    offset = { ms: Date.now() - (monotonic + TIME_ORIGIN) };
+    offset = Date.now() - (monotonic + TIME_ORIGIN);
     offsetTakenAt = monotonic;
   }
   return offset;
@@ -122,8 +115,7 @@ export class LeanSpan implements Span, ReadableSpan {
    */
   forgotten = false;
   private readonly performanceStart: number;
-  /** The wall-clock offset current at the start (what the span's times are put on the wall clock with). */
-  private readonly performanceOffset: WallClockOffset;
+  private readonly performanceOffset: number;
   /**
    * The times as the SDK's `HrTime`s, built when first read: most lean spans are dropped
    * unread, and the tail rules read the duration as {@link durationMs}.
@@ -185,7 +177,7 @@ export class LeanSpan implements Span, ReadableSpan {
 
   get startTime(): HrTime {
     // The wall-clock start, epoch ms (fractional), when no start time was given.
-    if (this.startHr === undefined) this.startHr = millisToHrTime(this.performanceStart + TIME_ORIGIN + this.performanceOffset.ms);
+    if (this.startHr === undefined) this.startHr = millisToHrTime(this.performanceStart + TIME_ORIGIN + this.performanceOffset);
     return this.startHr;
   }
 
@@ -390,7 +382,7 @@ export class LeanSpan implements Span, ReadableSpan {
 
   /** A time as the SDK's span takes it (`SpanImpl._getTime`). */
   private time(input: TimeInput | undefined): HrTime {
-    if (typeof input === 'number' && input <= performance.now()) return hrTime(input + this.performanceOffset.ms);
+    if (typeof input === 'number' && input <= performance.now()) return hrTime(input + this.performanceOffset);
     if (typeof input === 'number') return millisToHrTime(input);
     if (input instanceof Date) return millisToHrTime(input.getTime());
     if (isTimeInputHrTime(input)) return input;
