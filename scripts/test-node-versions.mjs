@@ -4,7 +4,9 @@
 // (consumers, against the built packages) and the projects that need Node 22 (*-node22, e.g.
 // openai 7) on each other supported major, with a Node binary from the npm registry (the `node`
 // package), cached in node_modules/.cache/node-versions/<major> (delete it to take a newer patch
-// release). `npm test` builds first; run alone, build first (npm run build).
+// release). With Node 22 it also runs the contract suite on Node 22 with
+// --experimental-async-context-frame (Node 24's way of keeping the request context).
+// `npm test` builds first; run alone, build first (npm run build).
 //
 //   node scripts/test-node-versions.mjs            every supported major but the current one
 //   node scripts/test-node-versions.mjs 22         only Node 22
@@ -75,16 +77,21 @@ function projectsFor(bin) {
   return names.filter((n) => n.startsWith('contract') || n === 'consumers' || n.endsWith('-node22'));
 }
 
-/** Runs the selection on `bin`; returns what the summary says of it. */
-function run(bin) {
+/**
+ * Runs the selection on `bin` (or `only`, a list of projects, with Node `flags`); returns what
+ * the summary says of it.
+ */
+function run(bin, flags = [], only = undefined) {
   const version = versionOf(bin);
-  const projects = projectsFor(bin);
-  if (!projects.includes('consumers') || !projects.some((p) => p.startsWith('contract'))) fail(`no contract or consumers project in the Jest config on ${version}: ${projects.join(', ')}`);
-  console.log(`\ntest-node-versions: Node ${version}: ${projects.join(', ')}`);
+  const projects = only ?? projectsFor(bin);
+  if (only === undefined && (!projects.includes('consumers') || !projects.some((p) => p.startsWith('contract')))) fail(`no contract or consumers project in the Jest config on ${version}: ${projects.join(', ')}`);
+  console.log(`\ntest-node-versions: Node ${version}${flags.length > 0 ? ` ${flags.join(' ')}` : ''}: ${projects.join(', ')}`);
   const results = join(tmpdir(), `llmscope-node-${version}-${process.pid}.json`);
   const started = performance.now();
   const binDir = dirname(bin);
-  const r = spawnSync(bin, [jestBin, '--selectProjects', ...projects, '--json', `--outputFile=${results}`], {
+  // Flags go on the command line: Node 22 refuses --experimental-async-context-frame in NODE_OPTIONS.
+  // One project runs in band, in this process, so the flags reach the tests.
+  const r = spawnSync(bin, [...flags, jestBin, '--selectProjects', ...projects, ...(flags.length > 0 ? ['--runInBand'] : []), '--json', `--outputFile=${results}`], {
     cwd: root,
     stdio: 'inherit',
     // As the root `test` script sets it; this Node first on PATH for anything that runs `node`.
@@ -101,7 +108,7 @@ function run(bin) {
   }
   const skipped = (summary?.numPendingTests ?? 0) + (summary?.numTodoTests ?? 0);
   const ok = r.status === 0 && summary !== undefined && summary.numFailedTests === 0 && summary.numTotalTests > 0 && skipped === 0;
-  return { version, projects, seconds, ok, passed: summary?.numPassedTests ?? 0, total: summary?.numTotalTests ?? 0, skipped, status: r.status };
+  return { version: flags.length > 0 ? `${version} ${flags.join(' ')}` : version, projects, seconds, ok, passed: summary?.numPassedTests ?? 0, total: summary?.numTotalTests ?? 0, skipped, status: r.status };
 }
 
 const asked = process.argv.slice(2).map(Number);
@@ -110,6 +117,9 @@ const majors = (asked.length > 0 ? asked : MAJORS).filter((m) => asked.length > 
 if (!existsSync(jestBin)) fail(`no Jest at ${relative(root, jestBin)}: npm install first`);
 
 const runs = majors.map((m) => run(nodeBinary(m)));
+// Node 22 with the async context frame (Node 24's default; docs/nestjs.md suggests it on 22):
+// the adapters' contract suite, so that the context is checked on frames there too.
+if (majors.includes(22)) runs.push(run(nodeBinary(22), ['--experimental-async-context-frame'], ['contract']));
 
 console.log('\ntest-node-versions: summary');
 if (asked.length === 0) {
