@@ -15,9 +15,9 @@
  * runner on core 0 under `taskset -c 0`); `RUNS=n` rounds of the rows, `MODES=a,b` some rows,
  * `REQUESTS=n` requests a measured round (7 rounds; 60,000 by default).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { Llmscope, type LlmscopeOptions } from '../../packages/core/src/index';
-import { startSink } from './sink';
+import { startSinkProcess } from './sink';
 
 const MODES = ['metrics', 'no-exporter', 'keep0', 'keep5', 'keep10', 'keep100', 'all'] as const;
 type Mode = (typeof MODES)[number];
@@ -73,29 +73,25 @@ async function runOne(mode: Mode, url: string): Promise<void> {
 }
 
 const [mode, url] = process.argv.slice(2);
-if (mode === 'sink') {
-  // The sink of the rows, in a process of its own.
-  void startSink().then((sink) => process.stdout.write(`${sink.url}\n`));
-} else if (mode !== undefined) {
+if (mode !== undefined) {
   if (!(MODES as readonly string[]).includes(mode) || url === undefined) throw new Error(`micro-export: unknown row ${mode}; one of ${MODES.join(', ')} (and the sink's URL)`);
   void runOne(mode as Mode, url).then(() => process.exit(0));
 } else {
   void (async () => {
-    const sink = spawn(process.execPath, [...process.execArgv, __filename, 'sink'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const sinkUrl = await new Promise<string>((resolve) => sink.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())));
+    const sink = await startSinkProcess();
     const list = (process.env.MODES?.split(',') as Mode[] | undefined) ?? [...MODES];
     const env = { ...process.env, NODE_ENV: 'production' };
     const pin = process.platform === 'linux' ? ['/usr/bin/taskset', '-c', '1'] : [];
     try {
       for (let i = 0; i < Number(process.env.RUNS ?? 2); i++) {
         for (const m of list) {
-          const [cmd, ...args] = [...pin, process.execPath, ...process.execArgv, __filename, m, sinkUrl];
+          const [cmd, ...args] = [...pin, process.execPath, ...process.execArgv, __filename, m, sink.url];
           const out = spawnSync(cmd as string, args, { env, encoding: 'utf8' });
           process.stdout.write(out.stdout + (out.status === 0 ? '' : out.stderr));
         }
       }
     } finally {
-      sink.kill();
+      sink.close();
     }
   })();
 }

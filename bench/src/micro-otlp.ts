@@ -18,7 +18,6 @@
  * those of 1000 typical request traces as llmscope records them (a request span, three RAG steps,
  * an LLM call). `npx tsx src/micro-otlp.ts` (BENCH_MICRO_ROUNDS: export rounds, default 15).
  */
-import { spawn } from 'node:child_process';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type { HrTime, Link, SpanContext, SpanKind, SpanStatus } from '@opentelemetry/api';
@@ -31,7 +30,7 @@ import { OtlpSpanEncoder } from '../../packages/core/src/exporters/otlp-encode';
 import { createOtlpProcessor } from '../../packages/core/src/exporters/otlp';
 import { BoundedExportProcessor, DEFAULT_QUEUE_LIMITS, PACK_CHUNK } from '../../packages/core/src/exporters/queue';
 import { redactSpan } from '../../packages/core/src/exporters/span-view';
-import { startSink } from './sink';
+import { startSink, startSinkProcess } from './sink';
 import { ragTraces } from './rag-traces';
 
 /** The fixed-shape copy of a redacted view that exporters/otlp.ts handed the official serializer before the direct encoder. */
@@ -134,17 +133,14 @@ async function encoding(spans: ReadableSpan[]): Promise<Record<string, number> &
   return { ...result, bytesPerSpan: Math.round(bytes / spans.length) };
 }
 
-/** The sink: in this process, or in a child process (pinned to the other core where taskset is). */
+/** The sink: in this process (its reading counted), or in a process of its own. */
 async function sinkAt(apart: boolean): Promise<{ url: string; close: () => Promise<void>; received: () => number }> {
-  if (!apart) {
-    const sink = await startSink();
-    return { url: sink.url, received: sink.received, close: () => new Promise((resolve) => sink.server.close(() => resolve())) };
+  if (apart) {
+    const sink = await startSinkProcess();
+    return { url: sink.url, received: () => Number.NaN, close: async () => sink.close() };
   }
-  const pin = process.platform === 'linux' ? ['/usr/bin/taskset', '-c', '0'] : [];
-  const [cmd, ...args] = [...pin, process.execPath, ...process.execArgv, __filename, 'sink'];
-  const child = spawn(cmd as string, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise<string>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())));
-  return { url, received: () => Number.NaN, close: async () => { child.kill(); } };
+  const sink = await startSink();
+  return { url: sink.url, received: sink.received, close: () => new Promise((resolve) => sink.server.close(() => resolve())) };
 }
 
 async function exportCpu(spans: ReadableSpan[], rounds: number, apart: boolean): Promise<{ official: number; direct: number; received: number }> {
@@ -176,5 +172,4 @@ async function main(): Promise<void> {
   process.stdout.write(JSON.stringify({ spans: spans.length, encodingMicrosPerSpan: enc, exportMicrosPerSpan: exp, exportMicrosPerSpanSinkApart: { official, direct } }) + '\n');
 }
 
-if (process.argv[2] === 'sink') void startSink().then((sink) => process.stdout.write(`${sink.url}\n`));
-else void main();
+void main();

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 
 /** A local OTLP/HTTP endpoint that accepts and discards exports: the "live backend" of the full configurations. */
@@ -15,3 +16,19 @@ export async function startSink(): Promise<{ url: string; server: Server; receiv
   const { port } = server.address() as { port: number };
   return { url: `http://127.0.0.1:${port}/v1/traces`, server, received: () => received };
 }
+
+/**
+ * {@link startSink} in a process of its own, pinned to core 0 where `taskset` is (the bench's
+ * servers and measured loops run on core 1): what an app's process pays for exporting, without
+ * the sink's reading of the bodies. `close()` ends it.
+ */
+export async function startSinkProcess(): Promise<{ url: string; close: () => void }> {
+  const pin = process.platform === 'linux' ? ['/usr/bin/taskset', '-c', '0'] : [];
+  const [cmd, ...args] = [...pin, process.execPath, ...process.execArgv, __filename];
+  const child = spawn(cmd as string, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())));
+  return { url, close: () => void child.kill() };
+}
+
+// Run as a script (by startSinkProcess): serve, and print the URL for the parent.
+if (require.main === module) void startSink().then((sink) => process.stdout.write(`${sink.url}\n`));

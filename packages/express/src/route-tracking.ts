@@ -52,10 +52,11 @@ function isTracked(ctx: RequestContext | undefined): ctx is RequestContext {
  * re-enters it, so route handlers run in their request's context whatever ran before them.
  * Looked up only when the context is missing, and by the one `close` listener all requests share.
  *
- * Not a property on the response: after Express's `setPrototypeOf`, adding one costs ~5.9 µs an
- * object on Node 20, ~2.7 on Node 22 and ~0 on Node 24, where the map's `set`, `get` and
- * `delete` of a fresh key cost ~0.1-0.3 µs (a loop over real `ServerResponse` objects,
- * 2026-12-02; docs/performance.md, "The response's context").
+ * Not a property on the response: after Express's `setPrototypeOf`, adding one costs ~6 µs an
+ * object on Node 20, ~3 on Node 22 and ~0 on Node 24, where the map's `set`, `get` and `delete`
+ * cost ~0.2-0.3 µs (`bench/src/micro-response-context.ts`; docs/performance.md, "The response's
+ * context"). The entry is deleted on `close`, not left to the GC: an entry whose key dies costs
+ * ephemeron processing in the next scavenge.
  */
 const contexts = new WeakMap<object, RequestContext>();
 
@@ -73,9 +74,7 @@ function finishTracked(this: ServerResponse): void {
 
 /**
  * Remembers `ctx` as `res`'s until the response closes, then finishes the request: one `close`
- * listener (the kit's `finishOnClose` and the forgetting together). The entry is deleted, not
- * left to the GC: a WeakMap entry whose key dies costs ephemeron processing in the next
- * scavenge, ~0.45 µs a request against ~0.12 µs set and deleted (docs/performance.md).
+ * listener (the kit's `finishOnClose` and the forgetting together).
  */
 export function trackRequest(res: ServerResponse, ctx: RequestContext): void {
   if (contexts.has(res)) {
@@ -102,7 +101,8 @@ function pathText(path: unknown): string {
 
 /**
  * The innermost mount template, if any. Not `stack[stack.length - 1]` on an empty stack (most
- * requests): index -1 is a named-property lookup up the prototype chain, ~35 ns against ~5.
+ * requests): index -1 is a named-property lookup up the prototype chain, ~37 ns against ~2
+ * (`bench/src/micro-response-context.ts`).
  */
 function innermost(stack: readonly string[]): string | undefined {
   return stack.length === 0 ? undefined : stack[stack.length - 1];
