@@ -16,15 +16,16 @@ export function cliArg(name: string): string | undefined {
 }
 
 /**
- * Runs `body` for each configuration whose name contains `--only` (default: `defaults`), each in
+ * Runs `body` for each configuration whose name contains `--only` (commas separate alternatives;
+ * default: `defaults`), each in
  * a server process of its own, stopped afterwards. `nodeFlags` and `stdout` as ServerProcess.start.
  */
 export async function eachServer(defaults: readonly string[], body: (config: BenchConfig, server: ServerProcess) => Promise<void>, nodeFlags: string[] = [], stdout: 'inherit' | 'pipe' = 'inherit'): Promise<void> {
   pinSelf(0);
   const sink = await startSink();
-  const only = cliArg('--only');
+  const only = cliArg('--only')?.split(',');
   try {
-    for (const config of CONFIGS.filter((c) => (only === undefined ? defaults.includes(c.name) : c.name.includes(only)))) {
+    for (const config of CONFIGS.filter((c) => (only === undefined ? defaults.includes(c.name) : only.some((text) => c.name.includes(text))))) {
       const server = await ServerProcess.start(config.script, config.variant, serverEnv(config, sink.url), 1, nodeFlags, stdout);
       try {
         await body(config, server);
