@@ -8,6 +8,7 @@
  * - `node:http`: a plain handler that answers JSON;
  * - `node:http + setPrototypeOf`: the same handler after Express's two prototype changes, nothing else;
  * - `express`: the bench's Express route, no middleware;
+ * - `express + llmscope (metrics)`: the same with `llmscope({ tracing: false })` first;
  * - `express, server made with the app's prototypes`: the same app on a server whose requests and
  *   responses are born with the app's prototypes, so that Express's change is a no-op.
  * Prints CPU µs a request and the scavenges of the measured window (count, median and longest
@@ -36,6 +37,14 @@ const server = http.createServer((req, res) => {
 
 const EXPRESS = `
 const app = require('express')();
+app.get('/users/:id', (req, res) => { res.json({ id: req.params.id, name: 'Ada' }); });
+const server = require('node:http').createServer(app);`;
+
+// The same app with llmscope's middleware first (metrics only): on V8 before 13 it puts each
+// request and response in dictionary mode after Express's change (packages/express/src/prototype-change.ts).
+const EXPRESS_LLMSCOPE = `
+const app = require('express')();
+app.use(require('@llmscope/express').llmscope({ tracing: false, metrics: { defaultMetrics: false } }));
 app.get('/users/:id', (req, res) => { res.json({ id: req.params.id, name: 'Ada' }); });
 const server = require('node:http').createServer(app);`;
 
@@ -123,6 +132,7 @@ async function main(): Promise<void> {
     ['node:http', PLAIN + SERVE, { CHANGE: '0' }],
     ['node:http + setPrototypeOf', PLAIN + SERVE, { CHANGE: '1' }],
     ['express', EXPRESS + SERVE, {}],
+    ['express + llmscope (metrics)', EXPRESS_LLMSCOPE + SERVE, {}],
     ['express, server made with the app\'s prototypes', EXPRESS_OWN_PROTOTYPES + SERVE, {}],
   ];
   process.stdout.write(`Node ${process.version}, ${SECONDS} s a server, busy client, 10 connections\n\n`);
