@@ -17,8 +17,8 @@ export function cliArg(name: string): string | undefined {
 
 /**
  * Runs `body` for each configuration whose name contains `--only` (commas separate alternatives;
- * default: `defaults`), each in
- * a server process of its own, stopped afterwards. `nodeFlags` and `stdout` as ServerProcess.start.
+ * default: `defaults`), each in a server process of its own, stopped afterwards. `nodeFlags` and
+ * `stdout` as ServerProcess.start.
  */
 export async function eachServer(defaults: readonly string[], body: (config: BenchConfig, server: ServerProcess) => Promise<void>, nodeFlags: string[] = [], stdout: 'inherit' | 'pipe' = 'inherit'): Promise<void> {
   pinSelf(0);

@@ -13,6 +13,7 @@ import { closeServed, serve } from './serve';
 setFlagsFromString('--allow-natives-syntax');
 // V8's intrinsic, compiled after the flag is set (it is read when the function is parsed).
 const hasFastProperties = new Function('o', 'return %HasFastProperties(o)') as (o: object) => boolean;
+const haveSameMap = new Function('a', 'b', 'return %HaveSameMap(a, b)') as (a: object, b: object) => boolean;
 
 afterAll(closeServed);
 
@@ -67,7 +68,8 @@ describe.each([
   ['Express 4', express4 as unknown as Factory],
 ])('%s', (_name, factory) => {
   it.each(['first', 'after-middleware'] as const)('llmscope %s: the request and response are in dictionary mode on V8 before 13, and otherwise what Express made them', async (where) => {
-    for (const s of await seen(factory, where)) {
+    const all = await seen(factory, where);
+    for (const s of all) {
       expect(s.fastReq).toBe(!PER_OBJECT_MAPS);
       expect(s.fastRes).toBe(!PER_OBJECT_MAPS);
       expect(s.links).toBe(true);
@@ -76,7 +78,6 @@ describe.each([
       expect(s.local).toBe('kept');
       expect(s.keysOfLocals).toEqual(['fromMiddleware']);
     }
-    const all = await seen(factory, where);
     expect(all.map((s) => s.params)).toEqual([{ id: '0' }, { id: '1' }, { id: '2' }]);
   });
 
@@ -88,6 +89,40 @@ describe.each([
   });
 });
 
-it('PER_OBJECT_MAPS holds for V8 before 13 only', () => {
-  expect(PER_OBJECT_MAPS).toBe(Number(process.versions.v8.split('.')[0]) < 13);
+it('PER_OBJECT_MAPS says what this V8 does: objects changed in prototype, then added to, get a map each', () => {
+  class Message {
+    a = 1;
+  }
+  const proto = Object.create(Message.prototype) as object;
+  const [x, y] = [new Message(), new Message()].map((m) => {
+    Object.setPrototypeOf(m, proto);
+    (m as unknown as { added: number }).added = 2;
+    return m;
+  }) as [Message, Message];
+  expect(haveSameMap(x, y)).toBe(!PER_OBJECT_MAPS);
+});
+
+it('res.locals is there before Express changes the prototype (so Express does not add it after), on V8 before 13', async () => {
+  // Express sets res.locals after the change when it is missing; an accessor on the app's
+  // response prototype sees that assignment.
+  const app = express();
+  let assigned = 0;
+  Object.defineProperty(app.response, 'locals', {
+    configurable: true,
+    get: () => undefined,
+    set(this: object, value: unknown) {
+      assigned++;
+      Object.defineProperty(this, 'locals', { value, writable: true, configurable: true, enumerable: true });
+    },
+  });
+  app.use(llmscope({ tracing: false }));
+  app.get('/', (_req, res) => {
+    res.json({ locals: Object.getPrototypeOf(res.locals) === null });
+  });
+  const url = await serve(app);
+  // The first request installs the preset (the middleware patches on its first request).
+  await request(url).get('/').expect(200, { locals: true });
+  assigned = 0;
+  for (let i = 0; i < 3; i++) await request(url).get('/').expect(200, { locals: true });
+  expect(assigned).toBe(PER_OBJECT_MAPS ? 0 : 3);
 });
