@@ -1,5 +1,5 @@
 /**
- * `npx tsx src/prototype-change.ts [--seconds 4]`: what Express's per-request prototype change
+ * `npx tsx src/prototype-change.ts [--seconds 4] [--only a,b]`: what Express's per-request prototype change
  * costs on the Node that runs it (docs/performance.md, "Express on Node 20 and 22").
  *
  * Express (4 and 5) gives every request and response its app's prototypes with
@@ -10,7 +10,9 @@
  * - `express`: the bench's Express route, no middleware;
  * - `express + llmscope (metrics)`: the same with `llmscope({ tracing: false })` first;
  * - `express, server made with the app's prototypes`: the same app on a server whose requests and
- *   responses are born with the app's prototypes, so that Express's change is a no-op.
+ *   responses are born with the app's prototypes, so that Express's change is a no-op;
+ * - `express, 3 middleware` and `..., then llmscope (metrics)`: the route behind `express.json()`,
+ *   a header-setting and a property-setting middleware, bare and with llmscope after them.
  * Prints CPU µs a request and the scavenges of the measured window (count, median and longest
  * pause, MB the heap kept growing by per scavenge: what each one promoted).
  * Run it under several Node versions (`npx -y -p node@24 node --import tsx src/prototype-change.ts`).
@@ -23,6 +25,8 @@ import { runBusyClient } from './client';
 import { cpuOf, pinSelf } from './process';
 
 const SECONDS = Number(cliArg('--seconds') ?? 4);
+/** `--only a,b`: the rows whose name contains one of them. */
+const ONLY = cliArg('--only')?.split(',');
 
 const PLAIN = `
 const http = require('node:http');
@@ -45,6 +49,20 @@ const server = require('node:http').createServer(app);`;
 const EXPRESS_LLMSCOPE = `
 const app = require('express')();
 app.use(require('@llmscope/express').llmscope({ tracing: false, metrics: { defaultMetrics: false } }));
+app.get('/users/:id', (req, res) => { res.json({ id: req.params.id, name: 'Ada' }); });
+const server = require('node:http').createServer(app);`;
+
+// Middleware an app commonly puts first (a body parser, a CORS-style header, a property of its
+// own), before llmscope's or with none: the wrapped app `handle` covers them (requests are in
+// dictionary mode from the first layer).
+const MIDDLEWARE = `
+app.use(require('express').json());
+app.use((req, res, next) => { res.setHeader('access-control-allow-origin', '*'); next(); });
+app.use((req, res, next) => { req.requestTime = Date.now(); next(); });`;
+const EXPRESS_MIDDLEWARE = `
+const app = require('express')();
+${MIDDLEWARE}
+if (process.env.LLMSCOPE === '1') app.use(require('@llmscope/express').llmscope({ tracing: false, metrics: { defaultMetrics: false } }));
 app.get('/users/:id', (req, res) => { res.json({ id: req.params.id, name: 'Ada' }); });
 const server = require('node:http').createServer(app);`;
 
@@ -134,10 +152,12 @@ async function main(): Promise<void> {
     ['express', EXPRESS + SERVE, {}],
     ['express + llmscope (metrics)', EXPRESS_LLMSCOPE + SERVE, {}],
     ['express, server made with the app\'s prototypes', EXPRESS_OWN_PROTOTYPES + SERVE, {}],
+    ['express, 3 middleware', EXPRESS_MIDDLEWARE + SERVE, { LLMSCOPE: '0' }],
+    ['express, 3 middleware, then llmscope (metrics)', EXPRESS_MIDDLEWARE + SERVE, { LLMSCOPE: '1' }],
   ];
   process.stdout.write(`Node ${process.version}, ${SECONDS} s a server, busy client, 10 connections\n\n`);
   process.stdout.write('| server | req/s | CPU µs/req | scavenges | median pause ms | longest ms | heap growth per scavenge, median MB |\n|---|---:|---:|---:|---:|---:|---:|\n');
-  for (const [name, code, env] of rows) {
+  for (const [name, code, env] of rows.filter(([n]) => ONLY === undefined || ONLY.some((t) => n.includes(t)))) {
     const w = await measure(code, env);
     process.stdout.write(`| ${name} | ${Math.round(w.requests / SECONDS)} | ${w.cpuMicros.toFixed(1)} | ${w.scavenges.length} | ${median(w.scavenges).toFixed(2)} | ${Math.max(0, ...w.scavenges).toFixed(2)} | ${median(w.promotedMb).toFixed(2)} |\n`);
   }

@@ -6,7 +6,7 @@ import type { Request, RequestHandler, Response, NextFunction } from 'express';
 import { Llmscope, type LlmscopeOptions } from '@llmscope/core';
 import { serveOwnRoute, setTraceIdHeader, withInstance, type RequestContext } from '@llmscope/core/adapter';
 import { NO_MOUNTS, patchLayer, patchLayer4, trackRequest } from './route-tracking';
-import { afterPrototypeChange, PER_OBJECT_MAPS, presetLocals } from './prototype-change';
+import { prepareApp } from './prototype-change';
 
 export * from '@llmscope/core';
 
@@ -107,7 +107,7 @@ export function enterAtRouter(app: unknown, middleware: LlmscopeMiddleware): boo
   const router = router5(app);
   if (start === undefined || router === undefined || !patchRouter(app)) return false;
   startAtEntry(router, start, middleware.llmscope);
-  presetLocals(app);
+  prepareApp(app);
   return true;
 }
 
@@ -125,8 +125,6 @@ export function llmscope(options?: LlmscopeOptions<Request>): LlmscopeMiddleware
   // listener finishes the request (as the kit's finishOnClose) and forgets it. Undefined when
   // llmscope answered the request itself (/metrics).
   const start: Start = (req, res) => {
-    // Express has changed their prototypes by now (app.handle; Express 4's expressInit layer).
-    if (PER_OBJECT_MAPS) afterPrototypeChange(req, res);
     if (serveOwnRoute(scope, req, res)) return undefined;
     const ctx = scope.startRequest(req.method, req.url, req.headers, req);
     setTraceIdHeader(scope, ctx, res);
@@ -142,7 +140,7 @@ export function llmscope(options?: LlmscopeOptions<Request>): LlmscopeMiddleware
         process.emitWarning('llmscope: this Express router is neither Express 4\'s nor Express 5\'s; route templates and errors are not recorded (requests are labelled unmatched).', 'LlmscopeWarning');
       }
       moveToRouterEntry(req.app, middleware as RequestHandler, start, scope);
-      presetLocals(req.app);
+      prepareApp(req.app);
     }
     const ctx = start(req, res);
     if (ctx !== undefined) scope.run(ctx, next);
