@@ -5,9 +5,9 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { portForChild } from '@llmscope/testkit';
 
 /** A running Prometheus. */
 export interface Prometheus {
@@ -30,18 +30,6 @@ interface ApiAnswer {
   errorType?: string;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => done(port));
-    });
-  });
-}
-
 /** Starts Prometheus on 127.0.0.1 and a free port, and waits until it is ready. */
 export async function startPrometheus(options: { job: string; targets: string[]; ruleFiles: string[] }): Promise<Prometheus> {
   const binary = execFileSync(resolve(__dirname, '../../scripts/ensure-prometheus.sh'), { encoding: 'utf8', timeout: 600_000 }).trim();
@@ -58,7 +46,8 @@ export async function startPrometheus(options: { job: string; targets: string[];
     `      - targets: ${JSON.stringify(options.targets)}`,
     '',
   ].join('\n'));
-  const port = await freePort();
+  // Below the ephemeral range: the parallel tests' servers and connections cannot take it first.
+  const port = await portForChild();
   const child = spawn(binary, [
     `--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`,
     `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn',

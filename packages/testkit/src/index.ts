@@ -12,6 +12,6 @@ export { LangfuseServer, type LangfuseServerOptions, type LangfusePrompt, type L
 export { SentryServer, parseEnvelope, type SentryServerOptions, type Envelope, type EnvelopeItem, type SentryEvent } from './sentry-server';
 export { LlmServer, type LlmScript, type LlmRequest, type ScriptedUsage } from './llm-server';
 export {
-  memoryExporter, waitForSpans, listen, parseMetrics, parsePrometheusText, find, PrometheusParseError, load, percentile, memoryLogger,
+  memoryExporter, waitForSpans, listen, portForChild, parseMetrics, parsePrometheusText, find, PrometheusParseError, load, percentile, memoryLogger,
   type Listening, type Sample, type MetricFamily, type MetricType, type LoadResult,
 } from './helpers';

@@ -1,9 +1,9 @@
 import { Registry } from 'prom-client';
+import { portForChild } from '@llmscope/testkit';
 import { LlmscopeConfigError } from '../../../src';
 import { PromptGuards } from '../../../src/prompts/guard/guards';
 import { resolvePromptGuards, type PromptGuardsOptions } from '../../../src/prompts/guard/options';
 import { bucketLatency } from '../../../src/prompts/guard/prometheus';
-import { freePort } from './prometheus-process';
 import { MemoryTraffic, RecordingReporter } from './helpers';
 
 function message(value: PromptGuardsOptions['fleet']): string {
@@ -33,7 +33,7 @@ describe('fleet source', () => {
   });
 
   test('Prometheus unreachable: one warn line per failure streak, nothing decided, nothing thrown', async () => {
-    const port = await freePort();
+    const port = await portForChild();
     const reporter = new RecordingReporter();
     const traffic = new MemoryTraffic('x', { a: 90, b: 10 });
     const guards = new PromptGuards(resolvePromptGuards('prompts', { guards: { x: { evaluateEveryMs: 600_000 } }, fleet: { prometheusUrl: `http://127.0.0.1:${port}`, timeoutMs: 2000 } }), { control: () => traffic, registry: new Registry(), reporter });

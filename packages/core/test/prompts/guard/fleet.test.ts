@@ -1,11 +1,11 @@
 import express from 'express';
 import { llmscope, score, setPromptVersion, traceLLM, type LlmscopeMiddleware } from '@llmscope/express';
-import { listen, memoryLogger, type Listening } from '@llmscope/testkit';
+import { listen, memoryLogger, portForChild, type Listening } from '@llmscope/testkit';
 import { PromptGuards } from '../../../src/prompts/guard/guards';
 import { resolvePromptGuards } from '../../../src/prompts/guard/options';
 import { instantQuery, PrometheusQueryError, type ResolvedFleet } from '../../../src/prompts/guard/prometheus';
 import { MemoryTraffic } from './helpers';
-import { freePort, startPrometheus, type PrometheusProcess } from './prometheus-process';
+import { startPrometheus, type PrometheusProcess } from './prometheus-process';
 
 const JOB = 'guard-fleet';
 
@@ -60,7 +60,7 @@ describe('fleet guard: the replicas\' aggregate read from a real Prometheus', ()
 
   beforeAll(async () => {
     // The replicas need Prometheus's URL and Prometheus their ports: its port is chosen first.
-    const port = await freePort();
+    const port = await portForChild();
     const url = `http://127.0.0.1:${port}`;
     a = await replica(url);
     b = await replica(url);

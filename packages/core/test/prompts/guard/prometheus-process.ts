@@ -1,8 +1,8 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { portForChild } from '@llmscope/testkit';
 
 /** A real Prometheus server (Debian's package) scraping the given targets every second. */
 export interface PrometheusProcess {
@@ -10,21 +10,9 @@ export interface PrometheusProcess {
   close(): Promise<void>;
 }
 
-/** A port free on 127.0.0.1 now (for a server started a moment later). */
-export function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => done(port));
-    });
-  });
-}
-
 /**
- * Starts Prometheus on 127.0.0.1 and `port` (default a free one), with a fresh TSDB in a temporary folder,
+ * Starts Prometheus on 127.0.0.1 and `port` (default one from {@link portForChild}, chosen again
+ * if another process took it first), with a fresh TSDB in a temporary folder,
  * scraping `targets` (host:port) as job `job` every second. The binary is installed by
  * scripts/ensure-prometheus.sh when missing (apt-get, as root or with sudo). `flags` are added to
  * the command line (e.g. `--enable-feature=exemplar-storage`).
@@ -42,7 +30,17 @@ export async function startPrometheus(job: string, targets: string[], port?: num
     `      - targets: ${JSON.stringify(targets)}`,
     '',
   ].join('\n'));
-  port ??= await freePort();
+  const chosen = port === undefined;
+  for (let attempt = 1; ; attempt++) {
+    const listenOn = port ?? await portForChild();
+    const started = await spawnReady(binary, dir, listenOn, flags);
+    if (started.child !== undefined) return handle(started.child, `http://127.0.0.1:${listenOn}`, dir);
+    if (!chosen || attempt === 3 || !started.error.includes('address already in use')) throw new Error(started.error);
+  }
+}
+
+/** Spawns Prometheus on `port` and waits until it answers ready; the error (stderr included) when it does not. */
+async function spawnReady(binary: string, dir: string, port: number, flags: readonly string[]): Promise<{ child: ChildProcess; error?: undefined } | { child?: undefined; error: string }> {
   const child: ChildProcess = spawn(binary, [
     `--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`,
     `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn', ...flags,
@@ -52,19 +50,23 @@ export async function startPrometheus(job: string, targets: string[], port?: num
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`prometheus exited with ${child.exitCode}: ${stderr}`);
+    if (child.exitCode !== null) return { error: `prometheus exited with ${child.exitCode}: ${stderr}` };
     try {
       const res = await fetch(`${url}/-/ready`);
-      if (res.ok) break;
+      if (res.ok) return { child };
     } catch {
       // Not listening yet.
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`prometheus not ready within 60 s: ${stderr}`);
+      return { error: `prometheus not ready within 60 s: ${stderr}` };
     }
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** The running server's handle: `close()` stops it and removes its folder. */
+function handle(child: ChildProcess, url: string, dir: string): PrometheusProcess {
   return {
     url,
     async close() {
