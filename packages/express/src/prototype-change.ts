@@ -43,10 +43,11 @@ interface ExpressApp {
   [PREPARED]?: true;
 }
 
-type Handle = (this: ExpressApp, req: Linked, res: Linked, next: unknown) => unknown;
-interface Linked {
+/** A request or a response, as the wrapper sees it. */
+interface Message {
   [TEMP]?: undefined;
 }
+type Handle = (this: ExpressApp, req: Message, res: Message, next: unknown) => unknown;
 
 const isObject = (o: unknown): o is object => typeof o === 'object' && o !== null;
 /** An Express app is a function (the server's request listener). */
@@ -64,10 +65,11 @@ const isApp = (o: unknown): o is ExpressApp => (typeof o === 'function' || isObj
 export function prepareApp(app: unknown): void {
   if (!PER_OBJECT_MAPS || !isApp(app)) return;
   let target = app;
-  for (let p = target.parent; isApp(p); p = p.parent) target = p;
+  // Bounded: a `parent` chain that loops (no Express app makes one) ends the walk.
+  for (let p = target.parent, depth = 0; isApp(p) && depth < 64; p = p.parent, depth++) target = p;
   if (target[PREPARED] || !isObject(target.request) || !isObject(target.response)) return;
   const handle = target.handle as Handle;
-  target.handle = function llmscopeAppHandle(this: ExpressApp, req: Linked, res: Linked, next: unknown): unknown {
+  target.handle = function llmscopeAppHandle(this: ExpressApp, req: Message, res: Message, next: unknown): unknown {
     const request = this.request;
     const response = this.response;
     // Only for the app itself, with its prototypes (`handle` called on something else: as is).
