@@ -15,6 +15,11 @@ export function cliArg(name: string): string | undefined {
   return i >= 0 ? args[i + 1] : undefined;
 }
 
+/** Whether `name` contains one of `--only`'s texts (commas separate them); undefined without `--only`. */
+export function chosenByOnly(name: string): boolean | undefined {
+  return cliArg('--only')?.split(',').some((text) => name.includes(text));
+}
+
 /**
  * Runs `body` for each configuration whose name contains `--only` (commas separate alternatives;
  * default: `defaults`), each in a server process of its own, stopped afterwards. `nodeFlags` and
@@ -23,9 +28,8 @@ export function cliArg(name: string): string | undefined {
 export async function eachServer(defaults: readonly string[], body: (config: BenchConfig, server: ServerProcess) => Promise<void>, nodeFlags: string[] = [], stdout: 'inherit' | 'pipe' = 'inherit'): Promise<void> {
   pinSelf(0);
   const sink = await startSink();
-  const only = cliArg('--only')?.split(',');
   try {
-    for (const config of CONFIGS.filter((c) => (only === undefined ? defaults.includes(c.name) : only.some((text) => c.name.includes(text))))) {
+    for (const config of CONFIGS.filter((c) => chosenByOnly(c.name) ?? defaults.includes(c.name))) {
       const server = await ServerProcess.start(config.script, config.variant, serverEnv(config, sink.url), 1, nodeFlags, stdout);
       try {
         await body(config, server);

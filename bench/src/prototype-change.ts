@@ -20,13 +20,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { cliArg } from './each-server';
+import { chosenByOnly, cliArg } from './each-server';
 import { runBusyClient } from './client';
 import { cpuOf, pinSelf } from './process';
 
 const SECONDS = Number(cliArg('--seconds') ?? 4);
-/** `--only a,b`: the rows whose name contains one of them. */
-const ONLY = cliArg('--only')?.split(',');
 
 const PLAIN = `
 const http = require('node:http');
@@ -157,7 +155,7 @@ async function main(): Promise<void> {
   ];
   process.stdout.write(`Node ${process.version}, ${SECONDS} s a server, busy client, 10 connections\n\n`);
   process.stdout.write('| server | req/s | CPU µs/req | scavenges | median pause ms | longest ms | heap growth per scavenge, median MB |\n|---|---:|---:|---:|---:|---:|---:|\n');
-  for (const [name, code, env] of rows.filter(([n]) => ONLY === undefined || ONLY.some((t) => n.includes(t)))) {
+  for (const [name, code, env] of rows.filter(([n]) => chosenByOnly(n) ?? true)) {
     const w = await measure(code, env);
     process.stdout.write(`| ${name} | ${Math.round(w.requests / SECONDS)} | ${w.cpuMicros.toFixed(1)} | ${w.scavenges.length} | ${median(w.scavenges).toFixed(2)} | ${Math.max(0, ...w.scavenges).toFixed(2)} | ${median(w.promotedMb).toFixed(2)} |\n`);
   }

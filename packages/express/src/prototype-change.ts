@@ -60,7 +60,7 @@ const isApp = (o: unknown): o is ExpressApp => (typeof o === 'function' || isObj
  * instances and the NestJS module share the mark), and only when {@link PER_OBJECT_MAPS}: on
  * Node 24 the app is left as it is. The middleware calls it on its first request (that request
  * and those in flight run as before); a sub-app's requests change prototype again when they enter
- * it, which gives them a map each there, as without llmscope.
+ * it, which gives each one map there (without llmscope, one more for every property added after).
  */
 export function prepareApp(app: unknown): void {
   if (!PER_OBJECT_MAPS || !isApp(app)) return;
@@ -69,20 +69,19 @@ export function prepareApp(app: unknown): void {
   for (let p = target.parent, depth = 0; isApp(p) && depth < 64; p = p.parent, depth++) target = p;
   if (target[PREPARED] || !isObject(target.request) || !isObject(target.response)) return;
   const handle = target.handle as Handle;
+  // Read once: Express never replaces them, and reads them again itself (a change it then makes
+  // is still made, only without the saving).
+  const request = target.request;
+  const response = target.response;
   target.handle = function llmscopeAppHandle(this: ExpressApp, req: Message, res: Message, next: unknown): unknown {
-    const request = this.request;
-    const response = this.response;
-    // Only for the app itself, with its prototypes (`handle` called on something else: as is).
-    if (this === target && isObject(request) && isObject(response)) {
-      // Express's change, made first (Express's own is then a no-op): TEMP, added before it and
-      // deleted after, puts both in dictionary mode and leaves nothing behind.
-      req[TEMP] = undefined;
-      res[TEMP] = undefined;
-      Object.setPrototypeOf(req, request);
-      Object.setPrototypeOf(res, response);
-      delete req[TEMP];
-      delete res[TEMP];
-    }
+    // Express's change, made first (Express's own is then a no-op): TEMP, added before it and
+    // deleted after, puts both in dictionary mode and leaves nothing behind.
+    req[TEMP] = undefined;
+    res[TEMP] = undefined;
+    Object.setPrototypeOf(req, request);
+    Object.setPrototypeOf(res, response);
+    delete req[TEMP];
+    delete res[TEMP];
     return handle.call(this, req, res, next);
   };
   target[PREPARED] = true;

@@ -144,6 +144,26 @@ it('PER_OBJECT_MAPS says what this V8 does: objects changed in prototype, then a
   expect(haveSameMap(x, y)).toBe(!PER_OBJECT_MAPS);
 });
 
+it('what the wrapper relies on: a dictionary-mode object changed to the prototype it has keeps its map; to another, it gets one of its own', () => {
+  // Two objects as the wrapper leaves them: a symbol added, the prototype changed, the symbol deleted.
+  const temp = Symbol('temp');
+  const proto = Object.create(null) as object;
+  const [x, y] = [{ a: 1 }, { a: 2 }].map((o) => {
+    (o as Record<symbol, unknown>)[temp] = undefined;
+    Object.setPrototypeOf(o, proto);
+    delete (o as Record<symbol, unknown>)[temp];
+    return o;
+  }) as [object, object];
+  expect(hasFastProperties(x)).toBe(false);
+  expect(haveSameMap(x, y)).toBe(true);
+  // Express's own change, to the same prototype: nothing changes.
+  Object.setPrototypeOf(x, proto);
+  expect(haveSameMap(x, y)).toBe(true);
+  // A sub-app's change, to its own prototype: a map of its own (docs/express.md).
+  Object.setPrototypeOf(x, Object.create(proto) as object);
+  expect(haveSameMap(x, y)).toBe(false);
+});
+
 it('the app is wrapped once, on V8 before 13 only, and Express sets res.locals itself', async () => {
   // Express sets res.locals after the prototype change when it is missing; an accessor on the
   // app's response prototype sees each assignment.

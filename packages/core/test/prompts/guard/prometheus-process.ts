@@ -11,8 +11,7 @@ export interface PrometheusProcess {
 }
 
 /**
- * Starts Prometheus on 127.0.0.1 and `port` (default one from {@link portForChild}, chosen again
- * if another process took it first), with a fresh TSDB in a temporary folder,
+ * Starts Prometheus on 127.0.0.1 and `port` (default one from {@link portForChild}), with a fresh TSDB in a temporary folder,
  * scraping `targets` (host:port) as job `job` every second. The binary is installed by
  * scripts/ensure-prometheus.sh when missing (apt-get, as root or with sudo). `flags` are added to
  * the command line (e.g. `--enable-feature=exemplar-storage`).
@@ -30,17 +29,7 @@ export async function startPrometheus(job: string, targets: string[], port?: num
     `      - targets: ${JSON.stringify(targets)}`,
     '',
   ].join('\n'));
-  const chosen = port === undefined;
-  for (let attempt = 1; ; attempt++) {
-    const listenOn = port ?? await portForChild();
-    const started = await spawnReady(binary, dir, listenOn, flags);
-    if (started.child !== undefined) return handle(started.child, `http://127.0.0.1:${listenOn}`, dir);
-    if (!chosen || attempt === 3 || !started.error.includes('address already in use')) throw new Error(started.error);
-  }
-}
-
-/** Spawns Prometheus on `port` and waits until it answers ready; the error (stderr included) when it does not. */
-async function spawnReady(binary: string, dir: string, port: number, flags: readonly string[]): Promise<{ child: ChildProcess; error?: undefined } | { child?: undefined; error: string }> {
+  port ??= await portForChild();
   const child: ChildProcess = spawn(binary, [
     `--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`,
     `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn', ...flags,
@@ -50,23 +39,19 @@ async function spawnReady(binary: string, dir: string, port: number, flags: read
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (child.exitCode !== null) return { error: `prometheus exited with ${child.exitCode}: ${stderr}` };
+    if (child.exitCode !== null) throw new Error(`prometheus exited with ${child.exitCode}: ${stderr}`);
     try {
       const res = await fetch(`${url}/-/ready`);
-      if (res.ok) return { child };
+      if (res.ok) break;
     } catch {
       // Not listening yet.
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      return { error: `prometheus not ready within 60 s: ${stderr}` };
+      throw new Error(`prometheus not ready within 60 s: ${stderr}`);
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-}
-
-/** The running server's handle: `close()` stops it and removes its folder. */
-function handle(child: ChildProcess, url: string, dir: string): PrometheusProcess {
   return {
     url,
     async close() {
