@@ -1,5 +1,5 @@
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { configError, entry, envVar, firstSet, func, httpUrl, invalid, nonEmptyString, object, oneOf, positiveInt, record, section, string } from '../config/validate';
+import { configError, entry, envVar, firstSet, func, httpUrl, invalid, nonEmptyString, object, oneOf, positiveInt, record, section, string, type At } from '../config/validate';
 import { DEFAULT_QUEUE_LIMITS, type QueueLimits } from './queue';
 
 /** OTLP/HTTP trace exporter (Jaeger, Tempo, Honeycomb, an OpenTelemetry Collector, ...). */
@@ -55,7 +55,7 @@ export interface ExportersOptions {
   otlp?: OtlpExporterOptions | false;
   langfuse?: LangfuseExporterOptions | false;
   sentry?: SentryExporterOptions | false;
-  /** Bounds of each exporter's queue (see {@link QueueLimits}). */
+  /** Bounds of each exporter's queue (see {@link QueueLimits}); default from the `OTEL_BSP_*` variables. */
   queue?: Partial<QueueLimits>;
   /** An exporter's failures are logged at most once per this many ms. Default 60000. */
   failureLogIntervalMs?: number;
@@ -75,6 +75,24 @@ const OTLP_PROTOCOLS = ['http/protobuf', 'http/json'] as const satisfies readonl
 const LANGFUSE_KEYS = ['publicKey', 'secretKey', 'baseUrl', 'environment', 'release', 'shouldExportSpan'] as const;
 const SENTRY_KEYS = ['dsn', 'environment', 'release', 'maxOutputLength'] as const;
 const QUEUE_KEYS = ['maxQueueSize', 'maxBatchSize', 'scheduledDelayMs', 'exportTimeoutMs'] as const;
+/** OpenTelemetry's batch span processor variables, read for the queue bounds not given as options. */
+const QUEUE_ENV = {
+  maxQueueSize: 'OTEL_BSP_MAX_QUEUE_SIZE',
+  maxBatchSize: 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE',
+  scheduledDelayMs: 'OTEL_BSP_SCHEDULE_DELAY',
+  exportTimeoutMs: 'OTEL_BSP_EXPORT_TIMEOUT',
+} as const satisfies Record<keyof QueueLimits, string>;
+
+/** An option's path or a variable's name. */
+function sourceName(at: At): string {
+  return typeof at === 'string' ? at : at.env;
+}
+
+/** A variable's text as the integer it spells (so the kit can check it), the text itself when it spells none, undefined when unset or blank. */
+function envInteger(text: string | undefined): number | string | undefined {
+  if (text === undefined || text.trim() === '') return undefined;
+  return /^\s*[+-]?\d+\s*$/.test(text) ? Number(text) : text;
+}
 const OTLP_TRACES_URL = '"http://localhost:4318/v1/traces"';
 
 /** Parses `k=v,k2=v2` (values URL-encoded), the format of `OTEL_EXPORTER_OTLP_HEADERS`. */
@@ -195,13 +213,28 @@ export function resolveExporters(value: unknown, env: NodeJS.ProcessEnv): Resolv
   if (value === false) value = { otlp: false, langfuse: false, sentry: false };
   const o = object('exporters', value, KEYS, 'an object or false') ?? {};
   const q = object('exporters.queue', o.queue, QUEUE_KEYS) ?? {};
-  const queue: QueueLimits = {
-    maxQueueSize: positiveInt('exporters.queue.maxQueueSize', q.maxQueueSize) ?? DEFAULT_QUEUE_LIMITS.maxQueueSize,
-    maxBatchSize: positiveInt('exporters.queue.maxBatchSize', q.maxBatchSize) ?? DEFAULT_QUEUE_LIMITS.maxBatchSize,
-    scheduledDelayMs: positiveInt('exporters.queue.scheduledDelayMs', q.scheduledDelayMs) ?? DEFAULT_QUEUE_LIMITS.scheduledDelayMs,
-    exportTimeoutMs: positiveInt('exporters.queue.exportTimeoutMs', q.exportTimeoutMs) ?? DEFAULT_QUEUE_LIMITS.exportTimeoutMs,
+  // Option, else OpenTelemetry's variable (as its BatchSpanProcessor reads it), else llmscope's default.
+  const limit = (key: keyof QueueLimits): { at: At; value: number } | undefined => {
+    const at = `exporters.queue.${key}`;
+    const option = positiveInt(at, q[key]);
+    if (option !== undefined) return { at, value: option };
+    const name = QUEUE_ENV[key];
+    const fromEnv = positiveInt(envVar(name), envInteger(env[name]));
+    return fromEnv === undefined ? undefined : { at: envVar(name), value: fromEnv };
   };
-  if (queue.maxBatchSize > queue.maxQueueSize) invalid('exporters.queue.maxBatchSize', `at most \`exporters.queue.maxQueueSize\` (${queue.maxQueueSize})`, queue.maxBatchSize);
+  const maxQueueSize = limit('maxQueueSize');
+  const maxBatchSize = limit('maxBatchSize');
+  const queue: QueueLimits = {
+    maxQueueSize: maxQueueSize?.value ?? DEFAULT_QUEUE_LIMITS.maxQueueSize,
+    maxBatchSize: maxBatchSize?.value ?? DEFAULT_QUEUE_LIMITS.maxBatchSize,
+    scheduledDelayMs: limit('scheduledDelayMs')?.value ?? DEFAULT_QUEUE_LIMITS.scheduledDelayMs,
+    exportTimeoutMs: limit('exportTimeoutMs')?.value ?? DEFAULT_QUEUE_LIMITS.exportTimeoutMs,
+  };
+  if (queue.maxBatchSize > queue.maxQueueSize) {
+    // A batch size nobody set follows a smaller queue (as OpenTelemetry's processor does); one that was set is a mistake to report.
+    if (maxBatchSize === undefined) queue.maxBatchSize = queue.maxQueueSize;
+    else invalid(maxBatchSize.at, `at most ${maxQueueSize === undefined ? 'the queue size' : `\`${sourceName(maxQueueSize.at)}\``} (${queue.maxQueueSize})`, queue.maxBatchSize);
+  }
   return {
     otlp: resolveOtlp(o.otlp, env),
     langfuse: resolveLangfuse(o.langfuse, env),

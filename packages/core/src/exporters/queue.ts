@@ -5,15 +5,18 @@ import type { TelemetryHealth } from './health';
 import { untraced } from '../tracing/untraced';
 import type { TakesEndedSpans } from '../tracing/lean-span';
 
-/** Bounds of an exporter's queue. */
+/**
+ * Bounds of an exporter's queue. Each is the option, else OpenTelemetry's batch span processor
+ * variable named here (a positive integer; anything else fails at start-up), else the default.
+ */
 export interface QueueLimits {
-  /** Most spans waiting; further spans are dropped (and counted). Default 2048. */
+  /** Most spans waiting; further spans are dropped (and counted). `OTEL_BSP_MAX_QUEUE_SIZE`, default 2048. */
   maxQueueSize: number;
-  /** Most spans in one export request. Default 512. */
+  /** Most spans in one export request, at most `maxQueueSize` (unset, it shrinks to a smaller queue). `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, default 512. */
   maxBatchSize: number;
-  /** How long a span may wait before its batch is sent, ms. Default 1000. */
+  /** How long a span may wait before its batch is sent, ms. `OTEL_BSP_SCHEDULE_DELAY`, default 1000 (OpenTelemetry's is 5000). */
   scheduledDelayMs: number;
-  /** An export that has not answered by then counts as failed, ms. Default 10000. */
+  /** An export that has not answered by then counts as failed, ms. `OTEL_BSP_EXPORT_TIMEOUT`, default 10000 (OpenTelemetry's is 30000). */
   exportTimeoutMs: number;
 }
 

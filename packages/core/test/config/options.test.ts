@@ -128,6 +128,12 @@ describe('resolveOptions', () => {
     [{ LANGFUSE_PUBLIC_KEY: 'pk', LANGFUSE_SECRET_KEY: 'sk', LANGFUSE_BASE_URL: 'langfuse.local' }, {}, 'llmscope: environment variable `LANGFUSE_BASE_URL` must be an http(s) URL such as "https://cloud.langfuse.com", got "langfuse.local".'],
     [{ SENTRY_DSN: 'secret-dsn' }, {}, 'llmscope: environment variable `SENTRY_DSN` must be a DSN like "https://<key>@<host>/<project>" (copy it from Sentry → Project settings → Client keys), got a string of 10 characters.'],
     [{ LOG_LEVEL: 'verbose' }, { logging: { logger: console } }, 'llmscope: environment variable `LOG_LEVEL` must be one of fatal, error, warn, info, debug, trace, silent, got "verbose".'],
+    [{ OTEL_BSP_MAX_QUEUE_SIZE: 'lots' }, {}, 'llmscope: environment variable `OTEL_BSP_MAX_QUEUE_SIZE` must be a positive integer, got "lots".'],
+    [{ OTEL_BSP_SCHEDULE_DELAY: '0' }, {}, 'llmscope: environment variable `OTEL_BSP_SCHEDULE_DELAY` must be a positive integer, got 0.'],
+    [{ OTEL_BSP_EXPORT_TIMEOUT: '1.5' }, {}, 'llmscope: environment variable `OTEL_BSP_EXPORT_TIMEOUT` must be a positive integer, got "1.5".'],
+    [{ OTEL_BSP_MAX_QUEUE_SIZE: '100', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '200' }, {}, 'llmscope: environment variable `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` must be at most `OTEL_BSP_MAX_QUEUE_SIZE` (100), got 200.'],
+    [{ OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '200' }, { exporters: { queue: { maxQueueSize: 100 } } }, 'llmscope: environment variable `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` must be at most `exporters.queue.maxQueueSize` (100), got 200.'],
+    [{ OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '4096' }, {}, 'llmscope: environment variable `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` must be at most the queue size (2048), got 4096.'],
   ])('environment %j is reported by variable name', (env, options, expected) => {
     expect(message(options, env)).toBe(expected);
   });
@@ -136,6 +142,18 @@ describe('resolveOptions', () => {
     expect(message({ exporters: { otlp: { url: 'nope' } } }, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' })).toMatch(/^llmscope: option `exporters\.otlp\.url` must be/);
     expect(resolveOptions({}, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318/' }).exporters.otlp?.url).toBe('http://127.0.0.1:4318/v1/traces');
     expect(resolveOptions({}, { LOG_LEVEL: 'debug' }).logging).toBeUndefined();
+  });
+
+  test("the queue bounds: options, else OpenTelemetry's OTEL_BSP_* variables, else the defaults; a batch size nobody set follows a smaller queue", () => {
+    const env = { OTEL_BSP_MAX_QUEUE_SIZE: ' 8192 ', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '2048', OTEL_BSP_SCHEDULE_DELAY: '5000', OTEL_BSP_EXPORT_TIMEOUT: '30000' };
+    expect(resolveOptions({}, env).exporters.queue).toEqual({ maxQueueSize: 8192, maxBatchSize: 2048, scheduledDelayMs: 5000, exportTimeoutMs: 30000 });
+    expect(resolveOptions({ exporters: { queue: { maxBatchSize: 100, scheduledDelayMs: 200 } } }, env).exporters.queue).toEqual({ maxQueueSize: 8192, maxBatchSize: 100, scheduledDelayMs: 200, exportTimeoutMs: 30000 });
+    expect(resolveOptions({}, { OTEL_BSP_MAX_QUEUE_SIZE: '', OTEL_BSP_SCHEDULE_DELAY: '  ' }).exporters.queue).toEqual({ maxQueueSize: 2048, maxBatchSize: 512, scheduledDelayMs: 1000, exportTimeoutMs: 10000 });
+    // Only the queue set (as option or variable): the default batch of 512 shrinks to it instead of failing start-up.
+    expect(resolveOptions({ exporters: { queue: { maxQueueSize: 5 } } }, {}).exporters.queue).toMatchObject({ maxQueueSize: 5, maxBatchSize: 5 });
+    expect(resolveOptions({}, { OTEL_BSP_MAX_QUEUE_SIZE: '100' }).exporters.queue).toMatchObject({ maxQueueSize: 100, maxBatchSize: 100 });
+    // An option wins over an invalid variable: it is never read.
+    expect(resolveOptions({ exporters: { queue: { maxQueueSize: 10 } } }, { OTEL_BSP_MAX_QUEUE_SIZE: 'lots' }).exporters.queue.maxQueueSize).toBe(10);
   });
 
   test('defaults and accepted inputs are unchanged', () => {

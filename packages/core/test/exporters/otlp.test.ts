@@ -67,6 +67,23 @@ describe('OTLP/HTTP exporter', () => {
     }
   });
 
+  test("zero code: OpenTelemetry's OTEL_BSP_* variables bound the queue (batches of 2: the trace's 5 spans arrive in 3 exports)", async () => {
+    process.env.OTEL_EXPORTER_OTLP_ENDPOINT = receiver.url;
+    process.env.OTEL_BSP_MAX_EXPORT_BATCH_SIZE = '2';
+    process.env.OTEL_BSP_SCHEDULE_DELAY = '60000';
+    try {
+      const app = await ragApp({ metrics: false });
+      const traceId = await chat(app.url, 'q');
+      await app.mw.llmscope.shutdown();
+      await app.close();
+      expect(receiver.trace(traceId)).toHaveLength(5);
+      expect(receiver.exportHeaders).toHaveLength(3);
+    } finally {
+      delete process.env.OTEL_BSP_MAX_EXPORT_BATCH_SIZE;
+      delete process.env.OTEL_BSP_SCHEDULE_DELAY;
+    }
+  });
+
   test('`exporters.otlp: false` or OTEL_TRACES_EXPORTER=none turn it off', async () => {
     process.env.OTEL_EXPORTER_OTLP_ENDPOINT = receiver.url;
     const scope = new Llmscope({ metrics: false, exporters: { otlp: false } });
