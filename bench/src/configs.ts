@@ -88,12 +88,17 @@ export function baselineOf(config: BenchConfig): BenchConfig | undefined {
   return CONFIGS.find((c) => c.framework === framework && c.bare);
 }
 
-/** The server's environment: no `OTEL_*` variable from this shell, the sink's endpoint where a row asks for it. */
+/** The server's environment: no `OTEL_*` variable from this shell, the sink's endpoint where a row asks for it, then `BENCH_SERVER_ENV`. */
 export function serverEnv(config: BenchConfig, otlp: string): Record<string, string | undefined> {
   const env: Record<string, string | undefined> = { BENCH_OTLP_URL: otlp };
   for (const name of Object.keys(process.env)) if (name.startsWith('OTEL_')) env[name] = undefined;
   if (config.env === 'otlp-env') env.OTEL_EXPORTER_OTLP_ENDPOINT = otlp.replace(/\/v1\/traces$/, '');
   if (config.spinMicros !== undefined) env.BENCH_SPIN_US = String(config.spinMicros);
   if (config.appPrototypes === true) env.BENCH_EXPRESS_SERVER = 'app-prototypes';
+  // BENCH_SERVER_ENV="K=v,K2=v2": variables for every server, after the clean-up above (e.g. OTEL_BSP_MAX_EXPORT_BATCH_SIZE=2048).
+  for (const pair of process.env.BENCH_SERVER_ENV?.split(',') ?? []) {
+    const at = pair.indexOf('=');
+    if (at > 0) env[pair.slice(0, at).trim()] = pair.slice(at + 1).trim();
+  }
   return env;
 }

@@ -6,33 +6,38 @@
  * as they do in a server (`micro-tail.ts` runs without them: a no-op export stage).
  *
  * Rows: metrics only (`tracing: false`); no exporter (id-only spans); the exporter with tail sampling keeping nothing (the lean
- * span and the sampler alone); keeping 5% and 10% by base rate (the route rule off, so the share
+ * span and the sampler alone); keeping 1%, 5% and 10% by base rate (the route rule off, so the share
  * is exact), and every trace by base rate (the tail sampler's own path for kept traces); every
  * trace exported without tail sampling (`tail: false`). Keeping k% minus keeping nothing is what
  * exporting k% of the traces costs a request; divided by k%, a kept span.
  *
  * `npx tsx src/micro-export.ts` (each row in its own process pinned to core 1, the sink and this
  * runner on core 0 under `taskset -c 0`); `RUNS=n` rounds of the rows, `MODES=a,b` some rows,
- * `REQUESTS=n` requests a measured round (7 rounds; 60,000 by default).
+ * `REQUESTS=n` requests a measured round (7 rounds; 60,000 by default), `BATCH=n` batches of n
+ * spans (`keep1` against `keep10`: what is fixed per export, what is per kept span).
  */
 import { spawnSync } from 'node:child_process';
 import { Llmscope, type LlmscopeOptions } from '../../packages/core/src/index';
 import { startSinkProcess } from './sink';
 
-const MODES = ['metrics', 'no-exporter', 'keep0', 'keep5', 'keep10', 'keep100', 'all'] as const;
+const MODES = ['metrics', 'no-exporter', 'keep0', 'keep1', 'keep5', 'keep10', 'keep100', 'all'] as const;
 type Mode = (typeof MODES)[number];
 
 function options(mode: Mode, url: string): LlmscopeOptions<never> {
   const base: LlmscopeOptions<never> = { metrics: { defaultMetrics: false } };
-  const tail = (baseRate: number): LlmscopeOptions<never> => ({ ...base, exporters: { otlp: { url } }, sampling: { tail: { baseRate, routeLatency: false } } });
+  // BATCH=n: batches of n spans (and a queue of 4n), for the batch size's effect on a kept span's cost.
+  const batch = process.env.BATCH === undefined ? undefined : Number(process.env.BATCH);
+  const exporters = { otlp: { url }, ...(batch === undefined ? {} : { queue: { maxBatchSize: batch, maxQueueSize: 4 * batch } }) };
+  const tail = (baseRate: number): LlmscopeOptions<never> => ({ ...base, exporters, sampling: { tail: { baseRate, routeLatency: false } } });
   switch (mode) {
     case 'metrics': return { ...base, tracing: false };
     case 'no-exporter': return base;
     case 'keep0': return tail(0);
+    case 'keep1': return tail(0.01);
     case 'keep5': return tail(0.05);
     case 'keep10': return tail(0.1);
     case 'keep100': return tail(1);
-    case 'all': return { ...base, exporters: { otlp: { url } }, sampling: { tail: false } };
+    case 'all': return { ...base, exporters, sampling: { tail: false } };
   }
 }
 
