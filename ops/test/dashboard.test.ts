@@ -7,8 +7,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { startPrometheus, type PrometheusServer } from '@llmscope/testkit';
 import { renderDashboard, DASHBOARD_JSON } from '../grafana/generate';
-import { startPrometheus, type Prometheus } from './prometheus';
+import { prometheusBinary } from './prometheus-binary';
 import { startTrafficApp, type TrafficApp } from './traffic-app';
 
 interface Target { expr: string; refId: string; datasource: { uid: string } }
@@ -57,12 +58,12 @@ test('every panel queries the datasource variable, with unique ids and refIds', 
 
 describe('against a real Prometheus scraping a real app', () => {
   let app: TrafficApp;
-  let prometheus: Prometheus;
+  let prometheus: PrometheusServer;
 
   beforeAll(async () => {
     app = await startTrafficApp();
     prometheus = await startPrometheus({
-      job: 'llm-app', targets: [app.target],
+      binary: prometheusBinary(), job: 'llm-app', targets: [app.target],
       ruleFiles: ['llmscope-recording.rules.yml', 'llmscope-alerts.rules.yml'].map((f) => join(rulesDir, f)),
     });
   }, 90_000);

@@ -215,12 +215,8 @@ export function resolveExporters(value: unknown, env: NodeJS.ProcessEnv): Resolv
   const q = object('exporters.queue', o.queue, QUEUE_KEYS) ?? {};
   // Option, else OpenTelemetry's variable (as its BatchSpanProcessor reads it), else llmscope's default.
   const limit = (key: keyof QueueLimits): { at: At; value: number } | undefined => {
-    const at = `exporters.queue.${key}`;
-    const option = positiveInt(at, q[key]);
-    if (option !== undefined) return { at, value: option };
-    const name = QUEUE_ENV[key];
-    const fromEnv = positiveInt(envVar(name), envInteger(env[name]));
-    return fromEnv === undefined ? undefined : { at: envVar(name), value: fromEnv };
+    const source = firstSet<unknown>([`exporters.queue.${key}`, q[key]], [envVar(QUEUE_ENV[key]), envInteger(env[QUEUE_ENV[key]])]);
+    return source === undefined ? undefined : { at: source.at, value: positiveInt(source.at, source.value) as number };
   };
   const maxQueueSize = limit('maxQueueSize');
   const maxBatchSize = limit('maxBatchSize');

@@ -7,13 +7,13 @@
 import express from 'express';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { llmscope, traceLLM, Llmscope } from '@llmscope/express';
-import { find, listen, parseMetrics, type Listening } from '@llmscope/testkit';
-import { startPrometheus as startGuardPrometheus, type PrometheusProcess } from '../prompts/guard/prometheus-process';
+import { find, listen, parseMetrics, startPrometheus, type Listening, type PrometheusServer } from '@llmscope/testkit';
+import { prometheusBinary } from '../prompts/guard/prometheus-binary';
 
 const OPENMETRICS = 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5';
 
 let app: Listening;
-let prometheus: { url: string; close(): Promise<void> } | undefined;
+let prometheus: PrometheusServer | undefined;
 
 async function startApp(options: Parameters<typeof llmscope>[0]): Promise<Listening> {
   const server = express();
@@ -33,8 +33,8 @@ async function startApp(options: Parameters<typeof llmscope>[0]): Promise<Listen
 }
 
 /** Prometheus with exemplar storage, scraping `target` every second. */
-function startPrometheus(target: string): Promise<PrometheusProcess> {
-  return startGuardPrometheus('app', [target], undefined, ['--enable-feature=exemplar-storage']);
+function startExemplarPrometheus(target: string): Promise<PrometheusServer> {
+  return startPrometheus({ binary: prometheusBinary(), job: 'app', targets: [target], flags: ['--enable-feature=exemplar-storage'] });
 }
 
 interface ExemplarSeries { seriesLabels: Record<string, string>; exemplars: Array<{ labels: Record<string, string>; value: string }> }
@@ -92,7 +92,7 @@ test('OpenMetrics scrape: the request and LLM duration buckets carry the trace i
 });
 
 test('a real Prometheus with exemplar storage returns the trace id of a real request from /api/v1/query_exemplars', async () => {
-  prometheus = await startPrometheus(new URL(app.url).host);
+  prometheus = await startExemplarPrometheus(new URL(app.url).host);
   const res = await fetch(`${app.url}/slow`);
   const traceId = res.headers.get('x-trace-id') as string;
   const llm = await fetch(`${app.url}/llm`, { method: 'POST' });

@@ -1,11 +1,11 @@
 import express from 'express';
 import { llmscope, score, setPromptVersion, traceLLM, type LlmscopeMiddleware } from '@llmscope/express';
-import { listen, memoryLogger, portForChild, type Listening } from '@llmscope/testkit';
+import { listen, memoryLogger, portForChild, startPrometheus, type Listening, type PrometheusServer } from '@llmscope/testkit';
 import { PromptGuards } from '../../../src/prompts/guard/guards';
 import { resolvePromptGuards } from '../../../src/prompts/guard/options';
 import { instantQuery, PrometheusQueryError, type ResolvedFleet } from '../../../src/prompts/guard/prometheus';
 import { MemoryTraffic } from './helpers';
-import { startPrometheus, type PrometheusProcess } from './prometheus-process';
+import { prometheusBinary } from './prometheus-binary';
 
 const JOB = 'guard-fleet';
 
@@ -52,7 +52,7 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutM
 }
 
 describe('fleet guard: the replicas\' aggregate read from a real Prometheus', () => {
-  let prometheus: PrometheusProcess;
+  let prometheus: PrometheusServer;
   let a: Replica;
   let b: Replica;
   let fleet: ResolvedFleet;
@@ -65,7 +65,7 @@ describe('fleet guard: the replicas\' aggregate read from a real Prometheus', ()
     a = await replica(url);
     b = await replica(url);
     replicas.push(a, b);
-    prometheus = await startPrometheus(JOB, replicas.map((r) => new URL(r.listening.url).host), port);
+    prometheus = await startPrometheus({ binary: prometheusBinary(), job: JOB, targets: replicas.map((r) => new URL(r.listening.url).host), port });
     fleet = { prometheusUrl: prometheus.url, selector: `job="${JOB}"`, timeoutMs: 5000, headers: {} };
   }, 660_000);
 
