@@ -1,15 +1,25 @@
 import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 
-/** A local OTLP/HTTP endpoint that accepts and discards exports: the "live backend" of the full configurations. */
+/**
+ * A local OTLP/HTTP endpoint that accepts and discards exports: the "live backend" of the full
+ * configurations. It answers as a collector does, in the request's encoding: an empty
+ * `ExportTraceServiceResponse` (no bytes) to protobuf, `{}` to JSON. (It used to answer `{}` to
+ * both, which the protobuf exporter reads as a malformed response: a caught exception an export.)
+ */
 export async function startSink(): Promise<{ url: string; server: Server; received: () => number }> {
   let received = 0;
   const server = createServer((req, res) => {
     req.on('data', () => undefined);
     req.on('end', () => {
       received++;
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end('{}');
+      if (req.headers['content-type'] === 'application/x-protobuf') {
+        res.writeHead(200, { 'content-type': 'application/x-protobuf', 'content-length': '0' });
+        res.end();
+      } else {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{}');
+      }
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
