@@ -14,7 +14,8 @@
  * `npx tsx src/micro-export.ts` (each row in its own process pinned to core 1, the sink and this
  * runner on core 0 under `taskset -c 0`); `RUNS=n` rounds of the rows, `MODES=a,b` some rows,
  * `REQUESTS=n` requests a measured round (7 rounds; 60,000 by default), `BATCH=n` batches of n
- * spans (`keep1` against `keep10`: what is fixed per export, what is per kept span).
+ * spans (`keep1` against `keep10`: what is fixed per export, what is per kept span), `WARMUP=n`
+ * requests before the rounds (60,000 by default).
  */
 import { spawnSync } from 'node:child_process';
 import { Llmscope, type LlmscopeOptions } from '../../packages/core/src/index';
@@ -60,7 +61,9 @@ async function runOne(mode: Mode, url: string): Promise<void> {
     };
     turn();
   });
-  await requests(60000); // warm-up: JIT, the route's label children, the exporter's first sends
+  // Warm-up: JIT, the route's label children, the exporter's first sends. `WARMUP=n` for longer:
+  // the HTTP client and the transport cost several times less after a few thousand exports (micro-send.ts).
+  await requests(Number(process.env.WARMUP ?? 60000));
   const rounds: number[] = [];
   for (let r = 0; r < 7; r++) {
     const n = Number(process.env.REQUESTS ?? 60000);
