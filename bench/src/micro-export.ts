@@ -17,9 +17,8 @@
  * spans (`keep1` against `keep10`: what is fixed per export, what is per kept span), `WARMUP=n`
  * requests before the rounds (60,000 by default).
  */
-import { spawnSync } from 'node:child_process';
 import { Llmscope, type LlmscopeOptions } from '../../packages/core/src/index';
-import { startSinkProcess } from './sink';
+import { runRowsAgainstSink } from './sink';
 
 const MODES = ['metrics', 'no-exporter', 'keep0', 'keep1', 'keep5', 'keep10', 'keep100', 'all'] as const;
 type Mode = (typeof MODES)[number];
@@ -85,21 +84,5 @@ if (mode !== undefined) {
   if (!(MODES as readonly string[]).includes(mode) || url === undefined) throw new Error(`micro-export: unknown row ${mode}; one of ${MODES.join(', ')} (and the sink's URL)`);
   void runOne(mode as Mode, url).then(() => process.exit(0));
 } else {
-  void (async () => {
-    const sink = await startSinkProcess();
-    const list = (process.env.MODES?.split(',') as Mode[] | undefined) ?? [...MODES];
-    const env = { ...process.env, NODE_ENV: 'production' };
-    const pin = process.platform === 'linux' ? ['/usr/bin/taskset', '-c', '1'] : [];
-    try {
-      for (let i = 0; i < Number(process.env.RUNS ?? 2); i++) {
-        for (const m of list) {
-          const [cmd, ...args] = [...pin, process.execPath, ...process.execArgv, __filename, m, sink.url];
-          const out = spawnSync(cmd as string, args, { env, encoding: 'utf8' });
-          process.stdout.write(out.stdout + (out.status === 0 ? '' : out.stderr));
-        }
-      }
-    } finally {
-      sink.close();
-    }
-  })();
+  void runRowsAgainstSink(__filename, (process.env.MODES?.split(',') as Mode[] | undefined) ?? MODES, Number(process.env.RUNS ?? 2));
 }

@@ -13,12 +13,11 @@
  *
  * `npx tsx src/micro-send.ts` (in `bench/`).
  */
-import { spawnSync } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { OTLPExporterBase } from '@opentelemetry/otlp-exporter-base';
 import { convertLegacyHttpOptions, createOtlpHttpExportDelegate } from '@opentelemetry/otlp-exporter-base/node-http';
 import { ProtobufTraceSerializer, type IExportTraceServiceResponse, type ISerializer } from '@opentelemetry/otlp-transformer';
-import { startSinkProcess } from './sink';
+import { runRowsAgainstSink } from './sink';
 
 const MODES = ['none', 'raw', 'otel'] as const;
 type Mode = (typeof MODES)[number];
@@ -88,19 +87,5 @@ if (mode !== undefined) {
   if (!(MODES as readonly string[]).includes(mode) || url === undefined) throw new Error(`micro-send: unknown row ${mode}; one of ${MODES.join(', ')} (and the sink's URL)`);
   runOne(mode as Mode, url);
 } else {
-  void (async () => {
-    const sink = await startSinkProcess();
-    const pin = process.platform === 'linux' ? ['/usr/bin/taskset', '-c', '1'] : [];
-    try {
-      for (let i = 0; i < numberEnv('RUNS', 1); i++) {
-        for (const m of MODES) {
-          const [cmd, ...args] = [...pin, process.execPath, ...process.execArgv, __filename, m, sink.url];
-          const out = spawnSync(cmd as string, args, { env: { ...process.env, NODE_ENV: 'production' }, encoding: 'utf8' });
-          process.stdout.write(out.stdout + (out.status === 0 ? '' : out.stderr));
-        }
-      }
-    } finally {
-      sink.close();
-    }
-  })();
+  void runRowsAgainstSink(__filename, MODES, numberEnv('RUNS', 1));
 }

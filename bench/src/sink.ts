@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 
 /**
@@ -38,6 +38,28 @@ export async function startSinkProcess(): Promise<{ url: string; close: () => vo
   const child = spawn(cmd as string, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())));
   return { url, close: () => void child.kill() };
+}
+
+/**
+ * Runs a micro-benchmark's rows, each in a process of its own pinned to core 1 (`script row
+ * sinkUrl`, NODE_ENV=production, this process's Node flags), `runs` times over, against one sink
+ * process on core 0, and prints what each row printed (its stderr too when it failed).
+ */
+export async function runRowsAgainstSink(script: string, rows: readonly string[], runs: number): Promise<void> {
+  const sink = await startSinkProcess();
+  const env = { ...process.env, NODE_ENV: 'production' };
+  const pin = process.platform === 'linux' ? ['/usr/bin/taskset', '-c', '1'] : [];
+  try {
+    for (let i = 0; i < runs; i++) {
+      for (const row of rows) {
+        const [cmd, ...args] = [...pin, process.execPath, ...process.execArgv, script, row, sink.url];
+        const out = spawnSync(cmd as string, args, { env, encoding: 'utf8' });
+        process.stdout.write(out.stdout + (out.status === 0 ? '' : out.stderr));
+      }
+    }
+  } finally {
+    sink.close();
+  }
 }
 
 // Run as a script (by startSinkProcess): serve, and print the URL for the parent.

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startPrometheus, type PrometheusServer } from '@llmscope/testkit';
 import { renderDashboard, DASHBOARD_JSON } from '../grafana/generate';
-import { prometheusBinary } from './prometheus-binary';
+import { prometheusBinary } from '../../test/prometheus-binary';
 import { startTrafficApp, type TrafficApp } from './traffic-app';
 
 interface Target { expr: string; refId: string; datasource: { uid: string } }

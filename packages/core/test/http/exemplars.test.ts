@@ -8,7 +8,7 @@ import express from 'express';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { llmscope, traceLLM, Llmscope } from '@llmscope/express';
 import { find, listen, parseMetrics, startPrometheus, type Listening, type PrometheusServer } from '@llmscope/testkit';
-import { prometheusBinary } from '../prompts/guard/prometheus-binary';
+import { prometheusBinary } from '../../../../test/prometheus-binary';
 
 const OPENMETRICS = 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5';
 

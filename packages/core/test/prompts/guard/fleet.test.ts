@@ -5,7 +5,7 @@ import { PromptGuards } from '../../../src/prompts/guard/guards';
 import { resolvePromptGuards } from '../../../src/prompts/guard/options';
 import { instantQuery, PrometheusQueryError, type ResolvedFleet } from '../../../src/prompts/guard/prometheus';
 import { MemoryTraffic } from './helpers';
-import { prometheusBinary } from './prometheus-binary';
+import { prometheusBinary } from '../../../../../test/prometheus-binary';
 
 const JOB = 'guard-fleet';
 
