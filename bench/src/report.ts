@@ -1,3 +1,5 @@
+import { DISTURBED_OVER_FASTEST, type DisturbedRound } from './rounds';
+
 /** One configuration's medians over the rounds. */
 export interface Row {
   name: string;
@@ -17,6 +19,8 @@ export interface Row {
   /** bare user CPU ÷ instrumented user CPU per request, median over rounds of the ratio within each round */
   userRatio?: number;
   target?: { met: boolean; checks: string[] };
+  /** CPU µs a request in each round, in round order (runs since 2026-12-02 19:22). */
+  cpuMicrosByRound?: number[];
 }
 
 export interface Results {
@@ -34,6 +38,10 @@ export interface Results {
   micro?: { llmRecordMicros: number; llmRecordTarget: number; metricsSeries: number; metricsRenderMs: number; metricsRenderTarget: number; alsPerPromiseMicros?: { oneStore: number; twoStores: number } };
   memory?: { requests: number; rssMbAfterWarmup: number; rssMbAtEnd: number; heapMbAfterWarmup: number; heapMbAtEnd: number; flat: boolean };
   otlpExportsReceived: number;
+  /** Readings well above their configuration's fastest round (see rounds.ts); absent in earlier runs. */
+  disturbed?: DisturbedRound[];
+  /** Each block's bare configuration's CPU µs a request by round (with {@link disturbed}). */
+  bareByRound?: Record<string, number[]>;
 }
 
 const mark = (ok: boolean): string => (ok ? '✅ met' : '❌ missed');
@@ -53,6 +61,7 @@ export function renderMarkdown(r: Results): string {
   }
   const checks = r.rows.filter((row) => row.target).flatMap((row) => row.target!.checks.map((c) => `- ${row.name}: ${c}`));
   if (checks.length) lines.push('', '## Targets', '', ...checks);
+  if (r.rounds > 1 && r.bareByRound !== undefined && r.disturbed !== undefined) lines.push('', ...renderRounds(r.bareByRound, r.disturbed));
   if (r.micro) {
     lines.push('', '## Micro', '',
       `- one LLM call recorded (span + metrics, batch-exported): ${r.micro.llmRecordMicros} µs (target ≤ ${r.micro.llmRecordTarget} µs: ${mark(r.micro.llmRecordMicros <= r.micro.llmRecordTarget)})`,
@@ -66,4 +75,20 @@ export function renderMarkdown(r: Results): string {
   }
   lines.push('', `CPU ratio = bare CPU per request ÷ instrumented CPU per request (steadier than req/s on a noisy machine; the targets are on it). User CPU ratio: the same on user-mode time only; system time is mostly the socket syscalls (with autocannon, whose cost on loopback also depends on whether the load generator was asleep when the answer came: docs/performance.md, "The load generator's wakeups"). Ratios and the targets' comparisons are medians over rounds of the figure within each round (a framework's configurations run as one block per round, bare included); the µs columns are medians over rounds. A ratio above 1 on Express or NestJS on Node 20 or 22 is not a measurement of llmscope's cost: there the middleware undoes the cost of Express's per-request prototype change, which the bare app keeps (docs/performance.md, "Express on Node 20 and 22, undone by the middleware"); read llmscope's own cost from the app-prototype rows. OTLP export requests received by the local sink: ${r.otlpExportsReceived}.`, '');
   return lines.join('\n');
+}
+
+/**
+ * The run's steadiness: each block's bare CPU by round, and the readings more than
+ * {@link DISTURBED_OVER_FASTEST} above their configuration's fastest round.
+ */
+function renderRounds(bareByRound: Record<string, number[]>, disturbed: readonly DisturbedRound[]): string[] {
+  const pct = Math.round(DISTURBED_OVER_FASTEST * 100);
+  const lines = ['## Rounds', '',
+    `Readings more than ${pct}% above their configuration's fastest round, by block and round: noise on a shared machine only adds CPU time, so these are disturbed readings. A ratio's median is one of its rounds' ratios; it is clean when that round's two readings are not listed.`, ''];
+  for (const [block, bare] of Object.entries(bareByRound)) {
+    const notes = disturbed.filter((d) => d.block === block)
+      .map((d) => `round ${d.round}: ${d.rows.map((x) => `${x.name} +${Math.round(x.overFastest * 100)}%`).join(', ')}`);
+    lines.push(`- ${block} (${bare.join(' / ')} µs a request by round): ${notes.length === 0 ? 'no reading flagged' : notes.join('; ')}`);
+  }
+  return lines;
 }

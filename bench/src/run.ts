@@ -14,6 +14,7 @@ import autocannon from 'autocannon';
 import { baselineOf, CONFIGS, serverEnv, type BenchConfig } from './configs';
 import { pinSelf, ServerProcess } from './process';
 import { renderMarkdown, type Results, type Row } from './report';
+import { disturbedRounds } from './rounds';
 import { benchClient } from './client';
 import { CONNECTIONS, measureServer, type Measurement } from './measure';
 import { startSink } from './sink';
@@ -115,6 +116,19 @@ async function main(): Promise<void> {
     for (let i = 0; i < n; i++) if (holds(...lists.map((l) => l[i] as Measurement))) k++;
     return `${k} of ${n} rounds`;
   };
+  const cpuByRow = new Map([...samples].map(([name, ms]) => [name, ms.map((m) => round(m.cpuMicros, 1))]));
+  const blockNames = new Map([...blocks].map(([bare, list]) => [bare, list.map((c) => c.name)]));
+  const disturbed = disturbedRounds(blockNames, cpuByRow);
+  /** Which round a ratio's median is (odd round counts), and whether either of its readings was flagged there. */
+  const medianRound = (name: string, base: string): string => {
+    const xs = samples.get(name) ?? [];
+    const bs = samples.get(base) ?? [];
+    const ratios = xs.map((x, i) => ({ i, r: (bs[i] as Measurement).cpuMicros / x.cpuMicros })).sort((a, b) => a.r - b.r);
+    if (ratios.length < 3 || ratios.length % 2 === 0) return '';
+    const at = (ratios[(ratios.length - 1) / 2] as { i: number }).i + 1;
+    const flagged = disturbed.some((d) => d.round === at && d.rows.some((row) => row.name === name || row.name === base));
+    return `; median from round ${at}, ${flagged ? 'a disturbed reading in it' : 'clean'}`;
+  };
   const rowsByName = new Map<string, Row>();
   const rows: Row[] = configs.map((c) => {
     const base = baselineOf(c);
@@ -123,6 +137,7 @@ async function main(): Promise<void> {
     const row: Row = {
       name: c.name, framework: c.framework, rps: Math.round(rps), p50: med(c.name, 'p50'), p99: med(c.name, 'p99'), cpuMicros: round(cpu, 1),
       userMicros: round(med(c.name, 'userMicros'), 1), systemMicros: round(med(c.name, 'systemMicros'), 1), errors: med(c.name, 'errors'),
+      cpuMicrosByRound: (samples.get(c.name) ?? []).map((m) => round(m.cpuMicros, 1)),
     };
     if (base && base !== c && samples.has(base.name)) {
       row.rpsRatio = round(paired(c.name, base.name, (x, b) => x.rps / b.rps), 3);
@@ -137,7 +152,7 @@ async function main(): Promise<void> {
         met &&= ok;
         const t = c.target.ratio;
         const rounds = base === undefined ? '' : `; within a round: ${roundsWhere([c.name, base.name], (x, b) => b.cpuMicros / x.cpuMicros >= t && x.rps / b.rps >= t)}`;
-        checks.push(`ratio ≥ ${t}: ${ok ? 'met' : 'missed'} (CPU ${row.cpuRatio}, req/s ${row.rpsRatio}${rounds})`);
+        checks.push(`ratio ≥ ${t}: ${ok ? 'met' : 'missed'} (CPU ${row.cpuRatio}, req/s ${row.rpsRatio}${rounds}${base === undefined ? '' : medianRound(c.name, base.name)})`);
       }
       for (const peer of c.target.beats ?? []) {
         if (!samples.has(peer)) continue;
@@ -170,12 +185,15 @@ async function main(): Promise<void> {
     rowsByName.set(c.name, row);
     return row;
   });
+  const bareByRound = Object.fromEntries([...blocks.keys()].filter((bare) => cpuByRow.has(bare)).map((bare) => [bare, cpuByRow.get(bare) ?? []]));
   const results: Results = {
     date: new Date().toISOString(), node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', quick,
     rounds: ROUNDS, durationSeconds: DURATION_S, connections: CONNECTIONS, client: CLIENT, rows,
     micro: only ? undefined : micro(),
     memory: only ? undefined : await soak(),
     otlpExportsReceived: sink.received(),
+    disturbed,
+    bareByRound,
   };
   sink.server.close();
   const dir = join(__dirname, '..', 'results');
