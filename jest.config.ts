@@ -89,6 +89,9 @@ const consumers: Config = {
   testEnvironment: 'node',
 };
 
+// The benchmark's report logic (bench/src: pure functions; CI runs no benchmark).
+const bench: Config = { ...consumers, displayName: 'bench', rootDir: join(__dirname, 'bench'), testMatch: ['<rootDir>/test/**/*.test.ts'] };
+
 // Property-based fuzzing and shutdown under load (test/reliability): real servers of every
 // contract target, Nest 12 included, hence the ESM mode.
 const reliability: Config = esm({ ...contract, displayName: 'reliability', rootDir: join(__dirname, 'test', 'reliability') });
@@ -133,7 +136,7 @@ const contractOn = (major: 10 | 11) => onNest(major, { ...contract, testMatch: [
 
 const config: Config = {
   projects: [
-    project('core'), project('express'), project('fastify'), esm(project('nestjs')), project('node'), project('testkit'), project('console'), examples, examplesNest, esm(contract), reliability, consumers, ops,
+    project('core'), project('express'), project('fastify'), esm(project('nestjs')), project('node'), project('testkit'), project('console'), examples, examplesNest, esm(contract), reliability, consumers, ops, bench,
     nestjsOn(10), nestjsOn(11), contractOn(10), contractOn(11),
     ...(onNode22 ? [coreNode22, examplesNode22] : []),
   ],

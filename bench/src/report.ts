@@ -19,7 +19,7 @@ export interface Row {
   /** bare user CPU ÷ instrumented user CPU per request, median over rounds of the ratio within each round */
   userRatio?: number;
   target?: { met: boolean; checks: string[] };
-  /** CPU µs a request in each round, in round order (runs since 2026-12-02 19:22). */
+  /** CPU µs a request in each round, in round order (runs since 2026-12-02 20:18). */
   cpuMicrosByRound?: number[];
 }
 
@@ -40,8 +40,6 @@ export interface Results {
   otlpExportsReceived: number;
   /** Readings well above their configuration's fastest round (see rounds.ts); absent in earlier runs. */
   disturbed?: DisturbedRound[];
-  /** Each block's bare configuration's CPU µs a request by round (with {@link disturbed}). */
-  bareByRound?: Record<string, number[]>;
 }
 
 const mark = (ok: boolean): string => (ok ? '✅ met' : '❌ missed');
@@ -61,7 +59,7 @@ export function renderMarkdown(r: Results): string {
   }
   const checks = r.rows.filter((row) => row.target).flatMap((row) => row.target!.checks.map((c) => `- ${row.name}: ${c}`));
   if (checks.length) lines.push('', '## Targets', '', ...checks);
-  if (r.rounds > 1 && r.bareByRound !== undefined && r.disturbed !== undefined) lines.push('', ...renderRounds(r.bareByRound, r.disturbed));
+  if (r.rounds > 1 && r.disturbed !== undefined) lines.push('', ...renderRounds(r.rows, r.disturbed));
   if (r.micro) {
     lines.push('', '## Micro', '',
       `- one LLM call recorded (span + metrics, batch-exported): ${r.micro.llmRecordMicros} µs (target ≤ ${r.micro.llmRecordTarget} µs: ${mark(r.micro.llmRecordMicros <= r.micro.llmRecordTarget)})`,
@@ -81,14 +79,16 @@ export function renderMarkdown(r: Results): string {
  * The run's steadiness: each block's bare CPU by round, and the readings more than
  * {@link DISTURBED_OVER_FASTEST} above their configuration's fastest round.
  */
-function renderRounds(bareByRound: Record<string, number[]>, disturbed: readonly DisturbedRound[]): string[] {
+function renderRounds(rows: readonly Row[], disturbed: readonly DisturbedRound[]): string[] {
   const pct = Math.round(DISTURBED_OVER_FASTEST * 100);
   const lines = ['## Rounds', '',
     `Readings more than ${pct}% above their configuration's fastest round, by block and round: noise on a shared machine only adds CPU time, so these are disturbed readings. A ratio's median is one of its rounds' ratios; it is clean when that round's two readings are not listed.`, ''];
-  for (const [block, bare] of Object.entries(bareByRound)) {
-    const notes = disturbed.filter((d) => d.block === block)
+  // A block's bare row is the one without a ratio.
+  for (const bare of rows) {
+    if (bare.cpuRatio !== undefined || bare.cpuMicrosByRound === undefined) continue;
+    const notes = disturbed.filter((d) => d.block === bare.name)
       .map((d) => `round ${d.round}: ${d.rows.map((x) => `${x.name} +${Math.round(x.overFastest * 100)}%`).join(', ')}`);
-    lines.push(`- ${block} (${bare.join(' / ')} µs a request by round): ${notes.length === 0 ? 'no reading flagged' : notes.join('; ')}`);
+    lines.push(`- ${bare.name} (${bare.cpuMicrosByRound.join(' / ')} µs a request by round): ${notes.length === 0 ? 'no reading flagged' : notes.join('; ')}`);
   }
   return lines;
 }

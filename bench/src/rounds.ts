@@ -28,21 +28,18 @@ export interface DisturbedRound {
 export function disturbedRounds(blocks: ReadonlyMap<string, readonly string[]>, cpuByRow: ReadonlyMap<string, readonly number[]>): DisturbedRound[] {
   const out: DisturbedRound[] = [];
   for (const [block, names] of blocks) {
-    const rounds = Math.max(0, ...names.map((n) => cpuByRow.get(n)?.length ?? 0));
-    // One round: nothing to compare with.
-    if (rounds < 2) continue;
-    for (let r = 0; r < rounds; r++) {
-      const rows: DisturbedRound['rows'] = [];
-      for (const name of names) {
-        const readings = cpuByRow.get(name) ?? [];
-        const reading = readings[r];
-        if (reading === undefined || readings.length < 2) continue;
-        const fastest = Math.min(...readings);
+    const byRound: DisturbedRound['rows'][] = [];
+    for (const name of names) {
+      const readings = cpuByRow.get(name) ?? [];
+      // One reading: nothing to compare it with.
+      if (readings.length < 2) continue;
+      const fastest = Math.min(...readings);
+      readings.forEach((reading, r) => {
         const over = reading / fastest - 1;
-        if (over > DISTURBED_OVER_FASTEST) rows.push({ name, overFastest: over });
-      }
-      if (rows.length > 0) out.push({ block, round: r + 1, rows });
+        if (over > DISTURBED_OVER_FASTEST) (byRound[r] ??= []).push({ name, overFastest: over });
+      });
     }
+    byRound.forEach((rows, r) => out.push({ block, round: r + 1, rows }));
   }
   return out;
 }

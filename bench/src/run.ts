@@ -137,7 +137,7 @@ async function main(): Promise<void> {
     const row: Row = {
       name: c.name, framework: c.framework, rps: Math.round(rps), p50: med(c.name, 'p50'), p99: med(c.name, 'p99'), cpuMicros: round(cpu, 1),
       userMicros: round(med(c.name, 'userMicros'), 1), systemMicros: round(med(c.name, 'systemMicros'), 1), errors: med(c.name, 'errors'),
-      cpuMicrosByRound: (samples.get(c.name) ?? []).map((m) => round(m.cpuMicros, 1)),
+      cpuMicrosByRound: cpuByRow.get(c.name) ?? [],
     };
     if (base && base !== c && samples.has(base.name)) {
       row.rpsRatio = round(paired(c.name, base.name, (x, b) => x.rps / b.rps), 3);
@@ -185,7 +185,6 @@ async function main(): Promise<void> {
     rowsByName.set(c.name, row);
     return row;
   });
-  const bareByRound = Object.fromEntries([...blocks.keys()].filter((bare) => cpuByRow.has(bare)).map((bare) => [bare, cpuByRow.get(bare) ?? []]));
   const results: Results = {
     date: new Date().toISOString(), node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', quick,
     rounds: ROUNDS, durationSeconds: DURATION_S, connections: CONNECTIONS, client: CLIENT, rows,
@@ -193,7 +192,6 @@ async function main(): Promise<void> {
     memory: only ? undefined : await soak(),
     otlpExportsReceived: sink.received(),
     disturbed,
-    bareByRound,
   };
   sink.server.close();
   const dir = join(__dirname, '..', 'results');
