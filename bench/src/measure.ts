@@ -3,7 +3,11 @@ import { benchClient, runBusyClient, type Client } from './client';
 import type { ServerProcess } from './process';
 
 /** One measured window of one server: throughput, latency and the server's CPU per request. */
-export interface Measurement { rps: number; p50: number; p99: number; cpuMicros: number; userMicros: number; systemMicros: number; errors: number }
+export interface Measurement {
+  rps: number; p50: number; p99: number; cpuMicros: number; userMicros: number; systemMicros: number; errors: number;
+  /** Alternating slices only: the CPU µs a request within the server's own slices (what it did while idle left out). */
+  inSliceMicros?: number;
+}
 
 /** Connections the load generator keeps open to the server. */
 export const CONNECTIONS = 10;

@@ -1,8 +1,10 @@
 /**
- * `npm run bench [-- --quick] [-- --only <text>] [-- --client busy|autocannon]`: every
- * configuration in a process of its own (pinned to core 1), driven by the load generator (pinned
- * to core 0; default the busy-polling client, see client.ts), alternating configurations in
- * rounds so that machine drift hits them alike. Reports req/s, p50/p99, server CPU µs per request
+ * `npm run bench [-- --quick] [-- --only <text>] [-- --client busy|autocannon] [-- --interleave]`:
+ * every configuration in a process of its own (pinned to core 1), driven by the load generator
+ * (pinned to core 0; default the busy-polling client, see client.ts), alternating configurations in
+ * rounds so that machine drift hits them alike. `--interleave`: a block's servers all run at once,
+ * loaded in alternating half-second slices (interleave.ts; tried, not the default:
+ * docs/performance.md, "Alternating slices"). Reports req/s, p50/p99, server CPU µs per request
  * and ratios to the bare framework; writes bench/results/. The servers run on the Node that runs
  * this script: `npx -y -p node@24 node --import tsx src/run.ts` benches Node 24.
  */
@@ -17,6 +19,7 @@ import { renderMarkdown, type Results, type Row } from './report';
 import { disturbedRounds } from './rounds';
 import { benchClient } from './client';
 import { CONNECTIONS, measureServer, type Measurement } from './measure';
+import { measureInterleaved, type SliceOptions } from './interleave';
 import { startSink } from './sink';
 import { median, round } from './stats';
 
@@ -29,6 +32,9 @@ const WARMUP_S = quick ? 1 : 2;
 const DURATION_S = quick ? 3 : 8;
 const SOAK_REQUESTS = quick ? 50000 : 500000;
 const CLIENT = benchClient();
+const SEQUENTIAL = !args.includes('--interleave');
+/** Alternating slices of half a second, as many a round as make the sequential window (8 s). */
+const SLICES: SliceOptions = { warmupSeconds: WARMUP_S, passes: DURATION_S * 2, sliceSeconds: 0.5, settleSeconds: quick ? 2 : 6, client: CLIENT };
 
 async function measure(config: BenchConfig, otlp: string): Promise<Measurement> {
   const server = await ServerProcess.start(config.script, config.variant, serverEnv(config, otlp), 1);
@@ -36,6 +42,22 @@ async function measure(config: BenchConfig, otlp: string): Promise<Measurement> 
     return await measureServer(server, { warmupSeconds: WARMUP_S, seconds: DURATION_S, client: CLIENT });
   } finally {
     await server.stop();
+  }
+}
+
+/** One reading of each of a block's configurations, in the order given. */
+async function measureBlock(block: BenchConfig[], otlp: string): Promise<Measurement[]> {
+  if (SEQUENTIAL) {
+    const out: Measurement[] = [];
+    for (const config of block) out.push(await measure(config, otlp));
+    return out;
+  }
+  const servers: ServerProcess[] = [];
+  try {
+    for (const config of block) servers.push(await ServerProcess.start(config.script, config.variant, serverEnv(config, otlp), 1));
+    return await measureInterleaved(servers, SLICES);
+  } finally {
+    await Promise.all(servers.map((s) => s.stop()));
   }
 }
 
@@ -94,14 +116,17 @@ async function main(): Promise<void> {
     // Rotate the blocks and the order inside each every round, so that drift does not always hit
     // the same configuration.
     const order = blockList.map((_, b) => blockList[(b + round_) % blockList.length] as BenchConfig[])
-      .flatMap((block) => block.map((_, i) => block[(i + round_) % block.length] as BenchConfig));
-    for (const config of order) {
-      const m = await measure(config, sink.url);
-      samples.set(config.name, [...(samples.get(config.name) ?? []), m]);
-      process.stdout.write(`round ${round_ + 1}/${ROUNDS}  ${config.name.padEnd(40)} ${Math.round(m.rps)} req/s  ${round(m.cpuMicros, 1)} µs CPU/req (user ${round(m.userMicros, 1)}, system ${round(m.systemMicros, 1)})  p99 ${m.p99} ms\n`);
+      .map((block) => block.map((_, i) => block[(i + round_) % block.length] as BenchConfig));
+    for (const block of order) {
+      const ms = await measureBlock(block, sink.url);
+      block.forEach((config, i) => {
+        const m = ms[i] as Measurement;
+        samples.set(config.name, [...(samples.get(config.name) ?? []), m]);
+        process.stdout.write(`round ${round_ + 1}/${ROUNDS}  ${config.name.padEnd(40)} ${Math.round(m.rps)} req/s  ${round(m.cpuMicros, 1)} µs CPU/req (user ${round(m.userMicros, 1)}, system ${round(m.systemMicros, 1)}${m.inSliceMicros === undefined ? '' : `; in its slices ${round(m.inSliceMicros, 1)}`})  p99 ${m.p99} ms\n`);
+      });
     }
   }
-  const med = (name: string, key: keyof Measurement) => median((samples.get(name) ?? []).map((m) => m[key]));
+  const med = (name: string, key: Exclude<keyof Measurement, 'inSliceMicros'>) => median((samples.get(name) ?? []).map((m) => m[key]));
   /** The median over rounds of `f` of two rows' measurements in the same round. */
   const paired = (a: string, b: string, f: (x: Measurement, y: Measurement) => number): number => {
     const xs = samples.get(a) ?? [];
@@ -187,7 +212,7 @@ async function main(): Promise<void> {
   });
   const results: Results = {
     date: new Date().toISOString(), node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', quick,
-    rounds: ROUNDS, durationSeconds: DURATION_S, connections: CONNECTIONS, client: CLIENT, rows,
+    rounds: ROUNDS, durationSeconds: DURATION_S, connections: CONNECTIONS, client: CLIENT, slices: SEQUENTIAL ? undefined : { passes: SLICES.passes, seconds: SLICES.sliceSeconds }, rows,
     micro: only ? undefined : micro(),
     memory: only ? undefined : await soak(),
     otlpExportsReceived: sink.received(),
