@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only <text>] [-- --client busy|autocannon] [-- --interleave]`:
+ * `npm run bench [-- --quick] [-- --only <text>] [-- --rounds 5 --seconds 5] [-- --client busy|autocannon] [-- --interleave]`:
  * every configuration in a process of its own (pinned to core 1), driven by the load generator
  * (pinned to core 0; default the busy-polling client, see client.ts), alternating configurations in
  * rounds so that machine drift hits them alike. `--interleave`: a block's servers all run at once,
@@ -24,12 +24,24 @@ import { startSink } from './sink';
 import { median, round } from './stats';
 
 const args = process.argv.slice(2);
+
+/** A positive number (`integer`: a whole one) given as `name n` on the command line; fails at start-up on anything else. */
+function positiveArg(name: string, integer = false): number | undefined {
+  const i = args.indexOf(name);
+  if (i < 0) return undefined;
+  const value = Number(args[i + 1]);
+  if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
+    throw new Error(`${name} ${args[i + 1] ?? ''}: give a positive ${integer ? 'whole ' : ''}number, e.g. ${name} 5`);
+  }
+  return value;
+}
 const quick = args.includes('--quick');
 const onlyIndex = args.indexOf('--only');
 const only = onlyIndex >= 0 ? args[onlyIndex + 1] : undefined;
-const ROUNDS = quick ? 1 : 3;
+/** `--rounds n` / `--seconds s`: more fresh processes per configuration, shorter each (one slow process in five to ten, docs/performance.md). */
+const ROUNDS = positiveArg('--rounds', true) ?? (quick ? 1 : 3);
 const WARMUP_S = quick ? 1 : 2;
-const DURATION_S = quick ? 3 : 8;
+const DURATION_S = positiveArg('--seconds') ?? (quick ? 3 : 8);
 const SOAK_REQUESTS = quick ? 50000 : 500000;
 const CLIENT = benchClient();
 const SEQUENTIAL = !args.includes('--interleave');
@@ -221,10 +233,12 @@ async function main(): Promise<void> {
   sink.server.close();
   const dir = join(__dirname, '..', 'results');
   mkdirSync(dir, { recursive: true });
-  // A partial run (`--only`) or one on another Node than the floor (20) does not replace the full
-  // run's results: each kind has its file (`latest-node24.md`, `latest-quick-only.md`, ...).
+  // A partial run (`--only`), one of another shape (`--rounds`, `--seconds`) or one on another Node
+  // than the floor (20) does not replace the full run's results: each kind has its file
+  // (`latest-node24.md`, `latest-quick-only.md`, `latest-5x5s.md`, ...).
   const major = process.versions.node.split('.')[0];
-  const base = `latest${quick ? '-quick' : ''}${only !== undefined ? '-only' : ''}${major === '20' ? '' : `-node${major}`}`;
+  const shape = args.includes('--rounds') || args.includes('--seconds') ? `-${ROUNDS}x${DURATION_S}s` : '';
+  const base = `latest${quick ? '-quick' : ''}${only !== undefined ? '-only' : ''}${shape}${major === '20' ? '' : `-node${major}`}`;
   writeFileSync(join(dir, `${base}.json`), JSON.stringify(results, null, 2) + '\n');
   const md = renderMarkdown(results);
   writeFileSync(join(dir, `${base}.md`), md);
