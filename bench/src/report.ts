@@ -33,6 +33,8 @@ export interface Results {
   durationSeconds: number;
   /** Alternating slices (interleave.ts): each configuration loaded `passes` times a round for `seconds`; absent when measured one after the other (every run before 2026-12-02 23:00). */
   slices?: { passes: number; seconds: number };
+  /** `--bare-twice`: each round's bare reading is two processes' together, half a block apart (bare-twice.ts). */
+  bareTwice?: boolean;
   connections: number;
   /** The load generator (`busy`: bench/loadgen/busy-client.cc; `autocannon`); absent in runs before 2026-12-01 (autocannon). */
   client?: string;
@@ -50,7 +52,7 @@ export function renderMarkdown(r: Results): string {
   const lines = [
     `# llmscope benchmark${r.quick ? ' (quick)' : ''}`,
     '',
-    `${r.date} · Node ${r.node} · ${r.cpus} CPUs (${r.cpuModel}) · ${r.rounds} round(s) × ${r.slices === undefined ? `${r.durationSeconds} s` : `${r.slices.passes} alternating slices of ${r.slices.seconds} s (a block's servers loaded in turn)`} · ${r.connections} connections · load generator: ${r.client === 'busy' ? 'busy-polling client (bench/loadgen/busy-client.cc)' : 'autocannon'} · server pinned to core 1, load generator to core 0 · medians over rounds`,
+    `${r.date} · Node ${r.node} · ${r.cpus} CPUs (${r.cpuModel}) · ${r.rounds} round(s) × ${r.slices === undefined ? `${r.durationSeconds} s` : `${r.slices.passes} alternating slices of ${r.slices.seconds} s (a block's servers loaded in turn)`}${r.bareTwice === true ? ' · each bare server read twice a round, half a block apart (two processes, one reading)' : ''} · ${r.connections} connections · load generator: ${r.client === 'busy' ? 'busy-polling client (bench/loadgen/busy-client.cc)' : 'autocannon'} · server pinned to core 1, load generator to core 0 · medians over rounds`,
     '',
     '| configuration | req/s | p50 ms | p99 ms | CPU µs/req | user + system µs | req/s ratio | CPU ratio | user CPU ratio | target |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',

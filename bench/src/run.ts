@@ -1,10 +1,12 @@
 /**
- * `npm run bench [-- --quick] [-- --only <text>] [-- --rounds 5 --seconds 5] [-- --client busy|autocannon] [-- --interleave]`:
+ * `npm run bench [-- --quick] [-- --only <text>] [-- --rounds 5 --seconds 5] [-- --bare-twice] [-- --client busy|autocannon] [-- --interleave]`:
  * every configuration in a process of its own (pinned to core 1), driven by the load generator
  * (pinned to core 0; default the busy-polling client, see client.ts), alternating configurations in
  * rounds so that machine drift hits them alike. `--interleave`: a block's servers all run at once,
  * loaded in alternating half-second slices (interleave.ts; tried, not the default:
- * docs/performance.md, "Alternating slices"). Reports req/s, p50/p99, server CPU µs per request
+ * docs/performance.md, "Alternating slices"). `--bare-twice`: each block's bare server is read
+ * twice a round, half a block apart, and the round's bare reading is the two together
+ * (bare-twice.ts). Reports req/s, p50/p99, server CPU µs per request
  * and ratios to the bare framework; writes bench/results/. The servers run on the Node that runs
  * this script: `npx -y -p node@24 node --import tsx src/run.ts` benches Node 24.
  */
@@ -20,6 +22,7 @@ import { disturbedRounds } from './rounds';
 import { benchClient } from './client';
 import { CONNECTIONS, measureServer, type Measurement } from './measure';
 import { measureInterleaved, type SliceOptions } from './interleave';
+import { bareTwiceOrder, foldBareTwice } from './bare-twice';
 import { startSink } from './sink';
 import { median, round } from './stats';
 
@@ -45,6 +48,9 @@ const DURATION_S = positiveArg('--seconds') ?? (quick ? 3 : 8);
 const SOAK_REQUESTS = quick ? 50000 : 500000;
 const CLIENT = benchClient();
 const SEQUENTIAL = !args.includes('--interleave');
+/** `--bare-twice`: each block's bare server read twice a round, half a block apart (bare-twice.ts). */
+const BARE_TWICE = args.includes('--bare-twice');
+if (BARE_TWICE && !SEQUENTIAL) throw new Error('--bare-twice measures one server after another; leave out --interleave');
 /** Alternating slices of half a second, as many a round as make the sequential window (8 s). */
 const SLICES: SliceOptions = { warmupSeconds: WARMUP_S, passes: DURATION_S * 2, sliceSeconds: 0.5, settleSeconds: quick ? 2 : 6, client: CLIENT };
 
@@ -60,9 +66,15 @@ async function measure(config: BenchConfig, otlp: string): Promise<Measurement> 
 /** One reading of each of a block's configurations, in the order given. */
 async function measureBlock(block: BenchConfig[], otlp: string): Promise<Measurement[]> {
   if (SEQUENTIAL) {
+    const bare = BARE_TWICE ? block.findIndex((c) => c.bare === true) : -1;
+    const order = bare < 0 ? block.map((_, i) => i) : bareTwiceOrder(block.length, bare);
     const out: Measurement[] = [];
-    for (const config of block) out.push(await measure(config, otlp));
-    return out;
+    for (const i of order) {
+      const m = await measure(block[i] as BenchConfig, otlp);
+      if (bare >= 0 && i === bare) process.stdout.write(`  bare reading ${out.filter((_, k) => order[k] === bare).length + 1} of 2: ${round(m.cpuMicros, 1)} µs CPU/req\n`);
+      out.push(m);
+    }
+    return bare < 0 ? out : foldBareTwice(order, out, bare);
   }
   const servers: ServerProcess[] = [];
   try {
@@ -224,7 +236,7 @@ async function main(): Promise<void> {
   });
   const results: Results = {
     date: new Date().toISOString(), node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', quick,
-    rounds: ROUNDS, durationSeconds: DURATION_S, connections: CONNECTIONS, client: CLIENT, slices: SEQUENTIAL ? undefined : { passes: SLICES.passes, seconds: SLICES.sliceSeconds }, rows,
+    rounds: ROUNDS, durationSeconds: DURATION_S, connections: CONNECTIONS, client: CLIENT, slices: SEQUENTIAL ? undefined : { passes: SLICES.passes, seconds: SLICES.sliceSeconds }, bareTwice: BARE_TWICE || undefined, rows,
     micro: only ? undefined : micro(),
     memory: only ? undefined : await soak(),
     otlpExportsReceived: sink.received(),
@@ -237,7 +249,7 @@ async function main(): Promise<void> {
   // than the floor (20) does not replace the full run's results: each kind has its file
   // (`latest-node24.md`, `latest-quick-only.md`, `latest-5x5s.md`, ...).
   const major = process.versions.node.split('.')[0];
-  const shape = args.includes('--rounds') || args.includes('--seconds') ? `-${ROUNDS}x${DURATION_S}s` : '';
+  const shape = `${args.includes('--rounds') || args.includes('--seconds') ? `-${ROUNDS}x${DURATION_S}s` : ''}${BARE_TWICE ? '-bare-twice' : ''}`;
   const base = `latest${quick ? '-quick' : ''}${only !== undefined ? '-only' : ''}${shape}${major === '20' ? '' : `-node${major}`}`;
   writeFileSync(join(dir, `${base}.json`), JSON.stringify(results, null, 2) + '\n');
   const md = renderMarkdown(results);
