@@ -15,9 +15,10 @@ export function bareTwiceOrder(n: number, bare: number): number[] {
   if (!Number.isInteger(bare) || bare < 0 || bare >= n) throw new Error(`bare index ${bare} is not in a block of ${n}`);
   const order = Array.from({ length: n }, (_, i) => i);
   const half = Math.ceil(n / 2);
-  // Inserted at `at`: `half` places from the first reading either way.
+  // After: `half` places on. Before: inserted at `bare - half + 1` (≥ 1 whenever `bare + half > n`),
+  // which moves the first reading one place on, so the two are `half` apart again.
   const at = bare + half <= n ? bare + half : bare - half + 1;
-  order.splice(Math.max(0, at), 0, bare);
+  order.splice(at, 0, bare);
   return order;
 }
 
@@ -41,15 +42,15 @@ export function combineReadings(a: Measurement, b: Measurement): Measurement {
 }
 
 /**
- * The block's readings in block order from readings taken in {@link bareTwiceOrder}: the bare
- * configuration's two combined with {@link combineReadings}.
+ * The block's readings in block order from readings taken in {@link bareTwiceOrder}: a
+ * configuration read twice (the bare one) gets its two combined with {@link combineReadings}.
  */
-export function foldBareTwice(order: readonly number[], readings: readonly Measurement[], bare: number): Measurement[] {
+export function foldBareTwice(order: readonly number[], readings: readonly Measurement[]): Measurement[] {
   const out: (Measurement | undefined)[] = [];
   order.forEach((index, i) => {
     const m = readings[i] as Measurement;
     const seen = out[index];
-    out[index] = seen === undefined ? m : index === bare ? combineReadings(seen, m) : m;
+    out[index] = seen === undefined ? m : combineReadings(seen, m);
   });
   return out as Measurement[];
 }

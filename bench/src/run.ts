@@ -69,12 +69,13 @@ async function measureBlock(block: BenchConfig[], otlp: string): Promise<Measure
     const bare = BARE_TWICE ? block.findIndex((c) => c.bare === true) : -1;
     const order = bare < 0 ? block.map((_, i) => i) : bareTwiceOrder(block.length, bare);
     const out: Measurement[] = [];
+    let bareReadings = 0;
     for (const i of order) {
       const m = await measure(block[i] as BenchConfig, otlp);
-      if (bare >= 0 && i === bare) process.stdout.write(`  bare reading ${out.filter((_, k) => order[k] === bare).length + 1} of 2: ${round(m.cpuMicros, 1)} µs CPU/req\n`);
+      if (bare >= 0 && i === bare) process.stdout.write(`  bare reading ${++bareReadings} of 2: ${round(m.cpuMicros, 1)} µs CPU/req\n`);
       out.push(m);
     }
-    return bare < 0 ? out : foldBareTwice(order, out, bare);
+    return bare < 0 ? out : foldBareTwice(order, out);
   }
   const servers: ServerProcess[] = [];
   try {
