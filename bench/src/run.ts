@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only <text>] [-- --rounds 5 --seconds 5] [-- --bare-twice] [-- --client busy|autocannon] [-- --interleave]`:
+ * `npm run bench [-- --quick] [-- --only <text>[,<text>...]] [-- --rounds 5 --seconds 5] [-- --bare-twice] [-- --client busy|autocannon] [-- --interleave]`:
  * every configuration in a process of its own (pinned to core 1), driven by the load generator
  * (pinned to core 0; default the busy-polling client, see client.ts), alternating configurations in
  * rounds so that machine drift hits them alike. `--interleave`: a block's servers all run at once,
@@ -24,6 +24,7 @@ import { CONNECTIONS, measureServer, type Measurement } from './measure';
 import { measureInterleaved, type SliceOptions } from './interleave';
 import { bareTwiceOrder, foldBareTwice } from './bare-twice';
 import { startSink } from './sink';
+import { chosenByOnly } from './each-server';
 import { median, round } from './stats';
 
 const args = process.argv.slice(2);
@@ -41,6 +42,8 @@ function positiveArg(name: string, integer = false): number | undefined {
 const quick = args.includes('--quick');
 const onlyIndex = args.indexOf('--only');
 const only = onlyIndex >= 0 ? args[onlyIndex + 1] : undefined;
+/** `--only a,b`: the configurations whose names contain any of the comma-separated texts. */
+const picked = (name: string): boolean => chosenByOnly(name) ?? true;
 /** `--rounds n` / `--seconds s`: more fresh processes per configuration, shorter each (one slow process in five to ten, docs/performance.md). */
 const ROUNDS = positiveArg('--rounds', true) ?? (quick ? 1 : 3);
 const WARMUP_S = quick ? 1 : 2;
@@ -126,7 +129,7 @@ function micro(): Results['micro'] {
 async function main(): Promise<void> {
   pinSelf(0);
   const sink = await startSink();
-  const configs = CONFIGS.filter((c) => only === undefined || c.name.includes(only) || (c.bare && CONFIGS.some((x) => x.name.includes(only) && baselineOf(x) === c)));
+  const configs = CONFIGS.filter((c) => picked(c.name) || (c.bare && CONFIGS.some((x) => picked(x.name) && baselineOf(x) === c)));
   const samples = new Map<string, Measurement[]>();
   // Each baseline's configurations form a block, so that a ratio compares measurements minutes
   // apart: these shared machines change speed by 2x over minutes (bare Fastify 24 to 51 µs a
