@@ -24,7 +24,7 @@ import { CONNECTIONS, measureServer, type Measurement } from './measure';
 import { measureInterleaved, type SliceOptions } from './interleave';
 import { bareTwiceOrder, foldBareTwice } from './bare-twice';
 import { startSink } from './sink';
-import { chosenByOnly } from './each-server';
+import { chosenByOnly, cliArg } from './each-server';
 import { median, round } from './stats';
 
 const args = process.argv.slice(2);
@@ -40,9 +40,8 @@ function positiveArg(name: string, integer = false): number | undefined {
   return value;
 }
 const quick = args.includes('--quick');
-const onlyIndex = args.indexOf('--only');
-const only = onlyIndex >= 0 ? args[onlyIndex + 1] : undefined;
-/** `--only a,b`: the configurations whose names contain any of the comma-separated texts. */
+const only = cliArg('--only');
+/** `--only a,b`: the configurations whose names contain any of the comma-separated texts (all without `--only`). */
 const picked = (name: string): boolean => chosenByOnly(name) ?? true;
 /** `--rounds n` / `--seconds s`: more fresh processes per configuration, shorter each (one slow process in five to ten, docs/performance.md). */
 const ROUNDS = positiveArg('--rounds', true) ?? (quick ? 1 : 3);

@@ -34,6 +34,9 @@ test('the round\'s bare reading is CPU over both windows\' requests; the others 
   const both = combineReadings(reading(20, 50000), reading(25, 40000));
   expect(both.cpuMicros).toBeCloseTo(200 / 9, 10);
   expect(both.userMicros).toBeCloseTo(both.cpuMicros * 0.6, 10);
+  expect(both.userMicros).toBeCloseTo(120 / 9, 10);
+  expect(both.systemMicros).toBeCloseTo(80 / 9, 10);
+  expect(both.p99).toBeCloseTo(0.6, 10);
   expect(both.rps).toBe(45000);
 
   // Bare in the middle of three: again at the end, two places on.
